@@ -1,0 +1,1 @@
+"""The Scrapy project of newsflow: one generic news spider driven by ``sources.yaml``."""

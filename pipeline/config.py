@@ -1,0 +1,326 @@
+"""``sources.yaml``: the one file an ops person edits to add, tune or pause a site.
+
+The file is validated strictly (unknown keys are errors) and every error names the file,
+the source key and the line, so that a typo is caught by ``newsflow sources check`` and by
+the DAG processor before anything runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    HttpUrl,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+SLUG = r"^[a-z0-9][a-z0-9_-]{0,62}$"
+
+
+def _check_regex(pattern: str) -> str:
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        raise ValueError(f"invalid regular expression {pattern!r}: {exc}") from exc
+    return pattern
+
+
+Regex = Annotated[str, AfterValidator(_check_regex)]
+
+
+def _check_cron(expr: str) -> str:
+    fields = expr.split()
+    if expr.startswith("@"):
+        if expr not in {"@hourly", "@daily", "@weekly", "@monthly", "@yearly"}:
+            raise ValueError(f"unknown cron preset {expr!r}")
+        return expr
+    if len(fields) != 5:
+        raise ValueError(f"cron expression {expr!r} must have 5 fields, has {len(fields)}")
+    if not all(re.fullmatch(r"[0-9*/,\-A-Za-z?]+", f) for f in fields):
+        raise ValueError(f"cron expression {expr!r} has an invalid field")
+    return expr
+
+
+def _check_timezone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown time zone {name!r}") from exc
+    return name
+
+
+class StrictModel(BaseModel):
+    """Base for every config section: unknown keys are errors, values are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Discovery(StrictModel):
+    """Where the crawler starts looking for articles."""
+
+    feeds: list[HttpUrl] = Field(default_factory=list, description="RSS 2.0 / Atom feed URLs.")
+    sitemaps: list[HttpUrl] = Field(
+        default_factory=list, description="XML sitemaps, sitemap indexes, Google News sitemaps."
+    )
+    listings: list[HttpUrl] = Field(
+        default_factory=list, description="Homepage/section pages whose links and pagination are followed."
+    )
+    seeds: list[HttpUrl] = Field(default_factory=list, description="Article URLs fetched directly.")
+    robots_sitemaps: bool = Field(default=False, description="Also use the Sitemap: lines of robots.txt.")
+    max_listing_pages: int = Field(default=5, ge=0, description="Pagination depth per listing.")
+    max_age_days: int | None = Field(
+        default=None, ge=1, description="Skip feed/sitemap entries older than this."
+    )
+
+
+class ArticleUrls(StrictModel):
+    """Which URLs may be articles. Empty ``allow`` means: decide from page signals alone."""
+
+    allow: list[Regex] = Field(default_factory=list)
+    deny: list[Regex] = Field(default_factory=list)
+
+
+class Related(StrictModel):
+    """How far to follow "related article" links from an article page."""
+
+    depth: int = Field(default=1, ge=0, le=5, description="Hops of related links to follow.")
+    scope: Literal["same_site", "configured_sources", "any"] = "same_site"
+    selectors: list[str] = Field(
+        default_factory=list, description="Extra CSS selectors of related-link blocks."
+    )
+
+
+class Schedule(StrictModel):
+    """When the source's DAG runs; each run owns the window between two cron ticks."""
+
+    cron: Annotated[str, AfterValidator(_check_cron)] = "0 * * * *"
+    timezone: Annotated[str, AfterValidator(_check_timezone)] = "UTC"
+    paused: bool = False
+
+
+class Politeness(StrictModel):
+    """Crawl manners for the source's domains."""
+
+    concurrency: int = Field(default=4, ge=1, le=64, description="Concurrent requests per domain.")
+    delay: float = Field(
+        default=0.25, ge=0, le=60, description="Seconds between requests (AutoThrottle start)."
+    )
+    autothrottle: bool = True
+    download_timeout: float = Field(default=20.0, gt=0, le=600)
+    max_response_bytes: int = Field(default=5_000_000, ge=10_000)
+    obey_robots: bool = True
+
+
+class Limits(StrictModel):
+    """Per-run ceilings."""
+
+    max_pages: int = Field(default=1000, ge=1, description="Responses fetched per run, at most.")
+    recrawl_days: float = Field(
+        default=2.0, ge=0, description="Articles published this recently are refetched (conditionally)."
+    )
+
+
+class ExtractionOverrides(StrictModel):
+    """Per-source cleaning, on top of the generic rules."""
+
+    drop_selectors: list[str] = Field(
+        default_factory=list, description="CSS selectors removed from the HTML before extraction."
+    )
+    drop_patterns: list[Regex] = Field(
+        default_factory=list, description="Regexes; a text line matching one is removed."
+    )
+    learn_boilerplate: bool = True
+
+
+class Quality(StrictModel):
+    """Thresholds of the quality gate that fails a run (so a redesign is caught early)."""
+
+    min_extraction_yield: float = Field(default=0.5, ge=0, le=1)
+    max_empty_text_rate: float = Field(default=0.2, ge=0, le=1)
+    max_error_rate: float = Field(default=0.5, ge=0, le=1)
+    min_articles: int = Field(default=1, ge=0)
+
+
+class Source(StrictModel):
+    """One news site."""
+
+    key: Annotated[str, Field(pattern=SLUG)]
+    name: str = Field(min_length=1)
+    homepage: HttpUrl
+    allowed_domains: list[str] = Field(default_factory=list)
+    discovery: Discovery = Field(default_factory=Discovery)
+    article_urls: ArticleUrls = Field(default_factory=ArticleUrls)
+    related: Related = Field(default_factory=Related)
+    schedule: Schedule = Field(default_factory=Schedule)
+    politeness: Politeness = Field(default_factory=Politeness)
+    limits: Limits = Field(default_factory=Limits)
+    extraction: ExtractionOverrides = Field(default_factory=ExtractionOverrides)
+    quality: Quality = Field(default_factory=Quality)
+    language: str | None = Field(default=None, description="Expected language (ISO 639-1), a hint.")
+    tags: list[str] = Field(default_factory=list)
+    owner: str = "newsflow"
+    trailing_slash: Literal["keep", "strip", "add"] = "keep"
+    allow_private_networks: bool = False
+
+    @field_validator("allowed_domains")
+    @classmethod
+    def _lowercase_domains(cls, domains: list[str]) -> list[str]:
+        for domain in domains:
+            if not re.fullmatch(r"[A-Za-z0-9.-]+(:\d+)?", domain):
+                raise ValueError(f"invalid domain {domain!r}")
+        return [d.lower() for d in domains]
+
+    @model_validator(mode="after")
+    def _default_domain(self) -> Source:
+        if not self.allowed_domains and self.homepage.host:
+            object.__setattr__(self, "allowed_domains", [self.homepage.host.lower()])
+        return self
+
+    def config_hash(self) -> str:
+        """Stable hash of the effective config, stored with the source row to spot edits."""
+        payload = json.dumps(self.model_dump(mode="json"), sort_keys=True)
+        return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+    def all_start_urls(self) -> Iterator[str]:
+        d = self.discovery
+        for group in (d.feeds, d.sitemaps, d.listings, d.seeds):
+            for url in group:
+                yield str(url)
+
+
+class SourcesFile(StrictModel):
+    """The whole file: ``version`` and the list of ``sources``."""
+
+    version: Literal[1] = 1
+    sources: list[Source]
+
+    @model_validator(mode="after")
+    def _unique_keys(self) -> SourcesFile:
+        seen: set[str] = set()
+        for src in self.sources:
+            if src.key in seen:
+                raise ValueError(f"duplicate source key {src.key!r}")
+            seen.add(src.key)
+        return self
+
+    def get(self, key: str) -> Source:
+        for src in self.sources:
+            if src.key == key:
+                return src
+        known = ", ".join(s.key for s in self.sources) or "none"
+        raise KeyError(f"no source {key!r} in the sources file (known: {known})")
+
+
+@dataclass(frozen=True)
+class ConfigIssue:
+    """One problem found in the file, located for a human."""
+
+    path: str
+    line: int | None
+    source_key: str | None
+    location: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}" if self.line else self.path
+        src = f" source {self.source_key!r}" if self.source_key else ""
+        return f"{where}:{src} {self.location}: {self.message}"
+
+
+class ConfigError(Exception):
+    """``sources.yaml`` is invalid; ``issues`` says where and why."""
+
+    def __init__(self, issues: list[ConfigIssue]) -> None:
+        self.issues = issues
+        super().__init__("\n".join(str(i) for i in issues))
+
+
+def _node_lines(node: yaml.Node, path: tuple[Any, ...], out: dict[tuple[Any, ...], int]) -> None:
+    """Record the 1-based line of every mapping key and sequence item, by its data path."""
+    out.setdefault(path, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            key = key_node.value
+            out[(*path, key)] = key_node.start_mark.line + 1
+            _node_lines(value_node, (*path, key), out)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            out[(*path, index)] = item.start_mark.line + 1
+            _node_lines(item, (*path, index), out)
+
+
+def _line_for(loc: tuple[Any, ...], lines: dict[tuple[Any, ...], int]) -> int | None:
+    for cut in range(len(loc), -1, -1):
+        if loc[:cut] in lines:
+            return lines[loc[:cut]]
+    return None
+
+
+def parse_sources(text: str, path: str = "sources.yaml") -> SourcesFile:
+    """Validate YAML text; raise :class:`ConfigError` with located issues."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        raise ConfigError([ConfigIssue(path, line, None, "yaml", str(exc).splitlines()[0])]) from exc
+    if root is None or not isinstance(data, dict):
+        raise ConfigError([ConfigIssue(path, 1, None, "file", "expected a mapping with a 'sources' list")])
+    lines: dict[tuple[Any, ...], int] = {}
+    _node_lines(root, (), lines)
+    try:
+        return SourcesFile.model_validate(data)
+    except ValidationError as exc:
+        issues = []
+        listed = data.get("sources")
+        raw_sources: list[Any] = listed if isinstance(listed, list) else []
+        for err in exc.errors():
+            loc = tuple(err["loc"])
+            key = None
+            if len(loc) >= 2 and loc[0] == "sources" and isinstance(loc[1], int):
+                item = raw_sources[loc[1]] if loc[1] < len(raw_sources) else None
+                if isinstance(item, dict):
+                    key = str(item.get("key")) if item.get("key") is not None else f"#{loc[1] + 1}"
+            location = ".".join(str(p) for p in loc) or "file"
+            message = err["msg"]
+            if err["type"] == "extra_forbidden":
+                message = f"unknown key {loc[-1]!r}"
+            issues.append(ConfigIssue(path, _line_for(loc, lines), key, location, message))
+        raise ConfigError(issues) from exc
+
+
+def load_sources(path: Path | str | None = None) -> SourcesFile:
+    """Read and validate the sources file (default: ``NEWSFLOW_SOURCES``)."""
+    if path is None:
+        from pipeline.settings import get_settings
+
+        path = get_settings().sources
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError([ConfigIssue(str(p), None, None, "file", f"cannot read: {exc.strerror}")]) from exc
+    return parse_sources(text, str(p))
+
+
+def dump_sources(sources: list[dict[str, Any]]) -> str:
+    """Render sources as YAML (used by the demo network's ``--sources-out``), validated first."""
+    validated = SourcesFile.model_validate({"version": 1, "sources": sources})
+    data = validated.model_dump(mode="json", exclude_defaults=True)
+    data["version"] = 1
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)

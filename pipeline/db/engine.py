@@ -1,0 +1,93 @@
+"""Engines and sessions for the news database (SQLite embedded default, PostgreSQL in production)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+_ENGINES: dict[str, Engine] = {}
+
+
+def normalise_url(url: str) -> str:
+    """Use psycopg 3 for plain ``postgresql://`` URLs (psycopg2 is not our driver)."""
+    parsed = make_url(url)
+    if parsed.drivername in {"postgresql", "postgres"}:
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed.render_as_string(hide_password=False)
+
+
+def _prepare_sqlite_file(url: str) -> None:
+    database = make_url(url).database
+    if database and database != ":memory:" and not database.startswith("file:"):
+        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # WAL lets readers (consumers, status) work while a load writes; busy_timeout makes
+    # concurrent writers wait instead of failing; foreign keys are off by default in SQLite.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
+    """A new engine for ``url`` (default: ``NEWSFLOW_DATABASE_URL``)."""
+    if url is None:
+        from pipeline.settings import get_settings
+
+        url = get_settings().database_url
+    url = normalise_url(url)
+    if url.startswith("sqlite"):
+        _prepare_sqlite_file(url)
+        engine = create_engine(url, **kwargs)
+        event.listen(engine, "connect", _sqlite_pragmas)
+        # pysqlite's own transaction handling defers BEGIN; we want BEGIN IMMEDIATE-like
+        # atomic batches, so let SQLAlchemy emit BEGIN itself.
+        event.listen(engine, "connect", lambda conn, _rec: setattr(conn, "isolation_level", None))
+        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN"))
+        return engine
+    kwargs.setdefault("pool_pre_ping", True)
+    return create_engine(url, **kwargs)
+
+
+def get_engine(url: str | None = None) -> Engine:
+    """A cached engine per URL for this process."""
+    if url is None:
+        from pipeline.settings import get_settings
+
+        url = get_settings().database_url
+    key = normalise_url(url)
+    if key not in _ENGINES:
+        _ENGINES[key] = make_engine(key)
+    return _ENGINES[key]
+
+
+def dispose_engines() -> None:
+    """Close every cached engine (tests, forked workers)."""
+    for engine in _ENGINES.values():
+        engine.dispose()
+    _ENGINES.clear()
+
+
+@contextmanager
+def session_scope(engine: Engine | None = None) -> Iterator[Session]:
+    """A session that commits on success and rolls back on any error: all or nothing."""
+    factory = sessionmaker(bind=engine or get_engine(), expire_on_commit=False)
+    session = factory()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()

@@ -1,0 +1,58 @@
+"""Process-wide settings, read from ``NEWSFLOW_*`` environment variables.
+
+Settings are deliberately few: everything per-source lives in ``sources.yaml``. Paths are
+relative to the current working directory, which is the project root for the CLI, the
+Makefile and the DAGs (the DAG files set it explicitly), so that the embedded defaults work
+from a fresh clone.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite:///data/newsflow.db"
+
+
+class Settings(BaseSettings):
+    """Runtime configuration; each field maps to ``NEWSFLOW_<NAME>``."""
+
+    model_config = SettingsConfigDict(env_prefix="NEWSFLOW_", extra="ignore")
+
+    database_url: str = Field(
+        default=DEFAULT_DATABASE_URL,
+        description="SQLAlchemy URL of the news database (not Airflow's metadata DB).",
+    )
+    raw_store: str = Field(
+        default="data/raw", description="Where WARC files go: a local folder or an fsspec URL."
+    )
+    sources: Path = Field(default=Path("sources.yaml"), description="Path of the sources file.")
+    user_agent: str = Field(
+        default="newsflow/0.1 (+https://example.org/newsflow-bot)",
+        description="Identifying User-Agent with a contact URL, sent on every request.",
+    )
+    raw_retention_days: int = Field(
+        default=90, ge=1, description="WARC files older than this are pruned by news_retention."
+    )
+    alert_webhook_url: str | None = Field(
+        default=None, description="POSTed a JSON message when a run fails (optional)."
+    )
+    smtp_host: str | None = Field(default=None, description="SMTP server for failure e-mails.")
+    smtp_port: int = 25
+    smtp_from: str = "newsflow@localhost"
+    alert_email_to: str | None = Field(default=None, description="Recipient of failure e-mails.")
+    workers: int = Field(default=0, ge=0, description="Extraction processes; 0 = one per core.")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The settings of this process, read once."""
+    return Settings()
+
+
+def reset_settings_cache() -> None:
+    """Forget cached settings (tests change the environment between cases)."""
+    get_settings.cache_clear()

@@ -1,0 +1,112 @@
+"""Shared fixtures: fresh SQLite and PostgreSQL news databases, settings isolation.
+
+PostgreSQL tests use the real server named by ``NEWSFLOW_TEST_PG_URL`` (default: the local
+trust-auth server). Each test session creates its own database and drops it at the end.
+When ``CI=true`` an unreachable server is a failure, never a skip.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from pipeline.db import migrate
+from pipeline.db.engine import dispose_engines, normalise_url
+from pipeline.settings import reset_settings_cache
+
+DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+
+
+def pg_admin_url() -> str:
+    return normalise_url(os.environ.get("NEWSFLOW_TEST_PG_URL", DEFAULT_PG_URL))
+
+
+def _pg_available(url: str) -> str | None:
+    try:
+        engine = create_engine(url, connect_args={"connect_timeout": 3})
+        with engine.connect() as conn:
+            conn.execute(text("select 1"))
+        engine.dispose()
+        return None
+    except Exception as exc:
+        return str(exc).splitlines()[0]
+
+
+def create_pg_database(prefix: str = "nf_test") -> str:
+    """Create a fresh PostgreSQL database and return its URL (fails, never skips, in CI)."""
+    admin = pg_admin_url()
+    problem = _pg_available(admin)
+    if problem is not None:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"PostgreSQL unreachable at {admin} in CI: {problem}")
+        pytest.skip(f"PostgreSQL unreachable: {problem}")
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    engine = create_engine(admin, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return make_url(admin).set(database=name).render_as_string(hide_password=False)
+
+
+def drop_pg_database(url: str) -> None:
+    dispose_engines()
+    name = make_url(url).database
+    engine = create_engine(pg_admin_url(), isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _isolated_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    """Every test starts with default-free settings pointing into its own tmp folder."""
+    for key in list(os.environ):
+        if key.startswith("NEWSFLOW_") and key != "NEWSFLOW_TEST_PG_URL":
+            monkeypatch.delenv(key)
+    monkeypatch.setenv("NEWSFLOW_DATABASE_URL", f"sqlite:///{tmp_path}/news.db")
+    monkeypatch.setenv("NEWSFLOW_RAW_STORE", str(tmp_path / "raw"))
+    reset_settings_cache()
+    yield
+    reset_settings_cache()
+    dispose_engines()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    """An empty SQLite news database file, migrated to head."""
+    url = f"sqlite:///{tmp_path}/news.db"
+    migrate.upgrade(url)
+    return url
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A fresh, migrated PostgreSQL news database (dropped afterwards)."""
+    url = create_pg_database()
+    try:
+        migrate.upgrade(url)
+        yield url
+    finally:
+        drop_pg_database(url)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest) -> str:
+    """Runs the test on both backends, each with a fresh migrated database."""
+    if request.param == "sqlite":
+        return str(request.getfixturevalue("sqlite_url"))
+    return str(request.getfixturevalue("pg_url"))
+
+
+@pytest.fixture
+def db_env(db_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Like ``db_url`` but also exported as ``NEWSFLOW_DATABASE_URL`` for code under test."""
+    monkeypatch.setenv("NEWSFLOW_DATABASE_URL", db_url)
+    reset_settings_cache()
+    return db_url
