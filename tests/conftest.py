@@ -110,3 +110,16 @@ def db_env(db_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setenv("NEWSFLOW_DATABASE_URL", db_url)
     reset_settings_cache()
     return db_url
+
+
+@pytest.fixture
+def demo_network() -> Iterator[object]:
+    """The demo news network on free loopback ports, edition 1, stopped after the test."""
+    from pipeline.demo_site import DemoNetwork
+
+    network = DemoNetwork(host="127.0.0.1", port=0)
+    network.start()
+    try:
+        yield network
+    finally:
+        network.stop()
