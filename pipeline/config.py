@@ -187,7 +187,12 @@ class Source(StrictModel):
     @model_validator(mode="after")
     def _default_domain(self) -> Source:
         if not self.allowed_domains and self.homepage.host:
-            object.__setattr__(self, "allowed_domains", [self.homepage.host.lower()])
+            # Keep a non-default port: several demo outlets share 127.0.0.1 on different ports.
+            host = self.homepage.host.lower()
+            default_port = {"http": 80, "https": 443}.get(self.homepage.scheme)
+            if self.homepage.port is not None and self.homepage.port != default_port:
+                host = f"{host}:{self.homepage.port}"
+            object.__setattr__(self, "allowed_domains", [host])
         return self
 
     def config_hash(self) -> str:
