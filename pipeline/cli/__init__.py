@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import sys
 
-from pipeline.cli import db_cmd, sources_cmd  # noqa: F401  (registers commands)
+# Importing a command module registers its commands (one line per module).
+import pipeline.cli.db_cmd
+import pipeline.cli.run_cmd
+import pipeline.cli.sources_cmd
+import pipeline.cli.status_cmd
 from pipeline.cli.app import app, console_err
 from pipeline.config import ConfigError
 from pipeline.errors import NewsflowError
 
-__all__ = ["app", "main"]
+__all__ = ["app", "main", "pipeline"]
 
 
 def main() -> None:

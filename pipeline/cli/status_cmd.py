@@ -1,0 +1,80 @@
+"""``newsflow status``: recent runs per source, newest articles, database size."""
+
+from __future__ import annotations
+
+import json
+
+import typer
+from rich.table import Table
+
+from pipeline.cli.app import app, console
+
+
+def _when(value: object) -> str:
+    return value.strftime("%Y-%m-%d %H:%M:%S") if hasattr(value, "strftime") else "-"
+
+
+@app.command("status")
+def status(
+    runs: int = typer.Option(5, "--runs", help="Recent runs shown per source."),
+    newest: int = typer.Option(10, "--newest", help="Newest articles shown."),
+    database_url: str | None = typer.Option(None, "--database-url", help="Default NEWSFLOW_DATABASE_URL."),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> None:
+    """Recent runs per source (state, counts, quality verdict, failures), newest articles, DB size."""
+    from pipeline.db import migrate
+    from pipeline.db.engine import make_engine
+    from pipeline.status import collect_status
+
+    migrate.upgrade(database_url)
+    engine = make_engine(database_url)
+    try:
+        report = collect_status(engine, runs_per_source=runs, newest=newest)
+    finally:
+        engine.dispose()
+    if as_json:
+        typer.echo(json.dumps(report.as_dict(), indent=2))
+        return
+    table = Table(title="recent runs")
+    for column in (
+        "source",
+        "run id",
+        "started (UTC)",
+        "state",
+        "pages",
+        "304",
+        "new",
+        "upd",
+        "same",
+        "dup",
+        "rej",
+        "quality",
+        "failures",
+    ):
+        table.add_column(column)
+    for r in report.runs:
+        failures = ", ".join(f"{k} {v}" for k, v in sorted(r.failures_by_category.items())) or "-"
+        table.add_row(
+            r.source,
+            r.run_id,
+            _when(r.started_at),
+            r.status,
+            str(r.pages_fetched),
+            str(r.pages_unchanged),
+            str(r.articles_new),
+            str(r.articles_updated),
+            str(r.articles_unchanged),
+            str(r.articles_duplicate),
+            str(r.articles_rejected),
+            r.quality,
+            failures,
+        )
+    console.print(table)
+    articles = Table(title=f"newest articles ({report.article_count} stored)")
+    for column in ("source", "published (UTC)", "v", "title"):
+        articles.add_column(column)
+    for a in report.newest_articles:
+        articles.add_row(a.source, _when(a.published_at), str(a.version), a.title or "-")
+    console.print(articles)
+    size = f"{report.database_bytes / 1_048_576:.1f} MiB" if report.database_bytes is not None else "n/a"
+    console.print(f"database size: {size}; articles per source: {report.articles_per_source}")

@@ -1,0 +1,158 @@
+"""``newsflow run``: every stage, in order, for each chosen source — the DAG's path without Airflow.
+
+It calls exactly the stage functions the DAG tasks call (crawl -> extract -> load -> check
+-> publish), so a run from the CLI and a run from Airflow leave the same rows.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pipeline.config import load_sources
+from pipeline.errors import UsageError
+
+STAGES = ("crawl", "extract", "load", "check")
+
+#: Called as ``on_stage(source_key, stage)`` when a stage starts (progress display).
+StageCallback = Callable[[str, str], None]
+
+
+@dataclass
+class SourceRunSummary:
+    """What one source's run did, for the summary table and ``--json``."""
+
+    source: str
+    run_id: str
+    status: str = "running"
+    pages_fetched: int = 0
+    pages_failed: int = 0
+    pages_unchanged: int = 0
+    articles_new: int = 0
+    articles_updated: int = 0
+    articles_unchanged: int = 0
+    articles_duplicate: int = 0
+    articles_rejected: int = 0
+    failures_by_category: dict[str, int] = field(default_factory=dict)
+    quality: str = "not run"
+    stage_seconds: dict[str, float] = field(default_factory=dict)
+    error: str | None = None
+
+    @property
+    def seconds(self) -> float:
+        return round(sum(self.stage_seconds.values()), 2)
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["seconds"] = self.seconds
+        return data
+
+
+def run_source(
+    source_key: str,
+    *,
+    run_id: str | None = None,
+    max_pages: int | None = None,
+    sources_path: str | Path | None = None,
+    database_url: str | None = None,
+    on_stage: StageCallback | None = None,
+) -> SourceRunSummary:
+    """Crawl, extract, load and check one source; never raises for a failed stage.
+
+    A failed stage ends that source's run (the later stages need its output) and is
+    reported in the summary; other sources still run.
+    """
+    from pipeline import stages
+    from pipeline.quality import QualityGateFailed
+
+    summary = SourceRunSummary(source=source_key, run_id=run_id or "")
+
+    def timed(stage: str, fn: Callable[[], Any]) -> Any:
+        if on_stage is not None:
+            on_stage(source_key, stage)
+        started = time.perf_counter()
+        try:
+            return fn()
+        finally:
+            summary.stage_seconds[stage] = round(time.perf_counter() - started, 2)
+
+    try:
+        crawled = timed(
+            "crawl",
+            lambda: stages.crawl(
+                source_key,
+                run_id,
+                max_pages=max_pages,
+                sources_path=sources_path,
+                database_url=database_url,
+            ),
+        )
+        summary.run_id = crawled.run_id
+        summary.pages_fetched = crawled.pages_fetched
+        summary.pages_failed = crawled.pages_failed
+        summary.pages_unchanged = crawled.pages_unchanged
+        summary.failures_by_category = dict(crawled.errors_by_category)
+        if crawled.status == "failed":
+            summary.status = "failed"
+            summary.error = "crawl failed"
+            return summary
+        timed(
+            "extract",
+            lambda: stages.extract(crawled.run_id, database_url=database_url, sources_path=sources_path),
+        )
+        loaded = timed("load", lambda: stages.load(crawled.run_id, database_url=database_url))
+        summary.articles_new = loaded.new
+        summary.articles_updated = loaded.updated
+        summary.articles_unchanged = loaded.unchanged
+        summary.articles_duplicate = loaded.duplicate
+        summary.articles_rejected = loaded.rejected
+        try:
+            timed(
+                "check",
+                lambda: stages.check(crawled.run_id, database_url=database_url, sources_path=sources_path),
+            )
+            summary.quality = "passed"
+            summary.status = "success"
+        except QualityGateFailed as exc:
+            summary.quality = f"failed: {exc}"
+            summary.status = "failed"
+            summary.error = str(exc)
+        stages.publish(crawled.run_id, database_url=database_url)
+    except Exception as exc:  # one source's failure must not stop the others
+        summary.status = "failed"
+        summary.error = f"{type(exc).__name__}: {exc}"
+    return summary
+
+
+def run_sources(
+    source_keys: Sequence[str] | None = None,
+    *,
+    max_pages: int | None = None,
+    sources_path: str | Path | None = None,
+    database_url: str | None = None,
+    on_stage: StageCallback | None = None,
+) -> list[SourceRunSummary]:
+    """Run the pipeline for the chosen sources (all configured ones by default), one after another."""
+    from pipeline.db import migrate
+
+    configured = load_sources(sources_path)
+    keys = list(source_keys) if source_keys else [s.key for s in configured.sources]
+    for key in keys:
+        try:
+            configured.get(key)
+        except KeyError as exc:
+            raise UsageError(str(exc.args[0])) from exc
+    migrate.upgrade(database_url)
+    return [
+        run_source(
+            key,
+            max_pages=max_pages,
+            sources_path=sources_path,
+            database_url=database_url,
+            on_stage=on_stage,
+        )
+        for key in keys
+    ]

@@ -1,0 +1,154 @@
+"""``newsflow status``: what ran, what it did, and what is in the database — for ops and scripts."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine, func, select, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from pipeline.db.models import Article, CrawlRun, Source
+
+
+@dataclass(frozen=True)
+class RunStatus:
+    source: str
+    run_id: str
+    kind: str
+    status: str
+    started_at: datetime
+    finished_at: datetime | None
+    pages_fetched: int
+    pages_failed: int
+    pages_unchanged: int
+    articles_new: int
+    articles_updated: int
+    articles_unchanged: int
+    articles_duplicate: int
+    articles_rejected: int
+    quality: str
+    failures_by_category: dict[str, int]
+
+
+@dataclass(frozen=True)
+class ArticleBrief:
+    source: str
+    title: str | None
+    published_at: datetime | None
+    canonical_url: str
+    version: int
+
+
+@dataclass(frozen=True)
+class StatusReport:
+    runs: list[RunStatus]
+    newest_articles: list[ArticleBrief]
+    article_count: int
+    articles_per_source: dict[str, int]
+    database_bytes: int | None
+
+    def as_dict(self) -> dict[str, Any]:
+        def encode(value: Any) -> Any:
+            if isinstance(value, datetime):
+                return value.isoformat()
+            if isinstance(value, dict):
+                return {k: encode(v) for k, v in value.items()}
+            if isinstance(value, list):
+                return [encode(v) for v in value]
+            return value
+
+        return {k: encode(v) for k, v in asdict(self).items()}
+
+
+def _verdict(quality: dict[str, Any] | None) -> str:
+    if not quality:
+        return "not checked"
+    if quality.get("passed"):
+        return "passed"
+    reasons = quality.get("failures") or quality.get("reasons") or []
+    return "failed: " + "; ".join(str(r) for r in reasons) if reasons else "failed"
+
+
+def database_size(engine: Engine) -> int | None:
+    """Bytes on disk of the news database (SQLite file + WAL, or pg_database_size)."""
+    url = engine.url
+    if url.get_backend_name() == "sqlite":
+        path = make_url(str(url)).database
+        if not path or path == ":memory:":
+            return None
+        return sum(os.path.getsize(p) for p in (path, path + "-wal") if os.path.exists(p))
+    with engine.connect() as conn:
+        return int(conn.execute(text("select pg_database_size(current_database())")).scalar_one())
+
+
+def collect_status(engine: Engine, runs_per_source: int = 5, newest: int = 10) -> StatusReport:
+    """Recent runs per source (newest first), the newest articles, counts and database size."""
+    rank = (
+        func.row_number()
+        .over(partition_by=CrawlRun.source_id, order_by=CrawlRun.started_at.desc())
+        .label("rank")
+    )
+    recent = select(CrawlRun.id, rank).subquery()
+    with Session(engine) as session:
+        rows = session.execute(
+            select(CrawlRun, Source.key)
+            .join(Source, Source.id == CrawlRun.source_id)
+            .join(recent, recent.c.id == CrawlRun.id)
+            .where(recent.c.rank <= runs_per_source)
+            .order_by(Source.key, CrawlRun.started_at.desc())
+        ).all()
+        runs = [
+            RunStatus(
+                source=key,
+                run_id=run.run_id,
+                kind=run.kind,
+                status=run.status,
+                started_at=run.started_at,
+                finished_at=run.finished_at,
+                pages_fetched=run.pages_fetched,
+                pages_failed=run.pages_failed,
+                pages_unchanged=run.pages_unchanged,
+                articles_new=run.articles_new,
+                articles_updated=run.articles_updated,
+                articles_unchanged=run.articles_unchanged,
+                articles_duplicate=run.articles_duplicate,
+                articles_rejected=run.articles_rejected,
+                quality=_verdict(run.quality),
+                failures_by_category=dict(run.errors_by_category or {}),
+            )
+            for run, key in rows
+        ]
+        newest_articles = [
+            ArticleBrief(
+                source=key,
+                title=article.title,
+                published_at=article.published_at,
+                canonical_url=article.canonical_url,
+                version=article.version,
+            )
+            for article, key in session.execute(
+                select(Article, Source.key)
+                .join(Source, Source.id == Article.source_id)
+                .order_by(Article.first_seen_at.desc(), Article.id.desc())
+                .limit(newest)
+            ).all()
+        ]
+        per_source = {
+            str(key): int(count)
+            for key, count in session.execute(
+                select(Source.key, func.count(Article.id))
+                .join(Article, Article.source_id == Source.id)
+                .group_by(Source.key)
+            ).all()
+        }
+    return StatusReport(
+        runs=runs,
+        newest_articles=newest_articles,
+        article_count=sum(per_source.values()),
+        articles_per_source=per_source,
+        database_bytes=database_size(engine),
+    )
