@@ -1,0 +1,93 @@
+"""Failure alerts: always a log line, plus a webhook POST and/or an e-mail when configured.
+
+Alerting must never turn one failure into two, so a channel that cannot be reached is
+logged and skipped; :func:`notify` returns which channels delivered so tests and callers
+can tell. Channels come from settings (``NEWSFLOW_ALERT_WEBHOOK_URL``,
+``NEWSFLOW_SMTP_HOST``/``_PORT``/``_FROM``, ``NEWSFLOW_ALERT_EMAIL_TO``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import smtplib
+import urllib.request
+from dataclasses import asdict, dataclass, field
+from email.message import EmailMessage
+from typing import Any
+
+from pipeline.settings import Settings, get_settings
+
+log = logging.getLogger("newsflow.alerts")
+
+TIMEOUT_SECONDS = 10.0
+
+
+@dataclass(frozen=True)
+class Alert:
+    """What went wrong, where, and how to look at it."""
+
+    title: str
+    message: str
+    source: str | None = None
+    run_id: str | None = None
+    dag_id: str | None = None
+    task_id: str | None = None
+    level: str = "error"
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def text(self) -> str:
+        lines = [self.title, "", self.message, ""]
+        for key in ("source", "run_id", "dag_id", "task_id"):
+            value = getattr(self, key)
+            if value:
+                lines.append(f"{key}: {value}")
+        return "\n".join(lines).rstrip() + "\n"
+
+
+def _post_webhook(url: str, alert: Alert) -> None:
+    payload = {"text": f"{alert.title}: {alert.message}", **alert.as_dict()}
+    request = urllib.request.Request(
+        url,
+        data=json.dumps(payload, default=str).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:
+        if response.status >= 300:
+            raise OSError(f"webhook answered HTTP {response.status}")
+
+
+def _send_email(settings: Settings, alert: Alert) -> None:
+    assert settings.smtp_host is not None and settings.alert_email_to is not None
+    message = EmailMessage()
+    message["Subject"] = f"[newsflow] {alert.title}"
+    message["From"] = settings.smtp_from
+    message["To"] = settings.alert_email_to
+    message.set_content(alert.text())
+    with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=TIMEOUT_SECONDS) as smtp:
+        smtp.send_message(message)
+
+
+def notify(alert: Alert, settings: Settings | None = None) -> list[str]:
+    """Send ``alert`` on every configured channel; return the channels that delivered."""
+    settings = settings or get_settings()
+    level = logging.WARNING if alert.level == "warning" else logging.ERROR
+    log.log(level, "%s: %s", alert.title, alert.message, extra={"alert": alert.as_dict()})
+    delivered = ["log"]
+    if settings.alert_webhook_url:
+        try:
+            _post_webhook(settings.alert_webhook_url, alert)
+            delivered.append("webhook")
+        except Exception as exc:  # an unreachable hook must not hide the original failure
+            log.warning("alert webhook %s failed: %s", settings.alert_webhook_url, exc)
+    if settings.smtp_host and settings.alert_email_to:
+        try:
+            _send_email(settings, alert)
+            delivered.append("email")
+        except Exception as exc:
+            log.warning("alert e-mail via %s failed: %s", settings.smtp_host, exc)
+    return delivered

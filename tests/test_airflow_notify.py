@@ -1,0 +1,125 @@
+"""Failure alerts against a real local webhook endpoint and a real (minimal) SMTP server."""
+
+from __future__ import annotations
+
+import json
+import logging
+import socketserver
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from typing import Any
+
+import pytest
+
+from pipeline.notify import Alert, notify
+from pipeline.settings import Settings
+
+
+@pytest.fixture
+def webhook() -> Iterator[tuple[str, list[dict[str, Any]]]]:
+    received: list[dict[str, Any]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            length = int(self.headers["Content-Length"])
+            received.append(json.loads(self.rfile.read(length)))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/hook", received
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+class _SMTPHandler(socketserver.StreamRequestHandler):
+    """Just enough SMTP (RFC 5321) for smtplib to hand over one message."""
+
+    def handle(self) -> None:
+        server: Any = self.server
+        self.wfile.write(b"220 test ESMTP\r\n")
+        while line := self.rfile.readline():
+            command = line.decode().strip().upper()
+            if command.startswith(("EHLO", "HELO")):
+                self.wfile.write(b"250 test\r\n")
+            elif command == "DATA":
+                self.wfile.write(b"354 go ahead\r\n")
+                body = []
+                while (data := self.rfile.readline()) not in (b".\r\n", b""):
+                    body.append(data.decode())
+                server.messages.append("".join(body))
+                self.wfile.write(b"250 queued\r\n")
+            elif command == "QUIT":
+                self.wfile.write(b"221 bye\r\n")
+                return
+            else:
+                self.wfile.write(b"250 ok\r\n")
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[tuple[int, list[str]]]:
+    server: Any = socketserver.ThreadingTCPServer(("127.0.0.1", 0), _SMTPHandler)
+    server.messages = []
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server.server_address[1], server.messages
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+ALERT = Alert(
+    title="news_ingest__alpha failed",
+    message="quality gate failed for alpha: extraction yield 0%",
+    source="alpha",
+    run_id="alpha__scheduled__x",
+    dag_id="news_ingest__alpha",
+    task_id="check",
+)
+
+
+def test_log_only_by_default(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.ERROR, logger="newsflow.alerts"):
+        assert notify(ALERT, Settings()) == ["log"]
+    assert "extraction yield 0%" in caplog.text
+
+
+def test_webhook_and_email_are_delivered(
+    webhook: tuple[str, list[dict[str, Any]]], smtp_server: tuple[int, list[str]]
+) -> None:
+    url, received = webhook
+    port, messages = smtp_server
+    settings = Settings(
+        alert_webhook_url=url, smtp_host="127.0.0.1", smtp_port=port, alert_email_to="ops@example.org"
+    )
+    assert notify(ALERT, settings) == ["log", "webhook", "email"]
+    assert received[0]["source"] == "alpha" and received[0]["task_id"] == "check"
+    assert received[0]["text"].startswith("news_ingest__alpha failed: quality gate failed")
+    assert "Subject: [newsflow] news_ingest__alpha failed" in messages[0]
+    assert "run_id: alpha__scheduled__x" in messages[0]
+
+
+def test_unreachable_channels_do_not_raise(caplog: pytest.LogCaptureFixture) -> None:
+    import socket
+
+    with socket.socket() as probe:  # a free port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings = Settings(
+        alert_webhook_url=f"http://127.0.0.1:{port}/",
+        smtp_host="127.0.0.1",
+        smtp_port=port,
+        alert_email_to="x@y",
+    )
+    with caplog.at_level(logging.WARNING, logger="newsflow.alerts"):
+        assert notify(ALERT, settings) == ["log"]
+    assert "alert webhook" in caplog.text and "alert e-mail" in caplog.text
