@@ -17,6 +17,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -188,7 +189,8 @@ class Article(Base):
     text: Mapped[str] = mapped_column(Text)
     word_count: Mapped[int] = mapped_column(Integer)
     content_hash: Mapped[str] = mapped_column(String(64))
-    simhash: Mapped[int | None] = mapped_column(BigInteger)
+    # MinHash signature of the clean text (pipeline.load.neardup); NULL cluster_id = a cluster of one.
+    minhash: Mapped[bytes | None] = mapped_column(LargeBinary)
     cluster_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
     first_seen_at: Mapped[datetime]
@@ -214,6 +216,8 @@ class ArticleVersion(Base):
     modified_at: Mapped[datetime | None]
     recorded_at: Mapped[datetime]
     fetch_id: Mapped[int | None] = mapped_column(ForeignKey("fetches.id", ondelete="SET NULL"))
+    # The run whose load stored this version: run counters (new/updated) are derived from it.
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("crawl_runs.id", ondelete="SET NULL"), index=True)
     extractor_version: Mapped[str] = mapped_column(String(40))
 
 
@@ -239,15 +243,13 @@ class NearDupBucket(Base):
     """LSH band buckets of article fingerprints, so near-duplicate lookup is an index probe."""
 
     __tablename__ = "near_dup_buckets"
-    __table_args__ = (
-        UniqueConstraint("article_id", "band"),
-        Index("ix_near_dup_buckets_band_bucket", "band", "bucket"),
-    )
+    __table_args__ = (UniqueConstraint("article_id", "band"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"))
     band: Mapped[int] = mapped_column(Integer)
-    bucket: Mapped[str] = mapped_column(String(64))
+    # 64-bit hash of (band number, the band's MinHash values): equal buckets = LSH candidates.
+    bucket: Mapped[int] = mapped_column(BigInteger, index=True)
 
 
 class BoilerplateLine(Base):
