@@ -45,6 +45,12 @@ class Settings(BaseSettings):
     smtp_from: str = "newsflow@localhost"
     alert_email_to: str | None = Field(default=None, description="Recipient of failure e-mails.")
     workers: int = Field(default=0, ge=0, description="Extraction processes; 0 = one per core.")
+    near_dup_threshold: float = Field(
+        default=0.5,
+        gt=0,
+        le=1,
+        description="Estimated Jaccard similarity (12-char shingles) at which articles share a cluster.",
+    )
 
 
 @lru_cache(maxsize=1)
