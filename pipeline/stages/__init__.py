@@ -8,7 +8,9 @@ options), does its work idempotently for that run, and returns a small result wh
 
 from __future__ import annotations
 
+import sys
 from importlib import import_module
+from types import ModuleType
 from typing import Any
 
 _EXPORTS = {
@@ -32,3 +34,20 @@ def __getattr__(name: str) -> Any:
     if module is None:
         raise AttributeError(f"module 'pipeline.stages' has no attribute {name!r}")
     return getattr(import_module(module), name)
+
+
+class _StagesPackage(ModuleType):
+    """Keeps ``stages.check`` (etc.) the function after ``pipeline.stages.check`` is imported.
+
+    Importing a submodule sets it as an attribute of its package, which would shadow the
+    re-exported function of the same name (``stages.check(...)`` -> "module not callable").
+    The submodules stay reachable through ``sys.modules`` and ``from … import``.
+    """
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in _EXPORTS and isinstance(value, ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _StagesPackage

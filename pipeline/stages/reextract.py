@@ -8,11 +8,14 @@ the articles as usual (a changed text becomes a new version).
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
+
+from sqlalchemy import func, select
 
 from pipeline.config import load_sources
 from pipeline.db.engine import get_engine, session_scope
+from pipeline.db.models import Fetch, Source
 from pipeline.errors import UsageError
 from pipeline.runs import start_run, sync_source, utcnow
 
@@ -78,3 +81,33 @@ def start_reextract(
             params={"start": window[0].isoformat(), "end": window[1].isoformat()},
         )
     return run_id
+
+
+def window_from_params(
+    start: WhenLike | None, end: WhenLike | None, *, default_hours: int = 24
+) -> tuple[datetime, datetime]:
+    """The window of a trigger form: empty ends mean "the last ``default_hours`` hours"."""
+    end_at = parse_when(end, "end") if end not in (None, "") else utcnow()
+    start_at = (
+        parse_when(start, "start") if start not in (None, "") else end_at - timedelta(hours=default_hours)
+    )
+    return start_at, end_at
+
+
+def stored_responses(
+    source_key: str, start: WhenLike, end: WhenLike, *, database_url: str | None = None
+) -> int:
+    """Distinct article URLs of the source archived in ``[start, end)`` (sizes the shards)."""
+    with session_scope(get_engine(database_url)) as session:
+        count = session.scalar(
+            select(func.count(func.distinct(Fetch.url_hash)))
+            .join(Source, Source.id == Fetch.source_id)
+            .where(
+                Source.key == source_key,
+                Fetch.warc_path.is_not(None),
+                Fetch.is_article_candidate.is_(True),
+                Fetch.fetched_at >= parse_when(start, "start"),
+                Fetch.fetched_at < parse_when(end, "end"),
+            )
+        )
+    return int(count or 0)

@@ -1,0 +1,124 @@
+"""One ingestion DAG per source in ``sources.yaml``: ``news_ingest__<source key>``.
+
+Adding a source to ``sources.yaml`` adds its DAG; no code changes. The file only wires
+tasks to the stage functions in :mod:`pipeline.stages` (which do the work) and passes run
+ids and counts between them. Parse time reads ``sources.yaml`` and nothing else: no
+database, no network. An invalid ``sources.yaml`` raises one import error naming the file,
+line and source key.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from airflow.sdk import DAG, CronDataIntervalTimetable, Param, dag, task
+
+from pipeline import dagkit
+from pipeline.config import ConfigError, Source, load_sources
+
+START_DATE = datetime(2025, 1, 1, tzinfo=UTC)
+
+
+def build_ingest_dag(source: Source) -> DAG:
+    """The DAG of one source."""
+    key = source.key
+    asset = dagkit.articles_asset()
+
+    @dag(
+        dag_id=f"news_ingest__{key}",
+        description=f"Crawl, extract, load and check {source.name}",
+        schedule=CronDataIntervalTimetable(source.schedule.cron, timezone=source.schedule.timezone),
+        start_date=START_DATE,
+        catchup=False,
+        max_active_runs=1,
+        is_paused_upon_creation=source.schedule.paused,
+        tags=["newsflow", "ingest", *source.tags],
+        doc_md=dagkit.ingest_doc(source),
+        default_args=dagkit.default_args(source.owner),
+        params={
+            "max_pages": Param(
+                None,
+                type=["null", "integer"],
+                minimum=1,
+                description=f"Responses to fetch at most (default from sources.yaml: {source.limits.max_pages}).",
+            ),
+            "related_depth": Param(
+                None,
+                type=["null", "integer"],
+                minimum=0,
+                maximum=5,
+                description=f"Hops of related links (default from sources.yaml: {source.related.depth}).",
+            ),
+            "recrawl": Param(False, type="boolean", description="Refetch every page unconditionally."),
+            "dry_run": Param(
+                False, type="boolean", description="Crawl only; extract/load/publish are skipped."
+            ),
+        },
+    )
+    def ingest() -> None:
+        @task(pool="crawl_pool", execution_timeout=timedelta(hours=2))
+        def crawl(**context: Any) -> list[dict[str, Any]]:
+            """Scrapy in a subprocess; archives to WARC and records fetches. Returns the shard plan."""
+            from pipeline.stages.crawl import crawl as stage
+
+            dagkit.prepare_task_environment()
+            options = dagkit.crawl_options(context["params"])
+            news_run = dagkit.require_news_run(context)
+            result = stage(key, news_run, window=dagkit.window_of(context), **options)
+            context["ti"].xcom_push(key="crawl", value=result.as_dict())
+            if result.status == "failed":
+                raise dagkit.CrawlFailed(f"crawl of {key} failed: {result.as_dict()}")
+            return [] if options["dry_run"] else dagkit.shard_plan(news_run, result.pages_fetched)
+
+        @task(max_active_tis_per_dagrun=4)
+        def extract(news_run: str, shard: int, shards: int) -> dict[str, Any]:
+            """Clean text and metadata from the archived pages of one shard of the run."""
+            from pipeline.stages.extract import extract as stage
+
+            dagkit.prepare_task_environment()
+            return dict(stage(news_run, shard=shard, shards=shards).as_dict())
+
+        @task
+        def load(**context: Any) -> dict[str, Any]:
+            """Upsert the run's extracted articles (dedupe, versions, links)."""
+            from pipeline.stages.load import load as stage
+
+            dagkit.prepare_task_environment()
+            return dict(stage(dagkit.require_news_run(context)).as_dict())
+
+        @task(retries=0)
+        def check(**context: Any) -> dict[str, Any]:
+            """Quality gates; fails the run naming the cause (deterministic: no retries)."""
+            from pipeline.stages.check import check as stage
+
+            dagkit.prepare_task_environment()
+            return stage(dagkit.require_news_run(context)).as_dict()
+
+        @task(outlets=[asset])
+        def publish(**context: Any) -> dict[str, Any]:
+            """Finalise the run and emit the articles Asset event with window, source and counts."""
+            from pipeline.stages.check import publish as stage
+
+            dagkit.prepare_task_environment()
+            extra = stage(dagkit.require_news_run(context))
+            context["outlet_events"][asset].extra = extra
+            return extra
+
+        extracted = extract.expand_kwargs(crawl())
+        extracted >> load() >> check() >> publish()
+
+    return ingest()
+
+
+def _load_sources() -> list[Source]:
+    path = dagkit.sources_path()
+    try:
+        return load_sources(path).sources
+    except ConfigError as exc:
+        # One import error that says what to fix, instead of a traceback into pydantic.
+        raise RuntimeError(f"newsflow: {path} is invalid, no ingest DAGs built:\n{exc}") from None
+
+
+for _source in _load_sources():
+    globals()[f"news_ingest__{_source.key}"] = build_ingest_dag(_source)

@@ -1,0 +1,227 @@
+"""Glue between Airflow task contexts and the stage functions, shared by the files in ``dags/``.
+
+The DAG files stay declarative (schedules, retries, wiring); everything a task *does* with
+its context — naming the news run, reading the window and the trigger-form params, planning
+extraction shards, alerting on failure — lives here, typed and unit-tested without Airflow.
+Airflow itself is imported lazily, so importing this module costs nothing at parse time.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from pipeline.errors import NewsflowError
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+ARTICLES_ASSET_NAME = "newsflow_articles"
+ARTICLES_ASSET_URI = "newsflow://news/articles"
+
+#: Retry policy of the network/DB tasks: 1, 2, 4, … minutes, capped.
+RETRIES = 3
+RETRY_DELAY = timedelta(seconds=60)
+MAX_RETRY_DELAY = timedelta(minutes=30)
+
+#: Extraction shards: one per this many fetched pages, at most ``MAX_SHARDS``.
+PAGES_PER_SHARD = 100
+MAX_SHARDS = 4
+
+
+class CrawlFailed(NewsflowError):
+    """The crawl stage reported a failed crawl; raised so the task's retries apply."""
+
+
+def project_path(value: str | Path) -> Path:
+    """A path from settings, made absolute: relative paths belong to the project root.
+
+    Airflow runs tasks from arbitrary working directories; the embedded defaults
+    (``sources.yaml``, ``data/…``) are meant relative to the project.
+    """
+    path = Path(value).expanduser()
+    if path.is_absolute():
+        return path
+    if (Path.cwd() / path).exists():
+        return (Path.cwd() / path).resolve()
+    return PROJECT_ROOT / path
+
+
+def sources_path() -> Path:
+    """The sources file the DAGs are generated from (``NEWSFLOW_SOURCES``, default ``sources.yaml``)."""
+    return project_path(os.environ.get("NEWSFLOW_SOURCES") or "sources.yaml")
+
+
+def prepare_task_environment() -> None:
+    """Pin relative defaults to the project root before a task touches settings.
+
+    Only unset variables are filled in, so a deployment's explicit ``NEWSFLOW_*`` values
+    always win. Called at task run time, never at parse time.
+    """
+    from pipeline.settings import DEFAULT_DATABASE_URL, reset_settings_cache
+
+    if not os.environ.get("NEWSFLOW_DATABASE_URL"):
+        db_file = DEFAULT_DATABASE_URL.removeprefix("sqlite:///")
+        os.environ["NEWSFLOW_DATABASE_URL"] = f"sqlite:///{PROJECT_ROOT / db_file}"
+    if not os.environ.get("NEWSFLOW_RAW_STORE"):
+        os.environ["NEWSFLOW_RAW_STORE"] = str(PROJECT_ROOT / "data" / "raw")
+    os.environ["NEWSFLOW_SOURCES"] = str(sources_path())
+    reset_settings_cache()
+
+
+def news_run_id(prefix: str, airflow_run_id: str) -> str:
+    """The ``crawl_runs.run_id`` of a DAG run: Airflow run ids are only unique per DAG."""
+    return f"{prefix}__{airflow_run_id}"
+
+
+def window_of(context: Mapping[str, Any]) -> tuple[datetime | None, datetime | None]:
+    """The data interval of the DAG run; ``(None, None)`` for runs that have none."""
+    start = context.get("data_interval_start")
+    end = context.get("data_interval_end")
+    if start is None or end is None or start == end:
+        return (None, None)
+    return (datetime.fromisoformat(start.isoformat()), datetime.fromisoformat(end.isoformat()))
+
+
+def crawl_options(params: Mapping[str, Any]) -> dict[str, Any]:
+    """Trigger-form params -> keyword arguments of :func:`pipeline.stages.crawl`."""
+
+    def optional_int(name: str) -> int | None:
+        value = params.get(name)
+        return None if value in (None, "") else int(value)
+
+    return {
+        "max_pages": optional_int("max_pages"),
+        "related_depth": optional_int("related_depth"),
+        "recrawl": bool(params.get("recrawl") or False),
+        "dry_run": bool(params.get("dry_run") or False),
+    }
+
+
+def shard_plan(
+    news_run: str, pages: int, *, per_shard: int = PAGES_PER_SHARD, max_shards: int = MAX_SHARDS
+) -> list[dict[str, Any]]:
+    """Keyword sets of the mapped extract task: ``[{"news_run": …, "shard": 0, "shards": n}, …]``.
+
+    Always at least one shard, so load, check and publish run (and finalise the run row)
+    even when nothing new was fetched.
+    """
+    count = max(1, min(max_shards, math.ceil(max(pages, 0) / per_shard)))
+    return [{"news_run": news_run, "shard": i, "shards": count} for i in range(count)]
+
+
+def articles_asset() -> Any:
+    """The Asset the publish tasks update and consumer DAGs schedule on."""
+    from airflow.sdk import Asset
+
+    return Asset(name=ARTICLES_ASSET_NAME, uri=ARTICLES_ASSET_URI, group="newsflow")
+
+
+def default_args(owner: str) -> dict[str, Any]:
+    """Retries with exponential backoff and the failure alert, for every task of a DAG."""
+    return {
+        "owner": owner,
+        "retries": RETRIES,
+        "retry_delay": RETRY_DELAY,
+        "retry_exponential_backoff": True,
+        "max_retry_delay": MAX_RETRY_DELAY,
+        "on_failure_callback": on_task_failure,
+    }
+
+
+def news_run_of(context: Mapping[str, Any]) -> str | None:
+    """The news run id of the DAG run a task context belongs to (ingest and reextract DAGs).
+
+    Derived, not passed: every task of a DAG run computes the same id, so XCom only
+    carries the shard plan and counts.
+    """
+    dag_run = context.get("dag_run")
+    dag = context.get("dag")
+    if dag_run is None or dag is None:
+        return None
+    dag_id = str(dag.dag_id)
+    if dag_id.startswith("news_ingest__"):
+        return news_run_id(dag_id.removeprefix("news_ingest__"), dag_run.run_id)
+    if dag_id == "news_reextract":
+        params = context.get("params") or {}
+        return news_run_id(f"{params.get('source')}__reextract", dag_run.run_id)
+    return None
+
+
+def require_news_run(context: Mapping[str, Any]) -> str:
+    run_id = news_run_of(context)
+    if run_id is None:
+        raise NewsflowError("this task belongs to no newsflow ingest or reextract DAG")
+    return run_id
+
+
+def on_task_failure(context: Mapping[str, Any]) -> None:
+    """Task failure callback: mark the news run failed and alert (log + webhook/e-mail)."""
+    from pipeline.notify import Alert, notify
+    from pipeline.stages.check import fail_run
+
+    prepare_task_environment()
+    ti = context.get("ti") or context.get("task_instance")
+    task_id = getattr(ti, "task_id", None)
+    dag = context.get("dag")
+    dag_id = getattr(dag, "dag_id", None)
+    exception = context.get("exception")
+    message = f"{type(exception).__name__}: {exception}" if exception else "task failed"
+    run_id = news_run_of(context)
+    if run_id is not None:
+        try:
+            fail_run(run_id, f"{task_id}: {message}")
+        except Exception as exc:  # the alert matters more than the bookkeeping
+            message += f" (could not mark run failed: {exc})"
+    source = dag_id.removeprefix("news_ingest__") if dag_id and dag_id.startswith("news_ingest__") else None
+    notify(
+        Alert(
+            title=f"{dag_id}.{task_id} failed",
+            message=message,
+            source=source,
+            run_id=run_id,
+            dag_id=dag_id,
+            task_id=task_id,
+        )
+    )
+
+
+INGEST_DOC = """\
+### news_ingest__{key}: {name}
+
+Crawls **{homepage}** ({discovery}), archives every response to the WARC raw store, extracts
+clean articles, loads them into the news database and checks the run against the source's
+quality gates. Each scheduled run owns the window between two ticks of `{cron}` ({tz}).
+
+Tasks: `crawl` (Scrapy subprocess, pool `crawl_pool`) → `extract` (mapped over shards) →
+`load` → `check` (quality gates: yield ≥ {q.min_extraction_yield:.0%}, empty text ≤
+{q.max_empty_text_rate:.0%}, errors ≤ {q.max_error_rate:.0%}, ≥ {q.min_articles} article(s))
+→ `publish` (Asset event `{asset}` with window, source and counts).
+
+**Rerun**: clear the run (or any task) — every task is idempotent for its run, the database
+ends in the same state. **Manual run**: *Trigger* with params `max_pages`, `related_depth`,
+`recrawl` (refetch everything), `dry_run` (crawl only, nothing loaded).
+**Backfill**: `airflow backfill create --dag-id news_ingest__{key} --from-date … --to-date …`.
+Configuration lives in `sources.yaml` (source `{key}`); the crawl_runs row with run id
+`{key}__<airflow run id>` records what happened.
+"""
+
+
+def ingest_doc(source: Any) -> str:
+    d = source.discovery
+    discovery = (
+        f"{len(d.feeds)} feeds, {len(d.sitemaps)} sitemaps, {len(d.listings)} listings, {len(d.seeds)} seeds"
+    )
+    return INGEST_DOC.format(
+        key=source.key,
+        name=source.name,
+        homepage=source.homepage,
+        discovery=discovery,
+        cron=source.schedule.cron,
+        tz=source.schedule.timezone,
+        q=source.quality,
+        asset=ARTICLES_ASSET_NAME,
+    )

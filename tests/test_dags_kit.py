@@ -1,0 +1,106 @@
+"""The DAG glue in ``pipeline.dagkit``, without Airflow: run ids, windows, params, shards, alerts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from pipeline import dagkit
+from pipeline.db.engine import get_engine, session_scope
+from pipeline.db.models import CrawlRun
+from pipeline.stages.reextract import start_reextract
+
+
+def test_shard_plan_spreads_pages_and_never_plans_zero_shards() -> None:
+    assert dagkit.shard_plan("r", 0) == [{"news_run": "r", "shard": 0, "shards": 1}]
+    assert [s["shard"] for s in dagkit.shard_plan("r", 250)] == [0, 1, 2]
+    assert {s["shards"] for s in dagkit.shard_plan("r", 250)} == {3}
+    assert len(dagkit.shard_plan("r", 10_000)) == dagkit.MAX_SHARDS
+
+
+def test_crawl_options_from_trigger_form() -> None:
+    assert dagkit.crawl_options({}) == {
+        "max_pages": None,
+        "related_depth": None,
+        "recrawl": False,
+        "dry_run": False,
+    }
+    assert dagkit.crawl_options({"max_pages": "7", "related_depth": 0, "recrawl": True, "dry_run": None}) == {
+        "max_pages": 7,
+        "related_depth": 0,
+        "recrawl": True,
+        "dry_run": False,
+    }
+
+
+@dataclass
+class FakeDagRun:
+    run_id: str
+
+
+@dataclass
+class FakeDag:
+    dag_id: str
+
+
+def test_window_and_run_id_from_context() -> None:
+    start, end = datetime(2026, 1, 1, 10, tzinfo=UTC), datetime(2026, 1, 1, 11, tzinfo=UTC)
+    context: dict[str, Any] = {
+        "data_interval_start": start,
+        "data_interval_end": end,
+        "dag_run": FakeDagRun("scheduled__2026-01-01T10:00:00+00:00"),
+        "dag": FakeDag("news_ingest__alpha"),
+    }
+    assert dagkit.window_of(context) == (start, end)
+    assert dagkit.news_run_of(context) == "alpha__scheduled__2026-01-01T10:00:00+00:00"
+    # Manual and asset-triggered runs may carry no (or a zero-length) interval.
+    assert dagkit.window_of({"data_interval_start": start, "data_interval_end": start}) == (None, None)
+    assert dagkit.window_of({}) == (None, None)
+    reextract = {
+        "dag_run": FakeDagRun("manual__x"),
+        "dag": FakeDag("news_reextract"),
+        "params": {"source": "b"},
+    }
+    assert dagkit.news_run_of(reextract) == "b__reextract__manual__x"
+    assert dagkit.news_run_of({"dag_run": FakeDagRun("m"), "dag": FakeDag("news_retention")}) is None
+
+
+def test_project_paths_do_not_depend_on_cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("NEWSFLOW_SOURCES", raising=False)
+    assert dagkit.sources_path() == dagkit.PROJECT_ROOT / "sources.yaml"
+    monkeypatch.setenv("NEWSFLOW_SOURCES", str(tmp_path / "s.yaml"))
+    assert dagkit.sources_path() == tmp_path / "s.yaml"
+
+
+def test_failure_callback_marks_the_run_failed_and_alerts(
+    db_env: str, tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sources = tmp_path / "sources.yaml"
+    sources.write_text(
+        "version: 1\nsources:\n  - key: beta\n    name: Beta\n    homepage: http://127.0.0.1:10/\n"
+    )
+    monkeypatch.setenv("NEWSFLOW_SOURCES", str(sources))
+    start_reextract("beta", "2026-01-01", "2026-01-02", "beta__reextract__manual__1", sources_path=sources)
+
+    @dataclass
+    class FakeTI:
+        task_id: str
+
+    context = {
+        "dag_run": FakeDagRun("manual__1"),
+        "dag": FakeDag("news_reextract"),
+        "params": {"source": "beta"},
+        "ti": FakeTI("load"),
+        "exception": RuntimeError("database went away"),
+    }
+    dagkit.on_task_failure(context)
+    assert "news_reextract.load failed: RuntimeError: database went away" in caplog.text
+    with session_scope(get_engine(db_env)) as session:
+        run = session.scalars(select(CrawlRun).where(CrawlRun.run_id == "beta__reextract__manual__1")).one()
+        assert run.status == "failed" and run.error == "load: RuntimeError: database went away"
