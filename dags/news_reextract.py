@@ -22,6 +22,7 @@ except ConfigError:
     # news_ingest.py reports the broken file (one import error); here the source is free text.
     SOURCE_KEYS = []
 
+SOURCE_ENUM: dict[str, Any] = {"enum": SOURCE_KEYS} if SOURCE_KEYS else {}
 ASSET = dagkit.articles_asset()
 
 DOC = """\
@@ -52,7 +53,7 @@ The run is recorded in `crawl_runs` with kind `reextract` and run id
             SOURCE_KEYS[0] if SOURCE_KEYS else "",
             type="string",
             description="Source key from sources.yaml.",
-            **({"enum": SOURCE_KEYS} if SOURCE_KEYS else {}),
+            **SOURCE_ENUM,
         ),
         "start": Param(
             None, type=["null", "string"], description="Window start (inclusive), e.g. 2026-01-01."
