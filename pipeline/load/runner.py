@@ -1,0 +1,350 @@
+"""The load loop: read a run's records in batches, write each batch in one transaction.
+
+Memory stays flat: records are read by keyset pages of ``batch_size`` and only 8 bytes per
+distinct article are kept (to count in-run duplicates). Every batch is one transaction —
+a crash, kill -9 or dropped connection leaves the database exactly as before that batch —
+and the upserts are idempotent, so a rerun simply goes through every batch again.
+
+Run counters are *derived* at the end rather than accumulated: new/updated come from the
+``article_versions`` rows this run created, so a rerun, a retry after a kill or a concurrent
+load of the same run all report the same numbers.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import Connection, Engine, func, select, update
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
+
+from pipeline.db.models import Article, ArticleVersion, CrawlRun, ExtractedRecord, Fetch
+from pipeline.errors import UsageError
+from pipeline.load import neardup
+from pipeline.load.links import Edge, crawl_edges, resolve_incoming, store_links
+from pipeline.load.prepare import PreparedArticle, Rejected, StagedRow, prepare
+from pipeline.load.upsert import upsert_articles
+from pipeline.runs import utcnow
+
+log = logging.getLogger("pipeline.load")
+
+MAX_ATTEMPTS = 6
+#: Test hook: seconds to sleep inside each batch transaction (the kill test uses it).
+PAUSE_ENV = "NEWSFLOW_LOAD_PAUSE_IN_BATCH"
+
+T = TypeVar("T")
+
+
+@dataclass
+class LoadCounts:
+    """What one load call saw and did (the run row gets the derived, rerun-stable numbers)."""
+
+    records: int = 0
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    duplicate: int = 0
+    rejected: int = 0
+    skipped: int = 0
+    near_duplicates: int = 0
+    links: int = 0
+    batches: int = 0
+    rejected_reasons: Counter[str] = field(default_factory=Counter)
+
+    def as_stats(self) -> dict[str, Any]:
+        return {
+            "records": self.records,
+            "skipped_not_article": self.skipped,
+            "near_duplicates": self.near_duplicates,
+            "links": self.links,
+            "batches": self.batches,
+            "rejected_reasons": dict(self.rejected_reasons),
+        }
+
+
+@dataclass
+class _BatchResult:
+    stored_hashes: list[str] = field(default_factory=list)
+    rejected: list[tuple[PreparedArticle, str]] = field(default_factory=list)
+    links: int = 0
+    joined: int = 0
+
+
+def _retryable(exc: DBAPIError) -> bool:
+    """Deadlocks, serialisation failures, SQLite lock timeouts and dropped connections."""
+    if exc.connection_invalidated:
+        return True
+    code = getattr(exc.orig, "sqlstate", None)
+    if code in {"40P01", "40001", "55P03"}:
+        return True
+    message = str(exc.orig).lower()
+    return "database is locked" in message or "database is busy" in message
+
+
+def with_retries(action: Callable[[], T], what: str) -> T:
+    """Run ``action`` (one whole transaction) again after a transient database failure."""
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        try:
+            return action()
+        except (IntegrityError, DataError):
+            raise
+        except DBAPIError as exc:
+            if attempt == MAX_ATTEMPTS or not _retryable(exc):
+                raise
+            delay = min(2.0, 0.05 * 2**attempt) * (0.5 + random.random())
+            log.warning("%s: transient database error (attempt %d), retrying: %s", what, attempt, exc.orig)
+            time.sleep(delay)
+    raise AssertionError("unreachable")
+
+
+def _pause_for_tests() -> None:
+    pause = float(os.environ.get(PAUSE_ENV) or 0)
+    if pause > 0:
+        time.sleep(pause)
+
+
+class RunLoader:
+    """Loads one run; construct, then :meth:`run`."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        run_id: str,
+        *,
+        batch_size: int = 500,
+        threshold: float = neardup.DEFAULT_THRESHOLD,
+        progress: Callable[[int], None] | None = None,
+    ) -> None:
+        if batch_size < 1:
+            raise UsageError("batch size must be at least 1")
+        self.engine = engine
+        self.run_id = run_id
+        self.batch_size = batch_size
+        self.threshold = threshold
+        self.progress = progress
+        self.counts = LoadCounts()
+        self._seen: set[int] = set()
+        with engine.begin() as conn:
+            run = conn.execute(select(CrawlRun.id).where(CrawlRun.run_id == run_id)).scalar_one_or_none()
+            if run is None:
+                raise UsageError(f"no run {run_id!r} in the database (see `newsflow status`)")
+            self.run_pk: int = run
+            conn.execute(update(CrawlRun).where(CrawlRun.id == run).values(stage="load"))
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def total_records(self) -> int:
+        with self.engine.connect() as conn:
+            return int(
+                conn.execute(
+                    select(func.count()).where(
+                        ExtractedRecord.run_id == self.run_pk, ExtractedRecord.status == "ok"
+                    )
+                ).scalar_one()
+            )
+
+    def _pages(self) -> Iterator[list[StagedRow]]:
+        last = 0
+        er, f = ExtractedRecord, Fetch
+        query = (
+            select(
+                er.id,
+                er.fetch_id,
+                f.source_id,
+                f.fetched_at,
+                f.url,
+                f.final_url,
+                f.canonical_url,
+                er.extractor_version,
+                er.record,
+            )
+            .join(f, f.id == er.fetch_id)
+            .where(er.run_id == self.run_pk, er.status == "ok")
+            .order_by(er.id)
+            .limit(self.batch_size)
+        )
+        while True:
+            # A read transaction of its own: the write transaction then starts with a write,
+            # which SQLite needs to queue writers instead of failing on a stale snapshot.
+            with self.engine.connect() as conn:
+                rows = [StagedRow(*row) for row in conn.execute(query.where(er.id > last))]
+            if not rows:
+                return
+            last = rows[-1].record_id
+            yield rows
+
+    # -- shaping -----------------------------------------------------------------------------
+
+    def _reject(self, fetch_id: int, reason: str) -> None:
+        self.counts.rejected += 1
+        self.counts.rejected_reasons[reason.split(":", 1)[0]] += 1
+        log.warning("run %s: rejected record of fetch %s: %s", self.run_id, fetch_id, reason)
+
+    def _prepare(self, rows: Sequence[StagedRow], now: datetime) -> list[PreparedArticle]:
+        batch: dict[str, PreparedArticle] = {}
+        for staged in rows:
+            self.counts.records += 1
+            if staged.payload is not None and staged.payload.get("is_article") is False:
+                self.counts.skipped += 1
+                continue
+            try:
+                prepared = prepare(staged, now, self.run_pk)
+            except Rejected as exc:
+                self._reject(staged.fetch_id, str(exc))
+                continue
+            other = batch.get(prepared.url_hash)
+            if other is None:
+                batch[prepared.url_hash] = prepared
+                continue
+            # Two records of one article in a batch: the newest fetch wins, the earliest
+            # sighting is kept, the other record counts as a duplicate.
+            self.counts.duplicate += 1
+            keep, drop = (
+                (prepared, other)
+                if (prepared.fetched_at, prepared.fetch_id) > (other.fetched_at, other.fetch_id)
+                else (other, prepared)
+            )
+            keep.row["first_seen_at"] = min(keep.row["first_seen_at"], drop.row["first_seen_at"])
+            keep.links.extend(drop.links)
+            keep.alias_hashes |= drop.alias_hashes
+            batch[prepared.url_hash] = keep
+        return list(batch.values())
+
+    # -- writing -----------------------------------------------------------------------------
+
+    def _write(self, conn: Connection, batch: Sequence[PreparedArticle], now: datetime) -> _BatchResult:
+        stored = upsert_articles(conn, batch, now, self.run_pk)
+        _pause_for_tests()
+        ids: dict[str, int] = {}
+        hashes = [p.url_hash for p in batch]
+        for start in range(0, len(hashes), 2000):
+            chunk = hashes[start : start + 2000]
+            ids.update(
+                (key, article_id)
+                for article_id, key in conn.execute(
+                    select(Article.id, Article.url_hash).where(Article.url_hash.in_(chunk))
+                )
+            )
+        items = []
+        for prepared in batch:
+            done = stored.get(prepared.url_hash)
+            sig = neardup.from_bytes(prepared.row["minhash"])
+            if done is not None and sig is not None:
+                items.append(neardup.Fingerprinted(done.article_id, sig, done.outcome == "updated"))
+        joined = neardup.assign_clusters(conn, items, self.threshold)
+        aliases = {alias: (ids[p.url_hash], p.fetched_at) for p in batch for alias in sorted(p.alias_hashes)}
+        edges = crawl_edges(conn, self.run_pk, aliases)
+        edges += [Edge(ids[p.url_hash], url, kind, p.fetched_at) for p in batch for url, kind in p.links]
+        links = store_links(conn, edges)
+        resolve_incoming(conn, [key for key, done in stored.items() if done.outcome == "new"])
+        return _BatchResult(stored_hashes=list(ids), links=links, joined=joined)
+
+    def _write_batch(self, batch: list[PreparedArticle], now: datetime) -> _BatchResult:
+        def whole() -> _BatchResult:
+            with self.engine.begin() as conn:
+                return self._write(conn, batch, now)
+
+        def one_by_one() -> _BatchResult:
+            # Still one transaction; each article in a savepoint so a bad one is set aside.
+            result = _BatchResult()
+            with self.engine.begin() as conn:
+                for prepared in batch:
+                    try:
+                        with conn.begin_nested():
+                            part = self._write(conn, [prepared], now)
+                    except (IntegrityError, DataError) as exc:
+                        result.rejected.append((prepared, f"database refused: {exc.orig}"))
+                        continue
+                    result.stored_hashes += part.stored_hashes
+                    result.links += part.links
+                    result.joined += part.joined
+            return result
+
+        try:
+            return with_retries(whole, f"run {self.run_id} batch")
+        except (IntegrityError, DataError) as exc:
+            log.warning("run %s: batch refused (%s); retrying record by record", self.run_id, exc.orig)
+            return with_retries(one_by_one, f"run {self.run_id} batch (one by one)")
+
+    # -- the loop ----------------------------------------------------------------------------
+
+    def run(self) -> LoadCounts:
+        for rows in self._pages():
+            now = utcnow()
+            batch = self._prepare(rows, now)
+            if batch:
+                result = self._write_batch(batch, now)
+                for prepared, reason in result.rejected:
+                    self._reject(prepared.fetch_id, reason)
+                for key in result.stored_hashes:
+                    short = int(key[:16], 16)
+                    if short in self._seen:
+                        self.counts.duplicate += 1
+                    else:
+                        self._seen.add(short)
+                self.counts.links += result.links
+                self.counts.near_duplicates += result.joined
+            self.counts.batches += 1
+            if self.progress is not None:
+                self.progress(len(rows))
+        self._finish()
+        return self.counts
+
+    def _finish(self) -> None:
+        def finish() -> None:
+            with self.engine.begin() as conn:
+                first_versions = (
+                    select(func.min(ArticleVersion.version).label("first"))
+                    .where(ArticleVersion.run_id == self.run_pk)
+                    .group_by(ArticleVersion.article_id)
+                    .subquery()
+                )
+                new, updated = conn.execute(
+                    select(
+                        func.count().filter(first_versions.c.first == 1),
+                        func.count().filter(first_versions.c.first > 1),
+                    )
+                ).one()
+                counts = self.counts
+                counts.new, counts.updated = int(new or 0), int(updated or 0)
+                counts.unchanged = max(0, len(self._seen) - counts.new - counts.updated)
+                stats = conn.execute(select(CrawlRun.stats).where(CrawlRun.id == self.run_pk)).scalar_one()
+                conn.execute(
+                    update(CrawlRun)
+                    .where(CrawlRun.id == self.run_pk)
+                    .values(
+                        articles_new=counts.new,
+                        articles_updated=counts.updated,
+                        articles_unchanged=counts.unchanged,
+                        articles_duplicate=counts.duplicate,
+                        articles_rejected=counts.rejected,
+                        stats={**(stats or {}), "load": counts.as_stats()},
+                    )
+                )
+
+        with_retries(finish, f"run {self.run_id} counters")
+
+
+def progress_bar(total: int, enabled: bool) -> AbstractContextManager[Callable[[int], None] | None]:
+    """A rich progress bar on stderr (or nothing) that the loader advances per batch."""
+    if not enabled:
+        return nullcontext(None)
+    from contextlib import contextmanager
+
+    from rich.progress import Progress
+
+    @contextmanager
+    def bar() -> Iterator[Callable[[int], None]]:
+        with Progress(transient=True) as progress:
+            task = progress.add_task("loading", total=total)
+            yield lambda n: progress.advance(task, n)
+
+    return bar()

@@ -1,0 +1,133 @@
+"""The article upsert: one ``INSERT … ON CONFLICT (url_hash) DO UPDATE`` per batch, both backends.
+
+The statement itself decides, row by row and under the row lock the conflict takes, what a
+record means for the stored article — which is what makes concurrent loads safe:
+
+- *changed*: the content hash differs and the record is at least as recent as the newest
+  sighting (or re-extracts the very fetch the stored content came from) → content columns are
+  replaced and ``version`` goes up by exactly one, computed from the locked row;
+- *newer*: a later sighting → ``last_seen_at`` moves forward (and nothing else);
+- *older*: an earlier sighting (a backfill) → ``first_seen_at`` moves back;
+- otherwise the row is not touched at all (``WHERE`` of the DO UPDATE), so a rerun writes nothing.
+
+Rows come back (``RETURNING``) only when inserted or updated; a returned row whose ``fetch_id``
+is the record's own fetch got its content from this statement: version 1 = new, else updated.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from sqlalchemy import Connection, Table, and_, case, or_
+from sqlalchemy.dialects import postgresql, sqlite
+
+from pipeline.db.models import Article, ArticleVersion
+from pipeline.errors import NewsflowError
+from pipeline.load.prepare import PreparedArticle
+
+# Replaced together when the content changes; provenance moves with the content it describes.
+CONTENT_COLUMNS = (
+    "url",
+    "title",
+    "authors",
+    "published_at",
+    "published_from",
+    "modified_at",
+    "language",
+    "description",
+    "section",
+    "tags",
+    "image_url",
+    "text",
+    "word_count",
+    "content_hash",
+    "minhash",
+    "fetch_id",
+    "run_id",
+    "extractor_version",
+)
+
+Outcome = Literal["new", "updated", "unchanged"]
+
+
+def dialect_insert(conn: Connection, table: Table) -> postgresql.Insert | sqlite.Insert:
+    """The dialect's INSERT construct (both offer ``on_conflict_do_update`` and ``excluded``)."""
+    if conn.dialect.name == "postgresql":
+        return postgresql.insert(table)
+    if conn.dialect.name == "sqlite":
+        return sqlite.insert(table)
+    raise NewsflowError(f"unsupported database {conn.dialect.name!r} (SQLite or PostgreSQL)")
+
+
+@dataclass(frozen=True)
+class Stored:
+    """What the upsert did for one article of the batch."""
+
+    article_id: int
+    version: int
+    outcome: Outcome
+
+
+def _article_upsert(conn: Connection) -> Any:
+    table: Table = Article.__table__  # type: ignore[assignment]
+    stmt = dialect_insert(conn, table)
+    ex, cur = stmt.excluded, table.c
+    newer = ex.last_seen_at > cur.last_seen_at
+    older = ex.first_seen_at < cur.first_seen_at
+    changed = and_(
+        ex.content_hash != cur.content_hash,
+        or_(ex.last_seen_at >= cur.last_seen_at, ex.fetch_id == cur.fetch_id),
+    )
+    set_: dict[str, Any] = {name: case((changed, ex[name]), else_=cur[name]) for name in CONTENT_COLUMNS}
+    set_["version"] = cur.version + case((changed, 1), else_=0)
+    set_["updated_at"] = case((changed, ex.updated_at), else_=cur.updated_at)
+    set_["last_seen_at"] = case((newer, ex.last_seen_at), else_=cur.last_seen_at)
+    set_["first_seen_at"] = case((older, ex.first_seen_at), else_=cur.first_seen_at)
+    return stmt.on_conflict_do_update(
+        index_elements=[cur.url_hash], set_=set_, where=or_(newer, older, changed)
+    ).returning(cur.id, cur.url_hash, cur.version, cur.fetch_id)
+
+
+def upsert_articles(
+    conn: Connection, batch: Sequence[PreparedArticle], now: datetime, run_pk: int
+) -> dict[str, Stored]:
+    """Upsert ``batch`` (unique url hashes) and append the versions it created.
+
+    Rows are sent in url-hash order so concurrent batches lock shared rows in the same order.
+    Returns the articles whose rows were inserted or got new content, keyed by url hash.
+    """
+    if not batch:
+        return {}
+    ordered = sorted(batch, key=lambda p: p.url_hash)
+    returned = conn.execute(_article_upsert(conn), [p.row for p in ordered]).all()
+    by_hash = {p.url_hash: p for p in ordered}
+    stored: dict[str, Stored] = {}
+    versions: list[dict[str, Any]] = []
+    for article_id, key, version, fetch_id in returned:
+        prepared = by_hash[key]
+        if fetch_id != prepared.fetch_id:
+            continue  # only a sighting moved; the stored content is another fetch's
+        outcome: Outcome = "new" if version == 1 else "updated"
+        stored[key] = Stored(article_id, version, outcome)
+        row = prepared.row
+        versions.append(
+            {
+                "article_id": article_id,
+                "version": version,
+                "content_hash": row["content_hash"],
+                "title": row["title"],
+                "text": row["text"],
+                "modified_at": row["modified_at"],
+                "recorded_at": now,
+                "fetch_id": prepared.fetch_id,
+                "run_id": run_pk,
+                "extractor_version": row["extractor_version"],
+            }
+        )
+    if versions:
+        insert = dialect_insert(conn, ArticleVersion.__table__)  # type: ignore[arg-type]
+        conn.execute(insert.on_conflict_do_nothing(index_elements=["article_id", "version"]), versions)
+    return stored
