@@ -11,7 +11,6 @@ import sys
 # Importing a command module registers its commands (one line per module).
 import pipeline.cli.db_cmd
 import pipeline.cli.demo_site_cmd
-import pipeline.cli.demo_site_cmd
 import pipeline.cli.load_cmd
 import pipeline.cli.run_cmd
 import pipeline.cli.sources_cmd
