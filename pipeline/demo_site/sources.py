@@ -64,4 +64,8 @@ def sources_for(
 
 def render_sources(sources: list[dict[str, Any]]) -> str:
     """Validated YAML (via :func:`pipeline.config.dump_sources`) with the explanatory header."""
-    return HEADER + dump_sources(sources)
+    body = dump_sources(sources)
+    version = "version: 1\n"
+    if body.endswith(version):  # readers look for the version first
+        body = version + body.removesuffix(version)
+    return HEADER + body
