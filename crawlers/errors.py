@@ -1,0 +1,96 @@
+"""Failure categories of ``fetches.error_category``: one small vocabulary for ops and gates.
+
+Categories: ``timeout``, ``too_large``, ``redirect_loop``, ``http_4xx``, ``http_5xx``,
+``not_html``, ``blocked_network``, ``robots``, ``dns``, ``connection``, ``other``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from scrapy.exceptions import (
+    CannotResolveHostError,
+    DownloadCancelledError,
+    DownloadConnectionRefusedError,
+    DownloadFailedError,
+    DownloadTimeoutError,
+    IgnoreRequest,
+    ResponseDataLossError,
+)
+from twisted.internet import defer
+from twisted.internet import error as tx_error
+from twisted.web._newclient import ResponseFailed, ResponseNeverReceived
+
+from crawlers.guard import BlockedNetwork
+
+CATEGORIES = (
+    "timeout",
+    "too_large",
+    "redirect_loop",
+    "http_4xx",
+    "http_5xx",
+    "not_html",
+    "blocked_network",
+    "robots",
+    "dns",
+    "connection",
+    "other",
+)
+
+
+class RedirectLoop(IgnoreRequest):
+    """A redirect leads back to a URL already visited in the same chain."""
+
+
+class AlreadyClaimed(IgnoreRequest):
+    """A redirect leads to a canonical URL this run fetches (or fetched) anyway."""
+
+
+def category_for_status(status: int) -> str | None:
+    if 400 <= status < 500:
+        return "http_4xx"
+    if status >= 500:
+        return "http_5xx"
+    return None
+
+
+def categorize(exc: BaseException) -> tuple[str, str]:
+    """The category and a one-line message for a download failure."""
+    message = str(exc).strip() or type(exc).__name__
+    checks: list[tuple[tuple[type[BaseException], ...], str]] = [
+        ((BlockedNetwork,), "blocked_network"),
+        ((RedirectLoop,), "redirect_loop"),
+        ((DownloadTimeoutError, tx_error.TimeoutError, defer.TimeoutError), "timeout"),
+        ((CannotResolveHostError, tx_error.DNSLookupError), "dns"),
+        ((DownloadCancelledError, defer.CancelledError), "too_large"),
+        (
+            (
+                DownloadConnectionRefusedError,
+                DownloadFailedError,
+                ResponseDataLossError,
+                tx_error.ConnectError,
+                tx_error.ConnectionLost,
+                tx_error.ConnectionDone,
+                ResponseFailed,
+                ResponseNeverReceived,
+            ),
+            "connection",
+        ),
+    ]
+    for types, category in checks:
+        if isinstance(exc, types):
+            if category == "too_large" and "size" not in message.lower():
+                message = f"download cancelled (response larger than the size limit): {message}"
+            return category, message
+    if isinstance(exc, IgnoreRequest):
+        if "robots.txt" in message:
+            return "robots", message
+        if "max redirections" in message:
+            return "redirect_loop", f"{message} (redirect chain too long or looping)"
+    return "other", f"{type(exc).__name__}: {message}"
+
+
+def failure_exception(failure: Any) -> BaseException:
+    """The exception inside a Twisted ``Failure`` (or the exception itself)."""
+    value = getattr(failure, "value", failure)
+    return value if isinstance(value, BaseException) else RuntimeError(str(value))

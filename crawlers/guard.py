@@ -1,0 +1,108 @@
+"""Network guard: a crawler must not become a tool for reaching internal services (SSRF).
+
+Every request (also every redirect hop and robots.txt) is checked *after* DNS resolution,
+because a public-looking name can resolve to ``127.0.0.1`` or a cloud metadata address.
+``allow_private_networks`` (the demo network on loopback needs it) opens loopback and
+private ranges, but link-local (cloud metadata at 169.254.169.254), multicast, unspecified
+and reserved addresses stay refused: nothing legitimate serves news there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import socket
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from scrapy.exceptions import IgnoreRequest
+
+if TYPE_CHECKING:
+    from scrapy import Request
+    from scrapy.crawler import Crawler
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+class BlockedNetwork(IgnoreRequest):
+    """The request targets an address range the source may not reach."""
+
+
+def address_problem(ip: IPAddress, allow_private: bool) -> str | None:
+    """Why ``ip`` may not be fetched (``None`` when it may)."""
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    always = [
+        (ip.is_unspecified, "unspecified"),
+        (ip.is_link_local, "link-local"),
+        (ip.is_multicast, "multicast"),
+        (ip.is_reserved, "reserved"),
+    ]
+    for flag, label in always:
+        if flag:
+            return f"{ip} is a {label} address"
+    if allow_private:
+        return None
+    if ip.is_loopback:
+        return f"{ip} is a loopback address"
+    if ip.is_private:
+        return f"{ip} is a private address"
+    if not ip.is_global:
+        return f"{ip} is not a public address"
+    return None
+
+
+async def resolve(host: str, port: int | None) -> list[IPAddress]:
+    """All addresses ``host`` resolves to (an IP literal resolves to itself)."""
+    try:
+        return [ipaddress.ip_address(host.strip("[]"))]
+    except ValueError:
+        pass
+    loop = asyncio.get_running_loop()
+    infos = await loop.getaddrinfo(host, port or 80, type=socket.SOCK_STREAM)
+    return [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos]
+
+
+class NetworkGuardMiddleware:
+    """Downloader middleware refusing requests whose host resolves into a forbidden range.
+
+    Runs before robots.txt handling so that not even robots.txt is fetched from a refused
+    host. Results are cached per host for the run; any resolved address being forbidden
+    refuses the host (a name with one private A record is not safe to fetch).
+    """
+
+    def __init__(self, allow_private: bool) -> None:
+        self.allow_private = allow_private
+        self._verdicts: dict[tuple[str, int | None], str | None] = {}
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> NetworkGuardMiddleware:
+        return cls(crawler.settings.getbool("NEWSFLOW_ALLOW_PRIVATE_NETWORKS"))
+
+    async def verdict(self, url: str) -> str | None:
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+        if not host:
+            return f"no host in {url!r}"
+        key = (host, parts.port)
+        if key not in self._verdicts:
+            try:
+                addresses = await resolve(host, parts.port)
+            except OSError:
+                # Unresolvable: let the downloader fail with a DNS error of its own.
+                return None
+            problem = None
+            for ip in addresses:
+                problem = address_problem(ip, self.allow_private)
+                if problem:
+                    break
+            self._verdicts[key] = problem
+        return self._verdicts[key]
+
+    async def process_request(self, request: Request) -> Any:
+        problem = await self.verdict(request.url)
+        if problem:
+            host = urlsplit(request.url).hostname
+            hint = "" if self.allow_private else " (set allow_private_networks: true to allow it)"
+            raise BlockedNetwork(f"refused by network guard: {host} -> {problem}{hint}")
+        return None

@@ -1,0 +1,47 @@
+"""The items the spider hands to the recording pipeline: one per fetch outcome."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(slots=True)
+class Edge:
+    """A link from an article (canonical URL) to a related URL (canonical), with its kind."""
+
+    from_url: str
+    to_url: str
+    kind: str
+
+
+@dataclass(slots=True)
+class FetchItem:
+    """Everything recorded about one request: the ``fetches`` row plus the exchange to archive.
+
+    ``body`` is ``None`` for failures without a response (timeouts, refusals); then no WARC
+    record is written and the row carries the error category and message instead.
+    """
+
+    url: str
+    canonical_url: str
+    discovery: str
+    referrer: str | None
+    depth: int
+    fetched_at: datetime
+    outcome: str  # fetched | not_modified | error | skipped
+    final_url: str | None = None
+    status: int | None = None
+    reason: str = ""
+    method: str = "GET"
+    request_headers: list[tuple[str, str]] = field(default_factory=list)
+    response_headers: list[tuple[str, str]] = field(default_factory=list)
+    body: bytes | None = None
+    duration_ms: int | None = None
+    is_article_candidate: bool = False
+    hints: dict[str, Any] = field(default_factory=dict)
+    error_category: str | None = None
+    error_message: str | None = None
+    edges: list[Edge] = field(default_factory=list)
+    is_surface: bool = False  # a configured start URL (feed, sitemap, listing, seed)

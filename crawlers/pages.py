@@ -1,0 +1,287 @@
+"""What an HTML page is and where it points: canonical URL, article signals, links.
+
+The crawler only needs a cheap, robust verdict ("is this worth extracting?") and the links
+to follow; the extraction stage makes the final article/not-article call on the text.
+Works on the lxml tree Scrapy already parsed (``response.selector.root``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+from lxml import etree
+
+ARTICLE_LD_TYPES = {
+    "article",
+    "newsarticle",
+    "reportagenewsarticle",
+    "analysisnewsarticle",
+    "opinionnewsarticle",
+    "backgroundnewsarticle",
+    "reviewnewsarticle",
+    "blogposting",
+    "liveblogposting",
+    "report",
+}
+LISTING_LD_TYPES = {"collectionpage", "itemlist", "searchresultspage", "website", "aboutpage", "contactpage"}
+RELATED_MARK = re.compile(
+    r"related|more[-_ ]?stor|more[-_ ]?from|read[-_ ]?more|read[-_ ]?next|recommend|also[-_ ]?read|"
+    r"further[-_ ]?reading|recirc|see[-_ ]?also|you[-_ ]?may|more[-_ ]?coverage|more[-_ ]?on",
+    re.IGNORECASE,
+)
+RELATED_HEADING = re.compile(
+    r"^\s*(related|more stories|more from|read more|read next|recommended|see also|further reading|"
+    r"more coverage|you may also like|also read|more on)",
+    re.IGNORECASE,
+)
+BOILERPLATE_CONTAINERS = {"nav", "header", "footer"}
+NEXT_TEXT = re.compile(r"^\s*(next|older|more|›|»|→|next page|older posts|load more)\b", re.IGNORECASE)
+PAGE_PARAM = re.compile(r"([?&](page|p|pg)=\d+|/page/\d+/?$)", re.IGNORECASE)
+BODY_XPATHS = (
+    "//*[@itemprop='articleBody']",
+    "//*[contains(concat(' ', normalize-space(@class), ' '), ' article-body ')]",
+    "//*[contains(concat(' ', normalize-space(@class), ' '), ' story-body ')]",
+    "//*[contains(concat(' ', normalize-space(@class), ' '), ' entry-content ')]",
+    "//article",
+    "//main",
+)
+
+
+@dataclass(frozen=True)
+class Link:
+    url: str
+    kind: str  # related | promo | inline | listing | pagination | nav
+
+
+@dataclass
+class PageInfo:
+    """The crawler's view of one HTML page."""
+
+    canonical: str | None = None
+    og_type: str | None = None
+    ld_types: set[str] = field(default_factory=set)
+    published: str | None = None
+    title: str | None = None
+    score: int = 0
+    signals: list[str] = field(default_factory=list)
+    amp: bool = False
+
+
+def _attr(root: Any, xpath: str) -> str | None:
+    values = root.xpath(xpath)
+    for value in values:
+        text = str(value).strip()
+        if text:
+            return text
+    return None
+
+
+def _ld_types(root: Any) -> set[str]:
+    types: set[str] = set()
+    for script in root.xpath("//script[@type='application/ld+json']/text()"):
+        try:
+            data = json.loads(str(script))
+        except ValueError:
+            continue
+        stack: list[Any] = [data]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, list):
+                stack.extend(node)
+            elif isinstance(node, dict):
+                t = node.get("@type")
+                for value in t if isinstance(t, list) else [t]:
+                    if isinstance(value, str):
+                        types.add(value.lower())
+                if "@graph" in node:
+                    stack.append(node["@graph"])
+    return types
+
+
+def _in_containers(elem: Any, names: set[str]) -> bool:
+    for ancestor in elem.iterancestors():
+        if isinstance(ancestor.tag, str) and ancestor.tag.lower() in names:
+            return True
+    return False
+
+
+def _is_related_block(elem: Any) -> bool:
+    for ancestor in (elem, *elem.iterancestors()):
+        if not isinstance(ancestor.tag, str):
+            continue
+        marker = (
+            f"{ancestor.get('class') or ''} {ancestor.get('id') or ''} {ancestor.get('data-block') or ''}"
+        )
+        if marker.strip() and RELATED_MARK.search(marker):
+            return True
+    return False
+
+
+def body_root(root: Any) -> Any | None:
+    for xpath in BODY_XPATHS:
+        found = root.xpath(xpath)
+        if found:
+            return found[0]
+    return None
+
+
+def paragraph_chars(container: Any) -> int:
+    total = 0
+    for p in container.iter("p"):
+        if _is_related_block(p) or _in_containers(p, BOILERPLATE_CONTAINERS | {"aside"}):
+            continue
+        total += len(" ".join(p.itertext()).strip())
+    return total
+
+
+def analyse(root: Any, url: str) -> PageInfo:
+    """Canonical URL and article signals of a parsed HTML page."""
+    info = PageInfo()
+    canonical = _attr(root, "//link[@rel='canonical']/@href") or _attr(
+        root, "//meta[@property='og:url']/@content"
+    )
+    if canonical:
+        info.canonical = urljoin(url, canonical)
+    info.og_type = (_attr(root, "//meta[@property='og:type']/@content") or "").lower() or None
+    info.ld_types = _ld_types(root)
+    info.title = _attr(root, "//meta[@property='og:title']/@content") or _attr(root, "//title/text()")
+    info.published = _attr(
+        root,
+        "//meta[@property='article:published_time']/@content"
+        " | //meta[@itemprop='datePublished']/@content"
+        " | //*[@itemprop='datePublished']/@datetime"
+        " | //article//time/@datetime",
+    )
+    html = root.getroottree().getroot()
+    info.amp = html.get("amp") is not None or html.get("\u26a1") is not None
+    score = 0
+    signals: list[str] = []
+    if info.ld_types & ARTICLE_LD_TYPES:
+        score += 3
+        signals.append("jsonld-article")
+    elif info.ld_types & LISTING_LD_TYPES and not info.ld_types & ARTICLE_LD_TYPES:
+        score -= 2
+        signals.append("jsonld-listing")
+    if info.og_type == "article":
+        score += 2
+        signals.append("og-article")
+    elif info.og_type in {"website", "profile"}:
+        score -= 1
+        signals.append(f"og-{info.og_type}")
+    if info.published:
+        score += 1
+        signals.append("published-date")
+    articles = root.xpath("//article")
+    if len(articles) == 1:
+        score += 1
+        signals.append("one-article-element")
+    elif len(articles) >= 4:
+        score -= 2
+        signals.append("many-article-elements")
+    container = body_root(root)
+    chars = paragraph_chars(container if container is not None else root)
+    if chars >= 600:
+        score += 1
+        signals.append("long-text")
+    elif chars < 150:
+        score -= 1
+        signals.append("little-text")
+    if root.xpath("//link[@rel='next'] | //a[@rel='next']"):
+        score -= 1
+        signals.append("pagination")
+    info.score = score
+    info.signals = signals
+    return info
+
+
+def _hrefs(elements: Iterable[Any], base: str) -> Iterator[tuple[Any, str]]:
+    for a in elements:
+        href = (a.get("href") or "").strip()
+        if not href or href.startswith(("#", "javascript:", "mailto:", "tel:", "data:")):
+            continue
+        absolute = urljoin(base, href)
+        if urlsplit(absolute).scheme in {"http", "https"}:
+            yield a, absolute
+
+
+def base_url(root: Any, url: str) -> str:
+    base = _attr(root, "//base/@href")
+    return urljoin(url, base) if base else url
+
+
+def listing_links(root: Any, url: str) -> list[Link]:
+    """Links of a listing page: pagination, navigation (sections) and content links."""
+    base = base_url(root, url)
+    out: list[Link] = []
+    next_urls = {urljoin(base, h) for h in root.xpath("//link[@rel='next']/@href | //a[@rel='next']/@href")}
+    for a, href in _hrefs(root.iter("a"), base):
+        text = " ".join(a.itertext()).strip()
+        rel = (a.get("rel") or "").lower()
+        if href in next_urls or "next" in rel.split() or (NEXT_TEXT.match(text) and PAGE_PARAM.search(href)):
+            out.append(Link(href, "pagination"))
+        elif _in_containers(a, BOILERPLATE_CONTAINERS):
+            out.append(Link(href, "nav"))
+        else:
+            out.append(Link(href, "listing"))
+    for href in next_urls:
+        out.append(Link(href, "pagination"))
+    return out
+
+
+def related_links(root: Any, url: str, selectors: Iterable[str] = ()) -> list[Link]:
+    """Related-article links of an article page: related blocks, in-body promos, inline links.
+
+    ``related``: inside a related/more-stories block (class/id markers, a "Related …" heading,
+    or a configured CSS selector). ``promo``: a body paragraph that is nothing but the link.
+    ``inline``: a link within running body text. Navigation, header and footer are ignored.
+    """
+    base = base_url(root, url)
+    out: dict[str, str] = {}
+    order = {"related": 0, "promo": 1, "inline": 2}
+
+    def add(href: str, kind: str) -> None:
+        if href not in out or order[kind] < order[out[href]]:
+            out[href] = kind
+
+    from lxml.cssselect import CSSSelector  # lazily: only sources with selectors pay for it
+
+    for css in selectors:
+        try:
+            matcher = CSSSelector(css)
+        except Exception:  # invalid selector in config: skip it, extraction still works
+            continue
+        for block in matcher(root):
+            for _a, href in _hrefs(block.iter("a"), base):
+                add(href, "related")
+    for heading in root.xpath("//h2 | //h3 | //h4 | //header/*"):
+        if RELATED_HEADING.match(" ".join(heading.itertext())):
+            parent = heading.getparent()
+            if parent is not None:
+                for _a, href in _hrefs(parent.iter("a"), base):
+                    add(href, "related")
+    for a, href in _hrefs(root.iter("a"), base):
+        if _in_containers(a, BOILERPLATE_CONTAINERS):
+            continue
+        if _is_related_block(a):
+            add(href, "related")
+    body = body_root(root)
+    if body is not None:
+        for p in body.iter("p"):
+            if _is_related_block(p) or _in_containers(p, BOILERPLATE_CONTAINERS):
+                continue
+            p_text = " ".join(" ".join(p.itertext()).split())
+            for a, href in _hrefs(p.iter("a"), base):
+                a_text = " ".join(" ".join(a.itertext()).split())
+                add(href, "promo" if a_text and a_text == p_text else "inline")
+    return [Link(href, kind) for href, kind in out.items()]
+
+
+def parse_html(body: bytes, encoding: str | None = None) -> Any:
+    """An lxml HTML tree for code paths that have bytes rather than a Scrapy response."""
+    parser = etree.HTMLParser(encoding=encoding, recover=True, remove_comments=True)
+    return etree.fromstring(body, parser)

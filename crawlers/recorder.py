@@ -1,0 +1,269 @@
+"""Item pipeline: each ``FetchItem`` becomes a WARC request/response pair plus a ``fetches`` row.
+
+Raw first: the WARC record is written (and flushed, one gzip member per record) before the
+row that points at it, so every row's ``(warc_path, warc_offset)`` is readable even after a
+crash. Rows and link edges are inserted in batches, each batch in one transaction together
+with the run's counters, so the run row always matches the rows written so far.
+"""
+
+from __future__ import annotations
+
+import http
+import logging
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import insert, update
+
+from crawlers.items import FetchItem
+from pipeline.db.engine import make_engine, session_scope
+from pipeline.db.models import CrawlLink, CrawlRun, Fetch
+from pipeline.rawstore import RunWarcWriter, body_hash
+from pipeline.urls import url_hash
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RunContext:
+    """Identifies the run the crawl writes into (handed to the spider by ``crawlers.run``)."""
+
+    run_pk: int
+    source_pk: int
+    run_id: str
+    database_url: str
+    warc_path: str
+
+
+@dataclass
+class Totals:
+    """Running counters of the crawl, mirrored into the ``crawl_runs`` row."""
+
+    fetched: int = 0
+    failed: int = 0
+    unchanged: int = 0
+    skipped: int = 0
+    changed: int = 0
+    articles: int = 0
+    bytes: int = 0
+    links: int = 0
+    surfaces: int = 0
+    surfaces_ok: int = 0
+    errors: Counter[str] = field(default_factory=Counter)
+    discovery: Counter[str] = field(default_factory=Counter)
+    surface_errors: list[str] = field(default_factory=list)
+
+    def add(self, item: FetchItem) -> None:
+        self.discovery[item.discovery] += 1
+        if item.outcome == "fetched":
+            self.fetched += 1
+        elif item.outcome == "not_modified":
+            self.unchanged += 1
+        elif item.outcome == "error":
+            self.failed += 1
+        else:
+            self.skipped += 1
+        if item.error_category:
+            self.errors[item.error_category] += 1
+        if item.is_article_candidate:
+            self.articles += 1
+        if item.hints.get("change") == "changed":
+            self.changed += 1
+        if item.body:
+            self.bytes += len(item.body)
+        if item.is_surface:
+            self.surfaces += 1
+            if item.outcome in ("fetched", "not_modified"):
+                self.surfaces_ok += 1
+            elif len(self.surface_errors) < 5:
+                self.surface_errors.append(f"{item.url}: {item.error_category}: {item.error_message}")
+
+
+class RecordPipeline:
+    """Writes the raw store and the fetch log of one run."""
+
+    flush_rows = 500
+    flush_seconds = 2.0
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        self.totals = Totals()
+        self._rows: list[dict[str, Any]] = []
+        self._links: list[dict[str, Any]] = []
+        self._link_keys: set[tuple[str, str]] = set()
+        self._last_flush = time.monotonic()
+        self._writer: RunWarcWriter | None = None
+        self.failed: BaseException | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> RecordPipeline:
+        return cls(crawler)
+
+    @property
+    def context(self) -> RunContext:
+        ctx: RunContext = self.crawler.spider.run_context  # type: ignore[union-attr]
+        return ctx
+
+    def open_spider(self) -> None:
+        ctx = self.context
+        self.engine = make_engine(ctx.database_url)
+        self._writer = RunWarcWriter(ctx.warc_path)
+        self.crawler.spider.recorder = self  # type: ignore[union-attr]
+
+    def process_item(self, item: Any) -> Any:
+        if not isinstance(item, FetchItem):
+            return item
+        if self.failed is not None:
+            return None
+        try:
+            self._record(item)
+            if len(self._rows) >= self.flush_rows or time.monotonic() - self._last_flush > self.flush_seconds:
+                self.flush()
+        except Exception as exc:
+            self.failed = exc
+            log.exception("cannot record fetches; stopping the crawl")
+            engine = self.crawler.engine
+            if engine is not None:
+                engine.close_spider(self.crawler.spider, "recorder_failed")  # type: ignore[arg-type]
+        item.body = None  # free the page now; the WARC has it
+        return None
+
+    def _record(self, item: FetchItem) -> None:
+        known = getattr(self.crawler.spider, "known", {})
+        location = None
+        digest = None
+        if item.body is not None and item.status is not None and self._writer is not None:
+            digest = body_hash(item.body)
+            try:
+                reason = http.HTTPStatus(item.status).phrase
+            except ValueError:
+                reason = ""
+            location = self._writer.write_exchange(
+                url=item.final_url or item.url,
+                method=item.method,
+                request_headers=item.request_headers,
+                status=item.status,
+                reason=reason,
+                response_headers=item.response_headers,
+                body=item.body,
+                fetched_at=item.fetched_at,
+            )
+        key = url_hash(item.url)
+        previous = known.get(key)
+        if item.outcome == "fetched" and item.status == 200 and previous is not None:
+            item.hints["change"] = "same" if previous.body_hash == digest else "changed"
+        elif item.outcome == "fetched" and item.status == 200:
+            item.hints["change"] = "new"
+        elif item.outcome == "not_modified":
+            item.hints["change"] = "same"
+        headers = dict((k.lower(), v) for k, v in item.response_headers)
+        etag = headers.get("etag")
+        last_modified = headers.get("last-modified")
+        if item.outcome == "not_modified" and previous is not None:
+            # A 304 keeps the validators (and body) of the fetch it confirmed.
+            etag = etag or previous.etag
+            last_modified = last_modified or previous.last_modified
+            digest = digest if item.body else previous.body_hash
+        self.totals.add(item)
+        self._rows.append(
+            {
+                "run_id": self.context.run_pk,
+                "source_id": self.context.source_pk,
+                "url": item.url,
+                "url_hash": key,
+                "canonical_url": item.canonical_url,
+                "final_url": item.final_url,
+                "status": item.status,
+                "content_type": (headers.get("content-type") or "")[:200] or None,
+                "content_length": len(item.body) if item.body is not None else None,
+                "etag": etag[:500] if etag else None,
+                "last_modified": last_modified[:100] if last_modified else None,
+                "fetched_at": item.fetched_at,
+                "duration_ms": item.duration_ms,
+                "discovery": item.discovery,
+                "referrer": item.referrer,
+                "depth": item.depth,
+                "hints": item.hints,
+                "is_article_candidate": item.is_article_candidate,
+                "outcome": item.outcome,
+                "warc_path": location.path if location else None,
+                "warc_offset": location.offset if location else None,
+                "warc_length": location.length if location else None,
+                "body_hash": digest,
+                "error_category": item.error_category,
+                "error_message": item.error_message,
+            }
+        )
+        for edge in item.edges:
+            pair = (url_hash(edge.from_url), url_hash(edge.to_url))
+            if pair in self._link_keys:
+                continue
+            self._link_keys.add(pair)
+            self.totals.links += 1
+            self._links.append(
+                {
+                    "run_id": self.context.run_pk,
+                    "from_url": edge.from_url,
+                    "from_url_hash": pair[0],
+                    "to_url": edge.to_url,
+                    "to_url_hash": pair[1],
+                    "kind": edge.kind,
+                }
+            )
+
+    def counters(self) -> dict[str, Any]:
+        t = self.totals
+        return {
+            "pages_fetched": t.fetched,
+            "pages_failed": t.failed,
+            "pages_unchanged": t.unchanged,
+            "errors_by_category": dict(sorted(t.errors.items())),
+        }
+
+    def crawl_stats(self) -> dict[str, Any]:
+        spider: Any = self.crawler.spider
+        t = self.totals
+        stats: dict[str, Any] = {
+            "article_candidates": t.articles,
+            "changed": t.changed,
+            "skipped": t.skipped,
+            "bytes": t.bytes,
+            "links": t.links,
+            "by_discovery": dict(sorted(t.discovery.items())),
+            "surfaces": t.surfaces,
+            "surfaces_ok": t.surfaces_ok,
+        }
+        if spider is not None and hasattr(spider, "frontier"):
+            stats["requests_issued"] = spider.frontier.issued
+            stats["over_budget"] = spider.frontier.over_budget
+            stats.update(dict(spider.counts))
+        return stats
+
+    def flush(self) -> None:
+        rows, links = self._rows, self._links
+        self._rows, self._links = [], []
+        self._last_flush = time.monotonic()
+        with session_scope(self.engine) as session:
+            if rows:
+                session.execute(insert(Fetch), rows)
+            if links:
+                session.execute(insert(CrawlLink), links)
+            session.execute(
+                update(CrawlRun).where(CrawlRun.id == self.context.run_pk).values(**self.counters())
+            )
+
+    def close_spider(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+        if self.failed is None:
+            try:
+                self.flush()
+            except Exception as exc:
+                self.failed = exc
+                log.exception("cannot record the last fetches")
+        self.engine.dispose()

@@ -1,0 +1,197 @@
+"""``python -m crawlers.run``: one source's crawl in its own process.
+
+Twisted's reactor cannot be restarted inside a process, so the crawl stage (CLI and
+Airflow alike) runs this module as a subprocess. It expects the ``crawl_runs`` row to exist
+(the stage creates or resets it) and creates it only when run by hand. Progress and the
+final result go to stdout as JSON lines (``--progress``); Scrapy's log goes to stderr.
+
+Exit codes: 0 the run succeeded (individual bad pages do not fail it), 3 the run as a whole
+failed (no discovery surface could be fetched, the database could not be written, the crawl
+was interrupted), 2 usage/config error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+EXIT_OK = 0
+EXIT_USAGE = 2
+EXIT_FAILED = 3
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m crawlers.run", description=__doc__.splitlines()[0])
+    parser.add_argument("--source", required=True, help="source key in the sources file")
+    parser.add_argument("--run-id", required=True)
+    parser.add_argument("--sources", default=None, help="sources file (default NEWSFLOW_SOURCES)")
+    parser.add_argument("--database-url", default=None)
+    parser.add_argument("--raw-store", default=None)
+    parser.add_argument("--max-pages", type=int, default=None)
+    parser.add_argument("--related-depth", type=int, default=None)
+    parser.add_argument("--recrawl", action="store_true")
+    parser.add_argument("--progress", action="store_true", help="JSON progress lines on stdout")
+    parser.add_argument("--log-level", default="INFO")
+    return parser.parse_args(argv)
+
+
+def emit(event: str, **data: Any) -> None:
+    sys.stdout.write(json.dumps({"event": event, **data}, default=str) + "\n")
+    sys.stdout.flush()
+
+
+def peak_rss_mb() -> float:
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    from sqlalchemy import select
+
+    from pipeline.config import ConfigError, load_sources
+    from pipeline.db.engine import make_engine, session_scope
+    from pipeline.db.models import CrawlRun
+    from pipeline.rawstore import run_warc_path
+    from pipeline.runs import start_run, sync_source
+    from pipeline.settings import get_settings
+
+    settings = get_settings()
+    database_url = args.database_url or settings.database_url
+    raw_store = args.raw_store or settings.raw_store
+    try:
+        sources = load_sources(Path(args.sources) if args.sources else None)
+        source = sources.get(args.source)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyError as exc:
+        print(f"error: {exc.args[0]}", file=sys.stderr)
+        return EXIT_USAGE
+
+    engine = make_engine(database_url)
+    with session_scope(engine) as session:
+        source_row = sync_source(session, source)
+        run = session.scalars(select(CrawlRun).where(CrawlRun.run_id == args.run_id)).one_or_none()
+        if run is None:
+            run = start_run(session, source_row, args.run_id)
+        run_pk, source_pk = run.id, source_row.id
+
+    from scrapy.crawler import CrawlerProcess
+
+    from crawlers.recorder import RunContext
+    from crawlers.scope import Scope
+    from crawlers.settings import scrapy_settings
+    from crawlers.spiders.news import CrawlOptions, NewsSpider
+    from crawlers.state import load_known
+
+    known = load_known(engine, source_pk, exclude_run_id=run_pk)
+    options = CrawlOptions(
+        max_pages=args.max_pages or source.limits.max_pages,
+        related_depth=source.related.depth if args.related_depth is None else args.related_depth,
+        recrawl=args.recrawl,
+    )
+    context = RunContext(
+        run_pk=run_pk,
+        source_pk=source_pk,
+        run_id=args.run_id,
+        database_url=database_url,
+        warc_path=run_warc_path(raw_store, source.key, args.run_id),
+    )
+    holder: dict[str, Any] = {}
+
+    def on_progress(data: dict[str, Any]) -> None:
+        recorder = getattr(holder.get("spider"), "recorder", None)
+        if recorder is not None:
+            t = recorder.totals
+            data = {**data, "fetched": t.fetched, "failed": t.failed, "unchanged": t.unchanged}
+        if args.progress:
+            emit("progress", **data)
+
+    started = time.monotonic()
+    process = CrawlerProcess(
+        settings=scrapy_settings(source, user_agent=settings.user_agent, log_level=args.log_level)
+    )
+    crawler = process.create_crawler(NewsSpider)
+    process.crawl(
+        crawler,
+        source=source,
+        scope=Scope(source, sources.sources),
+        options=options,
+        known=known,
+        on_progress=on_progress,
+        run_context=context,
+    )
+    spider_ref: Any = None
+
+    def remember(spider: Any) -> None:
+        nonlocal spider_ref
+        spider_ref = spider
+        holder["spider"] = spider
+
+    from scrapy import signals
+
+    crawler.signals.connect(remember, signal=signals.spider_opened)
+    process.start()
+    elapsed = time.monotonic() - started
+    return finish(engine, run_pk, spider_ref, crawler, elapsed, known_urls=len(known), progress=args.progress)
+
+
+def finish(
+    engine: Any, run_pk: int, spider: Any, crawler: Any, elapsed: float, *, known_urls: int, progress: bool
+) -> int:
+    """Decide the run's verdict, store the crawl statistics, print the result line."""
+    from pipeline.db.engine import session_scope
+    from pipeline.db.models import CrawlRun
+
+    recorder = getattr(spider, "recorder", None)
+    scrapy_stats = crawler.stats.get_stats() if crawler.stats else {}
+    reason = str(scrapy_stats.get("finish_reason", "unknown"))
+    error: str | None = None
+    if recorder is None:
+        error = "the crawler did not start (see the log above)"
+    elif recorder.failed is not None:
+        error = f"cannot record fetches: {type(recorder.failed).__name__}: {recorder.failed}"
+    elif reason != "finished":
+        error = f"crawl interrupted ({reason})"
+    elif recorder.totals.surfaces and not recorder.totals.surfaces_ok:
+        details = "; ".join(recorder.totals.surface_errors)
+        error = f"none of the {recorder.totals.surfaces} discovery URL(s) could be fetched: {details}"
+    crawl_stats: dict[str, Any] = recorder.crawl_stats() if recorder is not None else {}
+    pages = (recorder.totals.fetched + recorder.totals.unchanged + recorder.totals.failed) if recorder else 0
+    crawl_stats.update(
+        {
+            "status": "failed" if error else "succeeded",
+            "finish_reason": reason,
+            "elapsed_s": round(elapsed, 3),
+            "pages_per_s": round(pages / elapsed, 2) if elapsed > 0 else 0.0,
+            "peak_rss_mb": peak_rss_mb(),
+            "known_urls": known_urls,
+            "retries": int(scrapy_stats.get("retry/count", 0)),
+            "finished_at": datetime.now(UTC).isoformat(),
+        }
+    )
+    with session_scope(engine) as session:
+        run = session.get(CrawlRun, run_pk)
+        if run is not None:
+            run.stats = {**(run.stats or {}), "crawl": crawl_stats}
+            if error:
+                run.status = "failed"
+                run.error = error
+                run.finished_at = datetime.now(UTC)
+    engine.dispose()
+    if progress:
+        emit("result", status=crawl_stats["status"], error=error, stats=crawl_stats)
+    if error:
+        print(f"error: crawl failed: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Spiders: one generic news spider; a per-site subclass stays possible for odd sites."""

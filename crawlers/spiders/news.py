@@ -1,0 +1,542 @@
+"""The generic news spider: discovery surfaces in, one ``FetchItem`` per request out.
+
+Driven entirely by a ``sources.yaml`` entry. The spider never yields requests from
+callbacks; discovered URLs go to the :class:`~crawlers.frontier.Frontier` and ``start()``
+feeds Scrapy from it as the downloader has room, which keeps memory flat on large sites and
+makes ``max_pages`` exact. A site needing special handling can subclass and override
+:meth:`NewsSpider.handle_page` (or the smaller hooks it calls).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import scrapy
+from scrapy import signals
+from scrapy.http import Request, Response, TextResponse
+
+from crawlers.discovery import (
+    Entry,
+    looks_like_feed,
+    looks_like_sitemap,
+    parse_feed,
+    parse_sitemap,
+    robots_sitemaps,
+)
+from crawlers.errors import AlreadyClaimed, categorize, category_for_status, failure_exception
+from crawlers.frontier import PRIO_ARTICLE, PRIO_RELATED, PRIO_SURFACE, Frontier, Planned
+from crawlers.items import Edge, FetchItem
+from crawlers.pages import PageInfo, analyse, listing_links, parse_html, related_links
+from crawlers.scope import Scope, shape_is_article
+from crawlers.state import Known, decide
+from pipeline.config import Source
+from pipeline.rawstore import read_response
+from pipeline.urls import url_hash
+
+HTML_TYPES = ("text/html", "application/xhtml+xml")
+SURFACE_DISCOVERY = ("feed", "sitemap", "seed")
+
+
+@dataclass
+class CrawlOptions:
+    """Per-run knobs (CLI/Airflow params override the source config)."""
+
+    max_pages: int
+    related_depth: int
+    recrawl: bool = False
+    now: datetime = field(default_factory=lambda: datetime.now(UTC))
+    progress_every: float = 1.0
+    idle_timeout: float = 30.0
+
+
+def _headers(headers: Any) -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+    for key, values in headers.items():
+        name = key.decode("latin-1") if isinstance(key, bytes) else str(key)
+        for value in values:
+            out.append((name, value.decode("latin-1") if isinstance(value, bytes) else str(value)))
+    return out
+
+
+def _header(headers: Any, name: str) -> str | None:
+    value = headers.get(name)
+    if value is None:
+        return None
+    return value.decode("latin-1") if isinstance(value, bytes) else str(value)
+
+
+def archived_headers(headers: list[tuple[str, str]], body_length: int) -> list[tuple[str, str]]:
+    """Response headers as archived: the body is stored decoded, so framing headers must match."""
+    drop = {"transfer-encoding", "content-encoding", "content-length"}
+    kept = [(k, v) for k, v in headers if k.lower() not in drop]
+    kept.append(("Content-Length", str(body_length)))
+    return kept
+
+
+class NewsSpider(scrapy.Spider):
+    """One spider for every ordinary news site, configured by a :class:`Source`."""
+
+    name = "news"
+
+    def __init__(
+        self,
+        *,
+        source: Source,
+        scope: Scope,
+        options: CrawlOptions,
+        known: dict[str, Known] | None = None,
+        on_progress: Callable[[dict[str, Any]], None] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(name=f"news-{source.key}", **kwargs)
+        self.source = source
+        self.scope = scope
+        self.options = options
+        self.known = known or {}
+        self.on_progress = on_progress
+        self.frontier = Frontier(options.max_pages)
+        self.outstanding = 0
+        self.counts: Counter[str] = Counter()
+
+    @classmethod
+    def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> NewsSpider:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        crawler.signals.connect(spider._request_dropped, signal=signals.request_dropped)
+        return spider
+
+    def _request_dropped(self, request: Request, spider: Any = None) -> None:
+        if "nf" in request.meta:
+            self.outstanding -= 1
+
+    # -- scheduling -------------------------------------------------------------------------
+
+    def seed_frontier(self) -> None:
+        d = self.source.discovery
+        for url in d.feeds:
+            self.add(str(url), "feed", role="feed", priority=PRIO_SURFACE, surface=True, incremental=False)
+        for url in d.sitemaps:
+            self.add(
+                str(url), "sitemap", role="sitemap", priority=PRIO_SURFACE, surface=True, incremental=False
+            )
+        if d.robots_sitemaps:
+            robots = str(self.source.homepage).rstrip("/") + "/robots.txt"
+            self.add(robots, "sitemap", role="robots", priority=PRIO_SURFACE, surface=True, incremental=False)
+        for url in d.listings:
+            self.add(str(url), "listing", role="page", priority=PRIO_SURFACE, surface=True, incremental=False)
+        for url in d.seeds:
+            self.add(str(url), "seed", role="page", priority=PRIO_ARTICLE, surface=True)
+
+    def add(
+        self,
+        url: str,
+        discovery: str,
+        *,
+        role: str = "page",
+        referrer: str | None = None,
+        depth: int = 0,
+        listing_depth: int = 0,
+        priority: int = PRIO_ARTICLE,
+        hints: dict[str, Any] | None = None,
+        published: datetime | None = None,
+        updated: datetime | None = None,
+        surface: bool = False,
+        incremental: bool = True,
+    ) -> bool:
+        """Queue a URL unless its canonical form was seen or it is stored, unchanged and old."""
+        if not url.startswith(("http://", "https://")):
+            return False
+        canonical = self.scope.canonical(url)
+        if self.frontier.seen(canonical):
+            self.counts["duplicate_urls"] += 1
+            return False
+        plan_hints = dict(hints or {})
+        headers: dict[str, str] = {}
+        if incremental:
+            decision = decide(
+                self.known.get(url_hash(canonical)),
+                now=self.options.now,
+                recrawl_days=self.source.limits.recrawl_days,
+                force=self.options.recrawl,
+                published_hint=published,
+                updated_hint=updated,
+            )
+            if decision.action == "skip":
+                self.frontier.claim(canonical)
+                self.counts["skipped_known"] += 1
+                return False
+            headers = decision.request_headers()
+            plan_hints["plan"] = decision.reason
+        self.frontier.claim(canonical)
+        self.frontier.push(
+            Planned(
+                url=canonical,
+                discovery=discovery,
+                role=role,
+                referrer=referrer,
+                depth=depth,
+                listing_depth=listing_depth,
+                hints=plan_hints,
+                headers=headers,
+                surface=surface,
+                priority=priority,
+            )
+        )
+        return True
+
+    def make_request(self, planned: Planned) -> Request:
+        meta: dict[str, Any] = {"nf": planned, "nf_started": time.monotonic()}
+        if planned.role == "robots":
+            meta["dont_obey_robotstxt"] = True
+        return Request(
+            planned.url,
+            callback=self.parse_response,
+            errback=self.on_error,
+            dont_filter=True,
+            headers=planned.headers or None,
+            meta=meta,
+            priority=-planned.priority,
+        )
+
+    async def start(self) -> AsyncIterator[Any]:
+        self.seed_frontier()
+        engine = self.crawler.engine
+        last_progress = 0.0
+        idle_since: float | None = None
+        while True:
+            now = time.monotonic()
+            if now - last_progress >= self.options.progress_every:
+                last_progress = now
+                self.emit_progress()
+            if engine is not None and engine.needs_backout():
+                await asyncio.sleep(0.005)
+                continue
+            planned = self.frontier.pop()
+            if planned is None:
+                if self.outstanding <= 0:
+                    break
+                idle_since = self._watch_idle(idle_since)
+                if idle_since is not None and now - idle_since > self.options.idle_timeout:
+                    self.logger.error("%d requests never completed; finishing the run", self.outstanding)
+                    break
+                await asyncio.sleep(0.01)
+                continue
+            idle_since = None
+            self.outstanding += 1
+            yield self.make_request(planned)
+        self.emit_progress()
+
+    def _watch_idle(self, idle_since: float | None) -> float | None:
+        engine = self.crawler.engine
+        busy = engine is not None and (
+            engine.downloader.active
+            or (engine._slot is not None and engine._slot.scheduler.has_pending_requests())
+            or (engine.scraper.slot is not None and not engine.scraper.slot.is_idle())
+        )
+        if busy:
+            return None
+        return idle_since if idle_since is not None else time.monotonic()
+
+    def emit_progress(self) -> None:
+        if self.on_progress is not None:
+            self.on_progress(
+                {
+                    "issued": self.frontier.issued,
+                    "queued": len(self.frontier),
+                    "in_flight": self.outstanding,
+                    "skipped_known": self.counts["skipped_known"],
+                }
+            )
+
+    # -- responses --------------------------------------------------------------------------
+
+    def parse_response(self, response: Response) -> list[Any]:
+        planned: Planned = response.meta["nf"]
+        try:
+            return self.handle_response(response, planned)
+        except Exception as exc:  # a bug on one page must not end the run
+            self.logger.exception("failed to handle %s", response.url)
+            item = self.base_item(response, planned)
+            item.outcome = "error"
+            item.error_category = "other"
+            item.error_message = f"crawler error: {type(exc).__name__}: {exc}"[:2000]
+            return [item]
+        finally:
+            self.outstanding -= 1
+
+    def on_error(self, failure: Any) -> list[Any]:
+        try:
+            request: Request = failure.request
+            planned: Planned = request.meta["nf"]
+            exc = failure_exception(failure)
+            item = FetchItem(
+                url=planned.url,
+                canonical_url=planned.url,
+                discovery=planned.discovery,
+                referrer=planned.referrer,
+                depth=planned.depth,
+                fetched_at=datetime.now(UTC),
+                outcome="error",
+                final_url=request.url,
+                hints=dict(planned.hints),
+                is_surface=planned.surface,
+                duration_ms=int((time.monotonic() - request.meta.get("nf_started", time.monotonic())) * 1000),
+            )
+            if isinstance(exc, AlreadyClaimed):
+                item.outcome = "skipped"
+                item.error_message = str(exc)
+                return [item]
+            category, message = categorize(exc)
+            item.error_category = category
+            item.error_message = message[:2000]
+            if category == "robots":
+                item.outcome = "skipped"
+            return [item]
+        finally:
+            self.outstanding -= 1
+
+    def base_item(self, response: Response, planned: Planned) -> FetchItem:
+        started = response.meta.get("nf_started")
+        latency = int((time.monotonic() - started) * 1000) if started else None
+        redirected = self.scope.canonical(response.url)
+        request_headers = _headers(response.request.headers) if response.request is not None else []
+        return FetchItem(
+            url=planned.url,
+            canonical_url=redirected,
+            discovery=planned.discovery,
+            referrer=planned.referrer,
+            depth=planned.depth,
+            fetched_at=datetime.now(UTC),
+            outcome="fetched",
+            final_url=response.url,
+            status=response.status,
+            request_headers=request_headers,
+            response_headers=archived_headers(_headers(response.headers), len(response.body)),
+            body=response.body,
+            duration_ms=latency,
+            hints=dict(planned.hints),
+            is_surface=planned.surface,
+        )
+
+    def handle_response(self, response: Response, planned: Planned) -> list[Any]:
+        item = self.base_item(response, planned)
+        status = response.status
+        if status == 304:
+            item.outcome = "not_modified"
+            if planned.role == "page":
+                self.follow_unchanged(planned, item)
+            return [item]
+        category = category_for_status(status)
+        if category is not None:
+            item.outcome = "error"
+            item.error_category = category
+            item.error_message = f"HTTP {status} after retries" if status >= 500 else f"HTTP {status}"
+            return [item]
+        if status >= 300:
+            item.outcome = "error"
+            item.error_category = "other"
+            item.error_message = f"HTTP {status} without a usable Location"
+            return [item]
+        if planned.role == "feed" or (planned.role == "sitemap" and looks_like_feed(response.body)):
+            self.handle_feed(response, planned, item)
+        elif planned.role == "sitemap":
+            self.handle_sitemap(response, planned, item)
+        elif planned.role == "robots":
+            for sitemap in robots_sitemaps(response.body):
+                self.add(sitemap, "sitemap", role="sitemap", priority=PRIO_SURFACE, incremental=False)
+        else:
+            self.handle_page(response, planned, item)
+        return [item]
+
+    def _too_old(self, entry: Entry) -> bool:
+        max_age = self.source.discovery.max_age_days
+        newest = entry.newest()
+        return bool(max_age and newest and newest < self.options.now - timedelta(days=max_age))
+
+    def _add_entry(self, entry: Entry, discovery: str, referrer: str) -> None:
+        if self._too_old(entry):
+            self.counts["skipped_old_entries"] += 1
+            return
+        if self.scope.denied(entry.url) or not self.scope.is_own(entry.url):
+            self.counts["skipped_offsite_entries"] += 1
+            return
+        self.add(
+            entry.url,
+            discovery,
+            referrer=referrer,
+            hints=entry.hint_dict(),
+            published=entry.published,
+            updated=entry.updated,
+        )
+
+    def handle_feed(self, response: Response, planned: Planned, item: FetchItem) -> None:
+        entries = parse_feed(response.body, response.url)
+        item.hints["entries"] = len(entries)
+        for entry in entries:
+            self._add_entry(entry, "feed", planned.url)
+
+    def handle_sitemap(self, response: Response, planned: Planned, item: FetchItem) -> None:
+        if not looks_like_sitemap(response.body):
+            item.outcome = "error"
+            item.error_category = "other"
+            item.error_message = "not a sitemap (no <urlset> or <sitemapindex>)"
+            return
+        page = parse_sitemap(response.body, response.url)
+        item.hints["entries"] = len(page.entries)
+        item.hints["sitemap"] = page.kind
+        for entry in page.entries:
+            if page.kind == "index":
+                if not self._too_old(entry):
+                    self.add(
+                        entry.url,
+                        "sitemap",
+                        role="sitemap",
+                        referrer=planned.url,
+                        priority=PRIO_SURFACE,
+                        incremental=False,
+                    )
+            else:
+                self._add_entry(entry, "sitemap", planned.url)
+
+    def is_html(self, response: Response) -> bool:
+        ctype = (_header(response.headers, "Content-Type") or "").lower()
+        if ctype:
+            return any(t in ctype for t in HTML_TYPES)
+        head = response.body[:512].lstrip().lower()
+        return head.startswith((b"<!doctype html", b"<html"))
+
+    def handle_page(self, response: Response, planned: Planned, item: FetchItem) -> None:
+        if not self.is_html(response):
+            item.outcome = "error"
+            item.error_category = "not_html"
+            ctype = _header(response.headers, "Content-Type") or "no Content-Type"
+            item.error_message = f"not an HTML page ({ctype})"
+            return
+        root = response.selector.root if isinstance(response, TextResponse) else parse_html(response.body)
+        if root is None:
+            item.outcome = "error"
+            item.error_category = "other"
+            item.error_message = "empty or unparseable HTML"
+            return
+        info = analyse(root, response.url)
+        canonical = self.resolve_canonical(item, info, planned)
+        item.canonical_url = canonical
+        item.hints["signals"] = info.signals
+        if info.title and "title" not in item.hints:
+            item.hints["title"] = info.title[:500]
+        if info.published and "published" not in item.hints:
+            item.hints["published"] = info.published
+        if item.hints.get("duplicate_of"):
+            return
+        item.is_article_candidate = self.is_article(canonical, info, planned)
+        if item.is_article_candidate:
+            self.follow_related(root, response.url, canonical, planned, item)
+        elif planned.discovery in ("listing", "pagination"):
+            self.follow_listing(root, response.url, planned)
+
+    def resolve_canonical(self, item: FetchItem, info: PageInfo, planned: Planned) -> str:
+        """The page's canonical URL: the declared one when trustworthy, else the fetched URL.
+
+        A declared canonical on another site (syndication) or pointing at a non-article
+        (a site that declares its homepage everywhere) is ignored. When it names a URL this
+        run has already claimed, the page is a duplicate and is not an article candidate.
+        An AMP page hands over to its canonical page instead of standing in for it.
+        """
+        fetched = item.canonical_url
+        if not info.canonical:
+            return fetched
+        declared = self.scope.canonical(info.canonical)
+        if declared in (fetched, planned.url):
+            return fetched
+        if not self.scope.is_own(declared) or not self.scope.article_like(declared):
+            item.hints["declared_canonical"] = declared
+            return fetched
+        if self.frontier.seen(declared) or info.amp:
+            if not self.frontier.seen(declared):
+                self.add(declared, "canonical", referrer=planned.url, depth=planned.depth, incremental=True)
+            item.hints["duplicate_of"] = declared
+            return declared
+        self.frontier.claim(declared)
+        return declared
+
+    def is_article(self, canonical: str, info: PageInfo, planned: Planned) -> bool:
+        """URL patterns first, then page signals; feeds/sitemaps vouch for their entries."""
+        if self.scope.denied(canonical):
+            return False
+        verdict = self.scope.url_verdict(canonical)
+        vouched = planned.discovery in SURFACE_DISCOVERY
+        if verdict is True:
+            threshold = 0
+        elif verdict is False:
+            if not vouched:
+                return False
+            threshold = 2
+        else:
+            threshold = 1 if vouched or shape_is_article(canonical) else 2
+        return info.score >= threshold
+
+    def follow_unchanged(self, planned: Planned, item: FetchItem) -> None:
+        """A 304 has no body: follow the related links of the stored copy instead.
+
+        Without this, an article reachable only through an unchanged article's related
+        block would never be refetched (and its own changes never seen).
+        """
+        known = self.known.get(url_hash(planned.url))
+        if known is None or known.body_location is None or not known.was_article:
+            return
+        try:
+            stored = read_response(known.body_location)
+        except (OSError, ValueError) as exc:
+            self.logger.info(
+                "stored copy of %s unreadable (%s); related links not followed", planned.url, exc
+            )
+            return
+        root = parse_html(stored.body)
+        if root is None:
+            return
+        item.hints["related_from"] = "stored copy"
+        self.follow_related(root, stored.url, planned.url, planned, item)
+
+    def follow_related(self, root: Any, url: str, canonical: str, planned: Planned, item: FetchItem) -> None:
+        follow = planned.depth < self.options.related_depth
+        seen: set[str] = set()
+        for link in related_links(root, url, self.source.related.selectors):
+            target = self.scope.canonical(link.url)
+            if target in seen or target in (canonical, planned.url) or not self.scope.article_like(target):
+                continue
+            seen.add(target)
+            item.edges.append(Edge(canonical, target, link.kind))
+            if follow and self.scope.may_follow_related(target):
+                self.add(
+                    target,
+                    "related",
+                    referrer=canonical,
+                    depth=planned.depth + 1,
+                    priority=PRIO_RELATED + planned.depth,
+                )
+
+    def follow_listing(self, root: Any, url: str, planned: Planned) -> None:
+        max_pages = self.source.discovery.max_listing_pages
+        for link in listing_links(root, url):
+            if not self.scope.is_own(link.url):
+                continue
+            if self.scope.article_like(self.scope.canonical(link.url)):
+                self.add(link.url, "listing", referrer=planned.url)
+            elif link.kind == "pagination":
+                if planned.listing_depth < max_pages:
+                    self.add(
+                        link.url,
+                        "pagination",
+                        referrer=planned.url,
+                        listing_depth=planned.listing_depth + 1,
+                        priority=PRIO_SURFACE,
+                        incremental=False,
+                    )
+            elif link.kind == "nav" and planned.surface and planned.discovery == "listing":
+                # Section fronts linked from a configured listing; their own nav is not followed.
+                self.add(link.url, "listing", referrer=planned.url, priority=PRIO_SURFACE, incremental=False)

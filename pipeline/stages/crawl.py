@@ -1,0 +1,199 @@
+"""The crawl stage: one source, one run, Scrapy in a subprocess.
+
+Twisted's reactor cannot restart inside a process (and Airflow's ``dag.test()`` runs every
+task in one process), so the crawl itself runs as ``python -m crawlers.run``. This function
+prepares the ``crawl_runs`` row (re-running a run id resets its raw data), starts the
+subprocess, relays its progress, and returns the counters the subprocess wrote.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from pipeline.errors import NewsflowError, UsageError
+
+ProgressCallback = Callable[[dict[str, Any]], None]
+
+
+class CrawlFailed(NewsflowError):
+    """The run as a whole failed (not raised for individual bad pages)."""
+
+
+@dataclass(frozen=True)
+class CrawlResult:
+    """What a crawl did; ``as_dict()`` is JSON-safe for Airflow XCom."""
+
+    run_id: str
+    pages_fetched: int
+    pages_failed: int
+    pages_unchanged: int
+    errors_by_category: dict[str, int]
+    status: str  # succeeded | failed | dry_run
+    error: str | None = None
+    stats: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.status != "failed"
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def raise_for_status(self) -> CrawlResult:
+        """Raise :class:`CrawlFailed` when the run failed (Airflow tasks want an exception)."""
+        if self.status == "failed":
+            raise CrawlFailed(f"crawl {self.run_id} failed: {self.error or 'see the crawl log'}")
+        return self
+
+
+def crawler_command(
+    source_key: str,
+    run_id: str,
+    *,
+    sources_path: str | Path,
+    database_url: str,
+    raw_store: str,
+    max_pages: int | None = None,
+    related_depth: int | None = None,
+    recrawl: bool = False,
+    log_level: str = "INFO",
+) -> list[str]:
+    """The subprocess command line (also what ops can run by hand to debug a source)."""
+    cmd = [
+        sys.executable,
+        "-m",
+        "crawlers.run",
+        "--source",
+        source_key,
+        "--run-id",
+        run_id,
+        "--sources",
+        str(sources_path),
+        "--database-url",
+        database_url,
+        "--raw-store",
+        raw_store,
+        "--progress",
+        "--log-level",
+        log_level,
+    ]
+    if max_pages is not None:
+        cmd += ["--max-pages", str(max_pages)]
+    if related_depth is not None:
+        cmd += ["--related-depth", str(related_depth)]
+    if recrawl:
+        cmd.append("--recrawl")
+    return cmd
+
+
+def crawl(
+    source_key: str,
+    run_id: str | None = None,
+    *,
+    max_pages: int | None = None,
+    related_depth: int | None = None,
+    recrawl: bool = False,
+    window: tuple[datetime | None, datetime | None] = (None, None),
+    sources_path: str | Path | None = None,
+    database_url: str | None = None,
+    dry_run: bool = False,
+    on_progress: ProgressCallback | None = None,
+    log_level: str = "INFO",
+) -> CrawlResult:
+    """Crawl one source into the raw store and ``fetches``; see the module docstring.
+
+    ``dry_run`` validates the source and the database and returns without fetching or
+    writing anything. ``on_progress`` receives the subprocess's progress dicts (about once
+    a second). The result's ``status`` is ``failed`` only when the run as a whole failed.
+    """
+    from pipeline.config import load_sources
+    from pipeline.db.engine import get_engine, session_scope
+    from pipeline.runs import new_run_id, start_run, sync_source
+    from pipeline.settings import get_settings
+
+    settings = get_settings()
+    path = Path(sources_path) if sources_path is not None else settings.sources
+    sources = load_sources(path)
+    try:
+        source = sources.get(source_key)
+    except KeyError as exc:
+        raise UsageError(exc.args[0]) from exc
+    for name, value in (("max_pages", max_pages), ("related_depth", related_depth)):
+        if value is not None and value < (1 if name == "max_pages" else 0):
+            raise UsageError(f"{name} must be {'positive' if name == 'max_pages' else 'zero or more'}")
+    run_id = run_id or new_run_id(source_key)
+    url = database_url or settings.database_url
+    engine = get_engine(url)
+    if dry_run:
+        from sqlalchemy import text
+
+        with engine.connect() as conn:
+            conn.execute(text("select 1"))
+        return CrawlResult(run_id, 0, 0, 0, {}, "dry_run")
+    params = {"max_pages": max_pages, "related_depth": related_depth, "recrawl": recrawl}
+    with session_scope(engine) as session:
+        row = sync_source(session, source)
+        start_run(session, row, run_id, kind="crawl", window=window, params=params)
+    cmd = crawler_command(
+        source_key,
+        run_id,
+        sources_path=path.resolve(),
+        database_url=url,
+        raw_store=settings.raw_store,
+        max_pages=max_pages,
+        related_depth=related_depth,
+        recrawl=recrawl,
+        log_level=log_level,
+    )
+    returncode, reported = _run(cmd, on_progress)
+    return _result(engine, run_id, returncode, reported)
+
+
+def _run(cmd: list[str], on_progress: ProgressCallback | None) -> tuple[int, dict[str, Any] | None]:
+    """Run the crawler; stdout carries JSON progress lines, stderr (the log) is inherited."""
+    result: dict[str, Any] | None = None
+    with subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, bufsize=1) as proc:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            try:
+                message = json.loads(line)
+            except ValueError:
+                continue
+            if message.get("event") == "result":
+                result = message
+            elif message.get("event") == "progress" and on_progress is not None:
+                on_progress(message)
+        returncode = proc.wait()
+    return returncode, result
+
+
+def _result(engine: Any, run_id: str, returncode: int, reported: dict[str, Any] | None) -> CrawlResult:
+    from pipeline.db.engine import session_scope
+    from pipeline.runs import get_run, utcnow
+
+    with session_scope(engine) as session:
+        run = get_run(session, run_id)
+        if returncode != 0 and run.status != "failed":
+            # The subprocess died before it could record a verdict (crash, kill, bad config).
+            run.status = "failed"
+            run.error = f"crawler process exited with code {returncode}"
+            run.finished_at = utcnow()
+        crawl_stats = dict((run.stats or {}).get("crawl", {}))
+        failed = run.status == "failed" or returncode != 0
+        return CrawlResult(
+            run_id=run_id,
+            pages_fetched=run.pages_fetched,
+            pages_failed=run.pages_failed,
+            pages_unchanged=run.pages_unchanged,
+            errors_by_category={str(k): int(v) for k, v in (run.errors_by_category or {}).items()},
+            status="failed" if failed else "succeeded",
+            error=run.error if failed else None,
+            stats=crawl_stats,
+        )

@@ -1,0 +1,322 @@
+"""The crawler against a tiny local site with one of each wart (real Scrapy, real HTTP).
+
+Independent of the demo network: it pins down behaviours in isolation (conditional
+requests, network guard, budgets) with a site whose every byte is visible here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from sqlalchemy import create_engine, select
+from sqlalchemy.orm import Session
+
+from pipeline.db.models import CrawlLink, CrawlRun, Fetch
+from pipeline.rawstore import read_response
+from pipeline.stages.crawl import crawl
+
+
+def article_html(base: str, slug: str, title: str, related: list[str], promo: str | None = None) -> str:
+    links = "".join(f'<li><a href="{base}{r}">{r}</a></li>' for r in related)
+    promo_p = f'<p><a href="{base}{promo}">READ THIS PROMO STORY</a></p>' if promo else ""
+    body = " ".join(["This is a sentence of the story about the local council budget."] * 15)
+    return f"""<!doctype html><html><head><title>{title}</title>
+<link rel="canonical" href="{base}{slug}">
+<meta property="og:type" content="article">
+<meta property="article:published_time" content="2024-05-01T10:00:00Z">
+</head><body><nav><a href="{base}/">Home</a> <a href="{base}/about">About</a></nav>
+<article><h1>{title}</h1><div class="article-body"><p>{body}</p>{promo_p}<p>{body}</p></div>
+<section class="related-stories"><h2>Related</h2><ul>{links}</ul></section></article>
+<footer>(c) 2024 Local Gazette</footer></body></html>"""
+
+
+class Site:
+    """Routes of the local gazette; ``edition`` 2 changes one article and adds one."""
+
+    def __init__(self) -> None:
+        self.edition = 1
+        self.hits: Counter[str] = Counter()
+        self.flaky_calls = 0
+        self.base = ""
+
+    def articles(self) -> dict[str, str]:
+        b = self.base
+        pages = {
+            "/2024/05/01/council-budget-vote": article_html(
+                b,
+                "/2024/05/01/council-budget-vote",
+                "Council budget vote",
+                ["/2024/05/01/mayor-responds?utm_source=x#comments", "/private/secret-story"],
+                promo="/2024/05/02/promo-target-story",
+            ),
+            "/2024/05/01/mayor-responds": article_html(
+                b, "/2024/05/01/mayor-responds", "Mayor responds", ["/2024/05/03/related-only-story"]
+            ),
+            "/2024/05/02/promo-target-story": article_html(b, "/2024/05/02/promo-target-story", "Promo", []),
+            "/2024/05/03/related-only-story": article_html(
+                b, "/2024/05/03/related-only-story", "Related only", ["/2024/05/04/two-hops-away-story"]
+            ),
+            "/2024/05/04/two-hops-away-story": article_html(b, "/2024/05/04/two-hops-away-story", "Far", []),
+            "/2024/05/05/listed-on-page-two": article_html(b, "/2024/05/05/listed-on-page-two", "P2", []),
+            "/private/secret-story": article_html(b, "/private/secret-story", "Secret", []),
+        }
+        if self.edition == 2:
+            pages["/2024/05/01/mayor-responds"] = pages["/2024/05/01/mayor-responds"].replace(
+                "Mayor responds", "Mayor responds (corrected)"
+            )
+            pages["/2024/06/01/brand-new-story"] = article_html(b, "/2024/06/01/brand-new-story", "New", [])
+        return pages
+
+    def feed(self) -> str:
+        b = self.base
+        items = [
+            ("/2024/05/01/council-budget-vote?utm_medium=rss", "Tue, 30 Apr 2024 10:00:00 GMT"),
+            ("/slow-story-page", "Tue, 30 Apr 2024 10:00:00 GMT"),
+            ("/2024/05/09/huge-story-page", "Tue, 30 Apr 2024 10:00:00 GMT"),
+            ("/2024/05/09/binary-story-page", "Tue, 30 Apr 2024 10:00:00 GMT"),
+            ("/loop-a", "Tue, 30 Apr 2024 10:00:00 GMT"),
+            ("/2024/05/09/gone-story-page", "Tue, 30 Apr 2024 10:00:00 GMT"),
+            ("/2024/05/09/broken-story-page", "Tue, 30 Apr 2024 10:00:00 GMT"),
+            ("/2024/05/09/flaky-story-page", "Tue, 30 Apr 2024 10:00:00 GMT"),
+            ("/2024/05/09/metadata-redirect", "Tue, 30 Apr 2024 10:00:00 GMT"),
+        ]
+        if self.edition == 2:
+            items.append(("/2024/06/01/brand-new-story", "Sat, 01 Jun 2024 10:00:00 GMT"))
+        rows = "".join(
+            f"<item><title>t</title><link>{u if u.startswith('http') else b + u}</link>"
+            f"<pubDate>{d}</pubDate></item>"
+            for u, d in items
+        )
+        return f'<?xml version="1.0"?><rss version="2.0"><channel><title>G</title>{rows}</channel></rss>'
+
+    def listing(self, page: int) -> str:
+        b = self.base
+        if page == 1:
+            links = (
+                '<a href="/2024/05/01/council-budget-vote">Budget</a> <a href="?page=2" rel="next">Next</a>'
+            )
+        else:
+            links = '<a href="/2024/05/05/listed-on-page-two">P2 story</a>'
+        return (
+            f'<html><head><title>Gazette</title><link rel="canonical" href="{b}/"></head><body>'
+            f'<nav><a href="/about">About</a></nav><main>{links}</main></body></html>'
+        )
+
+
+def make_handler(site: Site) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+        def send(
+            self, status: int, body: bytes, ctype: str = "text/html; charset=utf-8", **extra: str
+        ) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", ctype)
+            self.send_header("Content-Length", str(len(body)))
+            for k, v in extra.items():
+                self.send_header(k.replace("_", "-"), v)
+            self.end_headers()
+            self.wfile.write(body)
+
+        def do_GET(self) -> None:
+            path = self.path
+            site.hits[path] += 1
+            if path == "/robots.txt":
+                self.send(200, b"User-agent: *\nDisallow: /private/\n", "text/plain")
+            elif path == "/feed.rss":
+                self.send(200, site.feed().encode(), "application/rss+xml")
+            elif path in ("/", "/?page=1"):
+                self.send(200, site.listing(1).encode())
+            elif path == "/?page=2":
+                self.send(200, site.listing(2).encode())
+            elif path == "/about":
+                self.send(200, b"<html><body><p>About us</p></body></html>")
+            elif path == "/slow-story-page":
+                time.sleep(2.5)
+                self.send(200, b"<html>late</html>")
+            elif path == "/2024/05/09/huge-story-page":
+                self.send(200, b"<html>" + b"x" * 300_000 + b"</html>")
+            elif path == "/2024/05/09/binary-story-page":
+                self.send(200, b"%PDF-1.4 binary", "application/pdf")
+            elif path == "/2024/05/09/metadata-redirect":
+                # Never connected to: the guard refuses link-local addresses on every hop.
+                self.send(302, b"", Location="http://169.254.169.254/latest/meta-data")
+            elif path == "/loop-a":
+                self.send(302, b"", Location="/loop-b")
+            elif path == "/loop-b":
+                self.send(302, b"", Location="/loop-a")
+            elif path == "/2024/05/09/gone-story-page":
+                self.send(404, b"<html>not found</html>")
+            elif path == "/2024/05/09/broken-story-page":
+                self.send(503, b"<html>down</html>")
+            elif path == "/2024/05/09/flaky-story-page":
+                site.flaky_calls += 1
+                if site.flaky_calls == 1:
+                    self.send(500, b"<html>oops</html>")
+                else:
+                    html = article_html(site.base, "/2024/05/09/flaky-story-page", "Flaky", [])
+                    self.send(200, html.encode())
+            elif path in site.articles():
+                body = site.articles()[path].encode()
+                etag = '"' + hashlib.md5(body).hexdigest() + '"'
+                if self.headers.get("If-None-Match") == etag:
+                    self.send_response(304)
+                    self.send_header("ETag", etag)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                self.send(200, body, ETag=etag)
+            else:
+                self.send(404, b"<html>no</html>")
+
+    return Handler
+
+
+@pytest.fixture
+def gazette() -> Iterator[Site]:
+    site = Site()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), make_handler(site))
+    site.base = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield site
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def write_sources(path: Path, base: str, **overrides: Any) -> Path:
+    source: dict[str, Any] = {
+        "key": "gazette",
+        "name": "Local Gazette",
+        "homepage": base + "/",
+        "discovery": {"feeds": [base + "/feed.rss"], "listings": [base + "/"]},
+        "article_urls": {"allow": [r"/\d{4}/\d{2}/\d{2}/[a-z0-9-]+$", r"/private/"]},
+        "related": {"depth": 1},
+        "politeness": {"concurrency": 4, "delay": 0, "download_timeout": 1.0, "max_response_bytes": 100_000},
+        "limits": {"max_pages": 100, "recrawl_days": 100000},
+        "allow_private_networks": True,
+    }
+    source.update(overrides)
+    path.write_text(yaml.safe_dump({"version": 1, "sources": [source]}))
+    return path
+
+
+def fetch_rows(db_url: str, run_id: str) -> list[Fetch]:
+    engine = create_engine(db_url)
+    with Session(engine) as session:
+        run = session.scalars(select(CrawlRun).where(CrawlRun.run_id == run_id)).one()
+        rows = list(session.scalars(select(Fetch).where(Fetch.run_id == run.id)))
+    engine.dispose()
+    return rows
+
+
+def by_path(rows: list[Fetch], base: str) -> dict[str, Fetch]:
+    out: dict[str, Fetch] = {}
+    for row in rows:
+        key = row.url.removeprefix(base)
+        assert key not in out, f"{row.url} fetched twice"
+        out[key] = row
+    return out
+
+
+def test_local_site_first_and_incremental_crawl(gazette: Site, db_url: str, tmp_path: Path) -> None:
+    sources = write_sources(tmp_path / "sources.yaml", gazette.base)
+    result = crawl("gazette", "run-1", sources_path=sources, database_url=db_url)
+    assert result.status == "succeeded", result
+    rows = by_path(fetch_rows(db_url, "run-1"), gazette.base)
+    b = "/2024/05/0"
+    for path in (
+        f"{b}1/council-budget-vote",  # feed (tracking variant collapsed) + listing
+        f"{b}1/mayor-responds",  # related (utm + fragment variant)
+        f"{b}2/promo-target-story",  # in-body promo link
+        f"{b}5/listed-on-page-two",  # pagination
+    ):
+        assert rows[path].outcome == "fetched" and rows[path].is_article_candidate, path
+    assert rows[f"{b}1/mayor-responds"].depth == 1 and rows[f"{b}1/mayor-responds"].discovery == "related"
+    assert f"{b}3/related-only-story" not in rows  # two related hops away: beyond related.depth 1
+    assert rows["/private/secret-story"].error_category == "robots"
+    assert gazette.hits["/private/secret-story"] == 0
+    expected = {
+        "/slow-story-page": "timeout",
+        "/2024/05/09/huge-story-page": "too_large",
+        "/2024/05/09/binary-story-page": "not_html",
+        "/loop-a": "redirect_loop",
+        "/2024/05/09/gone-story-page": "http_4xx",
+        "/2024/05/09/broken-story-page": "http_5xx",
+    }
+    for path, category in expected.items():
+        assert rows[path].error_category == category, (path, rows[path].error_message)
+    assert gazette.hits["/2024/05/09/broken-story-page"] == 3  # 1 try + 2 retries
+    assert rows["/2024/05/09/flaky-story-page"].status == 200
+    metadata = rows["/2024/05/09/metadata-redirect"]
+    assert metadata.final_url == "http://169.254.169.254/latest/meta-data"
+    assert metadata.error_category == "blocked_network" and "link-local" in (metadata.error_message or "")
+    assert rows["/"].is_article_candidate is False and rows["/about"].is_article_candidate is False
+    # WARC: every row with a location reads back to its own response.
+    for row in rows.values():
+        if row.warc_path is not None:
+            raw = read_response((row.warc_path, row.warc_offset or 0))
+            assert raw.url == row.final_url and raw.status == row.status
+            assert hashlib.sha256(raw.body).hexdigest() == row.body_hash
+    assert result.pages_failed >= 6 and result.errors_by_category["robots"] == 1
+
+    gazette.edition = 2
+    second = crawl("gazette", "run-2", sources_path=sources, database_url=db_url)
+    assert second.status == "succeeded"
+    rows2 = by_path(fetch_rows(db_url, "run-2"), gazette.base)
+    assert rows2[f"{b}1/council-budget-vote"].outcome == "not_modified"
+    assert rows2[f"{b}1/council-budget-vote"].etag == rows[f"{b}1/council-budget-vote"].etag
+    changed = rows2[f"{b}1/mayor-responds"]
+    assert changed.outcome == "fetched" and changed.hints["change"] == "changed"
+    assert rows2["/2024/06/01/brand-new-story"].hints["change"] == "new"
+    assert second.pages_unchanged >= 3
+
+
+def rows_skipped(rows: list[Fetch]) -> int:
+    return sum(1 for r in rows if r.outcome == "skipped")
+
+
+def test_edges_and_rerun_replaces_run(gazette: Site, db_url: str, tmp_path: Path) -> None:
+    sources = write_sources(tmp_path / "sources.yaml", gazette.base, related={"depth": 0})
+    first = crawl("gazette", "same-run", sources_path=sources, database_url=db_url, max_pages=5)
+    again = crawl("gazette", "same-run", sources_path=sources, database_url=db_url, max_pages=5)
+    rows = fetch_rows(db_url, "same-run")
+    # max_pages counts every request, and a rerun replaces the run's rows instead of adding.
+    assert len(rows) == 5
+    assert first.pages_fetched + first.pages_failed + first.pages_unchanged + rows_skipped(rows) == 5
+    assert again.status == "succeeded"
+    engine = create_engine(db_url)
+    with Session(engine) as session:
+        run = session.scalars(select(CrawlRun).where(CrawlRun.run_id == "same-run")).one()
+        links = list(session.scalars(select(CrawlLink).where(CrawlLink.run_id == run.id)))
+    engine.dispose()
+    kinds = {
+        (link.from_url.removeprefix(gazette.base), link.to_url.removeprefix(gazette.base), link.kind)
+        for link in links
+    }
+    assert ("/2024/05/01/council-budget-vote", "/2024/05/01/mayor-responds", "related") in kinds
+    assert ("/2024/05/01/council-budget-vote", "/2024/05/02/promo-target-story", "promo") in kinds
+
+
+def test_loopback_refused_without_allow_private(gazette: Site, db_url: str, tmp_path: Path) -> None:
+    sources = write_sources(tmp_path / "sources.yaml", gazette.base, allow_private_networks=False)
+    result = crawl("gazette", "refused", sources_path=sources, database_url=db_url)
+    assert result.status == "failed"
+    assert sum(gazette.hits.values()) == 0
+    rows = fetch_rows(db_url, "refused")
+    assert rows and all(r.error_category == "blocked_network" for r in rows)
+    assert "127.0.0.1 is a loopback address" in (rows[0].error_message or "")
