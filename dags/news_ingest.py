@@ -67,8 +67,7 @@ def build_ingest_dag(source: Source) -> DAG:
             news_run = dagkit.require_news_run(context)
             result = stage(key, news_run, window=dagkit.window_of(context), **options)
             context["ti"].xcom_push(key="crawl", value=result.as_dict())
-            if result.status == "failed":
-                raise dagkit.CrawlFailed(f"crawl of {key} failed: {result.as_dict()}")
+            result.raise_for_status()  # a failed crawl fails the task, so its retries apply
             return [] if options["dry_run"] else dagkit.shard_plan(news_run, result.pages_fetched)
 
         @task(max_active_tis_per_dagrun=4)

@@ -380,3 +380,41 @@ class AirflowClient:
         if asset_name is not None:
             events = [e for e in events if e.get("name") == asset_name or e.get("asset_name") == asset_name]
         return events
+
+
+def news_environment() -> dict[str, str]:
+    """The ``NEWSFLOW_*`` variables for Airflow tasks, with every path made absolute.
+
+    Airflow runs tasks from its own working directories; relative defaults such as
+    ``sqlite:///data/newsflow.db`` would otherwise land in a different folder per process.
+    """
+    from pipeline.dagkit import project_path
+    from pipeline.settings import get_settings
+
+    settings = get_settings()
+    env = {k: v for k, v in os.environ.items() if k.startswith("NEWSFLOW_")}
+    url = settings.database_url
+    if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
+        url = f"sqlite:///{project_path(url.removeprefix('sqlite:///'))}"
+    env["NEWSFLOW_DATABASE_URL"] = url
+    store = settings.raw_store
+    env["NEWSFLOW_RAW_STORE"] = store if "://" in store else str(project_path(store))
+    env["NEWSFLOW_SOURCES"] = str(project_path(settings.sources))
+    return env
+
+
+def serve(home: AirflowHome, components: Iterable[str] = COMPONENTS, on_ready: Any = None) -> None:
+    """Migrate, start the components, wait until healthy, then block until interrupted."""
+    home.migrate()
+    with AirflowComponents(home, components) as running:
+        assert home.password is not None
+        with AirflowClient(home.base_url, home.username, home.password) as client:
+            client.wait_until_healthy(components=running)
+        if on_ready is not None:
+            on_ready(home)
+        try:
+            while True:
+                running.check_alive()
+                time.sleep(2.0)
+        except KeyboardInterrupt:
+            pass

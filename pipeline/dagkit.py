@@ -32,10 +32,6 @@ PAGES_PER_SHARD = 100
 MAX_SHARDS = 4
 
 
-class CrawlFailed(NewsflowError):
-    """The crawl stage reported a failed crawl; raised so the task's retries apply."""
-
-
 def project_path(value: str | Path) -> Path:
     """A path from settings, made absolute: relative paths belong to the project root.
 

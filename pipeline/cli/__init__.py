@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 
 # Importing a command module registers its commands (one line per module).
+import pipeline.cli.airflow_cmd
 import pipeline.cli.db_cmd
 import pipeline.cli.demo_site_cmd
 import pipeline.cli.load_cmd

@@ -1,0 +1,109 @@
+"""``newsflow airflow``: a local Airflow with the newsflow DAGs, and a REST client for scripts.
+
+``newsflow airflow`` (also ``make airflow``) starts api-server, scheduler, dag-processor and
+triggerer against the embedded defaults (SQLite metadata DB in ``data/airflow``, the news
+database from ``NEWSFLOW_DATABASE_URL``) for ops to click through; ``newsflow airflow
+trigger`` starts a DAG run through the public REST API and optionally waits for it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from pipeline.cli.app import app, console
+
+airflow_app = typer.Typer(
+    help="Run a local Airflow with the newsflow DAGs; trigger DAG runs through its REST API.",
+    invoke_without_command=True,
+)
+app.add_typer(airflow_app, name="airflow")
+
+
+@airflow_app.callback()
+def standalone(
+    ctx: typer.Context,
+    home: Path = typer.Option(Path("data/airflow"), "--home", help="AIRFLOW_HOME (created if missing)."),
+    port: int = typer.Option(8080, "--port", help="Port of the API server / UI."),
+    metadata_url: str | None = typer.Option(
+        None, "--metadata-url", help="Airflow's own metadata DB; default SQLite in --home."
+    ),
+    password: str | None = typer.Option(
+        None,
+        "--password",
+        envvar="NEWSFLOW_AIRFLOW_PASSWORD",
+        help="Admin password (default: generated, kept).",
+    ),
+    crawl_slots: int = typer.Option(2, "--crawl-slots", help="Slots of crawl_pool (concurrent crawls)."),
+) -> None:
+    """Start a local Airflow (api-server, scheduler, dag-processor, triggerer); Ctrl-C stops it."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from pipeline.airflow_local import AirflowHome, news_environment, serve
+    from pipeline.dagkit import project_path
+    from pipeline.db import migrate
+
+    news_env = news_environment()
+    migrate.upgrade(news_env["NEWSFLOW_DATABASE_URL"])
+    airflow_home = AirflowHome(
+        project_path(home) if not home.is_absolute() else home,
+        metadata_url=metadata_url,
+        port=port,
+        password=password,
+        crawl_pool_slots=crawl_slots,
+        news_env=news_env,
+    )
+
+    def ready(h: AirflowHome) -> None:
+        console.print(
+            f"[green]Airflow is up:[/green] {h.base_url}  user [bold]{h.username}[/bold]  password [bold]{h.password}[/bold]"
+        )
+        console.print(
+            f"news database: {news_env['NEWSFLOW_DATABASE_URL']}; logs: {h.home / 'logs'}; Ctrl-C stops."
+        )
+
+    console.print(f"starting Airflow in {airflow_home.home} (first start migrates its database, ~1 min)")
+    serve(airflow_home, on_ready=ready)
+
+
+@airflow_app.command("trigger")
+def trigger(
+    dag_id: str = typer.Argument(..., help="e.g. news_ingest__capital-examiner"),
+    conf: str = typer.Option("{}", "--conf", help="Run params as JSON, e.g. '{\"max_pages\": 20}'."),
+    url: str = typer.Option("http://127.0.0.1:8080", "--url", envvar="NEWSFLOW_AIRFLOW_URL"),
+    user: str = typer.Option("admin", "--user", envvar="NEWSFLOW_AIRFLOW_USER"),
+    password: str | None = typer.Option(None, "--password", envvar="NEWSFLOW_AIRFLOW_PASSWORD"),
+    wait: bool = typer.Option(False, "--wait", help="Wait for the run to finish; exit 1 if it failed."),
+    timeout: float = typer.Option(3600, "--timeout", help="Seconds to wait with --wait."),
+) -> None:
+    """Trigger a DAG run through the Airflow REST API (unpausing the DAG) and print its run id."""
+    from pipeline.airflow_local import AirflowClient
+    from pipeline.errors import UsageError
+
+    try:
+        params: dict[str, Any] = json.loads(conf)
+    except ValueError as exc:
+        raise UsageError(f"--conf is not JSON: {exc}") from exc
+    if password is None:
+        from pipeline.dagkit import project_path
+
+        home = project_path(os.environ.get("AIRFLOW_HOME", "data/airflow"))
+        stored = home / "simple_auth_manager_passwords.json"
+        if not stored.exists():
+            raise UsageError("no --password given and no local password file found")
+        password = json.loads(stored.read_text()).get(user)
+        if not password:
+            raise UsageError(f"no password for {user!r} in {stored}")
+    with AirflowClient(url, user, password) as client:
+        client.set_paused(dag_id, False)
+        run_id = client.trigger(dag_id, params)
+        console.print(f"triggered {dag_id} run {run_id}")
+        if wait:
+            state = client.wait_for_run(dag_id, run_id, timeout=timeout)
+            console.print(f"{dag_id} run {run_id}: {state} {client.task_states(dag_id, run_id)}")
+            if state != "success":
+                raise typer.Exit(1)
