@@ -225,7 +225,7 @@ class OutletSite:
 
     def _hub_body(self, ctx: Ctx) -> str:
         stories = [
-            s for s in self.catalog.listing(self.spec.key, ctx.edition).hand if "Belgorod" in " ".join(s.tags)
+            s for s in self.catalog.listing(self.spec.key, ctx.edition).hand if s.id.startswith("belgorod")
         ]
         when = max(s.published for s in stories)
         items = "".join(

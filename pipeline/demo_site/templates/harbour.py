@@ -59,7 +59,10 @@ def _byline(story: Story) -> str:
     names = person_authors(story)
     if not names:
         return f'<div class="author">{e(" ".join(story.authors))} | Harbour Times</div>'
-    return f'<div class="author">By {e(", ".join(n.upper() for n in names))}</div>'
+    upper = e(", ".join(n.upper() for n in names))
+    if story.malformed:
+        return f"<div class=author>By <b><i>{upper}</b></i></div>"
+    return f'<div class="author">By {upper}</div>'
 
 
 def _stamp(ctx: Ctx, story: Story) -> str:
@@ -81,8 +84,8 @@ def article(ctx: Ctx, story: Story, *, amp: bool = False) -> str:
         head.append(f'<link rel="amphtml" href="{amp_path(story)}">')
     paragraphs = story.paragraphs_for(ctx.edition)
     if story.malformed:
-        # Unclosed <p>, mis-nested inline tags, a stray </div>, unquoted attributes.
-        body = "".join(f"<p class=para>{e(p)}\n" for p in paragraphs) + "<b><i>Harbour Times</b></i></div>"
+        # Unclosed <p>, stray end tags, unquoted attributes, mis-nested tags in the byline.
+        body = "".join(f"<p class=para>{e(p)}\n</span>" for p in paragraphs) + "</div></font>"
     else:
         body = "\n".join(f"<p>{e(p)}</p>" for p in paragraphs)
     links = related_links(ctx, story)
