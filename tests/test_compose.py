@@ -49,6 +49,7 @@ AIRFLOW_SERVICES = {
 }
 CORE_SERVICES = {"postgres", *AIRFLOW_SERVICES - {"airflow-worker"}}
 CELERY_SERVICES = {"redis", "airflow-worker"}
+DEMO_SERVICES = {"demo-site"}
 # What every Airflow 3 component must agree on (or find) to work as one deployment.
 AIRFLOW_REQUIRED_ENV = {
     "AIRFLOW__CORE__EXECUTOR",
@@ -130,11 +131,17 @@ def test_schema_validation_catches_a_broken_file(compose: dict[str, Any]) -> Non
 
 def test_expected_services_and_profiles(compose: dict[str, Any]) -> None:
     services = _services(compose)
-    assert set(services) == CORE_SERVICES | CELERY_SERVICES
+    assert set(services) == CORE_SERVICES | CELERY_SERVICES | DEMO_SERVICES
     for name in CORE_SERVICES:
         assert not _profiles(services[name]), f"{name} must run by default"
     for name in CELERY_SERVICES:
         assert _profiles(services[name]) == {"celery"}, name
+    for name in DEMO_SERVICES:
+        assert _profiles(services[name]) == {"demo"}, name
+    # The demo network is reachable on the loopback of the container that runs the tasks.
+    demo = services["demo-site"]
+    assert demo["network_mode"] == "service:airflow-scheduler"
+    assert "airflow-scheduler" in _depends(demo)
     assert services["postgres"]["image"].startswith("postgres:16")
 
 
@@ -433,20 +440,27 @@ def _credential_findings(path: Path, text: str) -> list[str]:
             match = _CONFIG_ASSIGNMENT.match(line)
             if match:
                 value = match.group(2).strip().strip("'\"")
-                if value and not value.startswith(("$", "#", "<")) and not value.endswith("_FILE"):
+                is_reference = value.startswith(("$", "#", "<")) or match.group(1).endswith(
+                    ("_FILE", "_PATH")
+                )
+                if value and not is_reference:
                     findings.append(f"{path.name}:{number}: literal value for {match.group(1)}")
     return findings
 
 
 def test_credential_scanner_detects_planted_secrets(tmp_path: Path) -> None:
     planted = tmp_path / "leak.env"
-    text = (
-        "AIRFLOW_DB_PASSWORD=hunter2\n"
-        "url = postgresql://newsflow:s3cret@db/news\n"
-        "key = AKIAABCDEFGHIJKLMNOP\n"
-        "-----BEGIN RSA PRIVATE KEY-----\n"
-        "OK_PASSWORD=${FROM_ENV:?}\n"
-        "ok = postgresql+psycopg://postgres@127.0.0.1:5432/postgres\n"
+    # Assembled at run time so that this file itself stays clean for the scan below.
+    text = "\n".join(
+        [
+            "AIRFLOW_DB_PASSWORD=" + "hunter2",
+            "url = postgresql://newsflow:" + "s3cret@db/news",
+            "key = AKIA" + "ABCDEFGHIJKLMNOP",
+            "-----BEGIN RSA " + "PRIVATE KEY-----",
+            "OK_PASSWORD=${FROM_ENV:?}",
+            "OK_PASSWORDS_FILE=/run/secrets/passwords.json",
+            "ok = postgresql+psycopg://postgres@127.0.0.1:5432/postgres",
+        ]
     )
     findings = _credential_findings(planted, text)
     assert len(findings) == 4, findings
