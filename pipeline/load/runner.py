@@ -132,12 +132,17 @@ class RunLoader:
         self.progress = progress
         self.counts = LoadCounts()
         self._seen: set[int] = set()
-        with engine.begin() as conn:
-            run = conn.execute(select(CrawlRun.id).where(CrawlRun.run_id == run_id)).scalar_one_or_none()
-            if run is None:
-                raise UsageError(f"no run {run_id!r} in the database (see `newsflow status`)")
-            self.run_pk: int = run
-            conn.execute(update(CrawlRun).where(CrawlRun.id == run).values(stage="load"))
+
+        def claim() -> int:
+            with engine.begin() as conn:
+                # Write first: on SQLite a transaction that reads before writing fails outright
+                # (stale snapshot) instead of waiting when another load committed meanwhile.
+                marked = conn.execute(update(CrawlRun).where(CrawlRun.run_id == run_id).values(stage="load"))
+                if not marked.rowcount:
+                    raise UsageError(f"no run {run_id!r} in the database (see `newsflow status`)")
+                return int(conn.execute(select(CrawlRun.id).where(CrawlRun.run_id == run_id)).scalar_one())
+
+        self.run_pk: int = with_retries(claim, f"run {run_id} start")
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -301,6 +306,7 @@ class RunLoader:
     def _finish(self) -> None:
         def finish() -> None:
             with self.engine.begin() as conn:
+                conn.execute(update(CrawlRun).where(CrawlRun.id == self.run_pk).values(stage="load"))
                 first_versions = (
                     select(func.min(ArticleVersion.version).label("first"))
                     .where(ArticleVersion.run_id == self.run_pk)
