@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from pipeline.demo_site.generate import Generator
 from pipeline.demo_site.model import Story, load_stories
@@ -65,6 +66,17 @@ class Listing:
         for i in range(self._generated_count()):
             yield self.generator.path(self.outlet, self._generated_number(i))
 
+    def stamps(self, start: int, stop: int, edition: int) -> list[tuple[str, datetime]]:
+        """(path, last modified) of a range, without generating bodies (for sitemaps)."""
+        out: list[tuple[str, datetime]] = []
+        for i in range(max(0, start), min(stop, len(self))):
+            if i < len(self.hand):
+                out.append((self.hand[i].path, self.hand[i].last_modified(edition)))
+            else:
+                number = self._generated_number(i - len(self.hand))
+                out.append((self.generator.path(self.outlet, number), self.generator.published(number)))
+        return out
+
     def pages(self, size: int) -> int:
         return max(1, -(-len(self) // size))
 
@@ -104,6 +116,18 @@ class Catalog:
 
     def get(self, key: str) -> Story:
         return self.stories[key]
+
+    def related_paths(self, story: Story, edition: int) -> list[tuple[str, str]]:
+        """(outlet, path) of related stories; cheap for generated ones (no bodies generated)."""
+        if story.generated:
+            total = self.generator.count_for(story.outlet)
+            number = int(story.id.split("-")[1])
+            return [
+                (story.outlet, self.generator.path(story.outlet, n))
+                for n in (number - 1, number + 1)
+                if 0 <= n < total
+            ]
+        return [(s.outlet, s.path) for s in self.related(story, edition)]
 
     def related(self, story: Story, edition: int) -> Sequence[Story]:
         if story.generated:

@@ -107,12 +107,10 @@ def urlset(ctx: Ctx, entries: list[tuple[str, str]]) -> bytes:
 
 
 def sitemap_entries(ctx: Ctx, listing: Listing, start: int, stop: int) -> list[tuple[str, str]]:
-    out = []
-    for story in listing.slice(start, stop):
-        out.append(
-            (ctx.story_url(story), story.last_modified(ctx.edition).astimezone(ctx.spec.tz).isoformat())
-        )
-    return out
+    return [
+        (ctx.url(path), modified.astimezone(ctx.spec.tz).isoformat())
+        for path, modified in listing.stamps(start, stop, ctx.edition)
+    ]
 
 
 def sitemap_index(ctx: Ctx, children: list[str]) -> bytes:

@@ -84,7 +84,7 @@ TITLE_SHAPES = [
 SENTENCES = [
     "{Actor} voted {votes} on {day} to move forward with the {plan}, which supporters say will bring {goal} to {place}.",
     "The proposal would cost about {money} over {years} years, according to figures presented at the meeting.",
-    '"{quote}" said {name}, {role}.',
+    '"{quote}," said {name}, {role}.',
     "Officials said the first phase could begin as early as {month}, although several approvals are still needed.",
     "Opponents argued that the plan had been rushed and that residents of {place} had not been consulted properly.",
     "A report prepared for {actor} estimated that roughly {count} households would be affected.",
@@ -153,6 +153,7 @@ class Generator:
         )
         return text[0].upper() + text[1:]
 
+    @lru_cache(maxsize=65536)  # noqa: B019  (paths are small; listings and sitemaps reuse them)
     def path(self, outlet: str, number: int) -> str:
         spec = SPEC_BY_KEY[outlet]
         return spec.generated_path(
@@ -172,39 +173,35 @@ class Generator:
     def paragraphs(self, outlet: str, number: int) -> tuple[str, ...]:
         (_, plan, goal), actor, place, money = self._topic(outlet, number)
         rng = self._rng(outlet, number, "body")
-        place2 = rng.choice([p for p in PLACES if p != place])
-        out: list[str] = []
+        # Facts fixed per article (one vote count, one hearing), people vary per sentence.
+        facts = {
+            "Actor": actor[0].upper() + actor[1:],
+            "actor": actor,
+            "plan": plan,
+            "goal": goal,
+            "place": place,
+            "place2": rng.choice([p for p in PLACES if p != place]),
+            "money": money,
+            "years": rng.randint(2, 12),
+            "votes": rng.choice(["7-2", "5-4", "6-3", "unanimously", "8-1"]),
+            "day": rng.choice(DAYS),
+            "month": rng.choice(MONTHS),
+            "count": f"{rng.randint(2, 90) * 100:,}",
+            "speakers": rng.randint(20, 140),
+        }
         order = list(range(1, len(SENTENCES)))
         rng.shuffle(order)
         order = [0, *order]
-        per = [rng.randint(1, 3) for _ in range(rng.randint(4, 7))]
+        out: list[str] = []
         cursor = 0
-        for size in per:
+        for _ in range(rng.randint(4, 7)):
             sentences = []
-            for _ in range(size):
+            for _ in range(rng.randint(1, 3)):
                 template = SENTENCES[order[cursor % len(order)]]
                 cursor += 1
-                name, role = rng.choice(OFFICIALS)
-                sentences.append(
-                    template.format(
-                        Actor=actor[0].upper() + actor[1:],
-                        actor=actor,
-                        plan=plan,
-                        goal=goal,
-                        place=place,
-                        place2=place2,
-                        money=money,
-                        years=rng.randint(2, 12),
-                        votes=rng.choice(["7-2", "5-4", "6-3", "unanimously", "8-1"]),
-                        day=rng.choice(DAYS),
-                        quote=rng.choice(QUOTES),
-                        name=name,
-                        role=role,
-                        month=rng.choice(MONTHS),
-                        count=f"{rng.randint(2, 90) * 100:,}",
-                        speakers=rng.randint(20, 140),
-                    )
-                )
+                name, role = OFFICIALS[cursor * 7 % len(OFFICIALS)]
+                quote = QUOTES[(number + cursor) % len(QUOTES)]
+                sentences.append(template.format(name=name, role=role, quote=quote, **facts))
             out.append(" ".join(sentences))
         return tuple(out)
 

@@ -173,7 +173,7 @@ def _outlet(
                 section=story.section,
                 language=story.language,
                 paragraphs=story.paragraphs_for(edition),
-                related=tuple(ctx.story_url(r) for r in catalog.related(story, edition)),
+                related=tuple(ctx.url(p, o) for o, p in catalog.related_paths(story, edition)),
                 found_in=frozenset(found),
                 listing_page=first_page.get(story.path),
                 editions=story.editions,
