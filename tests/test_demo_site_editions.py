@@ -164,7 +164,8 @@ def test_scale_mode_serves_10000_generated_articles_lazily() -> None:
             path = urlsplit(sample).path
             twin_body = get(twin.outlet("harbour-times").url(path)).body
             ports = [
-                (o.base_url.encode(), t.base_url.encode()) for o, t in zip(network.outlets, twin.outlets)
+                (o.base_url.encode(), t.base_url.encode())
+                for o, t in zip(network.outlets, twin.outlets, strict=True)
             ]
             normalised = reply.body
             for mine, theirs in ports:
