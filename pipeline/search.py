@@ -1,0 +1,276 @@
+"""Full-text search and export over the consumer interface, one API for both backends.
+
+PostgreSQL ranks with ``ts_rank_cd`` over ``articles.search_vector`` (title weighted above
+description above text, GIN-indexed, kept current by a trigger); SQLite ranks with FTS5's
+``bm25`` over ``articles_fts`` (porter stemming) with the same column weights. Queries use
+web-search syntax on both: words (all must match), ``"exact phrase"``, ``or``, ``-excluded``.
+
+Near-duplicates are collapsed by default — a consumer never sees the same syndicated story
+twice — keeping the best-ranked copy of each cluster.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, text
+
+from pipeline.db.engine import get_engine
+from pipeline.db.types import UTCDateTime
+from pipeline.errors import UsageError
+
+SNIPPET_MARK = "**"
+_RELATIVE = re.compile(r"^(\d+)\s*([hdw])$")
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    """One search result (one per near-duplicate cluster unless all copies were asked for)."""
+
+    article_id: int
+    source: str
+    title: str | None
+    url: str
+    published_at: datetime | None
+    rank: float
+    cluster_id: int
+    snippet: str
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["published_at"] = self.published_at.isoformat() if self.published_at else None
+        return data
+
+
+def parse_since(value: str | None, now: datetime | None = None) -> datetime | None:
+    """``2026-05-01``, an ISO timestamp (naive = UTC) or a relative ``24h`` / ``7d`` / ``2w``."""
+    if value is None or not value.strip():
+        return None
+    value = value.strip()
+    match = _RELATIVE.match(value.lower())
+    if match:
+        amount, unit = int(match.group(1)), match.group(2)
+        hours = {"h": 1, "d": 24, "w": 24 * 7}[unit] * amount
+        return (now or datetime.now(UTC)) - timedelta(hours=hours)
+    try:
+        stamp = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise UsageError(f"--since {value!r}: use a date (2026-05-01), an ISO time or 24h/7d/2w") from None
+    return stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
+
+
+def to_fts5(query: str) -> str | None:
+    """Web-search syntax as a safe FTS5 expression (every term quoted: no syntax errors).
+
+    Returns None when nothing positive is left to match (e.g. only ``-excluded`` terms).
+    """
+    positives: list[str] = []
+    negatives: list[str] = []
+    for token in re.findall(r'-?"[^"]*"?|\S+', query):
+        negate = token.startswith("-") and len(token) > 1
+        body = token[1:] if negate else token
+        if not negate and body.lower() == "or":
+            if positives and positives[-1] != "OR":
+                positives.append("OR")
+            continue
+        words = body.strip('"').replace('"', " ").strip()
+        if not words or not re.search(r"\w", words):
+            continue
+        term = f'"{words}"'
+        (negatives if negate else positives).append(term)
+    while positives and positives[-1] == "OR":
+        positives.pop()
+    if not positives:
+        return None
+    expression = " ".join(positives)
+    for term in negatives:
+        expression = f"({expression}) NOT {term}"
+    return expression
+
+
+def _filters(source: str | None, since: datetime | None) -> str:
+    clauses = []
+    if source:
+        clauses.append("s.key = :source")
+    if since:
+        clauses.append("COALESCE(a.published_at, a.first_seen_at) >= :since")
+    return "".join(f" AND {clause}" for clause in clauses)
+
+
+_RANKED = """
+WITH hits AS (
+    {hits}
+), ranked AS (
+    SELECT id, rank, cluster,
+           ROW_NUMBER() OVER (PARTITION BY cluster ORDER BY rank DESC, id) AS nth
+    FROM hits
+)
+SELECT id, rank, cluster FROM ranked {collapse}
+ORDER BY rank DESC, id
+LIMIT :limit
+"""
+
+_PG_HITS = """
+    SELECT a.id, ts_rank_cd(a.search_vector, websearch_to_tsquery('english', :q)) AS rank,
+           COALESCE(a.cluster_id, a.id) AS cluster
+    FROM articles a JOIN sources s ON s.id = a.source_id
+    WHERE a.search_vector @@ websearch_to_tsquery('english', :q){filters}
+"""
+
+_SQLITE_HITS = """
+    SELECT a.id, -bm25(articles_fts, 10.0, 4.0, 1.0) AS rank, COALESCE(a.cluster_id, a.id) AS cluster
+    FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid JOIN sources s ON s.id = a.source_id
+    WHERE articles_fts MATCH :q{filters}
+"""
+
+_PG_DETAILS = """
+SELECT a.id, s.key, a.title, a.url, a.published_at,
+       ts_headline('english', a.text, websearch_to_tsquery('english', :q),
+                   'MaxFragments=1, MinWords=8, MaxWords=24, StartSel=**, StopSel=**') AS snippet
+FROM articles a JOIN sources s ON s.id = a.source_id
+WHERE a.id IN :ids
+"""
+
+_SQLITE_DETAILS = """
+SELECT a.id, s.key, a.title, a.url, a.published_at,
+       snippet(articles_fts, 2, '**', '**', '…', 20) AS snippet
+FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid JOIN sources s ON s.id = a.source_id
+WHERE articles_fts MATCH :q AND a.id IN :ids
+"""
+
+
+def _search(
+    conn: Connection, query: str, source: str | None, since: datetime | None, limit: int, all_copies: bool
+) -> list[SearchHit]:
+    postgres = conn.dialect.name == "postgresql"
+    q: str | None = query if postgres else to_fts5(query)
+    if q is None or not query.strip():
+        return []
+    hits = (_PG_HITS if postgres else _SQLITE_HITS).format(filters=_filters(source, since))
+    ranked_sql = text(_RANKED.format(hits=hits, collapse="" if all_copies else "WHERE nth = 1"))
+    params: dict[str, Any] = {"q": q, "limit": limit}
+    if source:
+        params["source"] = source
+    if since:
+        ranked_sql = ranked_sql.bindparams(bindparam("since", type_=UTCDateTime()))
+        params["since"] = since
+    ranked = conn.execute(ranked_sql, params).all()
+    if not ranked:
+        return []
+    details_sql = (
+        text(_PG_DETAILS if postgres else _SQLITE_DETAILS)
+        .bindparams(bindparam("ids", expanding=True))
+        .columns(published_at=UTCDateTime())
+    )
+    details = {row[0]: row for row in conn.execute(details_sql, {"q": q, "ids": [row.id for row in ranked]})}
+    result = []
+    for article_id, rank, cluster in ranked:
+        row = details[article_id]
+        result.append(
+            SearchHit(
+                article_id=article_id,
+                source=row[1],
+                title=row[2],
+                url=row[3],
+                published_at=row[4],
+                rank=round(float(rank), 6),
+                cluster_id=int(cluster),
+                snippet=" ".join((row[5] or "").split()),
+            )
+        )
+    return result
+
+
+def search(
+    query: str,
+    *,
+    source: str | None = None,
+    since: datetime | None = None,
+    limit: int = 20,
+    all_copies: bool = False,
+    database_url: str | None = None,
+) -> list[SearchHit]:
+    """Best matches first; one hit per near-duplicate cluster unless ``all_copies``."""
+    if limit < 1:
+        raise UsageError("--limit must be at least 1")
+    with get_engine(database_url).connect() as conn:
+        return _search(conn, query, source, since, limit, all_copies)
+
+
+_EXPORT_COLUMNS = (
+    "article_id, source_key, source_name, url, canonical_url, title, authors, published_at, "
+    "published_from, modified_at, language, description, section, tags, image_url, text, word_count, "
+    "cluster_id, version, content_hash, first_seen_at, last_seen_at, updated_at, extractor_version, "
+    "fetch_id, run_id, warc_path, warc_offset, warc_length"
+)
+
+
+def _json_safe(row: dict[str, Any], sqlite: bool) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in row.items():
+        if isinstance(value, datetime):
+            value = value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+        elif sqlite and key in {"authors", "tags"} and isinstance(value, str):
+            value = json.loads(value)
+        out[key] = value
+    return out
+
+
+def _view_time(value: datetime, sqlite: bool) -> Any:
+    # The SQLite view shows timestamps as ISO text with milliseconds and a Z; compare like with like.
+    if not sqlite:
+        return value
+    value = value.astimezone(UTC)
+    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+
+
+def export_articles(
+    *,
+    since: datetime | None = None,
+    updated_since: datetime | None = None,
+    source: str | None = None,
+    limit: int | None = None,
+    database_url: str | None = None,
+    page_size: int = 500,
+) -> Iterator[dict[str, Any]]:
+    """Rows of the ``news_articles`` view as JSON-safe dicts, oldest id first, streamed by pages.
+
+    ``since`` filters on the publication time (first sighting when undated), ``updated_since`` on
+    the last content change — the one an incremental consumer wants.
+    """
+    engine = get_engine(database_url)
+    sqlite = engine.dialect.name == "sqlite"
+    where = ["article_id > :last"]
+    params: dict[str, Any] = {}
+    if since:
+        where.append("COALESCE(published_at, first_seen_at) >= :since")
+        params["since"] = _view_time(since, sqlite)
+    if updated_since:
+        where.append("updated_at >= :updated_since")
+        params["updated_since"] = _view_time(updated_since, sqlite)
+    if source:
+        where.append("source_key = :source")
+        params["source"] = source
+    sql = text(
+        f"SELECT {_EXPORT_COLUMNS} FROM news_articles WHERE {' AND '.join(where)} "
+        "ORDER BY article_id LIMIT :page"
+    )
+    last, emitted = 0, 0
+    while True:
+        with engine.connect() as conn:
+            rows = [
+                dict(r) for r in conn.execute(sql, {**params, "last": last, "page": page_size}).mappings()
+            ]
+        for row in rows:
+            if limit is not None and emitted >= limit:
+                return
+            yield _json_safe(row, sqlite)
+            emitted += 1
+        if len(rows) < page_size:
+            return
+        last = rows[-1]["article_id"]
