@@ -14,6 +14,7 @@ import pipeline.cli.db_cmd
 import pipeline.cli.demo_site_cmd
 import pipeline.cli.load_cmd
 import pipeline.cli.run_cmd
+import pipeline.cli.search_cmd
 import pipeline.cli.sources_cmd
 import pipeline.cli.status_cmd
 from pipeline.cli.app import app, console_err
