@@ -40,7 +40,8 @@ def address_problem(ip: IPAddress, allow_private: bool) -> str | None:
     ]
     for flag, label in always:
         if flag:
-            return f"{ip} is a {label} address"
+            article = "an" if label[0] in "aeiou" else "a"
+            return f"{ip} is {article} {label} address"
     if allow_private:
         return None
     if ip.is_loopback:

@@ -81,6 +81,10 @@ def main(argv: list[str] | None = None) -> int:
         if run is None:
             run = start_run(session, source_row, args.run_id)
         run_pk, source_pk = run.id, source_row.id
+        # Recency is judged against the run's window end (a backfill of an old window treats
+        # that window's articles as recent), else against the wall clock.
+        now = datetime.now(UTC)
+        reference = min(run.window_end, now) if run.window_end is not None else now
 
     from scrapy.crawler import CrawlerProcess
 
@@ -95,6 +99,7 @@ def main(argv: list[str] | None = None) -> int:
         max_pages=args.max_pages or source.limits.max_pages,
         related_depth=source.related.depth if args.related_depth is None else args.related_depth,
         recrawl=args.recrawl,
+        now=reference,
     )
     context = RunContext(
         run_pk=run_pk,

@@ -31,6 +31,7 @@ class Known:
     body_hash: str | None
     was_article: bool
     body_location: tuple[str, int] | None = None  # WARC record of the last 200 response
+    updated: datetime | None = None  # last known modification (feed/sitemap hint, stored article)
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,7 @@ def load_known(engine: Engine, source_id: int, exclude_run_id: int | None = None
             Fetch.body_hash,
             Fetch.is_article_candidate,
             Article.published_at,
+            Article.modified_at,
             body_fetch.warc_path.label("body_path"),
             body_fetch.warc_offset.label("body_offset"),
         )
@@ -98,6 +100,7 @@ def load_known(engine: Engine, source_id: int, exclude_run_id: int | None = None
         for row in session.execute(query):
             hints: dict[str, Any] = row.hints or {}
             published = row.published_at or parse_date(hints.get("published"))
+            updates = [d for d in (row.modified_at, parse_date(hints.get("updated"))) if d is not None]
             known[row.url_hash] = Known(
                 etag=row.etag,
                 last_modified=row.last_modified,
@@ -107,6 +110,7 @@ def load_known(engine: Engine, source_id: int, exclude_run_id: int | None = None
                 body_hash=row.body_hash,
                 was_article=bool(row.is_article_candidate),
                 body_location=(row.body_path, row.body_offset or 0) if row.body_path else None,
+                updated=max(updates) if updates else None,
             )
     return known
 
@@ -122,15 +126,16 @@ def decide(
 ) -> Decision:
     """Skip stored, unchanged, old articles; conditionally refetch recent or changed ones.
 
-    "Changed" is a discovery hint (sitemap ``lastmod``, Atom ``updated``) newer than our
-    last fetch; "recent" is the publication date (hint, stored article, else first sighting)
-    within ``recrawl_days``.
+    "Changed" is a discovery hint (sitemap ``lastmod``, Atom ``updated``) newer than the
+    modification time known from earlier runs (else than our last fetch); "recent" is the
+    publication date (hint, stored article, else first sighting) within ``recrawl_days`` of
+    ``now`` (the run's reference time: its window end, else the wall clock).
     """
     if known is None:
         return Decision("fetch", "new")
     if force:
         return Decision("refetch", "recrawl requested", known)
-    if updated_hint is not None and updated_hint > known.fetched_at:
+    if updated_hint is not None and updated_hint > (known.updated or known.fetched_at):
         return Decision("refetch", "updated since last fetch", known)
     published = published_hint or known.published or known.first_seen
     if published >= now - timedelta(days=recrawl_days):

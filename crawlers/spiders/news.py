@@ -103,6 +103,10 @@ class NewsSpider(scrapy.Spider):
         self.frontier = Frontier(options.max_pages)
         self.outstanding = 0
         self.counts: Counter[str] = Counter()
+        self.pending: dict[str, Planned] = {}  # queued, not yet requested
+        self.skipped: set[str] = set()  # stored, unchanged, old: not requested (yet)
+        self.held_listings: list[Planned] = []
+        self.surfaces_pending = 0  # feeds/sitemaps queued or in flight
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> NewsSpider:
@@ -112,7 +116,7 @@ class NewsSpider(scrapy.Spider):
 
     def _request_dropped(self, request: Request, spider: Any = None) -> None:
         if "nf" in request.meta:
-            self.outstanding -= 1
+            self._done(request.meta["nf"])
 
     # -- scheduling -------------------------------------------------------------------------
 
@@ -148,13 +152,23 @@ class NewsSpider(scrapy.Spider):
         surface: bool = False,
         incremental: bool = True,
     ) -> bool:
-        """Queue a URL unless its canonical form was seen or it is stored, unchanged and old."""
+        """Queue a URL unless its canonical form was seen or it is stored, unchanged and old.
+
+        A URL seen again keeps its first discovery, but later hints still count: a feed's
+        ``updated`` date arriving after a listing linked the URL revives a skipped URL (and
+        fills the hints of a queued one).
+        """
         if not url.startswith(("http://", "https://")):
             return False
         canonical = self.scope.canonical(url)
         if self.frontier.seen(canonical):
             self.counts["duplicate_urls"] += 1
-            return False
+            queued = self.pending.get(canonical)
+            if queued is not None and hints:
+                for key, value in hints.items():
+                    queued.hints.setdefault(key, value)
+            if canonical not in self.skipped or not (published or updated):
+                return False
         plan_hints = dict(hints or {})
         headers: dict[str, str] = {}
         if incremental:
@@ -167,26 +181,38 @@ class NewsSpider(scrapy.Spider):
                 updated_hint=updated,
             )
             if decision.action == "skip":
-                self.frontier.claim(canonical)
-                self.counts["skipped_known"] += 1
+                if canonical not in self.skipped:
+                    self.frontier.claim(canonical)
+                    self.skipped.add(canonical)
+                    self.counts["skipped_known"] += 1
                 return False
             headers = decision.request_headers()
             plan_hints["plan"] = decision.reason
+        if canonical in self.skipped:
+            self.skipped.discard(canonical)
+            self.counts["skipped_known"] -= 1
         self.frontier.claim(canonical)
-        self.frontier.push(
-            Planned(
-                url=canonical,
-                discovery=discovery,
-                role=role,
-                referrer=referrer,
-                depth=depth,
-                listing_depth=listing_depth,
-                hints=plan_hints,
-                headers=headers,
-                surface=surface,
-                priority=priority,
-            )
+        planned = Planned(
+            url=canonical,
+            discovery=discovery,
+            role=role,
+            referrer=referrer,
+            depth=depth,
+            listing_depth=listing_depth,
+            hints=plan_hints,
+            headers=headers,
+            surface=surface,
+            priority=priority,
         )
+        if role in ("feed", "sitemap", "robots"):
+            self.surfaces_pending += 1
+        if role == "page" and surface and discovery == "listing":
+            # Listings wait until feeds and sitemaps are read, so that the URLs they share
+            # are planned with the feed's dates (recrawl decisions need them).
+            self.held_listings.append(planned)
+        else:
+            self.frontier.push(planned)
+            self.pending[canonical] = planned
         return True
 
     def make_request(self, planned: Planned) -> Request:
@@ -216,12 +242,23 @@ class NewsSpider(scrapy.Spider):
             if engine is not None and engine.needs_backout():
                 await asyncio.sleep(0.005)
                 continue
+            if self.held_listings and (self.surfaces_pending <= 0 or self.frontier.budget_left <= 0):
+                for listing in self.held_listings:
+                    self.frontier.push(listing)
+                    self.pending[listing.url] = listing
+                self.held_listings.clear()
             planned = self.frontier.pop()
+            if planned is not None:
+                self.pending.pop(planned.url, None)
             if planned is None:
-                if self.outstanding <= 0:
+                if self.outstanding <= 0 and not self.held_listings:
                     break
                 idle_since = self._watch_idle(idle_since)
                 if idle_since is not None and now - idle_since > self.options.idle_timeout:
+                    if self.held_listings:  # a surface never reported back: go on without it
+                        self.surfaces_pending = 0
+                        idle_since = None
+                        continue
                     self.logger.error("%d requests never completed; finishing the run", self.outstanding)
                     break
                 await asyncio.sleep(0.01)
@@ -267,7 +304,12 @@ class NewsSpider(scrapy.Spider):
             item.error_message = f"crawler error: {type(exc).__name__}: {exc}"[:2000]
             return [item]
         finally:
-            self.outstanding -= 1
+            self._done(planned)
+
+    def _done(self, planned: Planned) -> None:
+        self.outstanding -= 1
+        if planned.role in ("feed", "sitemap", "robots"):
+            self.surfaces_pending -= 1
 
     def on_error(self, failure: Any) -> list[Any]:
         try:
@@ -298,7 +340,7 @@ class NewsSpider(scrapy.Spider):
                 item.outcome = "skipped"
             return [item]
         finally:
-            self.outstanding -= 1
+            self._done(failure.request.meta["nf"])
 
     def base_item(self, response: Response, planned: Planned) -> FetchItem:
         started = response.meta.get("nf_started")
