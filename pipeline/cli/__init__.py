@@ -11,6 +11,7 @@ import sys
 # Importing a command module registers its commands (one line per module).
 import pipeline.cli.airflow_cmd
 import pipeline.cli.db_cmd
+import pipeline.cli.demo_cmd
 import pipeline.cli.demo_site_cmd
 import pipeline.cli.load_cmd
 import pipeline.cli.run_cmd
