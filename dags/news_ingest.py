@@ -32,7 +32,9 @@ def build_ingest_dag(source: Source) -> DAG:
         start_date=START_DATE,
         catchup=False,
         max_active_runs=1,
-        is_paused_upon_creation=source.schedule.paused,
+        # paused: true in sources.yaml pauses a new DAG; otherwise Airflow's
+        # dags_are_paused_at_creation decides (paused by default: ops switch sources on).
+        is_paused_upon_creation=True if source.schedule.paused else None,
         tags=["newsflow", "ingest", *source.tags],
         doc_md=dagkit.ingest_doc(source),
         default_args=dagkit.default_args(source.owner),

@@ -65,6 +65,7 @@ class AirflowHome:
     password: str | None = None
     crawl_pool_slots: int = 2
     parallelism: int = 8
+    dags_paused_at_creation: bool = True
     news_env: dict[str, str] = field(default_factory=dict)
     extra_env: dict[str, str] = field(default_factory=dict)
 
@@ -108,6 +109,7 @@ class AirflowHome:
                 "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
                 "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
                 "AIRFLOW__CORE__PARALLELISM": str(self.parallelism),
+                "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": str(self.dags_paused_at_creation),
                 "AIRFLOW__CORE__AUTH_MANAGER": SIMPLE_AUTH_MANAGER,
                 "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{self.username}:admin",
                 "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(self.passwords_file),
@@ -404,7 +406,25 @@ def news_environment() -> dict[str, str]:
 
 
 def serve(home: AirflowHome, components: Iterable[str] = COMPONENTS, on_ready: Any = None) -> None:
-    """Migrate, start the components, wait until healthy, then block until interrupted."""
+    """Migrate, start the components, wait until healthy, then block until interrupted.
+
+    SIGTERM is turned into a normal exit so the components (in their own process
+    groups) are stopped with their parent instead of being orphaned.
+    """
+
+    def terminate(signum: int, _frame: Any) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        _serve(home, components, on_ready)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _serve(home: AirflowHome, components: Iterable[str], on_ready: Any) -> None:
     home.migrate()
     with AirflowComponents(home, components) as running:
         assert home.password is not None
@@ -412,9 +432,6 @@ def serve(home: AirflowHome, components: Iterable[str] = COMPONENTS, on_ready: A
             client.wait_until_healthy(components=running)
         if on_ready is not None:
             on_ready(home)
-        try:
-            while True:
-                running.check_alive()
-                time.sleep(2.0)
-        except KeyboardInterrupt:
-            pass
+        while True:
+            running.check_alive()
+            time.sleep(2.0)
