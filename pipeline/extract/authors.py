@@ -1,0 +1,220 @@
+"""Author names: clean person names, or nothing.
+
+Bylines on the web carry "By", dates, job titles, outlet names and social handles; JSON-LD
+often names the publisher as the author. A consumer filtering by author needs person names
+only, and an invented author (the site's name, "Staff", "Admin") is worse than none.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Any
+
+from lxml.html import HtmlElement
+
+from pipeline.extract.jsonld import ARTICLE_TYPES, node_types
+from pipeline.extract.rules import AUTHOR_STOPWORDS, NON_PERSON_WORDS
+
+_BY = re.compile(
+    r"^\s*(?:(?:written|posted|reported|reviewed|edited|story|text|words|article|published)\s+)?"
+    r"(?:by|von|par|por|di|door|av|af|autor(?:in)?:?|author:?|authors:?|auteur:?)[\s:]+",
+    re.I,
+)
+_SPLIT = re.compile(r"\s*(?:,|;|\||&|\band\b|\bund\b|\bet\b|\by\b|\be\b|\s·\s|\s•\s|\s/\s)\s*", re.I)
+_TRAILING = re.compile(
+    r"(?:\s+|\s*[-–—|,:]\s*)(?:(?:updated|published|posted|on)\b.*|\d{1,2}[:/.]\d{2}.*|"
+    r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d{1,2}\b.*)$",
+    re.I,
+)
+_HANDLE = re.compile(r"@\w+|https?://\S+|\S+@\S+\.\w+")
+_NAME_TOKEN = re.compile(r"^[^\W\d_][\w'’.\-]*$", re.UNICODE)
+
+
+_BY_GLUED = re.compile(r"^\s*By(?=[A-Z])")
+
+
+def _text(el: HtmlElement) -> str:
+    """Element text with a space between child elements ("By<a>Jane</a>" -> "By Jane")."""
+    return " ".join(" ".join(el.itertext()).split())
+
+
+def _in_comments(el: HtmlElement) -> bool:
+    for anc in el.iterancestors():
+        marker = f"{anc.get('class') or ''} {anc.get('id') or ''}".lower()
+        if "comment" in marker or "related" in marker or anc.tag in {"footer", "aside"}:
+            return True
+    return False
+
+
+def _clean_one(raw: str, strict: bool = False) -> str | None:
+    name = unicodedata.normalize("NFKC", raw)
+    name = _BY_GLUED.sub("", name)
+    name = _HANDLE.sub(" ", name)
+    name = " ".join(name.split())
+    name = _BY.sub("", name)
+    name = _TRAILING.sub("", name)
+    name = name.strip(" -–—|,:;.·•()[]\"'")
+    if not name or len(name) > 60:
+        return None
+    tokens = name.split()
+    if not 1 <= len(tokens) <= 5:
+        return None
+    lowered = {t.lower().strip(".,") for t in tokens}
+    if lowered & NON_PERSON_WORDS:
+        return None
+    if name.lower() in AUTHOR_STOPWORDS:
+        return None
+    if not all(_NAME_TOKEN.match(t) for t in tokens):
+        return None
+    if name.isupper() and len(tokens) == 1:
+        return None
+    # Person names are capitalised in every script that has case.
+    if not any(t[0].isupper() for t in tokens if t[0].isalpha()) and any(t[0].isalpha() for t in tokens):
+        return None
+    if len(tokens) == 1 and len(name) < 3:
+        return None
+    if strict and not (
+        2 <= len(tokens) <= 4 and all(t[0].isupper() for t in tokens if t.lower() not in _PARTICLES)
+    ):
+        return None
+    return name.title() if name.isupper() else name
+
+
+_PARTICLES = {
+    "van",
+    "von",
+    "der",
+    "den",
+    "de",
+    "del",
+    "da",
+    "di",
+    "la",
+    "le",
+    "bin",
+    "al",
+    "du",
+    "dos",
+    "ter",
+}
+
+
+def clean_authors(values: list[str], reject: set[str], strict: bool = False) -> list[str]:
+    """Split, clean and dedupe author strings; drop outlet names listed in ``reject``."""
+    out: list[str] = []
+    seen: set[str] = set()
+    for value in values:
+        stripped = _BY.sub("", _BY_GLUED.sub("", " ".join(value.split())))
+        for part in _SPLIT.split(stripped):
+            name = _clean_one(part, strict)
+            if name is None:
+                continue
+            key = name.casefold()
+            if key in seen or key in reject:
+                continue
+            seen.add(key)
+            out.append(name)
+    return out[:8]
+
+
+def _jsonld_author_names(value: Any, *, persons_only: bool) -> list[str]:
+    names: list[str] = []
+    items = value if isinstance(value, list) else [value]
+    for item in items:
+        if isinstance(item, str):
+            if not item.startswith("http"):
+                names.append(item)
+        elif isinstance(item, dict):
+            types = node_types(item)
+            if persons_only and types and "person" not in types:
+                continue
+            name = item.get("name")
+            if isinstance(name, str):
+                names.append(name)
+            elif isinstance(name, list):
+                names.extend(n for n in name if isinstance(n, str))
+    return names
+
+
+def jsonld_authors(nodes: list[dict[str, Any]]) -> list[str]:
+    for node in sorted(nodes, key=lambda n: 0 if node_types(n) & ARTICLE_TYPES else 1):
+        types = node_types(node)
+        if types & {"person", "organization", "imageobject", "website", "breadcrumblist", "product"}:
+            continue
+        author = node.get("author") or node.get("creator")
+        if author:
+            names = _jsonld_author_names(author, persons_only=True)
+            if names:
+                return names
+    return []
+
+
+def meta_authors(tree: HtmlElement) -> list[str]:
+    out: list[str] = []
+    for meta in tree.iterfind(".//meta"):
+        key = (meta.get("name") or meta.get("property") or "").lower()
+        if key in {
+            "author",
+            "article:author",
+            "dc.creator",
+            "sailthru.author",
+            "parsely-author",
+            "byl",
+            "dcterms.creator",
+            "cxenseparse:author",
+            "twitter:creator:name",
+        }:
+            content = (meta.get("content") or "").strip()
+            if content and not content.startswith("http"):
+                out.append(content)
+    return out
+
+
+_BYLINE_XPATH = (
+    ".//*[@rel='author' or @itemprop='author' or contains(@class,'byline') or contains(@class,'Byline')"
+    " or contains(@class,'author') or contains(@class,'Author') or contains(@data-testid,'byline')"
+    " or contains(@id,'byline') or (self::a and contains(@href,'/author'))]"
+)
+
+
+_BY_LINE = re.compile(r"^\s*(?:by|von|par|por|door)\s+[^\W\d_]", re.I | re.UNICODE)
+
+
+def byline_authors(tree: HtmlElement, reject: set[str], headline: HtmlElement | None) -> list[str]:
+    """Names from visible byline elements: marked-up bylines first, then "By Name" lines."""
+    for el in tree.xpath(_BYLINE_XPATH)[:30]:
+        if el.tag in {"meta", "link", "script", "style", "img", "body", "html"} or _in_comments(el):
+            continue
+        # Author boxes in footers/sidebars carry long bios: not a byline.
+        text = _text(el)
+        if not text or len(text) > 120:
+            continue
+        names_inside = el.xpath(".//*[@itemprop='name'] | .//a[@rel='author']")
+        values = [_text(n) for n in names_inside] or [text]
+        names = clean_authors([v for v in values if v], reject, strict=True)
+        if names:
+            return names
+    scope = headline.getparent() if headline is not None else None
+    for _ in range(3):
+        if scope is None or scope.getparent() is None:
+            break
+        scope = scope.getparent()
+    for el in (scope if scope is not None else tree).iter("p", "span", "div", "li", "address"):
+        text = _text(el)
+        if len(text) <= 80 and _BY_LINE.match(text) and not _in_comments(el):
+            names = clean_authors([text], reject, strict=True)
+            if names:
+                return names
+    return []
+
+
+def extract_authors(
+    tree: HtmlElement, nodes: list[dict[str, Any]], reject: set[str], headline: HtmlElement | None = None
+) -> list[str]:
+    """JSON-LD persons, then ``<meta name=author>``, then the visible byline."""
+    for values in (jsonld_authors(nodes), meta_authors(tree)):
+        names = clean_authors(values, reject)
+        if names:
+            return names
+    return byline_authors(tree, reject, headline)

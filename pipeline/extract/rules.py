@@ -1,0 +1,142 @@
+"""Data-driven cleaning rules: tables, not code.
+
+Each table is generic for the news web (several languages where cheap). A rule earns its
+place by removing boilerplate on real pages without dropping a real paragraph of the
+benchmark; `tests/test_extract_rules.py` pins each family with a small fixture.
+"""
+
+from __future__ import annotations
+
+import re
+
+# --- before extraction: elements removed from the DOM --------------------------------------
+# Matched against the class/id tokens of an element (whole tokens or hyphen/underscore parts).
+DROP_CLASS_TOKENS: frozenset[str] = frozenset(
+    {
+        "caption",
+        "figcaption",
+        "credit",
+        "credits",
+        "photo-credit",
+        "image-credit",
+        "img-credit",
+        "wp-caption-text",
+        "media-caption",
+        "video-embed",
+        "embed-video",
+        "video-player",
+        "newsletter-signup",
+        "newsletter-promo",
+        "related-content",
+        "related-articles",
+        "related-posts",
+        "related-stories",
+        "read-more",
+        "readmore",
+        "share-buttons",
+        "social-share",
+        "sharing",
+        "ad-container",
+        "advertisement",
+        "inline-promo",
+        "promo-box",
+        "sr-only",
+        "visually-hidden",
+        "screen-reader-text",
+    }
+)
+# Tags removed with their content before extraction.
+DROP_TAGS: tuple[str, ...] = ("figcaption", "noscript", "template", "dialog")
+
+# --- after extraction: whole lines removed ------------------------------------------------
+# A line matching one of these (after whitespace normalisation, case-insensitive) is
+# boilerplate. Anchored: they must match the WHOLE line, so real sentences survive.
+BOILERPLATE_LINE_PATTERNS: tuple[str, ...] = (
+    # promo / read-more links
+    r"(click|tap) here\b.{0,80}",
+    r"(read|see|view) (more|the full story|full article|more stories|next)\b.{0,60}",
+    r"(more|read) from (the )?[\w .'&-]{2,60}",
+    r"(related|recommended|more) (content|stories|articles|reading|coverage|news|videos?)\s*:?",
+    r"related\s*:?",
+    r"(table of contents|contents|inhaltsverzeichnis|sommaire|índice|in this article)\s*:?",
+    r"(also read|read also|see also|must read|don't miss|trending now|most popular|top stories)\s*:?.{0,120}",
+    # video / embed placeholders
+    r"(video|media|audio) (embed|player|placeholder)",
+    r"(watch|play)( the)? video:?.{0,60}",
+    r"(this|the) (video|content|embed) (is|can ?not be|could not be) (unavailable|displayed|loaded).{0,80}",
+    r"(advertisement|sponsored|ad|anzeige|publicité|publicidad|werbung)",
+    r"(scroll|continue) (down )?to (continue|read).{0,40}",
+    r"story continues below( advertisement)?",
+    r"article continues below.{0,40}",
+    # newsletter / subscribe / social prompts
+    r"(sign up|subscribe)( now| today)? (for|to) (our|the)\b.{0,100}",
+    r"(get|receive) (our|the) .{0,40}newsletter.{0,80}",
+    r"(follow|like) us on .{0,100}",
+    r"share (this|on)( article| story)?\b.{0,40}",
+    r"(jetzt )?(newsletter )?abonnieren.{0,60}",
+    r"abonnez-vous.{0,80}",
+    r"suscr[ií]bete.{0,80}",
+    # copyright / rights lines
+    r"(©|\(c\)|copyright)\s*(\d{4})?.{0,100}",
+    r"all rights reserved\.?.{0,40}",
+    r"todos los derechos reservados.{0,40}",
+    r"tous droits réservés.{0,40}",
+    r"alle rechte vorbehalten.{0,40}",
+    # photo credits
+    r"(photo|image|picture|foto|bild)( credit)?s?\s*(:|by|via|courtesy)\s*.{1,80}",
+    r"(getty images|ap photo|reuters|afp|shutterstock|dpa|epa)(/[\w .]+)?",
+    r"\((ap|afp|reuters|getty images)( photo)?(/[\w .]+)?\)",
+)
+BOILERPLATE_LINE_RE = re.compile(
+    r"^\W*(?:" + "|".join(f"(?:{p})" for p in BOILERPLATE_LINE_PATTERNS) + r")\W*$", re.I
+)
+
+# A short line that is only a link and shouts in capitals is an in-body promo headline.
+PROMO_MIN_WORDS = 3
+PROMO_MAX_WORDS = 25
+
+# Photo caption tail: "... (Photographer, Agency Photo via AP) Name/AP".
+CAPTION_CREDIT_RE = re.compile(
+    r"\((?:[^()]{0,120}?\b(?:photo|photograph|image|pool|via|courtesy|credit|getty|ap|afp|reuters|file)\b[^()]{0,120})\)"
+    r"(?:\s*[\w.'-]+(?:\s[\w.'-]+){0,4}/(?:AP|AFP|Reuters|Getty Images|EPA|Sipa|Bloomberg))?\s*$",
+    re.I,
+)
+
+# --- authors ------------------------------------------------------------------------------
+# Words that never belong to a person's name in a byline.
+NON_PERSON_WORDS: frozenset[str] = frozenset(
+    {
+        "staff", "editor", "editors", "editorial", "team", "desk", "newsroom", "admin", "administrator",
+        "news", "press", "media", "reporter", "correspondent", "contributor", "contributors", "writer",
+        "writers", "agency", "associated", "wire", "service", "services", "board", "group", "inc", "llc",
+        "ltd", "gmbh", "corp", "company", "magazine", "times", "post", "journal", "daily", "tribune",
+        "herald", "examiner", "gazette", "review", "weekly", "online", "digital", "guest",
+        "sponsored", "partner", "updated", "published", "posted", "min", "read", "minute", "minutes",
+        "share", "follow", "facebook", "twitter", "linkedin", "instagram", "email", "view", "all",
+        "posts", "articles", "more", "about", "author", "authors", "by", "the", "of", "for", "in", "at",
+        "redaktion", "rédaction", "redacción", "redazione", "university", "institute", "foundation",
+        "department", "ministry", "council", "association", "society", "network", "blog", "official",
+        "founder", "ceo", "cto", "manager", "director", "head", "senior", "associate", "chief", "lead",
+        "marketing", "content", "strategist", "specialist", "consultant", "expert", "coach", "analyst",
+        "officer", "president", "vp", "professor", "student", "engineer", "developer", "designer",
+        "photographer", "columnist", "producer", "anchor", "host", "edited", "written", "reviewed",
+        "fact", "checked", "medically", "contributing", "freelance", "features", "opinion", "sports",
+        "politics", "business", "technology", "tech", "health", "science", "world", "local", "national",
+        "international", "and", "und", "et", "with", "says", "said", "wrote", "bio", "full", "login",
+        "log", "sign", "home", "last", "update", "co", "winemaker", "case", "use", "tool",
+    }
+)  # fmt: skip
+AUTHOR_STOPWORDS: frozenset[str] = frozenset(
+    {
+        "admin",
+        "administrator",
+        "anonymous",
+        "unknown",
+        "guest",
+        "staff",
+        "editor",
+        "webmaster",
+        "root",
+        "user",
+    }
+)
