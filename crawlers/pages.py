@@ -191,12 +191,30 @@ def analyse(root: Any, url: str) -> PageInfo:
     elif chars < 150:
         score -= 1
         signals.append("little-text")
+    teasers = headline_links(container if container is not None else root, url)
+    if teasers >= 2:
+        score -= 2
+        signals.append(f"teaser-headlines-{teasers}")
     if root.xpath("//link[@rel='next'] | //a[@rel='next']"):
         score -= 1
         signals.append("pagination")
     info.score = score
     info.signals = signals
     return info
+
+
+def headline_links(container: Any, url: str) -> int:
+    """Headings that link elsewhere: the teaser pattern of listings and topic hubs."""
+    count = 0
+    for heading in container.xpath(".//h2[.//a] | .//h3[.//a] | .//h4[.//a]"):
+        if _is_related_block(heading) or _in_containers(heading, BOILERPLATE_CONTAINERS | {"aside"}):
+            continue
+        if any(RELATED_HEADING.match(" ".join(h.itertext())) for h in heading.itersiblings(preceding=True)):
+            continue
+        hrefs = [urljoin(url, a.get("href") or "") for a in heading.iter("a")]
+        if any(h and h.split("#")[0] != url for h in hrefs):
+            count += 1
+    return count
 
 
 def _hrefs(elements: Iterable[Any], base: str) -> Iterator[tuple[Any, str]]:

@@ -513,13 +513,13 @@ class NewsSpider(scrapy.Spider):
         verdict = self.scope.url_verdict(canonical)
         vouched = planned.discovery in SURFACE_DISCOVERY
         if verdict is True:
-            threshold = 0
+            threshold = 1
         elif verdict is False:
             if not vouched:
                 return False
-            threshold = 2
+            threshold = 3
         else:
-            threshold = 1 if vouched or shape_is_article(canonical) else 2
+            threshold = 2 if vouched or shape_is_article(canonical) else 3
         return info.score >= threshold
 
     def follow_unchanged(self, planned: Planned, item: FetchItem) -> None:
