@@ -32,24 +32,23 @@ def address_problem(ip: IPAddress, allow_private: bool) -> str | None:
     """Why ``ip`` may not be fetched (``None`` when it may)."""
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         ip = ip.ipv4_mapped
+    if ip.is_loopback:
+        return None if allow_private else f"{ip} is a loopback address"
     always = [
         (ip.is_unspecified, "unspecified"),
         (ip.is_link_local, "link-local"),
         (ip.is_multicast, "multicast"),
-        (ip.is_reserved, "reserved"),
     ]
     for flag, label in always:
         if flag:
             article = "an" if label[0] in "aeiou" else "a"
             return f"{ip} is {article} {label} address"
-    if allow_private:
-        return None
-    if ip.is_loopback:
-        return f"{ip} is a loopback address"
     if ip.is_private:
-        return f"{ip} is a private address"
-    if not ip.is_global:
-        return f"{ip} is not a public address"
+        return None if allow_private else f"{ip} is a private address"
+    if ip.is_reserved:
+        return f"{ip} is a reserved address"
+    if not ip.is_global:  # e.g. carrier-grade NAT 100.64/10: private in all but name
+        return None if allow_private else f"{ip} is not a public address"
     return None
 
 
