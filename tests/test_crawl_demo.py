@@ -196,3 +196,64 @@ def test_loopback_source_refused_without_opt_in(network: DemoNetwork, db_url: st
     assert not network.requests()
     rows, _ = run_rows(db_url, "refused")
     assert rows and {r.error_category for r in rows} == {"blocked_network"}
+
+
+def test_amp_page_hands_over_to_its_canonical(network: DemoNetwork, db_url: str, tmp_path: Path) -> None:
+    amp_url, canonical = next(iter(network.manifest().outlet("harbour-times").amp.items()))
+    (source,) = [s for s in network.sources() if s["key"] == "harbour-times"]
+    source["discovery"] = {"seeds": [amp_url]}
+    source["related"] = {"depth": 0}
+    path = tmp_path / "sources.yaml"
+    path.write_text(yaml.safe_dump({"version": 1, "sources": [source]}))
+    result = crawl("harbour-times", "amp", sources_path=path, database_url=db_url)
+    assert result.status == "succeeded"
+    rows, _ = run_rows(db_url, "amp")
+    by_url = {r.url: r for r in rows}
+    amp = by_url[amp_url]
+    assert not amp.is_article_candidate and amp.hints["duplicate_of"] == canonical
+    assert by_url[canonical].is_article_candidate and by_url[canonical].discovery == "canonical"
+    assert len(rows) == 2
+
+
+def test_killed_crawl_leaves_readable_raw_data(db_url: str, tmp_path: Path) -> None:
+    """SIGKILL mid-run: every record written so far reads back, every stored row points at one."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from pipeline.db.engine import make_engine, session_scope
+    from pipeline.rawstore import run_warc_path
+    from pipeline.runs import start_run, sync_source
+
+    with DemoNetwork(host="127.0.0.1", port=0, articles=900) as net:
+        sources = net.write_sources(tmp_path / "sources.yaml")
+        from pipeline.config import load_sources
+
+        config = load_sources(sources).get("harbour-times")
+        engine = make_engine(db_url)
+        with session_scope(engine) as session:
+            start_run(session, sync_source(session, config), "killed")
+        engine.dispose()
+        raw = str(tmp_path / "raw")
+        cmd = [sys.executable, "-m", "crawlers.run", "--source", "harbour-times", "--run-id", "killed"]
+        cmd += ["--sources", str(sources), "--database-url", db_url, "--raw-store", raw]
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        warc = Path(run_warc_path(raw, "harbour-times", "killed"))
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and (not warc.exists() or warc.stat().st_size < 150_000):
+            time.sleep(0.05)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+    responses = 0
+    with warc.open("rb") as handle:
+        for record in ArchiveIterator(handle):
+            if record.rec_type == "response":
+                record.content_stream().read()
+                responses += 1
+    assert responses > 10
+    rows, _ = run_rows(db_url, "killed")
+    for row in rows:
+        if row.warc_path:
+            assert read_response((row.warc_path, row.warc_offset or 0)).status == row.status
