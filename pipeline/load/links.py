@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, case, or_, select, update
 
 from pipeline.db.models import Article, ArticleLink, CrawlLink
-from pipeline.load.upsert import dialect_insert
+from pipeline.load.bulk import Insert, chunk_size, insert_rows, member_of
 from pipeline.urls import canonicalize, url_hash
 
 
@@ -36,10 +36,10 @@ def crawl_edges(conn: Connection, run_pk: int, aliases: Mapping[str, tuple[int, 
     """The run's crawler edges leaving the batch's articles (matched on any URL alias)."""
     keys = sorted(aliases)
     edges: list[Edge] = []
-    for chunk in _chunks(keys):
+    for chunk in _chunks(keys, chunk_size(conn)):
         for from_hash, to_url, kind in conn.execute(
             select(CrawlLink.from_url_hash, CrawlLink.to_url, CrawlLink.kind).where(
-                CrawlLink.run_id == run_pk, CrawlLink.from_url_hash.in_(chunk)
+                CrawlLink.run_id == run_pk, member_of(conn, CrawlLink.from_url_hash, chunk)
             )
         ):
             article_id, seen_at = aliases[from_hash]
@@ -73,11 +73,11 @@ def store_links(conn: Connection, edges: Sequence[Edge]) -> int:
     if not rows:
         return 0
     targets: dict[str, int] = {}
-    for chunk in _chunks(sorted({row["to_url_hash"] for row in rows.values()})):
+    for chunk in _chunks(sorted({row["to_url_hash"] for row in rows.values()}), chunk_size(conn)):
         targets.update(
             (key, article_id)
             for article_id, key in conn.execute(
-                select(Article.id, Article.url_hash).where(Article.url_hash.in_(chunk))
+                select(Article.id, Article.url_hash).where(member_of(conn, Article.url_hash, chunk))
             )
         )
     values = []
@@ -89,31 +89,30 @@ def store_links(conn: Connection, edges: Sequence[Edge]) -> int:
         values.append(row)
     if not values:
         return 0
-    table = ArticleLink.__table__
-    stmt = dialect_insert(conn, table)  # type: ignore[arg-type]
-    ex, cur = stmt.excluded, table.c
-    newer = ex.last_seen_at > cur.last_seen_at
-    resolved = and_(cur.to_article_id.is_(None), ex.to_article_id.is_not(None))
-    conn.execute(
-        stmt.on_conflict_do_update(
+
+    def on_conflict(stmt: Insert) -> Any:
+        ex, cur = stmt.excluded, stmt.table.c
+        newer = ex.last_seen_at > cur.last_seen_at
+        resolved = and_(cur.to_article_id.is_(None), ex.to_article_id.is_not(None))
+        return stmt.on_conflict_do_update(
             index_elements=[cur.from_article_id, cur.to_url_hash],
             set_={
                 "last_seen_at": case((newer, ex.last_seen_at), else_=cur.last_seen_at),
                 "to_article_id": case((resolved, ex.to_article_id), else_=cur.to_article_id),
             },
             where=or_(newer, resolved),
-        ),
-        values,
-    )
+        )
+
+    insert_rows(conn, ArticleLink.__table__, values, on_conflict)  # type: ignore[arg-type]
     return len(values)
 
 
 def resolve_incoming(conn: Connection, url_hashes: Sequence[str]) -> None:
     """Point dangling edges at articles that have just been stored."""
     target = select(Article.id).where(Article.url_hash == ArticleLink.to_url_hash).scalar_subquery()
-    for chunk in _chunks(sorted(url_hashes)):
+    for chunk in _chunks(sorted(url_hashes), chunk_size(conn)):
         conn.execute(
             update(ArticleLink)
-            .where(ArticleLink.to_article_id.is_(None), ArticleLink.to_url_hash.in_(chunk))
+            .where(ArticleLink.to_article_id.is_(None), member_of(conn, ArticleLink.to_url_hash, chunk))
             .values(to_article_id=target)
         )

@@ -21,9 +21,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import Connection, delete, func, insert, or_, select, text, update
+from sqlalchemy import Connection, delete, func, or_, select, text, update
 
 from pipeline.db.models import Article, NearDupBucket
+from pipeline.load.bulk import chunk_size, insert_rows, member_of
 
 SLOTS = 64
 BANDS = 12
@@ -139,13 +140,15 @@ def assign_clusters(conn: Connection, items: Sequence[Fingerprinted], threshold:
         return 0
     if conn.dialect.name == "postgresql":
         conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ADVISORY_LOCK_KEY})
+    size = chunk_size(conn)
     replaced = [item.article_id for item in items if item.replaced]
-    for chunk in _chunks(replaced):
-        conn.execute(delete(NearDupBucket).where(NearDupBucket.article_id.in_(chunk)))
+    for chunk in _chunks(replaced, size):
+        conn.execute(delete(NearDupBucket).where(member_of(conn, NearDupBucket.article_id, chunk)))
     ids = [item.article_id for item in items]
     table = buckets([item.signature for item in items])
-    conn.execute(
-        insert(NearDupBucket),
+    insert_rows(
+        conn,
+        NearDupBucket.__table__,  # type: ignore[arg-type]
         [
             {"article_id": article_id, "band": band, "bucket": int(table[row, band])}
             for row, article_id in enumerate(ids)
@@ -154,9 +157,11 @@ def assign_clusters(conn: Connection, items: Sequence[Fingerprinted], threshold:
     )
     by_bucket: dict[int, set[int]] = {}
     all_buckets = sorted({int(b) for b in table.ravel()})
-    for chunk in _chunks(all_buckets):
+    for chunk in _chunks(all_buckets, size):
         for article_id, bucket in conn.execute(
-            select(NearDupBucket.article_id, NearDupBucket.bucket).where(NearDupBucket.bucket.in_(chunk))
+            select(NearDupBucket.article_id, NearDupBucket.bucket).where(
+                member_of(conn, NearDupBucket.bucket, chunk)
+            )
         ):
             by_bucket.setdefault(bucket, set()).add(article_id)
     candidates: dict[int, set[int]] = {}
@@ -177,9 +182,9 @@ def _merge(
 ) -> int:
     wanted = sorted(set().union(*candidates.values()) | set(candidates))
     stored: dict[int, tuple[Signature | None, int]] = {}
-    for chunk in _chunks(wanted):
+    for chunk in _chunks(wanted, chunk_size(conn)):
         for article_id, blob, cluster_id in conn.execute(
-            select(Article.id, Article.minhash, Article.cluster_id).where(Article.id.in_(chunk))
+            select(Article.id, Article.minhash, Article.cluster_id).where(member_of(conn, Article.id, chunk))
         ):
             stored[article_id] = (from_bytes(blob), cluster_id if cluster_id is not None else article_id)
     signatures = {item.article_id: item.signature for item in items}

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import logging
 import os
+import queue
 import random
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
@@ -29,6 +31,7 @@ from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from pipeline.db.models import Article, ArticleVersion, CrawlRun, ExtractedRecord, Fetch
 from pipeline.errors import UsageError
 from pipeline.load import neardup
+from pipeline.load.bulk import chunk_size, member_of
 from pipeline.load.links import Edge, crawl_edges, resolve_incoming, store_links
 from pipeline.load.prepare import PreparedArticle, Rejected, StagedRow, prepare
 from pipeline.load.upsert import upsert_articles
@@ -58,6 +61,14 @@ class LoadCounts:
     links: int = 0
     batches: int = 0
     rejected_reasons: Counter[str] = field(default_factory=Counter)
+
+    def merge(self, other: LoadCounts) -> None:
+        """Add the counts a reader-thread step collected."""
+        self.records += other.records
+        self.skipped += other.skipped
+        self.rejected += other.rejected
+        self.duplicate += other.duplicate
+        self.rejected_reasons.update(other.rejected_reasons)
 
     def as_stats(self) -> dict[str, Any]:
         return {
@@ -188,22 +199,23 @@ class RunLoader:
 
     # -- shaping -----------------------------------------------------------------------------
 
-    def _reject(self, fetch_id: int, reason: str) -> None:
-        self.counts.rejected += 1
-        self.counts.rejected_reasons[reason.split(":", 1)[0]] += 1
+    def _reject(self, counts: LoadCounts, fetch_id: int, reason: str) -> None:
+        counts.rejected += 1
+        counts.rejected_reasons[reason.split(":", 1)[0]] += 1
         log.warning("run %s: rejected record of fetch %s: %s", self.run_id, fetch_id, reason)
 
-    def _prepare(self, rows: Sequence[StagedRow], now: datetime) -> list[PreparedArticle]:
+    def _prepare(self, rows: Sequence[StagedRow], now: datetime, counts: LoadCounts) -> list[PreparedArticle]:
+        """Shape one page of records (runs in the reader thread; counts go to ``counts``)."""
         batch: dict[str, PreparedArticle] = {}
         for staged in rows:
-            self.counts.records += 1
+            counts.records += 1
             if staged.payload is not None and staged.payload.get("is_article") is False:
-                self.counts.skipped += 1
+                counts.skipped += 1
                 continue
             try:
                 prepared = prepare(staged, now, self.run_pk)
             except Rejected as exc:
-                self._reject(staged.fetch_id, str(exc))
+                self._reject(counts, staged.fetch_id, str(exc))
                 continue
             other = batch.get(prepared.url_hash)
             if other is None:
@@ -211,7 +223,7 @@ class RunLoader:
                 continue
             # Two records of one article in a batch: the newest fetch wins, the earliest
             # sighting is kept, the other record counts as a duplicate.
-            self.counts.duplicate += 1
+            counts.duplicate += 1
             keep, drop = (
                 (prepared, other)
                 if (prepared.fetched_at, prepared.fetch_id) > (other.fetched_at, other.fetch_id)
@@ -230,12 +242,13 @@ class RunLoader:
         _pause_for_tests()
         ids: dict[str, int] = {}
         hashes = [p.url_hash for p in batch]
-        for start in range(0, len(hashes), 2000):
-            chunk = hashes[start : start + 2000]
+        size = chunk_size(conn)
+        for start in range(0, len(hashes), size):
+            chunk = hashes[start : start + size]
             ids.update(
                 (key, article_id)
                 for article_id, key in conn.execute(
-                    select(Article.id, Article.url_hash).where(Article.url_hash.in_(chunk))
+                    select(Article.id, Article.url_hash).where(member_of(conn, Article.url_hash, chunk))
                 )
             )
         items = []
@@ -281,27 +294,69 @@ class RunLoader:
 
     # -- the loop ----------------------------------------------------------------------------
 
+    def _prepared(self) -> Iterator[tuple[int, list[PreparedArticle], datetime, LoadCounts]]:
+        """Pages read and shaped one step ahead in a thread, overlapping with the writes.
+
+        The database works on batch n while Python parses, validates and fingerprints batch
+        n+1; the queue holds one batch, so memory stays at two batches whatever the run size.
+        """
+        pipe: queue.Queue[Any] = queue.Queue(maxsize=1)
+        stop = threading.Event()
+
+        def put(item: Any) -> None:
+            while not stop.is_set():
+                try:
+                    pipe.put(item, timeout=0.2)
+                    return
+                except queue.Full:
+                    continue
+
+        def produce() -> None:
+            try:
+                for rows in self._pages():
+                    now, delta = utcnow(), LoadCounts()
+                    put((len(rows), self._prepare(rows, now, delta), now, delta))
+                    if stop.is_set():
+                        return
+                put(None)
+            except BaseException as exc:
+                put(exc)
+
+        reader = threading.Thread(target=produce, name="load-reader", daemon=True)
+        reader.start()
+        try:
+            while True:
+                item = pipe.get()
+                if item is None:
+                    return
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+        finally:
+            stop.set()
+            reader.join(timeout=10)
+
     def run(self) -> LoadCounts:
-        for rows in self._pages():
-            now = utcnow()
-            batch = self._prepare(rows, now)
+        counts = self.counts
+        for size, batch, now, delta in self._prepared():
+            counts.merge(delta)
             if batch:
                 result = self._write_batch(batch, now)
                 for prepared, reason in result.rejected:
-                    self._reject(prepared.fetch_id, reason)
+                    self._reject(counts, prepared.fetch_id, reason)
                 for key in result.stored_hashes:
                     short = int(key[:16], 16)
                     if short in self._seen:
-                        self.counts.duplicate += 1
+                        counts.duplicate += 1
                     else:
                         self._seen.add(short)
-                self.counts.links += result.links
-                self.counts.near_duplicates += result.joined
-            self.counts.batches += 1
+                counts.links += result.links
+                counts.near_duplicates += result.joined
+            counts.batches += 1
             if self.progress is not None:
-                self.progress(len(rows))
+                self.progress(size)
         self._finish()
-        return self.counts
+        return counts
 
     def _finish(self) -> None:
         def finish() -> None:

@@ -22,10 +22,9 @@ from datetime import datetime
 from typing import Any, Literal
 
 from sqlalchemy import Connection, Table, and_, case, or_
-from sqlalchemy.dialects import postgresql, sqlite
 
 from pipeline.db.models import Article, ArticleVersion
-from pipeline.errors import NewsflowError
+from pipeline.load.bulk import Insert, insert_rows
 from pipeline.load.prepare import PreparedArticle
 
 # Replaced together when the content changes; provenance moves with the content it describes.
@@ -53,15 +52,6 @@ CONTENT_COLUMNS = (
 Outcome = Literal["new", "updated", "unchanged"]
 
 
-def dialect_insert(conn: Connection, table: Table) -> postgresql.Insert | sqlite.Insert:
-    """The dialect's INSERT construct (both offer ``on_conflict_do_update`` and ``excluded``)."""
-    if conn.dialect.name == "postgresql":
-        return postgresql.insert(table)
-    if conn.dialect.name == "sqlite":
-        return sqlite.insert(table)
-    raise NewsflowError(f"unsupported database {conn.dialect.name!r} (SQLite or PostgreSQL)")
-
-
 @dataclass(frozen=True)
 class Stored:
     """What the upsert did for one article of the batch."""
@@ -71,9 +61,8 @@ class Stored:
     outcome: Outcome
 
 
-def _article_upsert(conn: Connection) -> Any:
-    table: Table = Article.__table__  # type: ignore[assignment]
-    stmt = dialect_insert(conn, table)
+def _on_conflict(stmt: Insert) -> Any:
+    table = stmt.table
     ex, cur = stmt.excluded, table.c
     newer = ex.last_seen_at > cur.last_seen_at
     older = ex.first_seen_at < cur.first_seen_at
@@ -102,7 +91,8 @@ def upsert_articles(
     if not batch:
         return {}
     ordered = sorted(batch, key=lambda p: p.url_hash)
-    returned = conn.execute(_article_upsert(conn), [p.row for p in ordered]).all()
+    table: Table = Article.__table__  # type: ignore[assignment]
+    returned = insert_rows(conn, table, [p.row for p in ordered], _on_conflict).all()
     by_hash = {p.url_hash: p for p in ordered}
     stored: dict[str, Stored] = {}
     versions: list[dict[str, Any]] = []
@@ -128,6 +118,10 @@ def upsert_articles(
             }
         )
     if versions:
-        insert = dialect_insert(conn, ArticleVersion.__table__)  # type: ignore[arg-type]
-        conn.execute(insert.on_conflict_do_nothing(index_elements=["article_id", "version"]), versions)
+        insert_rows(
+            conn,
+            ArticleVersion.__table__,  # type: ignore[arg-type]
+            versions,
+            lambda stmt: stmt.on_conflict_do_nothing(index_elements=["article_id", "version"]),
+        )
     return stored

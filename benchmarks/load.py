@@ -1,0 +1,381 @@
+"""Load-stage benchmark: articles/s into PostgreSQL next to a plain ``COPY`` of the same rows.
+
+For each size (default 10,000 and 100,000 records) it creates a fresh PostgreSQL database,
+stages the records the way extraction leaves them (``fetches`` + ``extracted_records``), runs
+``newsflow load`` in a subprocess (peak RSS sampled), then ``COPY``s the very rows the load
+writes into a plain, index-free table in the same database and prints the ratio. The same
+records are then loaded into a fresh SQLite file. Records are synthetic news-like articles
+(~400 words from a Zipf-distributed 40k-word vocabulary, 1% syndicated near-copies).
+
+    .venv/bin/python -m benchmarks.load [--sizes 10000,100000] [--pg-url URL] [--no-sqlite]
+
+PostgreSQL defaults to the local trust-auth server (``NEWSFLOW_TEST_PG_URL`` if set);
+everything stays on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sqlalchemy import create_engine, insert, text
+from sqlalchemy.engine import make_url
+
+from benchmarks._rss import PeakRss
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results"
+DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+T0 = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
+SYLLABLES = [a + b for a in "bcdfghklmnprstvwz" for b in ("a", "e", "i", "o", "u", "ai", "ou", "an", "er")]
+
+
+def vocabulary(size: int = 40_000, seed: int = 7) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    words = {"".join(rng.choice(SYLLABLES, size=int(rng.integers(1, 4)))) for _ in range(size * 2)}
+    return np.array(sorted(words)[:size])
+
+
+def records(count: int, port: int = 8701, seed: int = 11) -> Iterator[dict[str, Any]]:
+    """Deterministic ExtractedArticle payloads; every 100th is a near-copy of its predecessor."""
+    vocab = vocabulary()
+    rng = np.random.default_rng(seed)
+    previous = ""
+    for i in range(count):
+        if i % 100 == 99:
+            body = "By Wire Staff\n\n" + previous + "\n\nThis story was distributed by a news agency."
+        else:
+            ids = np.minimum(rng.zipf(1.15, size=420), len(vocab)) - 1
+            words = vocab[ids]
+            paragraphs = [" ".join(words[k : k + 60]).capitalize() + "." for k in range(0, 420, 60)]
+            body = "\n\n".join(paragraphs)
+        previous = body
+        yield {
+            "url": f"http://127.0.0.1:{port}/2026/05/01/story-{i}",
+            "canonical_url": f"http://127.0.0.1:{port}/2026/05/01/story-{i}",
+            "title": f"Story number {i}: " + " ".join(vocab[rng.integers(0, 5000, size=6)]),
+            "text": body,
+            "authors": ["Ana Writer"],
+            "published_at": (T0 - timedelta(minutes=i)).isoformat(),
+            "section": "news",
+            "language": "en",
+            "extractor_version": "bench-1",
+            "links": [[f"http://127.0.0.1:{port}/2026/05/01/story-{max(0, i - 1)}", "related"]],
+        }
+
+
+def _setup_run(url: str) -> tuple[int, int]:
+    from pipeline.db import migrate
+
+    migrate.upgrade(url)
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        source_id = conn.execute(
+            text(
+                "INSERT INTO sources (key, name, homepage, config_hash, created_at, updated_at) "
+                "VALUES ('bench', 'Bench', 'http://127.0.0.1:8701/', 'x', :t, :t) RETURNING id"
+            ),
+            {"t": T0.replace(tzinfo=None) if url.startswith("sqlite") else T0},
+        ).scalar_one()
+        run_pk = conn.execute(
+            text(
+                "INSERT INTO crawl_runs (run_id, source_id, kind, started_at, status, stage, params, "
+                "pages_fetched, pages_failed, pages_unchanged, pages_extracted, pages_not_article, "
+                "extract_failed, articles_new, articles_updated, articles_unchanged, articles_duplicate, "
+                "articles_rejected, errors_by_category, stats) VALUES ('bench', :s, 'crawl', :t, "
+                "'running', 'extract', '{}', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, '{}', '{}') RETURNING id"
+            ),
+            {"s": source_id, "t": T0.replace(tzinfo=None) if url.startswith("sqlite") else T0},
+        ).scalar_one()
+    engine.dispose()
+    return int(source_id), int(run_pk)
+
+
+def stage_postgres(url: str, count: int) -> None:
+    """Stage fetches + extracted records with COPY (setup, not measured)."""
+    import psycopg
+
+    source_id, run_pk = _setup_run(url)
+    dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(dsn) as conn, conn.cursor() as cur:
+        with cur.copy(
+            "COPY fetches (id, run_id, source_id, url, url_hash, canonical_url, status, fetched_at, "
+            "discovery, depth, hints, is_article_candidate, outcome) FROM STDIN"
+        ) as copy:
+            for i, rec in enumerate(records(count), start=1):
+                copy.write_row(
+                    (
+                        i,
+                        run_pk,
+                        source_id,
+                        rec["url"],
+                        f"{i:064x}",
+                        rec["url"],
+                        200,
+                        T0,
+                        "sitemap",
+                        0,
+                        "{}",
+                        True,
+                        "fetched",
+                    )
+                )
+        with cur.copy(
+            "COPY extracted_records (id, run_id, fetch_id, status, record, extractor_version, created_at) "
+            "FROM STDIN"
+        ) as copy:
+            for i, rec in enumerate(records(count), start=1):
+                copy.write_row((i, run_pk, i, "ok", json.dumps(rec), "bench-1", T0))
+        cur.execute("SELECT setval(pg_get_serial_sequence('fetches', 'id'), %s)", (count,))
+        cur.execute("SELECT setval(pg_get_serial_sequence('extracted_records', 'id'), %s)", (count,))
+        cur.execute("ANALYZE")
+
+
+def stage_sqlite(url: str, count: int) -> None:
+    from pipeline.db.engine import make_engine
+    from pipeline.db.models import ExtractedRecord, Fetch
+
+    source_id, run_pk = _setup_run(url)
+    engine = make_engine(url)
+    chunk: list[dict[str, Any]] = []
+    with engine.begin() as conn:
+        for i, rec in enumerate(records(count), start=1):
+            chunk.append(rec)
+            if len(chunk) == 5000 or i == count:
+                first = i - len(chunk) + 1
+                conn.execute(
+                    insert(Fetch),
+                    [
+                        {
+                            "id": first + k,
+                            "run_id": run_pk,
+                            "source_id": source_id,
+                            "url": r["url"],
+                            "url_hash": f"{first + k:064x}",
+                            "canonical_url": r["url"],
+                            "status": 200,
+                            "fetched_at": T0,
+                            "discovery": "sitemap",
+                            "depth": 0,
+                            "hints": {},
+                            "is_article_candidate": True,
+                            "outcome": "fetched",
+                        }
+                        for k, r in enumerate(chunk)
+                    ],
+                )
+                conn.execute(
+                    insert(ExtractedRecord),
+                    [
+                        {
+                            "id": first + k,
+                            "run_id": run_pk,
+                            "fetch_id": first + k,
+                            "status": "ok",
+                            "record": r,
+                            "extractor_version": "bench-1",
+                            "created_at": T0,
+                        }
+                        for k, r in enumerate(chunk)
+                    ],
+                )
+                chunk = []
+    engine.dispose()
+
+
+def run_load(url: str, batch_size: int) -> dict[str, Any]:
+    """``newsflow load`` in a subprocess; its own timing plus its peak RSS."""
+    env = dict(os.environ, NEWSFLOW_DATABASE_URL=url)
+    started = time.perf_counter()
+    with PeakRss(interval=0.05) as rss:
+        out = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pipeline",
+                "load",
+                "--run",
+                "bench",
+                "--json",
+                "--batch-size",
+                str(batch_size),
+            ],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+    result: dict[str, Any] = json.loads(out)
+    result["wall_seconds"] = round(time.perf_counter() - started, 2)
+    result["peak_rss_mb"] = round(rss.peaks.get("pipeline", 0) / 2**20, 1)
+    return result
+
+
+def copy_baseline(url: str, count: int) -> float:
+    """Seconds to COPY the rows the load writes into a plain table (rows prepared beforehand)."""
+    import psycopg
+    from psycopg.types.json import Jsonb
+
+    from pipeline.load.prepare import StagedRow, prepare
+
+    rows: list[tuple[Any, ...]] = []
+    for i, rec in enumerate(records(count), start=1):
+        staged = StagedRow(i, i, 1, T0, rec["url"], None, rec["url"], "bench-1", rec)
+        row = prepare(staged, datetime.now(UTC), 1).row
+        rows.append(
+            (
+                i,
+                row["url_hash"],
+                row["source_id"],
+                row["url"],
+                row["canonical_url"],
+                row["title"],
+                Jsonb(row["authors"]),
+                row["published_at"],
+                row["text"],
+                row["word_count"],
+                row["content_hash"],
+                row["minhash"],
+                1,
+                row["first_seen_at"],
+                row["last_seen_at"],
+                row["updated_at"],
+                row["fetch_id"],
+                row["run_id"],
+                row["extractor_version"],
+                Jsonb(row["tags"]),
+            )
+        )
+    dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(
+            "CREATE TABLE bench_copy (id bigint, url_hash varchar(64), source_id int, url text, "
+            "canonical_url text, title text, authors jsonb, published_at timestamptz, text text, "
+            "word_count int, content_hash varchar(64), minhash bytea, version int, first_seen_at timestamptz, "
+            "last_seen_at timestamptz, updated_at timestamptz, fetch_id bigint, run_id int, "
+            "extractor_version varchar(40), tags jsonb)"
+        )
+        started = time.perf_counter()
+        with (
+            conn.transaction(),
+            conn.cursor() as cur,
+            cur.copy(
+                "COPY bench_copy (id, url_hash, source_id, url, canonical_url, title, authors, published_at, "
+                "text, word_count, content_hash, minhash, version, first_seen_at, last_seen_at, updated_at, "
+                "fetch_id, run_id, extractor_version, tags) FROM STDIN"
+            ) as copy,
+        ):
+            for values in rows:
+                copy.write_row(values)
+        return time.perf_counter() - started
+
+
+def _pg_database(admin: str) -> str:
+    name = f"nf_bench_{uuid.uuid4().hex[:8]}"
+    engine = create_engine(admin, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return make_url(admin).set(database=name).render_as_string(hide_password=False)
+
+
+def _drop(admin: str, url: str) -> None:
+    engine = create_engine(admin, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)'))
+    engine.dispose()
+
+
+def bench_size(count: int, admin: str, batch_size: int, sqlite: bool) -> dict[str, Any]:
+    out: dict[str, Any] = {"records": count}
+    url = _pg_database(admin)
+    try:
+        stage_postgres(url, count)
+        load = run_load(url, batch_size)
+        copy_seconds = copy_baseline(url, count)
+        # The same load again with the search-vector trigger off: what FTS-on-write costs.
+        engine = create_engine(url)
+        with engine.begin() as conn:
+            conn.execute(text("TRUNCATE articles CASCADE"))
+            conn.execute(text("ALTER TABLE articles DISABLE TRIGGER articles_search_vector_trg"))
+        engine.dispose()
+        bare = run_load(url, batch_size)
+    finally:
+        _drop(admin, url)
+    out["postgresql"] = {
+        "load_seconds": load["seconds"],
+        "load_articles_per_s": round(count / load["seconds"]),
+        "copy_seconds": round(copy_seconds, 2),
+        "copy_rows_per_s": round(count / copy_seconds),
+        "ratio_vs_copy": round(copy_seconds / load["seconds"], 3),
+        "peak_rss_mb": load["peak_rss_mb"],
+        "new": load["new"],
+        "near_duplicates": load["near_duplicates"],
+        "load_without_fts_seconds": bare["seconds"],
+        "ratio_vs_copy_without_fts": round(copy_seconds / bare["seconds"], 3),
+    }
+    if sqlite:
+        with tempfile.TemporaryDirectory(prefix="newsflow-bench-") as tmp:
+            lite = f"sqlite:///{tmp}/bench.db"
+            stage_sqlite(lite, count)
+            load = run_load(lite, batch_size)
+        out["sqlite"] = {
+            "load_seconds": load["seconds"],
+            "load_articles_per_s": round(count / load["seconds"]),
+            "peak_rss_mb": load["peak_rss_mb"],
+            "new": load["new"],
+            "near_duplicates": load["near_duplicates"],
+        }
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--sizes", default="10000,100000", help="comma-separated record counts")
+    parser.add_argument("--pg-url", default=os.environ.get("NEWSFLOW_TEST_PG_URL", DEFAULT_PG))
+    parser.add_argument("--batch-size", type=int, default=500)
+    parser.add_argument("--no-sqlite", action="store_true", help="PostgreSQL only")
+    args = parser.parse_args(argv)
+    from pipeline.db.engine import normalise_url
+
+    admin = normalise_url(args.pg_url)
+    results = []
+    for size in (int(s) for s in args.sizes.split(",")):
+        result = bench_size(size, admin, args.batch_size, not args.no_sqlite)
+        results.append(result)
+        pg = result["postgresql"]
+        print(
+            f"{size:>7} records  PostgreSQL load {pg['load_articles_per_s']:>6}/s ({pg['load_seconds']}s, "
+            f"peak RSS {pg['peak_rss_mb']} MB)  COPY {pg['copy_rows_per_s']:>6}/s ({pg['copy_seconds']}s)  "
+            f"load/COPY = {pg['ratio_vs_copy']} (without FTS trigger: {pg['ratio_vs_copy_without_fts']})",
+            flush=True,
+        )
+        if "sqlite" in result:
+            lite = result["sqlite"]
+            print(
+                f"{size:>7} records  SQLite load {lite['load_articles_per_s']:>6}/s ({lite['load_seconds']}s, "
+                f"peak RSS {lite['peak_rss_mb']} MB)",
+                flush=True,
+            )
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / "load.json"
+    path.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"saved {path.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
