@@ -69,13 +69,19 @@ def bare_worker(url_file: str, concurrency: int, delay: float, autothrottle: boo
         "MEMUSAGE_ENABLED": False,
     }
     started = time.monotonic()
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    cpu_started = usage.ru_utime + usage.ru_stime
     process = CrawlerProcess(settings=settings)
     process.crawl(BareSpider)
     process.start()
     elapsed = time.monotonic() - started
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = usage.ru_utime + usage.ru_stime - cpu_started
     pages = counts["responses"] + counts["errors"]
-    print(json.dumps({"pages": pages, **counts, "elapsed_s": elapsed, "peak_rss_mb": round(rss, 1)}))
+    result: dict[str, Any] = {"pages": pages, **counts, "elapsed_s": elapsed}
+    result["peak_rss_mb"] = round(usage.ru_maxrss / 1024, 1)
+    result["cpu_ms_per_page"] = round(1000 * cpu / pages, 2) if pages else None
+    print(json.dumps(result))
 
 
 def run_ours(key: str, sources: Path, env: dict[str, str]) -> dict[str, Any]:
@@ -94,6 +100,7 @@ def run_ours(key: str, sources: Path, env: dict[str, str]) -> dict[str, Any]:
         "wall_s": round(wall, 2),
         "pages_per_s": round(pages / stats["elapsed_s"], 1),
         "peak_rss_mb": stats["peak_rss_mb"],
+        "cpu_ms_per_page": stats.get("cpu_ms_per_page"),
         "articles": stats.get("article_candidates"),
         "errors": result["errors_by_category"],
     }
@@ -165,8 +172,9 @@ def run_size(articles: int, outlets: list[str] | None) -> dict[str, Any]:
                 per_outlet[key] = {"ours": ours, "bare": bare, "ratio": ratio, "concurrency": politeness}
                 print(
                     f"  {key:18} ours {ours['pages']:>6} pages {ours['pages_per_s']:>7} p/s "
-                    f"rss {ours['peak_rss_mb']:>6} MB | bare {bare['pages']:>6} pages "
-                    f"{bare['pages_per_s']:>7} p/s rss {bare['peak_rss_mb']:>6} MB | ratio {ratio}",
+                    f"cpu {ours['cpu_ms_per_page']} ms/p rss {ours['peak_rss_mb']:>6} MB | bare "
+                    f"{bare['pages']:>6} pages {bare['pages_per_s']:>7} p/s cpu {bare['cpu_ms_per_page']} ms/p "
+                    f"rss {bare['peak_rss_mb']:>6} MB | ratio {ratio}",
                     flush=True,
                 )
     ours_pages = sum(o["ours"]["pages"] for o in per_outlet.values())

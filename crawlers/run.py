@@ -50,6 +50,11 @@ def peak_rss_mb() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
+def cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     from sqlalchemy import select
@@ -119,6 +124,7 @@ def main(argv: list[str] | None = None) -> int:
             emit("progress", **data)
 
     started = time.monotonic()
+    cpu_started = cpu_seconds()
     process = CrawlerProcess(
         settings=scrapy_settings(source, user_agent=settings.user_agent, log_level=args.log_level)
     )
@@ -144,11 +150,22 @@ def main(argv: list[str] | None = None) -> int:
     crawler.signals.connect(remember, signal=signals.spider_opened)
     process.start()
     elapsed = time.monotonic() - started
-    return finish(engine, run_pk, spider_ref, crawler, elapsed, known_urls=len(known), progress=args.progress)
+    cpu = cpu_seconds() - cpu_started
+    return finish(
+        engine, run_pk, spider_ref, crawler, elapsed, cpu, known_urls=len(known), progress=args.progress
+    )
 
 
 def finish(
-    engine: Any, run_pk: int, spider: Any, crawler: Any, elapsed: float, *, known_urls: int, progress: bool
+    engine: Any,
+    run_pk: int,
+    spider: Any,
+    crawler: Any,
+    elapsed: float,
+    cpu: float,
+    *,
+    known_urls: int,
+    progress: bool,
 ) -> int:
     """Decide the run's verdict, store the crawl statistics, print the result line."""
     from pipeline.db.engine import session_scope
@@ -176,6 +193,8 @@ def finish(
             "elapsed_s": round(elapsed, 3),
             "pages_per_s": round(pages / elapsed, 2) if elapsed > 0 else 0.0,
             "peak_rss_mb": peak_rss_mb(),
+            "cpu_s": round(cpu, 2),
+            "cpu_ms_per_page": round(1000 * cpu / pages, 2) if pages else None,
             "known_urls": known_urls,
             "retries": int(scrapy_stats.get("retry/count", 0)),
             "finished_at": datetime.now(UTC).isoformat(),

@@ -40,6 +40,8 @@ def scrapy_settings(source: Source, *, user_agent: str, log_level: str = "INFO")
         # Every status reaches the spider, so 4xx/5xx pages are archived and categorised.
         "HTTPERROR_ALLOW_ALL": True,
         "COOKIES_ENABLED": False,
+        # One item per response: Scrapy's default (100) starts 100 asyncio workers per callback.
+        "CONCURRENT_ITEMS": 4,
         # The frontier de-duplicates by canonical URL; Scrapy's fingerprint set would only cost memory.
         "DUPEFILTER_CLASS": "scrapy.dupefilters.BaseDupeFilter",
         "DOWNLOADER_MIDDLEWARES": {
