@@ -342,6 +342,19 @@ class AirflowClient:
         run: dict[str, Any] = self.request("POST", f"/dags/{dag_id}/dagRuns", json=body)
         return str(run["dag_run_id"])
 
+    def clear_run(self, dag_id: str, run_id: str, task_ids: list[str] | None = None) -> int:
+        """Clear the run's task instances (all, or ``task_ids``) so the scheduler reruns them."""
+        body: dict[str, Any] = {
+            "dry_run": False,
+            "dag_run_id": run_id,
+            "only_failed": False,
+            "reset_dag_runs": True,
+        }
+        if task_ids is not None:
+            body["task_ids"] = task_ids
+        cleared = self.request("POST", f"/dags/{dag_id}/clearTaskInstances", json=body)
+        return len(cleared.get("task_instances", []))
+
     def run_state(self, dag_id: str, run_id: str) -> str:
         run: dict[str, Any] = self.request("GET", f"/dags/{dag_id}/dagRuns/{run_id}")
         return str(run["state"])

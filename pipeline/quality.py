@@ -32,7 +32,10 @@ class RunMetrics:
     ``attempts`` counts fetches that were really attempted (fetched, not modified or
     failed); pages skipped by robots.txt or the URL filter are not attempts. ``extracted``
     counts extraction records of article candidates; ``unchanged_candidates`` are article
-    candidates answered "304 Not Modified", which are seen but not re-extracted.
+    candidates answered "304 Not Modified", and ``known_skipped`` article URLs the crawler
+    found on a feed, sitemap or listing but did not refetch because they are already stored
+    and old: both are seen but not re-extracted, so an incremental run with nothing new is
+    not mistaken for a broken source.
     """
 
     attempts: int
@@ -44,11 +47,12 @@ class RunMetrics:
     not_article: int
     unchanged_candidates: int
     articles_loaded: int
+    known_skipped: int = 0
 
     @property
     def articles_seen(self) -> int:
-        """Articles this run saw: loaded ones plus unchanged (304) article pages."""
-        return self.articles_loaded + self.unchanged_candidates
+        """Articles this run saw: loaded, unchanged (304) and known-and-skipped ones."""
+        return self.articles_loaded + self.unchanged_candidates + self.known_skipped
 
     @property
     def extraction_yield(self) -> float | None:

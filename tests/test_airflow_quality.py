@@ -45,6 +45,8 @@ def test_rates_without_denominator_are_not_judged() -> None:
     assert idle.extraction_yield is None and idle.error_rate is None
     assert evaluate(idle, Quality(min_articles=0)) == []
     assert evaluate(idle, Quality()) == ["articles per run 0 is below min_articles 1"]
+    quiet = RunMetrics(**{**idle.__dict__, "known_skipped": 4})
+    assert quiet.articles_seen == 4 and evaluate(quiet, Quality()) == []
 
 
 def test_thresholds_are_per_source() -> None:

@@ -152,6 +152,15 @@ def test_error_rate_gate_and_unchanged_pages_count_as_seen(db_url: str, sources_
     # A quiet hour: nothing new, everything answered 304 -> articles were seen, the run passes.
     make_run(db_url, sources_path, "r4", not_modified=5, loaded=0)
     assert check("r4", database_url=db_url, sources_path=sources_path).metrics["articles_seen"] == 5
+    # Nothing fetched at all: known articles the crawler skipped (stats.crawl.skipped_known) count.
+    make_run(db_url, sources_path, "r4b", loaded=0)
+    with pytest.raises(QualityGateFailed, match="articles per run 0"):
+        check("r4b", database_url=db_url, sources_path=sources_path)
+    with session_scope(get_engine(db_url)) as session:
+        session.scalars(select(CrawlRun).where(CrawlRun.run_id == "r4b")).one().stats = {
+            "crawl": {"skipped_known": 3}
+        }
+    assert check("r4b", database_url=db_url, sources_path=sources_path).metrics["articles_seen"] == 3
 
 
 def test_rechecking_after_a_fix_clears_the_failure(db_url: str, sources_path: Path) -> None:

@@ -62,6 +62,7 @@ def collect_metrics(session: Session, run: CrawlRun) -> RunMetrics:
         )
     }
     loaded = run.articles_new + run.articles_updated + run.articles_unchanged + run.articles_duplicate
+    crawl_stats = (run.stats or {}).get("crawl") or {}
     return RunMetrics(
         attempts=sum(outcomes.get(o, 0) for o in ATTEMPT_OUTCOMES),
         errors=outcomes.get("error", 0),
@@ -72,6 +73,7 @@ def collect_metrics(session: Session, run: CrawlRun) -> RunMetrics:
         not_article=statuses.get("not_article", 0),
         unchanged_candidates=int(unchanged_candidates or 0),
         articles_loaded=loaded,
+        known_skipped=int(crawl_stats.get("skipped_known") or 0),
     )
 
 
