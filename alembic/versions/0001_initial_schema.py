@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-25 08:49:19.142643
+Create Date: 2026-11-25 09:15:35.316724
 """
 
 from collections.abc import Sequence
@@ -335,7 +335,6 @@ def upgrade() -> None:
 
     op.create_table(
         "near_dup_buckets",
-        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("article_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("band", sa.Integer(), nullable=False),
         sa.Column("bucket", sa.BigInteger(), nullable=False),
@@ -345,8 +344,7 @@ def upgrade() -> None:
             name=op.f("fk_near_dup_buckets_article_id_articles"),
             ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_near_dup_buckets")),
-        sa.UniqueConstraint("article_id", "band", name=op.f("uq_near_dup_buckets_article_id_band")),
+        sa.PrimaryKeyConstraint("article_id", "band", name=op.f("pk_near_dup_buckets")),
     )
     with op.batch_alter_table("near_dup_buckets", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_near_dup_buckets_bucket"), ["bucket"], unique=False)

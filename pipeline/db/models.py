@@ -243,11 +243,11 @@ class NearDupBucket(Base):
     """LSH band buckets of article fingerprints, so near-duplicate lookup is an index probe."""
 
     __tablename__ = "near_dup_buckets"
-    __table_args__ = (UniqueConstraint("article_id", "band"),)
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"))
-    band: Mapped[int] = mapped_column(Integer)
+    # No surrogate id: (article, band) is the key, and one index less per row matters here
+    # (every stored article writes BANDS rows).
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True)
+    band: Mapped[int] = mapped_column(Integer, primary_key=True)
     # 64-bit hash of (band number, the band's MinHash values): equal buckets = LSH candidates.
     bucket: Mapped[int] = mapped_column(BigInteger, index=True)
 

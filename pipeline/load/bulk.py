@@ -103,3 +103,25 @@ def member_of(conn: Connection, col: Any, values: Sequence[Any]) -> ColumnElemen
 def chunk_size(conn: Connection) -> int:
     """How many values one membership test takes (SQLite caps bound variables)."""
     return 100_000 if conn.dialect.name == "postgresql" else 2_000
+
+
+def insert_integers(
+    conn: Connection, table: Table, names: Sequence[str], rows: Sequence[tuple[int, ...]]
+) -> None:
+    """Append rows of plain integers at driver speed (no per-row SQLAlchemy processing).
+
+    Used for the LSH buckets, a dozen rows per article: PostgreSQL gets one ``unnest`` of
+    bigint arrays, SQLite the C ``executemany``.
+    """
+    if not rows:
+        return
+    columns = ", ".join(names)
+    if conn.dialect.name == "postgresql":
+        arrays = ", ".join(["%s::bigint[]"] * len(names))
+        conn.exec_driver_sql(
+            f"INSERT INTO {table.name} ({columns}) SELECT * FROM unnest({arrays})",
+            tuple(list(column) for column in zip(*rows, strict=True)),
+        )
+    else:
+        marks = ", ".join(["?"] * len(names))
+        conn.exec_driver_sql(f"INSERT INTO {table.name} ({columns}) VALUES ({marks})", list(rows))

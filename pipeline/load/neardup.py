@@ -24,7 +24,7 @@ import numpy.typing as npt
 from sqlalchemy import Connection, delete, func, or_, select, text, update
 
 from pipeline.db.models import Article, NearDupBucket
-from pipeline.load.bulk import chunk_size, insert_rows, member_of
+from pipeline.load.bulk import chunk_size, insert_integers, member_of
 
 SLOTS = 64
 BANDS = 12
@@ -146,13 +146,14 @@ def assign_clusters(conn: Connection, items: Sequence[Fingerprinted], threshold:
         conn.execute(delete(NearDupBucket).where(member_of(conn, NearDupBucket.article_id, chunk)))
     ids = [item.article_id for item in items]
     table = buckets([item.signature for item in items])
-    insert_rows(
+    insert_integers(
         conn,
         NearDupBucket.__table__,  # type: ignore[arg-type]
+        ("article_id", "band", "bucket"),
         [
-            {"article_id": article_id, "band": band, "bucket": int(table[row, band])}
-            for row, article_id in enumerate(ids)
-            for band in range(BANDS)
+            (article_id, band, bucket)
+            for article_id, row in zip(ids, table.tolist(), strict=True)
+            for band, bucket in enumerate(row)
         ],
     )
     by_bucket: dict[int, set[int]] = {}
