@@ -74,9 +74,12 @@ def detect_article(
     if words >= 300 and len(long_paragraphs) >= 3:
         score += 1.5
         reasons.append("prose")
-    elif words < 120:
+    elif words < 25:
         score -= 2.0
         reasons.append("little-text")
+    elif words < 120:
+        score -= 1.0
+        reasons.append("short-text")
     elif len(long_paragraphs) < 2:
         score -= 1.0
         reasons.append("short-paragraphs")
@@ -93,6 +96,15 @@ def detect_article(
         elif density > 0.35:
             score -= 0.5
             reasons.append("linky")
+        linked_headings = 0
+        for heading in body.iter("h2", "h3", "h4"):
+            heading_text = len(" ".join((heading.text_content() or "").split()))
+            in_links = sum(len(" ".join((a.text_content() or "").split())) for a in heading.iter("a"))
+            if heading_text and in_links >= 0.8 * heading_text:
+                linked_headings += 1
+        if linked_headings >= 12:
+            score -= 1.0
+            reasons.append("teaser-headings")
         articles = len(body.findall(".//article"))
         if articles >= 5:
             score -= 1.5

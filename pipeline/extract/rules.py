@@ -62,6 +62,7 @@ BOILERPLATE_LINE_PATTERNS: tuple[str, ...] = (
     r"(also read|read also|see also|must read|don't miss|trending now|most popular|top stories)\s*:?.{0,120}",
     # video / embed placeholders
     r"(video|media|audio) (embed|player|placeholder)",
+    r"(video|videos|watch|photos?|gallery|audio|listen|image|graphic)",
     r"(watch|play)( the)? video:?.{0,60}",
     r"(this|the) (video|content|embed) (is|can ?not be|could not be) (unavailable|displayed|loaded).{0,80}",
     r"(advertisement|sponsored|ad|anzeige|publicité|publicidad|werbung)",
@@ -76,6 +77,10 @@ BOILERPLATE_LINE_PATTERNS: tuple[str, ...] = (
     r"(jetzt )?(newsletter )?abonnieren.{0,60}",
     r"abonnez-vous.{0,80}",
     r"suscr[ií]bete.{0,80}",
+    # paywall prompts
+    r"(this|the) (article|story|content) is (only )?(for|available (to|for)) (paying )?(subscribers|members)\b.{0,60}",
+    r"(subscribe|sign up|register|log ?in)( now| today)? to (continue|keep) reading\b.{0,200}",
+    r"(subscribe now\s*)?already (a subscriber|a member|have an account)\??.{0,40}",
     # copyright / rights lines
     r"(©|\(c\)|copyright)\s*(\d{4})?.{0,100}",
     r"all rights reserved\.?.{0,40}",

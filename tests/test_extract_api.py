@@ -1,0 +1,141 @@
+"""extract_article on small hand-written pages, one per tricky family (real trafilatura)."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from pipeline.config import Source
+from pipeline.extract import EXTRACTOR_VERSION, extract_article, extract_outcome
+
+FIXTURES = Path(__file__).parent / "fixtures" / "extract"
+SEED_URL = "https://examiner.example/2023/05/22/russian-governor-alarmed/"
+
+SEED_PARAGRAPHS = [
+    "Russia has been forced to launch a “counter-terror operation” in the southwestern border region, "
+    "where a pair of militias claim to be liberating border towns from the Kremlin's rule.",
+    "“The situation here is extremely tense,” said the regional governor. “I hope our military will "
+    "finish the operation shortly and the territory of the region will be freed from the enemy.”",
+    "That announcement came hours after reports of a brazen assault on a border checkpoint, conducted "
+    "by forces apparently in possession of an armored vehicle.",
+    "Kremlin spokesmen downplayed the operation as an attempt to divert attention from the front line "
+    "and reduce the political effect of recent losses.",
+    "Another video apparently released by the militia characterized it as a group of citizens who do "
+    "not want their children to live under the current government.",
+]
+BOILERPLATE = [
+    "Video Embed",
+    "EVERYTHING YOU NEED TO KNOW",
+    "CLICK HERE",
+    "© 2023",
+    "Related Content",
+    "Pool Photo via AP",
+    "Klimentyev/AP",
+    "Border towns evacuated",
+]
+
+
+def fixture(name: str) -> bytes:
+    return (FIXTURES / name).read_bytes()
+
+
+def test_seed_story_extracts_exactly_its_paragraphs() -> None:
+    article = extract_article(fixture("seed_story.html"), SEED_URL)
+    assert article is not None
+    assert article.text.split("\n\n") == SEED_PARAGRAPHS
+    for junk in BOILERPLATE:
+        assert junk not in article.text
+    assert any("CLICK HERE" in line for line in article.removed_lines)
+    assert article.extractor_version == EXTRACTOR_VERSION
+
+
+def test_seed_story_metadata() -> None:
+    article = extract_article(fixture("seed_story.html"), SEED_URL)
+    assert article is not None
+    assert article.title == "Russian governor alarmed as militias strike border region"
+    assert article.authors == ["Jane Roe"]
+    assert article.published_at is not None and article.published_at.tzinfo is not None
+    assert article.published_at.date() == date(2023, 5, 22)
+    assert article.published_from == "jsonld"
+    assert article.canonical_url == "https://examiner.example/2023/05/22/russian-governor-alarmed/"
+    assert article.language == "en"
+    assert article.is_article
+
+
+def test_listing_page_is_not_an_article_and_says_why() -> None:
+    url = "https://examiner.example/world/"
+    assert extract_article(fixture("listing.html"), url) is None
+    outcome = extract_outcome(fixture("listing.html"), url)
+    assert outcome.status == "not_article"
+    assert outcome.reason and "jsonld-listing" in outcome.reason
+
+
+def test_paywall_prompts_removed_and_byline_cleaned() -> None:
+    article = extract_article(fixture("paywall_brief.html"), "https://ledger.example/news/uk/ferry-operator")
+    assert article is not None
+    assert "subscriber" not in article.text.lower()
+    assert len(article.text.split("\n\n")) == 2
+    # "By Sam Hill, Transport Correspondent" -> the person only.
+    assert article.authors == ["Sam Hill"]
+    assert article.title == "Ferry operator cancels crossings after engine fault"
+    assert article.published_from == "meta"
+
+
+def test_empty_and_garbage_inputs_return_none() -> None:
+    for html in ("", "   ", b"", b"\x00\xff\xfe", "<html></html>", "not html at all"):
+        assert extract_article(html, "https://example.org/a") is None
+    assert extract_outcome("", "https://example.org/a").status == "empty"
+
+
+def test_source_overrides_drop_selectors_and_patterns() -> None:
+    source = Source.model_validate(
+        {
+            "key": "examiner",
+            "name": "Capital Examiner",
+            "homepage": "https://examiner.example/",
+            "extraction": {
+                "drop_selectors": ["p:nth-of-type(1)"],
+                "drop_patterns": [r"^Kremlin spokesmen"],
+            },
+        }
+    )
+    article = extract_article(fixture("seed_story.html"), SEED_URL, source)
+    assert article is not None
+    text = article.text
+    assert "Kremlin spokesmen" not in text
+    assert SEED_PARAGRAPHS[2] in text
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "CLICK HERE TO READ MORE FROM THE WASHINGTON EXAMINER",
+        "Video Embed",
+        "© 2023 Washington Examiner",
+        "Related Content",
+        "Sign up for our newsletter to get the best stories",
+        "Photo: Jane Doe/Reuters",
+        "Advertisement",
+    ],
+)
+def test_boilerplate_lines_removed(line: str) -> None:
+    body = "".join(f"<p>{p}</p>" for p in SEED_PARAGRAPHS[:3])
+    html = f"<html><body><article><h1>A headline here</h1>{body}<p>{line}</p>{body}</article></body></html>"
+    article = extract_article(html, "https://example.org/2023/05/22/a-long-article-slug-here/")
+    assert article is not None
+    assert line not in article.text
+    assert SEED_PARAGRAPHS[0] in article.text
+
+
+def test_real_sentence_mentioning_boilerplate_words_survives() -> None:
+    sentence = (
+        "Officials said residents could click here and there on the new portal, but related content "
+        "about the evacuation was hard to find, according to the video released on Monday."
+    )
+    body = "".join(f"<p>{p}</p>" for p in SEED_PARAGRAPHS)
+    html = f"<html><body><article><h1>Headline</h1><p>{sentence}</p>{body}</article></body></html>"
+    article = extract_article(html, "https://example.org/2023/05/22/another-article-slug-here/")
+    assert article is not None
+    assert sentence in article.text
