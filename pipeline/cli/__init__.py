@@ -14,6 +14,7 @@ import pipeline.cli.crawl_cmd
 import pipeline.cli.db_cmd
 import pipeline.cli.demo_cmd
 import pipeline.cli.demo_site_cmd
+import pipeline.cli.extract_cmd
 import pipeline.cli.load_cmd
 import pipeline.cli.run_cmd
 import pipeline.cli.search_cmd
