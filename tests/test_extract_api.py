@@ -62,6 +62,7 @@ def test_seed_story_metadata() -> None:
     assert article.canonical_url == "https://examiner.example/2023/05/22/russian-governor-alarmed/"
     assert article.language == "en"
     assert article.is_article
+    assert ("https://examiner.example/2023/05/21/a/", "related") in article.links
 
 
 def test_listing_page_is_not_an_article_and_says_why() -> None:

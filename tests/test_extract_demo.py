@@ -7,6 +7,7 @@ import urllib.request
 from typing import Any
 
 from pipeline.extract import extract_outcome
+from pipeline.urls import canonicalize
 
 SEED_BOILERPLATE = [
     "Video Embed",
@@ -47,6 +48,7 @@ def test_every_demo_article_extracts_to_its_paragraphs(demo_network: Any) -> Non
         assert article.authors == list(truth.authors), url
         assert article.published_at is not None
         assert article.published_at.date() == truth.published_at.date(), url
+        assert set(truth.related) <= {canonicalize(u) for u, _kind in article.links}, url
         checked += 1
     assert checked >= len(manifest.articles) - 2
 
