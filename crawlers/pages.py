@@ -282,15 +282,18 @@ def related_links(root: Any, url: str, selectors: Iterable[str] = ()) -> list[Li
             if parent is not None:
                 for _a, href in _hrefs(parent.iter("a"), base):
                     add(href, "related")
-    for a, href in _hrefs(root.iter("a"), base):
-        if _in_containers(a, BOILERPLATE_CONTAINERS):
-            continue
-        if _is_related_block(a):
-            add(href, "related")
+    # One pass over marked elements instead of an ancestor walk per link.
+    related_elements: dict[Any, None] = {}  # ordered, so edges come out in page order
+    for block in root.xpath("//*[@class or @id or @data-block]"):
+        marker = f"{block.get('class') or ''} {block.get('id') or ''} {block.get('data-block') or ''}"
+        if RELATED_MARK.search(marker) and not _in_containers(block, BOILERPLATE_CONTAINERS):
+            related_elements.update(dict.fromkeys(block.iter("a", "p")))
+    for _a, href in _hrefs((e for e in related_elements if e.tag == "a"), base):
+        add(href, "related")
     body = body_root(root)
     if body is not None:
         for p in body.iter("p"):
-            if _is_related_block(p) or _in_containers(p, BOILERPLATE_CONTAINERS):
+            if p in related_elements or _in_containers(p, BOILERPLATE_CONTAINERS):
                 continue
             p_text = " ".join(" ".join(p.itertext()).split())
             for a, href in _hrefs(p.iter("a"), base):
