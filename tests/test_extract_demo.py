@@ -63,3 +63,16 @@ def test_seed_story_has_no_washington_examiner_boilerplate(demo_network: Any) ->
         assert junk not in text
     assert text.split("\n\n") == list(manifest.articles[manifest.seed_url].paragraphs)
     assert text.startswith("Russia has been forced to launch")
+
+
+def test_demo_non_articles_and_listings_are_not_articles(demo_network: Any) -> None:
+    manifest = demo_network.manifest()
+    checked = 0
+    for outlet in manifest.outlets.values():
+        for url in [*outlet.non_articles, *outlet.listing_urls[:3]]:
+            got = fetch(url)
+            assert got is not None, url
+            outcome = extract_outcome(got[0], url, content_type=got[1])
+            assert outcome.status in {"not_article", "empty"}, (url, outcome.detection)
+            checked += 1
+    assert checked >= 9
