@@ -8,6 +8,7 @@ with the run's counters, so the run row always matches the rows written so far.
 
 from __future__ import annotations
 
+import asyncio
 import http
 import logging
 import time
@@ -99,6 +100,7 @@ class RecordPipeline:
         self._last_flush = time.monotonic()
         self._writer: RunWarcWriter | None = None
         self.failed: BaseException | None = None
+        self._closing: asyncio.Future[None] | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> RecordPipeline:
@@ -129,7 +131,7 @@ class RecordPipeline:
             log.exception("cannot record fetches; stopping the crawl")
             engine = self.crawler.engine
             if engine is not None:
-                engine.close_spider(self.crawler.spider, "recorder_failed")  # type: ignore[arg-type]
+                self._closing = asyncio.ensure_future(engine.close_spider_async(reason="recorder_failed"))
         item.body = None  # free the page now; the WARC has it
         return None
 

@@ -138,11 +138,8 @@ def main(argv: list[str] | None = None) -> int:
         on_progress=on_progress,
         run_context=context,
     )
-    spider_ref: Any = None
 
     def remember(spider: Any) -> None:
-        nonlocal spider_ref
-        spider_ref = spider
         holder["spider"] = spider
 
     from scrapy import signals
@@ -152,7 +149,14 @@ def main(argv: list[str] | None = None) -> int:
     elapsed = time.monotonic() - started
     cpu = cpu_seconds() - cpu_started
     return finish(
-        engine, run_pk, spider_ref, crawler, elapsed, cpu, known_urls=len(known), progress=args.progress
+        engine,
+        run_pk,
+        holder.get("spider"),
+        crawler,
+        elapsed,
+        cpu,
+        known_urls=len(known),
+        progress=args.progress,
     )
 
 

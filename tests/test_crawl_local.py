@@ -320,3 +320,16 @@ def test_loopback_refused_without_allow_private(gazette: Site, db_url: str, tmp_
     rows = fetch_rows(db_url, "refused")
     assert rows and all(r.error_category == "blocked_network" for r in rows)
     assert "127.0.0.1 is a loopback address" in (rows[0].error_message or "")
+
+
+def test_unwritable_database_fails_the_run(gazette: Site, sqlite_url: str, tmp_path: Path) -> None:
+    from sqlalchemy import text
+
+    engine = create_engine(sqlite_url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP TABLE crawl_links"))
+    engine.dispose()
+    sources = write_sources(tmp_path / "sources.yaml", gazette.base)
+    result = crawl("gazette", "db-broken", sources_path=sources, database_url=sqlite_url)
+    assert result.status == "failed"
+    assert result.error and "cannot record fetches" in result.error and "crawl_links" in result.error
