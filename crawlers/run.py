@@ -13,6 +13,7 @@ was interrupted), 2 usage/config error.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import resource
 import sys
@@ -38,6 +39,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--recrawl", action="store_true")
     parser.add_argument("--progress", action="store_true", help="JSON progress lines on stdout")
     parser.add_argument("--log-level", default="INFO")
+    parser.add_argument(
+        "--spider",
+        default="crawlers.spiders.news:NewsSpider",
+        help="spider class as module:Class (a NewsSpider subclass for an unusual site)",
+    )
     return parser.parse_args(argv)
 
 
@@ -128,7 +134,12 @@ def main(argv: list[str] | None = None) -> int:
     process = CrawlerProcess(
         settings=scrapy_settings(source, user_agent=settings.user_agent, log_level=args.log_level)
     )
-    crawler = process.create_crawler(NewsSpider)
+    module_name, _, class_name = args.spider.partition(":")
+    spider_class = getattr(importlib.import_module(module_name), class_name)
+    if not (isinstance(spider_class, type) and issubclass(spider_class, NewsSpider)):
+        print(f"error: {args.spider} is not a NewsSpider subclass", file=sys.stderr)
+        return EXIT_USAGE
+    crawler = process.create_crawler(spider_class)
     process.crawl(
         crawler,
         source=source,
