@@ -6,7 +6,7 @@ import logging
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, text
 
 from pipeline.db.engine import make_engine
 from pipeline.db.models import Article, ArticleLink, ArticleVersion, CrawlRun
@@ -214,4 +214,43 @@ def test_near_duplicates_share_a_cluster_and_distinct_stories_do_not(db_url: str
         )
     assert clusters["http://127.0.0.1:8702/copy"] == clusters["http://127.0.0.1:8701/wire"]
     assert len(set(clusters.values())) == 3
+    engine.dispose()
+
+
+def test_a_record_the_database_refuses_is_set_aside_and_the_batch_loads(db_url: str) -> None:
+    engine = make_engine(db_url)
+    # A constraint only the database knows about (validation cannot pre-empt it).
+    with engine.begin() as conn:
+        if db_url.startswith("postgresql"):
+            conn.execute(
+                text(
+                    "CREATE FUNCTION refuse_poison() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                    "IF NEW.title = 'poison' THEN RAISE EXCEPTION 'poisoned' USING ERRCODE = 'check_violation'; "
+                    "END IF; RETURN NEW; END $$"
+                )
+            )
+            conn.execute(
+                text(
+                    "CREATE TRIGGER refuse_poison BEFORE INSERT ON articles "
+                    "FOR EACH ROW EXECUTE FUNCTION refuse_poison()"
+                )
+            )
+        else:
+            conn.execute(
+                text(
+                    "CREATE TRIGGER refuse_poison BEFORE INSERT ON articles WHEN new.title = 'poison' "
+                    "BEGIN SELECT RAISE(ABORT, 'poisoned'); END"
+                )
+            )
+    src = make_source(engine)
+    run = make_run(engine, src)
+    for i in range(6):
+        title = "poison" if i == 3 else f"fine {i}"
+        add_record(engine, run, src, article(f"{BASE}/r{i}", story(i), title=title))
+    result = load("r1", database_url=db_url, batch_size=10)
+    assert (result.new, result.rejected) == (5, 1)
+    assert list(result.rejected_reasons) == ["database refused"]
+    assert counters(engine, "r1") == (5, 0, 0, 0, 1)
+    rows = snapshot(engine)
+    assert len(rows["articles"]) == len(rows["versions"]) == 5
     engine.dispose()
