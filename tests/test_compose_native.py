@@ -1,0 +1,348 @@
+"""The compose wiring, run for real without Docker: proof that ``docker-compose.yml`` is not fiction.
+
+The test reads ``docker-compose.yml``, fills it from a throwaway ``.env`` (fresh secrets,
+per-test database and role names), maps container hostnames, ports and paths to this machine
+(``postgres:5432`` -> the local PostgreSQL, ``airflow-apiserver:8080`` -> a free loopback
+port, named volumes -> temporary folders, ``/opt/newsflow`` -> the checkout) and then runs
+what the services run, in compose order:
+
+1. the ``postgres`` service's init scripts (``/docker-entrypoint-initdb.d``) with its environment;
+2. ``airflow-init``'s command (migrations of both databases, admin login, ``crawl_pool``);
+3. ``airflow-apiserver``, ``airflow-scheduler``, ``airflow-dag-processor``, ``airflow-triggerer``
+   with their commands, and each one's healthcheck command until it passes;
+4. a trigger of the demo source's ingest DAG through the REST API with the admin login from
+   ``.env``, which must end in ``success`` with articles readable by the consumer login.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from tests.compose_support import (
+    ROOT,
+    command_argv,
+    env_example_with_secrets,
+    interpolate,
+    load_compose,
+    service_environment,
+)
+
+pytestmark = [pytest.mark.postgres, pytest.mark.airflow, pytest.mark.slow]
+
+LONG_RUNNING = ["airflow-apiserver", "airflow-scheduler", "airflow-dag-processor", "airflow-triggerer"]
+DEMO_SOURCE = "capital-examiner"
+DAG_ID = f"news_ingest__{DEMO_SOURCE}"
+#: What the image adds to a container's environment besides compose's (see docker/Dockerfile).
+IMAGE_AIRFLOW_HOME = "/opt/airflow"
+
+
+def _pg_admin_url() -> str:
+    from tests.conftest import pg_admin_url
+
+    return pg_admin_url()
+
+
+def _require_postgres() -> None:
+    from tests.conftest import _pg_available
+
+    problem = _pg_available(_pg_admin_url())
+    if problem is not None:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"PostgreSQL unreachable in CI: {problem}")
+        pytest.skip(f"PostgreSQL unreachable: {problem}")
+
+
+def _free_port() -> int:
+    from pipeline.airflow_local import free_port
+
+    return free_port()
+
+
+@dataclass
+class NativeCompose:
+    """The compose project resolved for this machine."""
+
+    services: dict[str, dict[str, Any]]
+    dotenv: dict[str, str]
+    volumes_root: Path
+    airflow_home: Path
+    endpoints: dict[str, str]  # "host:port" inside compose -> "127.0.0.1:port" here
+    ports: dict[str, str]  # container port -> native port, for the published/listening ports
+    pg_host: str
+    pg_port: int
+
+    def mounts(self, service: str) -> dict[str, Path]:
+        """Container path -> host path of a service's volumes (named volumes -> temp folders)."""
+        result: dict[str, Path] = {}
+        for spec in self.services[service].get("volumes") or []:
+            source, target = spec.split(":")[:2]
+            if source.startswith((".", "/")):
+                result[target] = (ROOT / source).resolve()
+            else:
+                folder = self.volumes_root / source
+                folder.mkdir(parents=True, exist_ok=True)
+                result[target] = folder
+        return result
+
+    def map_value(self, service: str, key: str, value: str) -> str:
+        """One environment value as it must read on this machine."""
+        for inside, outside in self.endpoints.items():
+            value = value.replace(f"@{inside}/", f"@{outside}/").replace(f"//{inside}/", f"//{outside}/")
+        if value == "0.0.0.0":
+            value = "127.0.0.1"  # never listen beyond loopback in tests
+        if key.endswith("_PORT") and value in self.ports:
+            value = self.ports[value]
+        prefixes = {**self.mounts(service), "/opt/newsflow": ROOT, IMAGE_AIRFLOW_HOME: self.airflow_home}
+        for prefix in sorted(prefixes, key=len, reverse=True):
+            if value == prefix or value.startswith(prefix + "/"):
+                value = str(prefixes[prefix]) + value[len(prefix) :]
+                break
+        return value
+
+    def environment(self, service: str) -> dict[str, str]:
+        """The service's container environment, mapped, on top of what the image provides."""
+        env = {
+            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+            "HOME": os.environ.get("HOME", str(self.airflow_home)),
+            "LANG": os.environ.get("LANG", "C.UTF-8"),
+            "AIRFLOW_HOME": str(self.airflow_home),
+            "NO_PROXY": "127.0.0.1,localhost",
+            "no_proxy": "127.0.0.1,localhost",
+        }
+        if service == "postgres":
+            env.update(PGHOST=self.pg_host, PGPORT=str(self.pg_port))
+        for key, value in service_environment(self.services[service], self.dotenv).items():
+            env[key] = self.map_value(service, key, value)
+        return env
+
+    def argv(self, service: str) -> list[str]:
+        """The service's command as the image's entrypoint runs it (``bash …`` as is, else ``airflow …``)."""
+        argv = command_argv(self.services[service]["command"])
+        argv = [self.map_value(service, "", arg) for arg in argv]
+        return argv if argv[0] in {"bash", "python"} else ["airflow", *argv]
+
+    def healthcheck(self, service: str) -> list[str]:
+        """The service's healthcheck test as argv, its ``localhost`` ports mapped."""
+        test = list(self.services[service]["healthcheck"]["test"])
+        kind, rest = test[0], test[1:]
+        mapped = []
+        for arg in rest:
+            for inside, outside in self.ports.items():
+                arg = arg.replace(f"localhost:{inside}", f"127.0.0.1:{outside}")
+            mapped.append(arg)
+        return ["sh", "-c", " ".join(mapped)] if kind == "CMD-SHELL" else mapped
+
+
+def _run(argv: list[str], env: dict[str, str], cwd: Path, timeout: float) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        argv, env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False
+    )
+
+
+def _admin_engine(database: str | None = None) -> Any:
+    url = make_url(_pg_admin_url())
+    if database:
+        url = url.set(database=database)
+    return create_engine(url, isolation_level="AUTOCOMMIT")
+
+
+def _drop_everything(names: dict[str, str]) -> None:
+    from pipeline.db.engine import dispose_engines
+
+    dispose_engines()
+    engine = _admin_engine()
+    with engine.connect() as conn:
+        for key in ("AIRFLOW_DB_NAME", "NEWSFLOW_DB_NAME"):
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{names[key]}" WITH (FORCE)'))
+        for key in ("NEWSFLOW_READER_USER", "NEWSFLOW_DB_USER", "AIRFLOW_DB_USER"):
+            conn.execute(text(f'DROP ROLE IF EXISTS "{names[key]}"'))
+    engine.dispose()
+
+
+@pytest.fixture
+def native(tmp_path: Path, demo_network: Any) -> Iterator[NativeCompose]:
+    _require_postgres()
+    admin = make_url(_pg_admin_url())
+    suffix = uuid.uuid4().hex[:8]
+    names = {
+        "AIRFLOW_DB_NAME": f"nf_compose_af_{suffix}",
+        "AIRFLOW_DB_USER": f"nf_compose_af_{suffix}",
+        "NEWSFLOW_DB_NAME": f"nf_compose_news_{suffix}",
+        "NEWSFLOW_DB_USER": f"nf_compose_news_{suffix}",
+        "NEWSFLOW_READER_USER": f"nf_compose_reader_{suffix}",
+    }
+    # The demo source only, paused at creation (sources.yaml decides, see the compose file),
+    # on a leap-day schedule whose first interval after the DAG's start date ends years from
+    # now: unpausing then creates no scheduled run, so the triggered run is the only one.
+    source = next(s for s in demo_network.sources() if s["key"] == DEMO_SOURCE)
+    source["schedule"] = {**source.get("schedule", {}), "cron": "0 0 29 2 *", "paused": True}
+    sources_file = tmp_path / "sources.yaml"
+    sources_file.write_text(yaml.safe_dump({"version": 1, "sources": [source]}, sort_keys=False))
+    dotenv = env_example_with_secrets({**names, "NEWSFLOW_SOURCES_FILE": str(sources_file)})
+    resolved = interpolate(load_compose(), dotenv)
+    api_port, health_port = _free_port(), _free_port()
+    pg_port = int(admin.port or 5432)
+    native = NativeCompose(
+        services=resolved["services"],
+        dotenv=dotenv,
+        volumes_root=tmp_path / "volumes",
+        airflow_home=tmp_path / "airflow-home",
+        endpoints={
+            "postgres:5432": f"127.0.0.1:{pg_port}",
+            "airflow-apiserver:8080": f"127.0.0.1:{api_port}",
+        },
+        ports={"8080": str(api_port), "8974": str(health_port)},
+        pg_host=str(admin.host or "127.0.0.1"),
+        pg_port=pg_port,
+    )
+    (native.airflow_home / "logs").mkdir(parents=True)
+    try:
+        yield native
+    finally:
+        _drop_everything(names)
+
+
+def _run_postgres_init(native: NativeCompose) -> None:
+    env = native.environment("postgres")
+    env["POSTGRES_USER"] = make_url(_pg_admin_url()).username or "postgres"
+    init_dir = native.mounts("postgres")["/docker-entrypoint-initdb.d"]
+    scripts = sorted(init_dir.glob("*.sh"))
+    assert scripts, "no init script mounted into the postgres service"
+    for script in scripts:
+        result = _run([str(script)], env, ROOT, timeout=120)
+        assert result.returncode == 0, f"{script.name} failed:\n{result.stdout}\n{result.stderr}"
+
+
+def _wait_healthy(native: NativeCompose, service: str, deadline: float) -> None:
+    argv = native.healthcheck(service)
+    env = native.environment(service)
+    last = ""
+    while time.monotonic() < deadline:
+        result = _run(argv, env, ROOT, timeout=120)
+        if result.returncode == 0:
+            return
+        last = (result.stdout + result.stderr)[-800:]
+        time.sleep(3)
+    raise AssertionError(f"{service} healthcheck {shlex.join(argv)} never passed:\n{last}")
+
+
+def _task_log_tails(native: NativeCompose, run_id: str, lines: int = 40) -> str:
+    """The last lines of the run's task logs, from the logs volume (for failure messages)."""
+    logs = native.mounts("airflow-scheduler")["/opt/airflow/logs"]
+    tails = []
+    for path in sorted(logs.glob(f"dag_id={DAG_ID}/run_id={run_id}/**/*.log")):
+        text = path.read_text(errors="replace").splitlines()
+        tails.append(f"--- {path.relative_to(logs)}\n" + "\n".join(text[-lines:]))
+    return "\n".join(tails) or "(no task logs)"
+
+
+def _wait_for_run(
+    native: NativeCompose, client: Any, components: Any, run_id: str, timeout: float
+) -> tuple[str, dict[str, str]]:
+    """Poll the run to its end; stop at the first failed or retried task (the demo needs no retry)."""
+    deadline = time.monotonic() + timeout
+    state, tasks = "unknown", {}
+    while time.monotonic() < deadline:
+        components.check_alive()
+        state = client.run_state(DAG_ID, run_id)
+        tasks = client.task_states(DAG_ID, run_id)
+        bad = {k: v for k, v in tasks.items() if v in {"failed", "up_for_retry", "upstream_failed"}}
+        if state in {"success", "failed"} or bad:
+            if state != "success":
+                print(_task_log_tails(native, run_id))
+                print(components.log_tail("scheduler"))
+            return state, tasks
+        time.sleep(2.0)
+    print(_task_log_tails(native, run_id))
+    return state, tasks
+
+
+def test_compose_services_run_natively_and_a_demo_run_succeeds(native: NativeCompose) -> None:
+    from pipeline.airflow_local import AirflowClient, AirflowComponents, AirflowHome
+
+    # 1. postgres: the init scripts create both databases, their owners and the reader login.
+    _run_postgres_init(native)
+
+    # 2. airflow-init: the service's own command with its own environment.
+    init = _run(native.argv("airflow-init"), native.environment("airflow-init"), ROOT, timeout=600)
+    assert init.returncode == 0, f"airflow-init failed:\n{init.stdout[-3000:]}\n{init.stderr[-3000:]}"
+    assert "airflow-init: done" in init.stdout
+    names = native.dotenv
+    with _admin_engine(names["AIRFLOW_DB_NAME"]).connect() as conn:
+        slots = conn.execute(text("SELECT slots FROM slot_pool WHERE pool = 'crawl_pool'")).scalar_one()
+    assert slots == int(names["NEWSFLOW_CRAWL_POOL_SLOTS"])
+    with _admin_engine(names["NEWSFLOW_DB_NAME"]).connect() as conn:
+        revision = conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
+        owner = conn.execute(
+            text("SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = current_database()")
+        ).scalar_one()
+    assert revision and owner == names["NEWSFLOW_DB_USER"]
+
+    # 3. The long-running services: one environment (compose gives them the same), their commands.
+    envs = {service: native.environment(service) for service in LONG_RUNNING}
+    assert all(env == envs[LONG_RUNNING[0]] for env in envs.values())
+    commands = [native.argv(service) for service in LONG_RUNNING]
+    assert all(len(argv) == 2 and argv[0] == "airflow" for argv in commands), commands
+
+    class ComposeHome(AirflowHome):
+        """An Airflow home whose processes get exactly the compose environment."""
+
+        def env(self) -> dict[str, str]:
+            return dict(envs[LONG_RUNNING[0]])
+
+    home = ComposeHome(home=native.airflow_home)
+    api_url = f"http://127.0.0.1:{native.ports['8080']}"
+    user, password = names["AIRFLOW_ADMIN_USERNAME"], names["AIRFLOW_ADMIN_PASSWORD"]
+    with (
+        AirflowComponents(home, [argv[1] for argv in commands]) as components,
+        AirflowClient(api_url, user, password) as client,
+    ):
+        client.wait_until_healthy(timeout=240, components=components)
+        deadline = time.monotonic() + 240
+        for service in LONG_RUNNING:
+            _wait_healthy(native, service, deadline)
+            components.check_alive()
+
+        # 4. The demo run, triggered with the admin login from .env.
+        dag = client.wait_for_dag(DAG_ID, timeout=240, components=components)
+        assert dag["is_paused"] is True, "sources.yaml's schedule.paused decides at creation"
+        run_id = client.trigger(DAG_ID)
+        client.set_paused(DAG_ID, False)
+        state, tasks = _wait_for_run(native, client, components, run_id, timeout=600)
+        runs = client.request("GET", f"/dags/{DAG_ID}/dagRuns")["dag_runs"]
+        assert [r["dag_run_id"] for r in runs] == [run_id], "the triggered run must be the only one"
+        assert state == "success", f"run {run_id} ended {state}: {tasks}"
+        assert tasks and set(tasks.values()) == {"success"}, tasks
+
+    # The articles are in the news database, readable through the consumer login only.
+    reader_url = make_url(_pg_admin_url()).set(
+        username=names["NEWSFLOW_READER_USER"],
+        password=names["NEWSFLOW_READER_PASSWORD"],
+        database=names["NEWSFLOW_DB_NAME"],
+    )
+    reader = create_engine(reader_url)
+    try:
+        with reader.connect() as conn:
+            articles = conn.execute(
+                text("SELECT count(*) FROM news_articles WHERE source_key = :k"), {"k": DEMO_SOURCE}
+            ).scalar_one()
+            assert articles > 0
+            with pytest.raises(Exception, match=re.compile("permission denied", re.I)):
+                conn.execute(text("SELECT count(*) FROM articles"))
+    finally:
+        reader.dispose()
