@@ -140,6 +140,16 @@ def test_expected_services_and_profiles(compose: dict[str, Any]) -> None:
         assert _profiles(services[name]) == {"demo"}, name
     # The demo network is reachable on the loopback of the container that runs the tasks.
     demo = services["demo-site"]
+    # Every service running newsflow code builds (or reuses) the one project image.
+    images = {
+        (s.get("image"), json.dumps(s.get("build"), sort_keys=True))
+        for n, s in services.items()
+        if "build" in s
+    }
+    assert (
+        len(images) == 1
+        and {n for n, s in services.items() if "build" in s} == AIRFLOW_SERVICES | DEMO_SERVICES
+    )
     assert demo["network_mode"] == "service:airflow-scheduler"
     assert "airflow-scheduler" in _depends(demo)
     assert services["postgres"]["image"].startswith("postgres:16")
