@@ -389,6 +389,21 @@ class AirflowClient:
             f"run {run_id} of {dag_id} still {state} after {timeout:.0f}s; tasks: {self.task_states(dag_id, run_id)}"
         )
 
+    def runs(self, dag_id: str) -> list[dict[str, Any]]:
+        """The DAG's runs (up to 100)."""
+        data = self.request("GET", f"/dags/{dag_id}/dagRuns", params={"limit": 100})
+        runs: list[dict[str, Any]] = data["dag_runs"]
+        return runs
+
+    def xcom(self, dag_id: str, run_id: str, task_id: str, key: str = "return_value") -> Any:
+        """A task's XCom value (deserialised)."""
+        entry = self.request(
+            "GET",
+            f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/xcomEntries/{key}",
+            params={"deserialize": "true", "stringify": "false"},
+        )
+        return entry["value"]
+
     def asset_events(self, asset_name: str | None = None) -> list[dict[str, Any]]:
         data = self.request("GET", "/assets/events", params={"limit": 100, "order_by": "-timestamp"})
         events: list[dict[str, Any]] = data["asset_events"]

@@ -48,6 +48,7 @@ class RunMetrics:
     unchanged_candidates: int
     articles_loaded: int
     known_skipped: int = 0
+    fetched: int = 0
 
     @property
     def articles_seen(self) -> int:
@@ -112,8 +113,14 @@ def evaluate(metrics: RunMetrics, thresholds: Quality) -> list[str]:
             f"max_error_rate {_pct(thresholds.max_error_rate)}"
         )
     if metrics.articles_seen < thresholds.min_articles:
+        hint = ""
+        if metrics.articles_seen == 0 and metrics.fetched:
+            hint = (
+                f" ({metrics.fetched} pages fetched, none gave or looked like an article"
+                " - has the site's layout or its feeds changed?)"
+            )
         failures.append(
-            f"articles per run {metrics.articles_seen} is below min_articles {thresholds.min_articles}"
+            f"articles per run {metrics.articles_seen} is below min_articles {thresholds.min_articles}{hint}"
         )
     return failures
 

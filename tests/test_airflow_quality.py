@@ -38,6 +38,11 @@ def test_each_gate_names_metric_value_and_threshold() -> None:
     assert failures[1].startswith("empty-text rate 50%") and "max_empty_text_rate 20%" in failures[1]
     assert failures[2].startswith("error rate 80% (8 of 10 fetches failed)")
     assert failures[3] == "articles per run 0 is below min_articles 3"
+    nothing = evaluate(metrics(extracted=0, extracted_ok=0, articles_loaded=0, fetched=6), Quality())
+    assert nothing == [
+        "articles per run 0 is below min_articles 1 (6 pages fetched, none gave or looked like an"
+        " article - has the site's layout or its feeds changed?)"
+    ]
 
 
 def test_rates_without_denominator_are_not_judged() -> None:

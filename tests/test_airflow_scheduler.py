@@ -8,8 +8,10 @@ the news database and the Asset event, and shuts everything down.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -25,6 +27,19 @@ pytestmark = [pytest.mark.slow, pytest.mark.airflow, pytest.mark.postgres]
 
 OUTLET = "capital-examiner"
 DAG_ID = f"news_ingest__{OUTLET}"
+CONSUMER_ID = "news_consumer_example"
+
+
+def wait_for_consumer(client: AirflowClient, components: AirflowComponents) -> list[dict[str, Any]]:
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        components.check_alive()
+        runs = client.runs(CONSUMER_ID)
+        if runs and all(r["state"] in ("success", "failed") for r in runs):
+            assert all(r["state"] == "success" for r in runs), runs
+            return runs
+        time.sleep(2)
+    raise AssertionError(f"consumer DAG did not finish: {client.runs(CONSUMER_ID)}")
 
 
 @pytest.fixture
@@ -84,8 +99,6 @@ def test_scheduler_runs_ingest_dag_triggered_through_rest(
                 "NEWSFLOW_RAW_STORE": str(tmp_path / "raw"),
                 "NEWSFLOW_SOURCES": str(sources),
             },
-            # Only the run we trigger: no scheduled runs racing it for max_active_runs=1.
-            extra_env={"AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False"},
         )
         home.migrate()
         assert home.password is not None
@@ -97,6 +110,10 @@ def test_scheduler_runs_ingest_dag_triggered_through_rest(
             dag = client.wait_for_dag(DAG_ID, components=components)
             assert dag["is_paused"] is True  # new DAGs wait for ops to switch them on
             assert "crawl" in (dag.get("description") or "").lower()
+            client.wait_for_dag(CONSUMER_ID, components=components)
+            client.set_paused(CONSUMER_ID, False)
+            # Switching the source on also schedules its latest window (catchup=False); our
+            # manual run queues behind it (max_active_runs=1). Both must succeed.
             client.set_paused(DAG_ID, False)
             run_id = client.trigger(DAG_ID, {"max_pages": 300})
             state = client.wait_for_run(DAG_ID, run_id, timeout=600, components=components)
@@ -120,6 +137,15 @@ def test_scheduler_runs_ingest_dag_triggered_through_rest(
             state = client.wait_for_run(DAG_ID, run_id, timeout=600, components=components)
             assert state == "success", client.task_states(DAG_ID, run_id)
             assert snapshot(pg_url) == before
+
+            # The example consumer ran on the Asset events and read their extra.
+            scheduled = [r for r in client.runs(DAG_ID) if r["run_type"] == "scheduled"]
+            assert scheduled and all(r["state"] == "success" for r in scheduled), scheduled
+            consumer_runs = wait_for_consumer(client, components)
+            summaries = [
+                s for r in consumer_runs for s in client.xcom(CONSUMER_ID, r["dag_run_id"], "summarise")
+            ]
+            assert any(s["source"] == OUTLET and s["run_id"].startswith(f"{OUTLET}__") for s in summaries)
 
     engine = make_engine(pg_url)
     try:

@@ -104,3 +104,8 @@ def test_failure_callback_marks_the_run_failed_and_alerts(
     with session_scope(get_engine(db_env)) as session:
         run = session.scalars(select(CrawlRun).where(CrawlRun.run_id == "beta__reextract__manual__1")).one()
         assert run.status == "failed" and run.error == "load: RuntimeError: database went away"
+    # A second failure (e.g. the callback after check stored its verdict) keeps the first cause.
+    dagkit.on_task_failure({**context, "exception": RuntimeError("later")})
+    with session_scope(get_engine(db_env)) as session:
+        run = session.scalars(select(CrawlRun).where(CrawlRun.run_id == "beta__reextract__manual__1")).one()
+        assert run.error == "load: RuntimeError: database went away"

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import subprocess
+import threading
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -168,25 +170,95 @@ def test_ingest_dag_runs_twice_to_the_same_rows(
     assert snapshot(db_url) == before
 
 
-def test_quality_gate_fails_a_source_whose_extraction_breaks(
-    airflow_home: AirflowHome, sqlite_url: str, network: DemoNetwork, tmp_path: Path
-) -> None:
-    # A "redesign": the article body now sits in markup the cleaning drops entirely.
-    data = yaml.safe_load(network.write_sources(tmp_path / "sources.yaml").read_text())
-    for source in data["sources"]:
-        if source["key"] == OUTLET:
-            source.setdefault("extraction", {})["drop_selectors"] = ["p"]
-    sources = tmp_path / "broken.yaml"
-    sources.write_text(yaml.safe_dump(data))
-    result = dags_test(
-        airflow_home, DAG_ID, database_url=sqlite_url, raw_store=tmp_path / "raw", sources=sources
+SHELL_PAGE = """<!doctype html><html><head><title>Story {n} | JS Times</title></head>
+<body><div id="app"></div><script src="/bundle.js"></script></body></html>"""
+
+
+@pytest.fixture
+def redesigned_site() -> Iterator[str]:
+    """A site after a redesign: the feed still lists stories, pages are empty JS shells."""
+    items = "".join(
+        f"<item><title>Story {n}</title><link>{{base}}/2026/03/02/story-{n}/</link>"
+        f"<pubDate>Mon, 02 Mar 2026 11:{n:02d}:00 +0000</pubDate></item>"
+        for n in range(1, 6)
     )
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            base = f"http://127.0.0.1:{self.server.server_address[1]}"
+            if self.path == "/feed.rss":
+                body = f'<?xml version="1.0"?><rss version="2.0"><channel><title>JS Times</title>{items}</channel></rss>'
+                self._send(body.replace("{base}", base), "application/rss+xml")
+            elif self.path.startswith("/2026/"):
+                self._send(
+                    SHELL_PAGE.format(n=self.path.rstrip("/").rsplit("-", 1)[-1]), "text/html; charset=utf-8"
+                )
+            elif self.path == "/robots.txt":
+                self._send("User-agent: *\nAllow: /\n", "text/plain")
+            else:
+                self.send_error(404)
+
+        def _send(self, text: str, content_type: str) -> None:
+            data = text.encode()
+            self.send_response(200)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_quality_gate_fails_a_source_whose_extraction_breaks(
+    airflow_home: AirflowHome, sqlite_url: str, redesigned_site: str, tmp_path: Path
+) -> None:
+    sources = tmp_path / "sources.yaml"
+    sources.write_text(
+        yaml.safe_dump(
+            {
+                "version": 1,
+                "sources": [
+                    {
+                        "key": "js-times",
+                        "name": "JS Times",
+                        "homepage": f"{redesigned_site}/",
+                        "discovery": {"feeds": [f"{redesigned_site}/feed.rss"]},
+                        "article_urls": {"allow": [r"/\d{4}/\d{2}/\d{2}/[a-z0-9-]+/$"]},
+                        "politeness": {"delay": 0, "download_timeout": 5},
+                        "allow_private_networks": True,
+                    }
+                ],
+            }
+        )
+    )
+    result = dags_test(
+        airflow_home,
+        "news_ingest__js-times",
+        database_url=sqlite_url,
+        raw_store=tmp_path / "raw",
+        sources=sources,
+    )
+    assert result.returncode != 0 or "failed" in output(result)
     row = latest_run(sqlite_url)
     assert row["status"] == "failed", output(result)
-    assert row["error"].startswith(f"quality gate failed for {OUTLET}"), row["error"]
-    assert "extraction yield" in row["error"] and "min_extraction_yield" in row["error"]
-    assert "check" in output(result) and "failed" in output(result).lower()
-    assert row["quality"]["passed"] is False and row["quality"]["metrics"]["extracted"] > 0
+    assert row["error"].startswith("quality gate failed for js-times"), row["error"]
+    assert (
+        "articles per run 0 is below min_articles 1 (6 pages fetched, none gave or looked like"
+        in row["error"]
+    )
+    assert "has the site's layout or its feeds changed?" in row["error"]
+    assert row["quality"]["passed"] is False and row["quality"]["metrics"]["fetched"] == 6
+    assert stored_urls(sqlite_url, "js-times") == set()
 
 
 def test_reextract_rewrites_articles_from_warc_without_http(

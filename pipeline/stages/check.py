@@ -74,6 +74,7 @@ def collect_metrics(session: Session, run: CrawlRun) -> RunMetrics:
         unchanged_candidates=int(unchanged_candidates or 0),
         articles_loaded=loaded,
         known_skipped=int(crawl_stats.get("skipped_known") or 0),
+        fetched=outcomes.get("fetched", 0),
     )
 
 
@@ -160,8 +161,9 @@ def fail_run(run_id: str, error: str, *, database_url: str | None = None) -> boo
         run = session.scalars(select(CrawlRun).where(CrawlRun.run_id == run_id)).one_or_none()
         if run is None:
             return False
+        if run.status != "failed" or not run.error:  # keep the first, most specific cause
+            run.error = error[:10_000]
         run.status = "failed"
-        run.error = error[:10_000]
         if run.finished_at is None:
             run.finished_at = utcnow()
         return True
