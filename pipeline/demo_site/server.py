@@ -71,6 +71,14 @@ class _Server(ThreadingHTTPServer):
         self.stop_event = stop
         super().__init__(address, _Handler)
 
+    def handle_error(self, request: object, client_address: object) -> None:
+        # Crawlers hang up on purpose (timeouts, oversized bodies); that is not a server error.
+        import sys
+
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)  # type: ignore[arg-type]
+
 
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
