@@ -52,6 +52,9 @@ class Scope:
     def __init__(self, source: Source, others: Sequence[Source] = ()) -> None:
         self.source = source
         self.others = [o for o in others if o.key != source.key]
+        # Listings and related blocks repeat the same links page after page; a bounded cache
+        # keeps canonicalisation off the per-page profile without growing with the site.
+        self.canonical = lru_cache(maxsize=16384)(self._canonical)  # type: ignore[method-assign]
 
     def owner(self, url: str) -> Source | None:
         if same_site(url, self.source.allowed_domains):
@@ -66,6 +69,9 @@ class Scope:
 
     def canonical(self, url: str) -> str:
         """The canonical form, with the trailing-slash rule of the site the URL belongs to."""
+        return self._canonical(url)
+
+    def _canonical(self, url: str) -> str:
         owner = self.owner(url)
         return canonicalize(url, owner.trailing_slash if owner else "keep")
 
