@@ -31,6 +31,7 @@ class SourceRunSummary:
     pages_fetched: int = 0
     pages_failed: int = 0
     pages_unchanged: int = 0
+    pages_skipped: int = 0
     articles_new: int = 0
     articles_updated: int = 0
     articles_unchanged: int = 0
@@ -59,6 +60,7 @@ def run_source(
     sources_path: str | Path | None = None,
     database_url: str | None = None,
     on_stage: StageCallback | None = None,
+    crawl_log_level: str = "INFO",
 ) -> SourceRunSummary:
     """Crawl, extract, load and check one source; never raises for a failed stage.
 
@@ -88,12 +90,14 @@ def run_source(
                 max_pages=max_pages,
                 sources_path=sources_path,
                 database_url=database_url,
+                log_level=crawl_log_level,
             ),
         )
         summary.run_id = crawled.run_id
         summary.pages_fetched = crawled.pages_fetched
         summary.pages_failed = crawled.pages_failed
         summary.pages_unchanged = crawled.pages_unchanged
+        summary.pages_skipped = int(crawled.stats.get("skipped_known", 0))
         summary.failures_by_category = dict(crawled.errors_by_category)
         if crawled.status == "failed":
             summary.status = "failed"
@@ -134,6 +138,7 @@ def run_sources(
     sources_path: str | Path | None = None,
     database_url: str | None = None,
     on_stage: StageCallback | None = None,
+    crawl_log_level: str = "INFO",
 ) -> list[SourceRunSummary]:
     """Run the pipeline for the chosen sources (all configured ones by default), one after another."""
     from pipeline.db import migrate
@@ -153,6 +158,7 @@ def run_sources(
             sources_path=sources_path,
             database_url=database_url,
             on_stage=on_stage,
+            crawl_log_level=crawl_log_level,
         )
         for key in keys
     ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import typer
 from rich.console import Console
 
@@ -12,5 +14,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console()
-console_err = Console(stderr=True)
+# Redirected output (logs, `make demo | tee`) gets wide tables instead of 80 squeezed columns.
+_WIDTH = None if sys.stdout.isatty() else 160
+console = Console(width=_WIDTH)
+console_err = Console(stderr=True, width=_WIDTH)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import typer
+from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
+from rich.text import Text
 
 from pipeline.cli.app import app, console
 
@@ -31,9 +33,10 @@ def demo(
     from pipeline.demo import DEMO_DIR, seed_report
     from pipeline.demo_site import DEFAULT_PORT, DemoNetwork
     from pipeline.errors import UsageError
+    from pipeline.settings import get_settings
 
     migrate.upgrade(database_url)
-    console.print(f"[bold]1.[/bold] news database migrated ({database_url or 'NEWSFLOW_DATABASE_URL'})")
+    console.print(f"[bold]1.[/bold] news database migrated: {database_url or get_settings().database_url}")
     network = DemoNetwork(port=DEFAULT_PORT, articles=articles)
     try:
         network.start()
@@ -56,7 +59,7 @@ def demo(
     console.print(summary_table(summaries, title="demo run"))
     for s in summaries:
         if s.error:
-            console.print(f"[red]{s.source}[/red]: {s.error}", soft_wrap=True)
+            console.print(f"[red]{s.source}[/red]: {escape(s.error)}", soft_wrap=True)
 
     engine = make_engine(database_url)
     try:
@@ -66,8 +69,8 @@ def demo(
             raise typer.Exit(1)
         console.print(
             Panel(
-                report.text,
-                title=f"seed story, clean text: {report.title}",
+                Text(report.text),
+                title=f"seed story, clean text: {escape(report.title or '')}",
                 subtitle=f"{len(report.removed_lines)} boilerplate lines removed by cleaning",
             )
         )
@@ -75,13 +78,13 @@ def demo(
             removed = Table(title="removed from the seed story")
             removed.add_column("line")
             for line in report.removed_lines:
-                removed.add_row(line if len(line) < 100 else line[:97] + "...")
+                removed.add_row(Text(line if len(line) < 100 else line[:97] + "..."))
             console.print(removed)
         links = Table(title=f"related-article links of the seed story ({len(report.links)})")
         for column in ("to", "kind", "stored"):
             links.add_column(column)
         for to_url, kind, stored in report.links:
-            links.add_row(to_url, kind, "yes" if stored else "no")
+            links.add_row(Text(to_url), kind, "yes" if stored else "no")
         console.print(links)
         show_search(query, database_url)
     finally:
@@ -103,5 +106,5 @@ def show_search(query: str, database_url: str | None) -> None:
     for column in ("source", "title", "url"):
         table.add_column(column)
     for hit in hits:
-        table.add_row(hit.source, hit.title or "-", hit.url)
+        table.add_row(hit.source, Text(hit.title or "-"), Text(hit.url))
     console.print(table)

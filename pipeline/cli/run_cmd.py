@@ -7,8 +7,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from pipeline.cli.app import app, console
 from pipeline.orchestrate import STAGES, SourceRunSummary
@@ -21,7 +23,8 @@ def summary_table(summaries: Sequence[SourceRunSummary], title: str = "newsflow 
         "source",
         "status",
         "pages",
-        "unchanged (304)",
+        "304",
+        "known, not refetched",
         "new",
         "updated",
         "unchanged",
@@ -42,13 +45,14 @@ def summary_table(summaries: Sequence[SourceRunSummary], title: str = "newsflow 
             f"[{style}]{s.status}[/{style}]",
             str(s.pages_fetched),
             str(s.pages_unchanged),
+            str(s.pages_skipped),
             str(s.articles_new),
             str(s.articles_updated),
             str(s.articles_unchanged),
             str(s.articles_duplicate),
             str(s.articles_rejected),
             failures,
-            s.quality if len(s.quality) < 60 else s.quality[:57] + "...",
+            Text(s.quality if len(s.quality) < 60 else s.quality[:57] + "..."),
             f"{s.seconds:.1f}",
         )
     return table
@@ -59,6 +63,7 @@ def run_with_progress(
     max_pages: int | None,
     sources_path: Path | None,
     database_url: str | None,
+    crawl_log_level: str = "WARNING",
 ) -> list[SourceRunSummary]:
     """Run the pipeline showing one progress row per source that advances stage by stage."""
     from pipeline.config import load_sources
@@ -85,7 +90,12 @@ def run_with_progress(
             progress.update(task_id, description=stage)
 
         summaries = run_sources(
-            keys, max_pages=max_pages, sources_path=sources_path, database_url=database_url, on_stage=on_stage
+            keys,
+            max_pages=max_pages,
+            sources_path=sources_path,
+            database_url=database_url,
+            on_stage=on_stage,
+            crawl_log_level=crawl_log_level,
         )
         for summary in summaries:
             progress.update(tasks[summary.source], completed=len(STAGES), description=summary.status)
@@ -103,6 +113,7 @@ def run(
     ),
     database_url: str | None = typer.Option(None, "--database-url", help="Default NEWSFLOW_DATABASE_URL."),
     as_json: bool = typer.Option(False, "--json", help="Print the summaries as JSON instead of a table."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Show the crawler's INFO log."),
 ) -> None:
     """Crawl, extract, load and check the chosen sources (all by default); exit 1 if any failed."""
     if as_json:
@@ -113,10 +124,12 @@ def run(
         )
         typer.echo(json.dumps([s.as_dict() for s in summaries], indent=2))
     else:
-        summaries = run_with_progress(source, max_pages, sources_path, database_url)
+        summaries = run_with_progress(
+            source, max_pages, sources_path, database_url, "INFO" if verbose else "WARNING"
+        )
         console.print(summary_table(summaries))
         for s in summaries:
             if s.error:
-                console.print(f"[red]{s.source}[/red]: {s.error}", soft_wrap=True)
+                console.print(f"[red]{s.source}[/red]: {escape(s.error)}", soft_wrap=True)
     if any(s.status != "success" for s in summaries):
         raise typer.Exit(1)

@@ -6,6 +6,7 @@ import json
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from pipeline.cli.app import app, console
 
@@ -66,7 +67,7 @@ def status(
             str(r.articles_unchanged),
             str(r.articles_duplicate),
             str(r.articles_rejected),
-            r.quality,
+            Text(r.quality),
             failures,
         )
     console.print(table)
@@ -74,7 +75,7 @@ def status(
     for column in ("source", "published (UTC)", "v", "title"):
         articles.add_column(column)
     for a in report.newest_articles:
-        articles.add_row(a.source, _when(a.published_at), str(a.version), a.title or "-")
+        articles.add_row(a.source, _when(a.published_at), str(a.version), Text(a.title or "-"))
     console.print(articles)
     size = f"{report.database_bytes / 1_048_576:.1f} MiB" if report.database_bytes is not None else "n/a"
     console.print(f"database size: {size}; articles per source: {report.articles_per_source}")

@@ -173,6 +173,7 @@ class DemoNetwork:
         from pipeline.demo_site.sources import render_sources
 
         target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(render_sources(self.sources()), encoding="utf-8")
         return target
 
