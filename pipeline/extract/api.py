@@ -96,44 +96,6 @@ def _body_lines(tree: HtmlElement, url: str) -> list[str]:
     return lines
 
 
-_RELATED_MARKERS = (
-    "related",
-    "read-next",
-    "readnext",
-    "recommend",
-    "more-stories",
-    "further-reading",
-    "also-read",
-    "see-also",
-)
-_RELATED_XPATH = (
-    ".//*["
-    + " or ".join(
-        f"contains(translate(@class,'ABCDEFGHIJKLMNOPQRSTUVWXYZ','abcdefghijklmnopqrstuvwxyz'),'{m}') or contains(@id,'{m}')"
-        for m in _RELATED_MARKERS
-    )
-    + "]//a[@href]"
-)
-MAX_LINKS = 50
-
-
-def related_links(tree: HtmlElement, url: str) -> list[tuple[str, str]]:
-    """Links of "related coverage" blocks, absolute, in page order (the load stage's graph)."""
-    from urllib.parse import urljoin
-
-    out: dict[str, str] = {}
-    for anchor in tree.xpath(_RELATED_XPATH):
-        href = (anchor.get("href") or "").strip()
-        if not href or href.startswith(("#", "javascript:", "mailto:")):
-            continue
-        target = urljoin(url, href)
-        if target.startswith(("http://", "https://")) and target.split("#")[0] != url.split("#")[0]:
-            out.setdefault(target, "related")
-        if len(out) >= MAX_LINKS:
-            break
-    return list(out.items())
-
-
 def extract_outcome(
     html: str | bytes,
     url: str,
@@ -154,10 +116,9 @@ def extract_outcome(
     authors = extract_authors(tree, nodes, set(), meta.headline_el)
     dates = extract_dates(tree, nodes, url, meta.headline_el)
 
-    links = related_links(tree, url)
     overrides = source.extraction if source is not None else None
     drop_xpaths = css_to_xpath(overrides.drop_selectors) if overrides else []
-    removed = preclean_tree(tree, drop_xpaths)
+    precleaned = preclean_tree(tree, drop_xpaths, url)
     cleaner = LineCleaner(
         drop_patterns=compile_patterns(overrides.drop_patterns) if overrides else [],
         learned=learned if (overrides is None or overrides.learn_boilerplate) else frozenset(),
@@ -186,8 +147,8 @@ def extract_outcome(
         image_url=meta.image_url,
         is_article=detection.is_article,
         extractor_version=EXTRACTOR_VERSION,
-        removed_lines=[*removed, *cleaner.removed][:200],
-        links=links,
+        removed_lines=[*precleaned.removed, *cleaner.removed][:200],
+        links=precleaned.links,
     )
     if not text:
         return Outcome(article, "empty", "no main text found", detection.reasons)

@@ -178,6 +178,7 @@ _BYLINE_XPATH = (
 )
 
 
+_BY_WORDS = ("by", "von", "par", "por", "door")
 _BY_LINE = re.compile(r"^\s*(?:by|von|par|por|door)\s+[^\W\d_]", re.I | re.UNICODE)
 
 
@@ -201,6 +202,10 @@ def byline_authors(tree: HtmlElement, reject: set[str], headline: HtmlElement | 
             break
         scope = scope.getparent()
     for el in (scope if scope is not None else tree).iter("p", "span", "div", "li", "address"):
+        # Cheap test on the element's own leading text before joining all of its text.
+        lead = (el.text or "").lstrip()[:4].lower()
+        if not lead.startswith(_BY_WORDS):
+            continue
         text = _text(el)
         if len(text) <= 80 and _BY_LINE.match(text) and not _in_comments(el):
             names = clean_authors([text], reject, strict=True)

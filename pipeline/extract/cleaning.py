@@ -15,6 +15,7 @@ import hashlib
 import re
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
+from urllib.parse import urljoin
 
 from lxml.html import HtmlElement
 
@@ -24,6 +25,7 @@ _WS = re.compile(r"\s+")
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
 _SPLIT_TOKENS = re.compile(r"[\s]+")
 _BLOCKS = frozenset({"p", "div", "h2", "h3", "h4", "h5", "h6", "li", "section"})
+_PROTECTED = frozenset({"body", "html", "article", "main"})
 
 
 def normalise_line(line: str) -> str:
@@ -35,12 +37,9 @@ def line_hash(line: str) -> str:
     return hashlib.sha256(normalise_line(line).casefold().encode()).hexdigest()
 
 
-def _class_tokens(el: HtmlElement) -> set[str]:
-    raw = f"{el.get('class') or ''} {el.get('id') or ''}".lower()
-    return {t for t in _SPLIT_TOKENS.split(raw) if t}
-
-
 def _is_caps_promo(text: str) -> bool:
+    if not text.isupper():
+        return False
     words = _WORD.findall(text)
     if not rules.PROMO_MIN_WORDS <= len(words) <= rules.PROMO_MAX_WORDS:
         return False
@@ -48,20 +47,63 @@ def _is_caps_promo(text: str) -> bool:
     return bool(letters) and sum(c.isupper() for c in letters) / len(letters) > 0.9
 
 
-def _only_link_text(el: HtmlElement) -> str | None:
-    """The text of ``el`` if all of it sits inside one link, else None."""
-    links = el.xpath(".//a[@href]")
-    if len(links) != 1:
-        return None
-    text = normalise_line(el.text_content() or "")
-    link_text = normalise_line(links[0].text_content() or "")
-    return text if text and text == link_text else None
+def _promo_blocks(root: HtmlElement) -> list[HtmlElement]:
+    """Block elements whose whole text is one all-caps link (in-body promo headlines)."""
+    out = []
+    for anchor in root.iter("a"):
+        if anchor.get("href") is None:
+            continue
+        text = normalise_line(anchor.text_content() or "")
+        if not text or not _is_caps_promo(text):
+            continue
+        block = None
+        for ancestor in anchor.iterancestors():
+            if normalise_line(ancestor.text_content() or "") != text:
+                break
+            if ancestor.tag in _BLOCKS:
+                block = ancestor
+        if block is not None:
+            out.append(block)
+    return out
 
 
-def preclean_tree(tree: HtmlElement, drop_xpaths: Iterable[str] = ()) -> list[str]:
-    """Remove never-article elements in place; return the texts removed (for audits)."""
-    removed: list[str] = []
+RELATED_MARKERS = (
+    "related",
+    "read-next",
+    "readnext",
+    "recommend",
+    "more-stories",
+    "further-reading",
+    "also-read",
+    "see-also",
+)
+MAX_LINKS = 50
+
+
+@dataclass
+class Preclean:
+    """What the DOM pass removed (texts, for audits) and the related-article links it saw."""
+
+    removed: list[str] = field(default_factory=list)
+    links: list[tuple[str, str]] = field(default_factory=list)
+
+
+def _links_of(block: HtmlElement, url: str, page: str, out: dict[str, str]) -> None:
+    for anchor in block.iter("a"):
+        href = (anchor.get("href") or "").strip()
+        if not href or href.startswith(("#", "javascript:", "mailto:")):
+            continue
+        target = urljoin(url, href)
+        if target.startswith(("http://", "https://")) and target.split("#")[0] != page:
+            out.setdefault(target, "related")
+
+
+def preclean_tree(tree: HtmlElement, drop_xpaths: Iterable[str] = (), url: str = "") -> Preclean:
+    """Remove never-article elements in place, in one pass that also collects related links."""
+    result = Preclean()
     doomed: list[HtmlElement] = []
+    related: dict[str, str] = {}
+    page = url.split("#")[0]
     body = tree.find(".//body")
     root = body if body is not None else tree
     for el in root.iter(*rules.DROP_TAGS):
@@ -69,14 +111,16 @@ def preclean_tree(tree: HtmlElement, drop_xpaths: Iterable[str] = ()) -> list[st
     for el in root.iter():
         if not isinstance(el.tag, str):
             continue
-        tokens = _class_tokens(el)
-        if tokens and tokens & rules.DROP_CLASS_TOKENS and el.tag not in {"body", "html", "article", "main"}:
-            doomed.append(el)
+        cls = el.get("class")
+        ident = el.get("id")
+        if not cls and not ident:
             continue
-        if el.tag in _BLOCKS:
-            text = _only_link_text(el)
-            if text is not None and _is_caps_promo(text):
-                doomed.append(el)
+        lowered = f"{cls or ''} {ident or ''}".lower()
+        if len(related) < MAX_LINKS and any(m in lowered for m in RELATED_MARKERS):
+            _links_of(el, url, page, related)
+        if el.tag not in _PROTECTED and not rules.DROP_CLASS_TOKENS.isdisjoint(lowered.split()):
+            doomed.append(el)
+    doomed.extend(_promo_blocks(root))
     for xpath in drop_xpaths:
         try:
             doomed.extend(e for e in tree.xpath(xpath) if isinstance(e, HtmlElement))
@@ -89,9 +133,10 @@ def preclean_tree(tree: HtmlElement, drop_xpaths: Iterable[str] = ()) -> list[st
         seen.add(id(el))
         text = normalise_line(el.text_content() or "")
         if text:
-            removed.append(text)
+            result.removed.append(text)
         el.drop_tree()
-    return removed
+    result.links = list(related.items())[:MAX_LINKS]
+    return result
 
 
 @dataclass
