@@ -32,6 +32,7 @@ class Known:
     was_article: bool
     body_location: tuple[str, int] | None = None  # WARC record of the last 200 response
     updated: datetime | None = None  # last known modification (feed/sitemap hint, stored article)
+    stored: bool = False  # an ``articles`` row exists (the load stage has it)
 
 
 @dataclass(frozen=True)
@@ -85,13 +86,14 @@ def load_known(engine: Engine, source_id: int, exclude_run_id: int | None = None
             Fetch.hints,
             Fetch.body_hash,
             Fetch.is_article_candidate,
+            Article.id.label("article_id"),
             Article.published_at,
             Article.modified_at,
             body_fetch.warc_path.label("body_path"),
             body_fetch.warc_offset.label("body_offset"),
         )
         .join(sub, sub.c.last_id == Fetch.id)
-        .outerjoin(Article, Article.url_hash == Fetch.url_hash)
+        .outerjoin(Article, Article.canonical_url == Fetch.canonical_url)
         .outerjoin(body_sub, body_sub.c.url_hash == Fetch.url_hash)
         .outerjoin(body_fetch, body_fetch.id == body_sub.c.body_id)
     )
@@ -111,6 +113,7 @@ def load_known(engine: Engine, source_id: int, exclude_run_id: int | None = None
                 was_article=bool(row.is_article_candidate),
                 body_location=(row.body_path, row.body_offset or 0) if row.body_path else None,
                 updated=max(updates) if updates else None,
+                stored=row.article_id is not None,
             )
     return known
 
@@ -133,6 +136,9 @@ def decide(
     """
     if known is None:
         return Decision("fetch", "new")
+    if known.was_article and not known.stored:
+        # Fetched before but never loaded (a failed or dry run): a 304 would leave it unloaded.
+        return Decision("fetch", "fetched before, not stored")
     if force:
         return Decision("refetch", "recrawl requested", known)
     if updated_hint is not None and updated_hint > (known.updated or known.fetched_at):

@@ -24,6 +24,7 @@ from pipeline.demo_site import DemoNetwork
 from pipeline.demo_site.model import EDITION_TIMES
 from pipeline.rawstore import read_response
 from pipeline.stages.crawl import crawl
+from tests.test_crawl_local import mark_stored
 
 OUTLETS = ("capital-examiner", "northern-ledger", "harbour-times")
 
@@ -148,6 +149,7 @@ def test_edition2_recrawl_is_incremental(network: DemoNetwork, db_url: str, tmp_
     edition1 = network.manifest(1)
     for key in ("capital-examiner", "northern-ledger"):
         crawl(key, f"{key}-e1", sources_path=sources, database_url=db_url, window=(None, EDITION_TIMES[1]))
+        mark_stored(db_url, f"{key}-e1")  # what extract + load would leave behind
     network.set_edition(2)
     edition2 = network.manifest(2)
     for key in ("capital-examiner", "northern-ledger"):

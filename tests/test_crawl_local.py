@@ -224,6 +224,43 @@ def fetch_rows(db_url: str, run_id: str) -> list[Fetch]:
     return rows
 
 
+def mark_stored(db_url: str, run_id: str) -> int:
+    """Stand-in for extract+load: an ``articles`` row for each article candidate of the run."""
+    from datetime import UTC, datetime
+
+    from pipeline.db.models import Article
+    from pipeline.urls import url_hash
+
+    now = datetime.now(UTC)
+    engine = create_engine(db_url)
+    with Session(engine) as session:
+        run = session.scalars(select(CrawlRun).where(CrawlRun.run_id == run_id)).one()
+        rows = session.scalars(select(Fetch).where(Fetch.run_id == run.id, Fetch.is_article_candidate))
+        count = 0
+        for row in rows:
+            canonical = row.canonical_url or row.url
+            session.add(
+                Article(
+                    url_hash=url_hash(canonical),
+                    source_id=row.source_id,
+                    url=row.url,
+                    canonical_url=canonical,
+                    text="stored",
+                    word_count=1,
+                    content_hash="h",
+                    first_seen_at=now,
+                    last_seen_at=now,
+                    updated_at=now,
+                    extractor_version="test",
+                    fetch_id=row.id,
+                )
+            )
+            count += 1
+        session.commit()
+    engine.dispose()
+    return count
+
+
 def by_path(rows: list[Fetch], base: str) -> dict[str, Fetch]:
     out: dict[str, Fetch] = {}
     for row in rows:
@@ -274,6 +311,7 @@ def test_local_site_first_and_incremental_crawl(gazette: Site, db_url: str, tmp_
             assert hashlib.sha256(raw.body).hexdigest() == row.body_hash
     assert result.pages_failed >= 6 and result.errors_by_category["robots"] == 1
 
+    assert mark_stored(db_url, "run-1") >= 5  # (the extract and load stages would do this)
     gazette.edition = 2
     second = crawl("gazette", "run-2", sources_path=sources, database_url=db_url)
     assert second.status == "succeeded"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -179,10 +180,10 @@ def test_recrawl_decisions() -> None:
         "h",
         True,
         updated=now - timedelta(days=20),
+        stored=True,
     )
-    recent = Known(
-        '"e"', None, now - timedelta(days=1), now - timedelta(days=1), now - timedelta(days=1), "h", True
-    )
+    day_ago = now - timedelta(days=1)
+    recent = Known('"e"', None, day_ago, day_ago, day_ago, "h", True, stored=True)
     assert decide(None, now=now, recrawl_days=2, force=False).action == "fetch"
     assert decide(old, now=now, recrawl_days=2, force=False).action == "skip"
     refetch = decide(recent, now=now, recrawl_days=2, force=False)
@@ -191,5 +192,7 @@ def test_recrawl_decisions() -> None:
     assert forced.request_headers() == {"If-None-Match": '"e"', "If-Modified-Since": old.last_modified}
     hinted = decide(old, now=now, recrawl_days=2, force=False, updated_hint=now - timedelta(days=2))
     assert hinted.action == "refetch" and hinted.reason == "updated since last fetch"
+    unloaded = decide(replace(old, stored=False), now=now, recrawl_days=2, force=False)
+    assert unloaded.action == "fetch" and unloaded.request_headers() == {}  # never a 304 for it
     stale_hint = decide(old, now=now, recrawl_days=2, force=False, updated_hint=now - timedelta(days=30))
     assert stale_hint.action == "skip"

@@ -26,7 +26,9 @@ def crawl_command(
         None, "--sources", help="Sources file; default NEWSFLOW_SOURCES."
     ),
     database_url: str | None = typer.Option(None, "--database-url", help="Default NEWSFLOW_DATABASE_URL."),
-    dry_run: bool = typer.Option(False, "--dry-run", help="Validate source and database; fetch nothing."),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="Flag the run as a dry run: crawl and archive, the pipeline loads nothing."
+    ),
     log_level: str = typer.Option("WARNING", "--log-level", help="Scrapy log level (stderr)."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:

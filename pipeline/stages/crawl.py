@@ -35,7 +35,7 @@ class CrawlResult:
     pages_failed: int
     pages_unchanged: int
     errors_by_category: dict[str, int]
-    status: str  # succeeded | failed | dry_run
+    status: str  # succeeded | failed
     error: str | None = None
     stats: dict[str, Any] = field(default_factory=dict)
 
@@ -109,8 +109,9 @@ def crawl(
 ) -> CrawlResult:
     """Crawl one source into the raw store and ``fetches``; see the module docstring.
 
-    ``dry_run`` validates the source and the database and returns without fetching or
-    writing anything. ``on_progress`` receives the subprocess's progress dicts (about once
+    ``dry_run`` crawls and archives as usual but flags the run (``params.dry_run``) so that
+    the pipeline stops after the crawl (the ingest DAG skips extract and load); since nothing
+    of it gets stored as articles, later runs fetch its pages again. ``on_progress`` receives the subprocess's progress dicts (about once
     a second). The result's ``status`` is ``failed`` only when the run as a whole failed.
     """
     from pipeline.config import load_sources
@@ -131,13 +132,7 @@ def crawl(
     run_id = run_id or new_run_id(source_key)
     url = database_url or settings.database_url
     engine = get_engine(url)
-    if dry_run:
-        from sqlalchemy import text
-
-        with engine.connect() as conn:
-            conn.execute(text("select 1"))
-        return CrawlResult(run_id, 0, 0, 0, {}, "dry_run")
-    params = {"max_pages": max_pages, "related_depth": related_depth, "recrawl": recrawl}
+    params = {"max_pages": max_pages, "related_depth": related_depth, "recrawl": recrawl, "dry_run": dry_run}
     with session_scope(engine) as session:
         row = sync_source(session, source)
         start_run(session, row, run_id, kind="crawl", window=window, params=params)
