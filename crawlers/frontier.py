@@ -8,6 +8,7 @@ rather than after responses arrive.
 
 from __future__ import annotations
 
+import hashlib
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
@@ -42,18 +43,23 @@ class Frontier:
         self.max_pages = max_pages
         self.issued = 0
         self.over_budget = 0
-        self._seen: set[str] = set()
+        self._seen: set[bytes] = set()  # 16-byte digests: a third of the URL strings' memory
         self._queues: dict[int, deque[Planned]] = {}
+
+    @staticmethod
+    def _key(canonical: str) -> bytes:
+        return hashlib.blake2b(canonical.encode("utf-8"), digest_size=16).digest()
 
     def claim(self, canonical: str) -> bool:
         """True the first time a canonical URL is claimed in this run; never fetch twice."""
-        if canonical in self._seen:
+        key = self._key(canonical)
+        if key in self._seen:
             return False
-        self._seen.add(canonical)
+        self._seen.add(key)
         return True
 
     def seen(self, canonical: str) -> bool:
-        return canonical in self._seen
+        return self._key(canonical) in self._seen
 
     def push(self, planned: Planned) -> None:
         self._queues.setdefault(planned.priority, deque()).append(planned)

@@ -96,7 +96,7 @@ class RecordPipeline:
         self.totals = Totals()
         self._rows: list[dict[str, Any]] = []
         self._links: list[dict[str, Any]] = []
-        self._link_keys: set[tuple[str, str]] = set()
+        self._link_keys: set[bytes] = set()  # 128-bit prefixes of both hashes, not the hex strings
         self._last_flush = time.monotonic()
         self._writer: RunWarcWriter | None = None
         self.failed: BaseException | None = None
@@ -203,9 +203,10 @@ class RecordPipeline:
         )
         for edge in item.edges:
             pair = (url_hash(edge.from_url), url_hash(edge.to_url))
-            if pair in self._link_keys:
+            link_key = bytes.fromhex(pair[0][:32] + pair[1][:32])
+            if link_key in self._link_keys:
                 continue
-            self._link_keys.add(pair)
+            self._link_keys.add(link_key)
             self.totals.links += 1
             self._links.append(
                 {
