@@ -371,3 +371,22 @@ def test_unwritable_database_fails_the_run(gazette: Site, sqlite_url: str, tmp_p
     result = crawl("gazette", "db-broken", sources_path=sources, database_url=sqlite_url)
     assert result.status == "failed"
     assert result.error and "cannot record fetches" in result.error and "crawl_links" in result.error
+
+
+def test_cli_exit_codes_and_summary(gazette: Site, sqlite_url: str, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from pipeline.cli import app
+
+    runner = CliRunner()
+    ok_sources = write_sources(tmp_path / "ok.yaml", gazette.base, related={"depth": 0})
+    args = ["crawl", "--source", "gazette", "--database-url", sqlite_url, "--max-pages", "3"]
+    ok = runner.invoke(app, [*args, "--sources", str(ok_sources), "--run-id", "cli-ok"])
+    assert ok.exit_code == 0, ok.output
+    assert "crawl: succeeded" in ok.output and "pages fetched" in ok.output
+    refused_sources = write_sources(tmp_path / "refused.yaml", gazette.base, allow_private_networks=False)
+    refused = runner.invoke(app, [*args, "--sources", str(refused_sources), "--run-id", "cli-refused"])
+    assert refused.exit_code == 1
+    assert "loopback" in refused.output and "blocked_network" in refused.output
+    unknown = runner.invoke(app, ["crawl", "--source", "nope", "--sources", str(ok_sources)])
+    assert unknown.exit_code != 0
