@@ -72,13 +72,13 @@ def build_ingest_dag(source: Source) -> DAG:
             result.raise_for_status()  # a failed crawl fails the task, so its retries apply
             return [] if options["dry_run"] else dagkit.shard_plan(news_run, result.pages_fetched)
 
-        @task(max_active_tis_per_dagrun=4)
+        @task(max_active_tis_per_dagrun=dagkit.MAX_PARALLEL_SHARDS)
         def extract(news_run: str, shard: int, shards: int) -> dict[str, Any]:
             """Clean text and metadata from the archived pages of one shard of the run."""
             from pipeline.stages.extract import extract as stage
 
             dagkit.prepare_task_environment()
-            return dict(stage(news_run, shard=shard, shards=shards).as_dict())
+            return dict(stage(news_run, shard=shard, shards=shards, workers=1).as_dict())
 
         @task
         def load(**context: Any) -> dict[str, Any]:

@@ -74,13 +74,13 @@ def news_reextract() -> None:
         news_run = start_reextract(source, *window, dagkit.require_news_run(context))
         return dagkit.shard_plan(news_run, stored_responses(source, *window))
 
-    @task(max_active_tis_per_dagrun=4)
+    @task(max_active_tis_per_dagrun=dagkit.MAX_PARALLEL_SHARDS)
     def extract(news_run: str, shard: int, shards: int) -> dict[str, Any]:
         """Re-extract one shard of the window's archived pages (from WARC, no HTTP)."""
         from pipeline.stages.extract import extract as stage
 
         dagkit.prepare_task_environment()
-        return dict(stage(news_run, shard=shard, shards=shards).as_dict())
+        return dict(stage(news_run, shard=shard, shards=shards, workers=1).as_dict())
 
     @task
     def load(**context: Any) -> dict[str, Any]:

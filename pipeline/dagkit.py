@@ -27,9 +27,14 @@ RETRIES = 3
 RETRY_DELAY = timedelta(seconds=60)
 MAX_RETRY_DELAY = timedelta(minutes=30)
 
-#: Extraction shards: one per this many fetched pages, at most ``MAX_SHARDS``.
-PAGES_PER_SHARD = 100
-MAX_SHARDS = 4
+#: Extraction shards: one per this many fetched pages, at most ``MAX_SHARDS``. Each shard
+#: extracts in its task process (``workers=1``): the parallelism is Airflow's (mapped task
+#: instances spread over executor slots / Celery workers), and a process pool inside a
+#: LocalExecutor task process crashes (BrokenProcessPool).
+PAGES_PER_SHARD = 50
+MAX_SHARDS = 8
+#: Shards of one run extracted at the same time.
+MAX_PARALLEL_SHARDS = 4
 
 
 def project_path(value: str | Path) -> Path:

@@ -18,8 +18,8 @@ from pipeline.stages.reextract import start_reextract
 
 def test_shard_plan_spreads_pages_and_never_plans_zero_shards() -> None:
     assert dagkit.shard_plan("r", 0) == [{"news_run": "r", "shard": 0, "shards": 1}]
-    assert [s["shard"] for s in dagkit.shard_plan("r", 250)] == [0, 1, 2]
-    assert {s["shards"] for s in dagkit.shard_plan("r", 250)} == {3}
+    assert [s["shard"] for s in dagkit.shard_plan("r", 120)] == [0, 1, 2]
+    assert {s["shards"] for s in dagkit.shard_plan("r", 120)} == {3}
     assert len(dagkit.shard_plan("r", 10_000)) == dagkit.MAX_SHARDS
 
 
