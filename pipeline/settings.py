@@ -46,7 +46,7 @@ class Settings(BaseSettings):
     alert_email_to: str | None = Field(default=None, description="Recipient of failure e-mails.")
     workers: int = Field(default=0, ge=0, description="Extraction processes; 0 = one per core.")
     near_dup_threshold: float = Field(
-        default=0.7,
+        default=0.8,
         gt=0,
         le=1,
         description="Estimated Jaccard similarity (12-char shingles) at which articles share a cluster.",

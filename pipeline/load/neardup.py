@@ -30,7 +30,7 @@ SLOTS = 64
 BANDS = 12
 ROWS = 5  # BANDS * ROWS <= SLOTS; a pair is a candidate with p = 1-(1-J**5)**12: 0.89 at J=0.7, 0.99 at 0.8
 SHINGLE_BYTES = 12
-DEFAULT_THRESHOLD = 0.7
+DEFAULT_THRESHOLD = 0.8
 MAX_CANDIDATES = 64  # per article, most shared bands first: templated sites cannot make this quadratic
 
 Signature = npt.NDArray[np.uint32]
