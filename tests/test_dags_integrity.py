@@ -13,6 +13,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from pipeline.airflow_local import DAGS_FOLDER, PROJECT_ROOT
 from pipeline.config import load_sources
 
@@ -108,17 +110,20 @@ def test_shipped_dags_import_cleanly_and_are_well_formed(tmp_path: Path) -> None
 
 
 def test_adding_a_source_adds_its_dag(tmp_path: Path) -> None:
-    text = (PROJECT_ROOT / "sources.yaml").read_text()
-    text += """\
-  - key: new-outlet
-    name: New Outlet
-    homepage: http://127.0.0.1:8799/
-    discovery: {feeds: [http://127.0.0.1:8799/feed.xml]}
-    schedule: {cron: "*/20 * * * *", timezone: Europe/Paris, paused: true}
-    tags: [regional]
-    owner: desk-europe
-    allow_private_networks: true
-"""
+    data = yaml.safe_load((PROJECT_ROOT / "sources.yaml").read_text())
+    data["sources"].append(
+        {
+            "key": "new-outlet",
+            "name": "New Outlet",
+            "homepage": "http://127.0.0.1:8799/",
+            "discovery": {"feeds": ["http://127.0.0.1:8799/feed.xml"]},
+            "schedule": {"cron": "*/20 * * * *", "timezone": "Europe/Paris", "paused": True},
+            "tags": ["regional"],
+            "owner": "desk-europe",
+            "allow_private_networks": True,
+        }
+    )
+    text = yaml.safe_dump(data, sort_keys=False)
     sources = tmp_path / "sources.yaml"
     sources.write_text(text)
     bag = dagbag(tmp_path, sources)
@@ -130,7 +135,9 @@ def test_adding_a_source_adds_its_dag(tmp_path: Path) -> None:
 
 
 def test_broken_sources_yaml_is_one_clear_import_error(tmp_path: Path) -> None:
-    text = (PROJECT_ROOT / "sources.yaml").read_text().replace("max_pages: 500", "max_pagez: 500", 1)
+    shipped = (PROJECT_ROOT / "sources.yaml").read_text()
+    assert "max_pages:" in shipped
+    text = shipped.replace("max_pages:", "max_pagez:", 1)  # a typo in the first source
     sources = tmp_path / "sources.yaml"
     sources.write_text(text)
     bag = dagbag(tmp_path, sources)
