@@ -82,7 +82,9 @@ def test_run_twice_counts_and_incremental(db_url: str, tmp_path: Path) -> None:
         for key, summary in again.items():
             assert summary["articles_new"] == 0, f"{key}: second run created articles"
             assert summary["articles_updated"] == 0
-            assert summary["pages_fetched"] < summaries[key]["pages_fetched"], f"{key}: not incremental: {summary}"
+            assert summary["pages_fetched"] < summaries[key]["pages_fetched"], (
+                f"{key}: not incremental: {summary}"
+            )
         with engine.connect() as conn:
             total = conn.execute(select(Article.id)).all()
         assert len(total) == sum(len(v) for v in stored.values())
