@@ -1,44 +1,44 @@
-"""Bulk statements that cost one round trip and one short SQL text per batch on PostgreSQL.
+"""Bulk statements that cost one COPY and one short SQL text per batch on PostgreSQL.
 
-psycopg parses every distinct statement text in Python; a 500-row multi-VALUES upsert has
-13,000 placeholders and no cache hit, which made query *conversion* the load's hottest spot.
-On PostgreSQL the batch is therefore sent as ONE JSON parameter and expanded server-side with
-``jsonb_to_recordset`` (``INSERT … SELECT … ON CONFLICT``), and big ``IN`` lists become
-``= ANY(array)``. SQLite keeps ``executemany``, which its C driver already does fast. The
-statement built on top (``on_conflict_do_update``/``do_nothing``, ``RETURNING``) is the same
-SQLAlchemy code for both.
+On PostgreSQL a batch is streamed with ``COPY`` (psycopg's C writer, no SQL parsing, no
+per-value placeholders) into a session-private staging table and then written with ONE
+set-based ``INSERT … SELECT … ON CONFLICT`` built by SQLAlchemy. The staging table is
+``TEMP … ON COMMIT DELETE ROWS``: it lives as long as the pooled connection, holds rows only
+inside the batch's transaction (a rollback or kill empties it with everything else), and later
+statements of the same transaction — the article versions — read their text from it instead of
+sending it again. Big ``IN`` lists become ``= ANY(array)``. SQLite keeps ``executemany``, which
+its C driver already does fast. The conflict clause (``on_conflict_do_update``/``do_nothing``,
+``RETURNING``) is the same SQLAlchemy code for both.
 """
 
 from __future__ import annotations
 
-import base64
+import hashlib
+import json
 from collections.abc import Callable, Sequence
-from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     ARRAY,
+    JSON,
     BigInteger,
+    Column,
     ColumnElement,
     Connection,
     CursorResult,
-    DateTime,
-    LargeBinary,
+    MetaData,
     Table,
-    Text,
     any_,
     bindparam,
-    column,
-    func,
     select,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.types import TypeEngine
 
-from pipeline.db.types import UTCDateTime
 from pipeline.errors import NewsflowError
 
 Insert = postgresql.Insert | sqlite.Insert
+
+_STAGING = MetaData()  # never created by metadata; not part of the schema alembic checks
 
 
 def dialect_insert(conn: Connection, table: Table) -> Insert:
@@ -50,20 +50,47 @@ def dialect_insert(conn: Connection, table: Table) -> Insert:
     raise NewsflowError(f"unsupported database {conn.dialect.name!r} (SQLite or PostgreSQL)")
 
 
-def _record_type(sql_type: TypeEngine[Any]) -> TypeEngine[Any]:
-    if isinstance(sql_type, UTCDateTime | DateTime):
-        return DateTime(timezone=True)
-    if isinstance(sql_type, LargeBinary):
-        return Text()  # carried as base64 in JSON, decoded in SQL
-    return sql_type
+def _staging_name(table: Table, names: Sequence[str]) -> str:
+    # A short, stable name per (table, column set): identifiers are capped at 63 bytes.
+    digest = hashlib.blake2s("\0".join(names).encode(), digest_size=4).hexdigest()
+    return f"_load_{table.name}_{digest}"
 
 
-def _json_value(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, bytes):
-        return base64.b64encode(value).decode("ascii")
-    return value
+def staged_twin(table: Table, names: Sequence[str]) -> Table:
+    """The staging twin of ``table`` holding columns ``names`` (to read staged rows again)."""
+    name = _staging_name(table, names)
+    twin = _STAGING.tables.get(name)
+    if twin is None:
+        twin = Table(name, _STAGING, *(Column(n, table.c[n].type) for n in names))
+    return twin
+
+
+def stage(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> Table:
+    """COPY ``rows`` (PostgreSQL only) into a TEMP twin of ``table``; returns the twin.
+
+    The twin holds only this transaction's rows: it is emptied first (a savepoint retry may
+    stage again in the same transaction) and on commit.
+    """
+    names = list(rows[0])
+    twin = staged_twin(table, names)
+    name = twin.name
+    columns = ", ".join(names)
+    conn.exec_driver_sql(
+        f"CREATE TEMP TABLE IF NOT EXISTS {name} ON COMMIT DELETE ROWS AS "
+        f"SELECT {columns} FROM {table.name} WITH NO DATA"
+    )
+    conn.exec_driver_sql(f"DELETE FROM {name}")
+    as_json = [isinstance(table.c[n].type, JSON) for n in names]
+    raw = cast(Any, conn.connection.driver_connection)
+    with raw.cursor() as cursor, cursor.copy(f"COPY {name} ({columns}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(
+                [
+                    json.dumps(row[n]) if flag and row[n] is not None else row[n]
+                    for n, flag in zip(names, as_json, strict=True)
+                ]
+            )
+    return twin
 
 
 def insert_rows(
@@ -71,25 +98,21 @@ def insert_rows(
     table: Table,
     rows: Sequence[dict[str, Any]],
     finish: Callable[[Insert], Any] = lambda stmt: stmt,
+    order_by: str | None = None,
 ) -> CursorResult[Any]:
-    """INSERT ``rows`` (dicts with the same keys); ``finish`` adds ON CONFLICT / RETURNING."""
+    """INSERT ``rows`` (dicts with the same keys); ``finish`` adds ON CONFLICT / RETURNING.
+
+    ``order_by`` names the column the rows are written in on PostgreSQL (lock order).
+    """
     stmt = dialect_insert(conn, table)
     if conn.dialect.name != "postgresql":
         return conn.execute(finish(stmt), list(rows))
     names = list(rows[0])
-    recordset = (
-        func.jsonb_to_recordset(bindparam("rows", type_=postgresql.JSONB))
-        .table_valued(*(column(name, _record_type(table.c[name].type)) for name in names))
-        .render_derived(name="r", with_types=True)
-    )
-    values: list[ColumnElement[Any]] = [
-        func.decode(recordset.c[name], "base64")
-        if isinstance(table.c[name].type, LargeBinary)
-        else recordset.c[name]
-        for name in names
-    ]
-    payload = [{name: _json_value(row[name]) for name in names} for row in rows]
-    return conn.execute(finish(stmt.from_select(names, select(*values))), {"rows": payload})
+    twin = stage(conn, table, rows)
+    source = select(*(twin.c[n] for n in names))
+    if order_by is not None:
+        source = source.order_by(twin.c[order_by])
+    return conn.execute(finish(stmt.from_select(names, source)))
 
 
 def member_of(conn: Connection, col: Any, values: Sequence[Any]) -> ColumnElement[bool]:

@@ -21,10 +21,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import Connection, Table, and_, case, or_
+from sqlalchemy import Connection, Table, and_, case, literal, or_, select
 
 from pipeline.db.models import Article, ArticleVersion
-from pipeline.load.bulk import Insert, insert_rows
+from pipeline.load.bulk import Insert, dialect_insert, insert_rows, member_of, staged_twin
 from pipeline.load.prepare import PreparedArticle
 
 # Replaced together when the content changes; provenance moves with the content it describes.
@@ -48,6 +48,19 @@ CONTENT_COLUMNS = (
     "run_id",
     "extractor_version",
 )
+
+VERSION_COLUMNS = [
+    "article_id",
+    "version",
+    "content_hash",
+    "title",
+    "text",
+    "modified_at",
+    "recorded_at",
+    "fetch_id",
+    "run_id",
+    "extractor_version",
+]
 
 Outcome = Literal["new", "updated", "unchanged"]
 
@@ -92,21 +105,61 @@ def upsert_articles(
         return {}
     ordered = sorted(batch, key=lambda p: p.url_hash)
     table: Table = Article.__table__  # type: ignore[assignment]
-    returned = insert_rows(conn, table, [p.row for p in ordered], _on_conflict).all()
+    returned = insert_rows(conn, table, [p.row for p in ordered], _on_conflict, order_by="url_hash").all()
     by_hash = {p.url_hash: p for p in ordered}
     stored: dict[str, Stored] = {}
-    versions: list[dict[str, Any]] = []
     for article_id, key, version, fetch_id in returned:
-        prepared = by_hash[key]
-        if fetch_id != prepared.fetch_id:
+        if fetch_id != by_hash[key].fetch_id:
             continue  # only a sighting moved; the stored content is another fetch's
-        outcome: Outcome = "new" if version == 1 else "updated"
-        stored[key] = Stored(article_id, version, outcome)
-        row = prepared.row
-        versions.append(
+        stored[key] = Stored(article_id, version, "new" if version == 1 else "updated")
+    if stored:
+        _append_versions(conn, [by_hash[key] for key in stored], stored, now, run_pk)
+    return stored
+
+
+def _append_versions(
+    conn: Connection,
+    changed: Sequence[PreparedArticle],
+    stored: dict[str, Stored],
+    now: datetime,
+    run_pk: int,
+) -> None:
+    """One ``article_versions`` row per article whose content this batch stored.
+
+    On PostgreSQL the content is still in the batch's staging table, so the text crosses the
+    wire once: the versions are an ``INSERT … SELECT`` joining it with the rows just written.
+    """
+    versions_table: Table = ArticleVersion.__table__  # type: ignore[assignment]
+    if conn.dialect.name == "postgresql":
+        twin = staged_twin(Article.__table__, list(changed[0].row))  # type: ignore[arg-type]
+        a = Article.__table__.c  # type: ignore[attr-defined]
+        source = (
+            select(
+                a.id,
+                a.version,
+                twin.c.content_hash,
+                twin.c.title,
+                twin.c.text,
+                twin.c.modified_at,
+                literal(now, ArticleVersion.recorded_at.type),
+                twin.c.fetch_id,
+                literal(run_pk),
+                twin.c.extractor_version,
+            )
+            .join_from(twin, Article.__table__, a.url_hash == twin.c.url_hash)
+            .where(member_of(conn, a.id, [done.article_id for done in stored.values()]))
+            .where(a.fetch_id == twin.c.fetch_id)
+        )
+        stmt = dialect_insert(conn, versions_table).from_select(VERSION_COLUMNS, source)
+        conn.execute(stmt.on_conflict_do_nothing(index_elements=["article_id", "version"]))
+        return
+    rows = []
+    for prepared in changed:
+        done, row = stored[prepared.url_hash], prepared.row
+        rows.append(
             {
-                "article_id": article_id,
-                "version": version,
+                "article_id": done.article_id,
+                "version": done.version,
                 "content_hash": row["content_hash"],
                 "title": row["title"],
                 "text": row["text"],
@@ -117,11 +170,9 @@ def upsert_articles(
                 "extractor_version": row["extractor_version"],
             }
         )
-    if versions:
-        insert_rows(
-            conn,
-            ArticleVersion.__table__,  # type: ignore[arg-type]
-            versions,
-            lambda stmt: stmt.on_conflict_do_nothing(index_elements=["article_id", "version"]),
-        )
-    return stored
+    insert_rows(
+        conn,
+        versions_table,
+        rows,
+        lambda stmt: stmt.on_conflict_do_nothing(index_elements=["article_id", "version"]),
+    )
