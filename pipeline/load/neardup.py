@@ -146,30 +146,36 @@ def assign_clusters(conn: Connection, items: Sequence[Fingerprinted], threshold:
         conn.execute(delete(NearDupBucket).where(member_of(conn, NearDupBucket.article_id, chunk)))
     ids = [item.article_id for item in items]
     table = buckets([item.signature for item in items])
+    # Stored articles sharing a bucket are read BEFORE this batch's buckets go in, so the query
+    # returns only other articles (not the batch's own dozen rows per article); the batch's
+    # members are matched among themselves in memory.
+    by_bucket: dict[int, set[int]] = {}
+    all_buckets = sorted({int(b) for b in table.ravel()})
+    for chunk in _chunks(all_buckets, size):
+        lookup = select(NearDupBucket.article_id, NearDupBucket.bucket).where(
+            member_of(conn, NearDupBucket.bucket, chunk)
+        )
+        for article_id, bucket in conn.execute(lookup).tuples():
+            by_bucket.setdefault(bucket, set()).add(article_id)
+    rows = table.tolist()
+    for article_id, row in zip(ids, rows, strict=True):
+        for bucket in row:
+            by_bucket.setdefault(bucket, set()).add(article_id)
     insert_integers(
         conn,
         NearDupBucket.__table__,  # type: ignore[arg-type]
         ("article_id", "band", "bucket"),
         [
             (article_id, band, bucket)
-            for article_id, row in zip(ids, table.tolist(), strict=True)
+            for article_id, row in zip(ids, rows, strict=True)
             for band, bucket in enumerate(row)
         ],
     )
-    by_bucket: dict[int, set[int]] = {}
-    all_buckets = sorted({int(b) for b in table.ravel()})
-    for chunk in _chunks(all_buckets, size):
-        for article_id, bucket in conn.execute(
-            select(NearDupBucket.article_id, NearDupBucket.bucket).where(
-                member_of(conn, NearDupBucket.bucket, chunk)
-            )
-        ):
-            by_bucket.setdefault(bucket, set()).add(article_id)
     candidates: dict[int, set[int]] = {}
     for row, article_id in enumerate(ids):
         shared: Counter[int] = Counter()
-        for band in range(BANDS):
-            shared.update(by_bucket.get(int(table[row, band]), ()))
+        for bucket in rows[row]:
+            shared.update(by_bucket.get(bucket, ()))
         shared.pop(article_id, None)
         if shared:
             candidates[article_id] = {other for other, _ in shared.most_common(MAX_CANDIDATES)}
