@@ -117,6 +117,10 @@ class Generator:
     def __init__(self, count: int, seed: int = 20230522) -> None:
         self.count = max(0, count)
         self.seed = seed
+        # Per-instance caches: a class-level lru_cache would be shared by every network and
+        # keep old networks alive; these die with their generator.
+        self.path = lru_cache(maxsize=65536)(self._path)
+        self.story = lru_cache(maxsize=512)(self._story)
 
     def count_for(self, outlet: str) -> int:
         """Article k (0-based, network-wide) belongs to outlet k % 3 as its number k // 3."""
@@ -153,8 +157,7 @@ class Generator:
         )
         return text[0].upper() + text[1:]
 
-    @lru_cache(maxsize=65536)  # noqa: B019  (paths are small; listings and sitemaps reuse them)
-    def path(self, outlet: str, number: int) -> str:
+    def _path(self, outlet: str, number: int) -> str:
         spec = SPEC_BY_KEY[outlet]
         return spec.generated_path(
             self.section(outlet, number), slugify(self.title(outlet, number)), number, self.published(number)
@@ -205,8 +208,7 @@ class Generator:
             out.append(" ".join(sentences))
         return tuple(out)
 
-    @lru_cache(maxsize=512)  # noqa: B019  (bounded; one generator per network)
-    def story(self, outlet: str, number: int) -> Story:
+    def _story(self, outlet: str, number: int) -> Story:
         rng = self._rng(outlet, number, "meta")
         name, _ = rng.choice(OFFICIALS)
         author = rng.choice(
