@@ -63,7 +63,6 @@ RECALL_RETRY_CHARS = 1500
 
 def _run_trafilatura(tree: HtmlElement, url: str, favor_recall: bool) -> list[str]:
     from trafilatura import bare_extraction
-    from trafilatura.xml import xmltotxt
 
     try:
         # trafilatura copies a tree it is given, so ``tree`` stays intact for a retry.
@@ -79,10 +78,8 @@ def _run_trafilatura(tree: HtmlElement, url: str, favor_recall: bool) -> list[st
         )
     except Exception:
         return []
-    body = getattr(document, "body", None)
-    if body is None:
-        return []
-    return (xmltotxt(body, False) or "").split("\n")
+    # bare_extraction already serialised the body to text (python output format): reuse it.
+    return (getattr(document, "text", None) or "").split("\n")
 
 
 def _body_lines(tree: HtmlElement, url: str) -> list[str]:

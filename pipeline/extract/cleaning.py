@@ -17,6 +17,7 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from urllib.parse import urljoin
 
+from lxml import etree
 from lxml.html import HtmlElement
 
 from pipeline.extract import rules
@@ -47,12 +48,16 @@ def _is_caps_promo(text: str) -> bool:
     return bool(letters) and sum(c.isupper() for c in letters) / len(letters) > 0.9
 
 
+_UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+_LOWER = "abcdefghijklmnopqrstuvwxyz"
+# Pre-filter in C: links whose text has no ASCII lower-case letter (the Python test decides).
+_CAPS_LINKS_XPATH = f".//a[@href][normalize-space()][translate(., '{_LOWER}', '') = .]"
+
+
 def _promo_blocks(root: HtmlElement) -> list[HtmlElement]:
     """Block elements whose whole text is one all-caps link (in-body promo headlines)."""
     out = []
-    for anchor in root.iter("a"):
-        if anchor.get("href") is None:
-            continue
+    for anchor in root.xpath(_CAPS_LINKS_XPATH):
         text = normalise_line(anchor.text_content() or "")
         if not text or not _is_caps_promo(text):
             continue
@@ -78,6 +83,11 @@ RELATED_MARKERS = (
     "see-also",
 )
 MAX_LINKS = 50
+
+_DROP_TOKEN_RE = re.compile(
+    r"(?:^|\s)(?:" + "|".join(re.escape(t) for t in sorted(rules.DROP_CLASS_TOKENS)) + r")(?:\s|$)"
+)
+_RELATED_RE = re.compile("|".join(re.escape(m) for m in RELATED_MARKERS))
 
 
 @dataclass
@@ -106,19 +116,25 @@ def preclean_tree(tree: HtmlElement, drop_xpaths: Iterable[str] = (), url: str =
     page = url.split("#")[0]
     body = tree.find(".//body")
     root = body if body is not None else tree
+    # Inert subtrees (scripts except JSON-LD, styles, inline SVG drawings) are removed first, in
+    # C: trafilatura ignores them anyway, but copies and XPath-scans them several times.
+    scripts = [s for s in tree.iter("script") if (s.get("type") or "").lower() != "application/ld+json"]
+    for script in scripts:
+        script.drop_tree()
+    etree.strip_elements(tree, *rules.INERT_TAGS, with_tail=False)
     for el in root.iter(*rules.DROP_TAGS):
         doomed.append(el)
-    for el in root.iter():
-        if not isinstance(el.tag, str):
+    # class/id values come back as strings from C; an element proxy is only made for the
+    # few that match (visiting every element from Python was the costliest step here).
+    for value in root.xpath(".//@class | .//@id"):
+        lowered = value.lower()
+        related_block = _RELATED_RE.search(lowered) is not None
+        if not related_block and _DROP_TOKEN_RE.search(lowered) is None:
             continue
-        cls = el.get("class")
-        ident = el.get("id")
-        if not cls and not ident:
-            continue
-        lowered = f"{cls or ''} {ident or ''}".lower()
-        if len(related) < MAX_LINKS and any(m in lowered for m in RELATED_MARKERS):
+        el = value.getparent()
+        if related_block and len(related) < MAX_LINKS:
             _links_of(el, url, page, related)
-        if el.tag not in _PROTECTED and not rules.DROP_CLASS_TOKENS.isdisjoint(lowered.split()):
+        if el.tag not in _PROTECTED and _DROP_TOKEN_RE.search(lowered) is not None:
             doomed.append(el)
     doomed.extend(_promo_blocks(root))
     for xpath in drop_xpaths:
@@ -136,7 +152,17 @@ def preclean_tree(tree: HtmlElement, drop_xpaths: Iterable[str] = (), url: str =
             result.removed.append(text)
         el.drop_tree()
     result.links = list(related.items())[:MAX_LINKS]
+    strip_layout(root)
     return result
+
+
+def strip_layout(root: HtmlElement) -> None:
+    """Remove page furniture trafilatura drops anyway (after related links were collected)."""
+    etree.strip_elements(root, *rules.LAYOUT_TAGS, with_tail=False)
+    limit = rules.GUARDED_MAX_SHARE * len(root.text_content() or "")
+    for el in list(root.iter(*rules.GUARDED_LAYOUT_TAGS)):
+        if el.getparent() is not None and len(el.text_content() or "") <= limit:
+            el.drop_tree()
 
 
 @dataclass

@@ -45,6 +45,15 @@ DROP_CLASS_TOKENS: frozenset[str] = frozenset(
         "screen-reader-text",
     }
 )
+# Never-text subtrees removed before extraction (speed: trafilatura copies and scans the tree).
+INERT_TAGS: tuple[str, ...] = ("style", "svg", "canvas")
+# Page furniture trafilatura's own cleaning drops from the main extraction anyway; removing it
+# up front spares the copies/scans and keeps it out of the readability/justext fallbacks.
+LAYOUT_TAGS: tuple[str, ...] = ("iframe", "embed", "object", "applet", "audio", "video", "input")
+# Containers that are furniture when small; malformed pages sometimes nest the whole page in an
+# unclosed one, so they are removed only when they hold a small share of the page's text.
+GUARDED_LAYOUT_TAGS: tuple[str, ...] = ("nav", "aside", "footer", "form", "button", "menu", "select")
+GUARDED_MAX_SHARE = 0.15
 # Tags removed with their content before extraction.
 DROP_TAGS: tuple[str, ...] = ("figcaption", "noscript", "template", "dialog")
 
