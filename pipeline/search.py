@@ -198,7 +198,7 @@ def search(
     """Best matches first; one hit per near-duplicate cluster unless ``all_copies``."""
     if limit < 1:
         raise UsageError("--limit must be at least 1")
-    with get_engine(database_url).connect() as conn:
+    with get_engine(database_url).connect().execution_options(read_only=True) as conn:
         return _search(conn, query, source, since, limit, all_copies)
 
 
@@ -262,7 +262,7 @@ def export_articles(
     )
     last, emitted = 0, 0
     while True:
-        with engine.connect() as conn:
+        with engine.connect().execution_options(read_only=True) as conn:
             rows = [
                 dict(r) for r in conn.execute(sql, {**params, "last": last, "page": page_size}).mappings()
             ]

@@ -81,7 +81,7 @@ def database_size(engine: Engine) -> int | None:
         if not path or path == ":memory:":
             return None
         return sum(os.path.getsize(p) for p in (path, path + "-wal") if os.path.exists(p))
-    with engine.connect() as conn:
+    with engine.connect().execution_options(read_only=True) as conn:
         return int(conn.execute(text("select pg_database_size(current_database())")).scalar_one())
 
 
@@ -93,7 +93,7 @@ def collect_status(engine: Engine, runs_per_source: int = 5, newest: int = 10) -
         .label("rank")
     )
     recent = select(CrawlRun.id, rank).subquery()
-    with Session(engine) as session:
+    with Session(engine.execution_options(read_only=True)) as session:
         rows = session.execute(
             select(CrawlRun, Source.key)
             .join(Source, Source.id == CrawlRun.source_id)

@@ -15,6 +15,9 @@ from rich.text import Text
 from pipeline.cli.app import app, console
 from pipeline.orchestrate import STAGES, SourceRunSummary
 
+#: Sources run at once by default: overlaps one source's crawl with another's extraction.
+DEFAULT_PARALLEL = 3
+
 
 def summary_table(summaries: Sequence[SourceRunSummary], title: str = "newsflow run") -> Table:
     """Per source: pages, articles by outcome, failures by category, quality verdict, seconds."""
@@ -64,6 +67,7 @@ def run_with_progress(
     sources_path: Path | None,
     database_url: str | None,
     crawl_log_level: str = "WARNING",
+    parallel: int = DEFAULT_PARALLEL,
 ) -> list[SourceRunSummary]:
     """Run the pipeline showing one progress row per source that advances stage by stage."""
     from pipeline.config import load_sources
@@ -96,6 +100,7 @@ def run_with_progress(
             database_url=database_url,
             on_stage=on_stage,
             crawl_log_level=crawl_log_level,
+            parallel=parallel,
         )
         for summary in summaries:
             progress.update(tasks[summary.source], completed=len(STAGES), description=summary.status)
@@ -114,6 +119,7 @@ def run(
     database_url: str | None = typer.Option(None, "--database-url", help="Default NEWSFLOW_DATABASE_URL."),
     as_json: bool = typer.Option(False, "--json", help="Print the summaries as JSON instead of a table."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Show the crawler's INFO log."),
+    parallel: int = typer.Option(DEFAULT_PARALLEL, "--parallel", min=1, help="Sources run at once."),
 ) -> None:
     """Crawl, extract, load and check the chosen sources (all by default); exit 1 if any failed."""
     if as_json:
@@ -125,7 +131,7 @@ def run(
         typer.echo(json.dumps([s.as_dict() for s in summaries], indent=2))
     else:
         summaries = run_with_progress(
-            source, max_pages, sources_path, database_url, "INFO" if verbose else "WARNING"
+            source, max_pages, sources_path, database_url, "INFO" if verbose else "WARNING", parallel
         )
         console.print(summary_table(summaries))
         for s in summaries:

@@ -39,6 +39,11 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _sqlite_begin(conn: Any) -> None:
+    read_only = conn.get_execution_options().get("read_only", False)
+    conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+
 def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
     """A new engine for ``url`` (default: ``NEWSFLOW_DATABASE_URL``)."""
     if url is None:
@@ -50,10 +55,14 @@ def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
         _prepare_sqlite_file(url)
         engine = create_engine(url, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
-        # pysqlite's own transaction handling defers BEGIN; we want BEGIN IMMEDIATE-like
-        # atomic batches, so let SQLAlchemy emit BEGIN itself.
+        # pysqlite's own transaction handling defers BEGIN, so let SQLAlchemy emit it. It is
+        # BEGIN IMMEDIATE: a deferred transaction that reads and then writes can't wait for a
+        # concurrent writer (SQLite answers "database is locked" at once to avoid a deadlock),
+        # while an immediate one takes the write lock up front and waits up to busy_timeout.
+        # Parallel sources, the crawler subprocess and loads all write to the same file.
         event.listen(engine, "connect", lambda conn, _rec: setattr(conn, "isolation_level", None))
-        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN"))
+        # Read-only work (search, status) opts out with execution_options(read_only=True).
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     return create_engine(url, **kwargs)
