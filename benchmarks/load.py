@@ -7,7 +7,10 @@ writes into a plain, index-free table in the same database and prints the ratio.
 records are then loaded into a fresh SQLite file. Records are synthetic news-like articles
 (~400 words from a Zipf-distributed 40k-word vocabulary, 1% syndicated near-copies).
 
-    .venv/bin/python -m benchmarks.load [--sizes 10000,100000] [--pg-url URL] [--no-sqlite]
+    .venv/bin/python -m benchmarks.load [--sizes 10000,100000] [--repeat 3] [--fts-off] [--no-sqlite]
+
+Each size is run ``--repeat`` times on fresh databases; medians are reported and the ratio is
+the median of the same-run ratios (load and COPY measured back to back on one database).
 
 PostgreSQL defaults to the local trust-auth server (``NEWSFLOW_TEST_PG_URL`` if set);
 everything stays on 127.0.0.1.
@@ -18,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -298,45 +302,68 @@ def _drop(admin: str, url: str) -> None:
     engine.dispose()
 
 
-def bench_size(count: int, admin: str, batch_size: int, sqlite: bool) -> dict[str, Any]:
-    out: dict[str, Any] = {"records": count}
+def bench_once(count: int, admin: str, batch_size: int, sqlite: bool, fts_off: bool) -> dict[str, Any]:
+    """One repetition: load, COPY of the same rows (same database, same run), optional extras."""
+    out: dict[str, Any] = {}
     url = _pg_database(admin)
     try:
         stage_postgres(url, count)
         load = run_load(url, batch_size)
         copy_seconds = copy_baseline(url, count)
-        # The same load again with the search-vector trigger off: what FTS-on-write costs.
-        engine = create_engine(url)
-        with engine.begin() as conn:
-            conn.execute(text("TRUNCATE articles CASCADE"))
-            conn.execute(text("ALTER TABLE articles DISABLE TRIGGER articles_search_vector_trg"))
-        engine.dispose()
-        bare = run_load(url, batch_size)
+        out["pg_load_s"] = load["seconds"]
+        out["pg_rss_mb"] = load["peak_rss_mb"]
+        out["copy_s"] = copy_seconds
+        out["ratio"] = copy_seconds / load["seconds"]
+        out["near_duplicates"] = load["near_duplicates"]
+        out["new"] = load["new"]
+        if fts_off:
+            # The same load again with the search-vector trigger off: what FTS-on-write costs.
+            engine = create_engine(url)
+            with engine.begin() as conn:
+                conn.execute(text("TRUNCATE articles CASCADE"))
+                conn.execute(text("ALTER TABLE articles DISABLE TRIGGER articles_search_vector_trg"))
+            engine.dispose()
+            bare = run_load(url, batch_size)
+            out["pg_load_no_fts_s"] = bare["seconds"]
+            out["ratio_no_fts"] = copy_seconds / bare["seconds"]
     finally:
         _drop(admin, url)
-    out["postgresql"] = {
-        "load_seconds": load["seconds"],
-        "load_articles_per_s": round(count / load["seconds"]),
-        "copy_seconds": round(copy_seconds, 2),
-        "copy_rows_per_s": round(count / copy_seconds),
-        "ratio_vs_copy": round(copy_seconds / load["seconds"], 3),
-        "peak_rss_mb": load["peak_rss_mb"],
-        "new": load["new"],
-        "near_duplicates": load["near_duplicates"],
-        "load_without_fts_seconds": bare["seconds"],
-        "ratio_vs_copy_without_fts": round(copy_seconds / bare["seconds"], 3),
-    }
     if sqlite:
         with tempfile.TemporaryDirectory(prefix="newsflow-bench-") as tmp:
             lite = f"sqlite:///{tmp}/bench.db"
             stage_sqlite(lite, count)
             load = run_load(lite, batch_size)
+        out["sqlite_load_s"] = load["seconds"]
+        out["sqlite_rss_mb"] = load["peak_rss_mb"]
+    return out
+
+
+def summarise(count: int, runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Medians over the repetitions; the ratio is the median of same-run ratios."""
+
+    def med(key: str) -> float:
+        return float(statistics.median(run[key] for run in runs))
+
+    pg: dict[str, Any] = {
+        "load_seconds": round(med("pg_load_s"), 2),
+        "load_articles_per_s": round(count / med("pg_load_s")),
+        "copy_seconds": round(med("copy_s"), 2),
+        "copy_rows_per_s": round(count / med("copy_s")),
+        "ratio_vs_copy": round(med("ratio"), 3),
+        "ratios": [round(run["ratio"], 3) for run in runs],
+        "peak_rss_mb": round(max(run["pg_rss_mb"] for run in runs), 1),
+        "new": runs[0]["new"],
+        "near_duplicates": runs[0]["near_duplicates"],
+    }
+    if "pg_load_no_fts_s" in runs[0]:
+        pg["load_without_fts_seconds"] = round(med("pg_load_no_fts_s"), 2)
+        pg["ratio_vs_copy_without_fts"] = round(med("ratio_no_fts"), 3)
+    out: dict[str, Any] = {"records": count, "repeats": len(runs), "postgresql": pg}
+    if "sqlite_load_s" in runs[0]:
         out["sqlite"] = {
-            "load_seconds": load["seconds"],
-            "load_articles_per_s": round(count / load["seconds"]),
-            "peak_rss_mb": load["peak_rss_mb"],
-            "new": load["new"],
-            "near_duplicates": load["near_duplicates"],
+            "load_seconds": round(med("sqlite_load_s"), 2),
+            "load_articles_per_s": round(count / med("sqlite_load_s")),
+            "peak_rss_mb": round(max(run["sqlite_rss_mb"] for run in runs), 1),
         }
     return out
 
@@ -348,33 +375,44 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sizes", default="10000,100000", help="comma-separated record counts")
     parser.add_argument("--pg-url", default=os.environ.get("NEWSFLOW_TEST_PG_URL", DEFAULT_PG))
     parser.add_argument("--batch-size", type=int, default=500)
+    parser.add_argument("--repeat", type=int, default=3, help="repetitions per size (medians reported)")
     parser.add_argument("--no-sqlite", action="store_true", help="PostgreSQL only")
+    parser.add_argument("--fts-off", action="store_true", help="also load with the FTS trigger off")
+    parser.add_argument("--output", type=Path, default=RESULTS / "load.json")
     args = parser.parse_args(argv)
     from pipeline.db.engine import normalise_url
 
     admin = normalise_url(args.pg_url)
     results = []
     for size in (int(s) for s in args.sizes.split(",")):
-        result = bench_size(size, admin, args.batch_size, not args.no_sqlite)
+        runs = [
+            bench_once(size, admin, args.batch_size, not args.no_sqlite, args.fts_off)
+            for _ in range(args.repeat)
+        ]
+        result = summarise(size, runs)
         results.append(result)
         pg = result["postgresql"]
+        extra = (
+            f" (FTS trigger off: {pg['load_without_fts_seconds']}s, {pg['ratio_vs_copy_without_fts']}x)"
+            if "load_without_fts_seconds" in pg
+            else ""
+        )
         print(
-            f"{size:>7} records  PostgreSQL load {pg['load_articles_per_s']:>6}/s ({pg['load_seconds']}s, "
-            f"peak RSS {pg['peak_rss_mb']} MB)  COPY {pg['copy_rows_per_s']:>6}/s ({pg['copy_seconds']}s)  "
-            f"load/COPY = {pg['ratio_vs_copy']} (without FTS trigger: {pg['ratio_vs_copy_without_fts']})",
+            f"{size:>7} records x{args.repeat}  PostgreSQL load {pg['load_articles_per_s']:>6}/s "
+            f"({pg['load_seconds']}s, peak RSS {pg['peak_rss_mb']} MB)  COPY {pg['copy_rows_per_s']:>6}/s "
+            f"({pg['copy_seconds']}s)  load/COPY = {pg['ratio_vs_copy']} {pg['ratios']}{extra}",
             flush=True,
         )
         if "sqlite" in result:
             lite = result["sqlite"]
             print(
-                f"{size:>7} records  SQLite load {lite['load_articles_per_s']:>6}/s ({lite['load_seconds']}s, "
-                f"peak RSS {lite['peak_rss_mb']} MB)",
+                f"{size:>7} records x{args.repeat}  SQLite load {lite['load_articles_per_s']:>6}/s "
+                f"({lite['load_seconds']}s, peak RSS {lite['peak_rss_mb']} MB)",
                 flush=True,
             )
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    path = RESULTS / "load.json"
-    path.write_text(json.dumps(results, indent=2) + "\n")
-    print(f"saved {path.relative_to(ROOT)}")
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"saved {args.output}")
 
 
 if __name__ == "__main__":
