@@ -16,6 +16,7 @@ from airflow.sdk import DAG, CronDataIntervalTimetable, Param, dag, task
 
 from pipeline import dagkit
 from pipeline.config import ConfigError, Source, load_sources
+from pipeline.dag_tasks import extract_load_check_publish
 
 START_DATE = datetime(2025, 1, 1, tzinfo=UTC)
 
@@ -72,42 +73,7 @@ def build_ingest_dag(source: Source) -> DAG:
             result.raise_for_status()  # a failed crawl fails the task, so its retries apply
             return [] if options["dry_run"] else dagkit.shard_plan(news_run, result.pages_fetched)
 
-        @task(max_active_tis_per_dagrun=dagkit.MAX_PARALLEL_SHARDS)
-        def extract(news_run: str, shard: int, shards: int) -> dict[str, Any]:
-            """Clean text and metadata from the archived pages of one shard of the run."""
-            from pipeline.stages.extract import extract as stage
-
-            dagkit.prepare_task_environment()
-            return dict(stage(news_run, shard=shard, shards=shards, workers=1).as_dict())
-
-        @task
-        def load(**context: Any) -> dict[str, Any]:
-            """Upsert the run's extracted articles (dedupe, versions, links)."""
-            from pipeline.stages.load import load as stage
-
-            dagkit.prepare_task_environment()
-            return dict(stage(dagkit.require_news_run(context)).as_dict())
-
-        @task(retries=0)
-        def check(**context: Any) -> dict[str, Any]:
-            """Quality gates; fails the run naming the cause (deterministic: no retries)."""
-            from pipeline.stages.check import check as stage
-
-            dagkit.prepare_task_environment()
-            return stage(dagkit.require_news_run(context)).as_dict()
-
-        @task(outlets=[asset])
-        def publish(**context: Any) -> dict[str, Any]:
-            """Finalise the run and emit the articles Asset event with window, source and counts."""
-            from pipeline.stages.check import publish as stage
-
-            dagkit.prepare_task_environment()
-            extra = stage(dagkit.require_news_run(context))
-            context["outlet_events"][asset].extra = extra
-            return extra
-
-        extracted = extract.expand_kwargs(crawl())
-        extracted >> load() >> check() >> publish()
+        extract_load_check_publish(crawl(), asset)
 
     return ingest()
 

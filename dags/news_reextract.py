@@ -15,6 +15,7 @@ from airflow.sdk import DAG, Param, dag, task
 
 from pipeline import dagkit
 from pipeline.config import ConfigError, load_sources
+from pipeline.dag_tasks import extract_load_check_publish
 
 try:
     SOURCE_KEYS = [s.key for s in load_sources(dagkit.sources_path()).sources]
@@ -74,39 +75,7 @@ def news_reextract() -> None:
         news_run = start_reextract(source, *window, dagkit.require_news_run(context))
         return dagkit.shard_plan(news_run, stored_responses(source, *window))
 
-    @task(max_active_tis_per_dagrun=dagkit.MAX_PARALLEL_SHARDS)
-    def extract(news_run: str, shard: int, shards: int) -> dict[str, Any]:
-        """Re-extract one shard of the window's archived pages (from WARC, no HTTP)."""
-        from pipeline.stages.extract import extract as stage
-
-        dagkit.prepare_task_environment()
-        return dict(stage(news_run, shard=shard, shards=shards, workers=1).as_dict())
-
-    @task
-    def load(**context: Any) -> dict[str, Any]:
-        from pipeline.stages.load import load as stage
-
-        dagkit.prepare_task_environment()
-        return dict(stage(dagkit.require_news_run(context)).as_dict())
-
-    @task(retries=0)
-    def check(**context: Any) -> dict[str, Any]:
-        from pipeline.stages.check import check as stage
-
-        dagkit.prepare_task_environment()
-        return stage(dagkit.require_news_run(context)).as_dict()
-
-    @task(outlets=[ASSET])
-    def publish(**context: Any) -> dict[str, Any]:
-        from pipeline.stages.check import publish as stage
-
-        dagkit.prepare_task_environment()
-        extra = stage(dagkit.require_news_run(context))
-        context["outlet_events"][ASSET].extra = extra
-        return extra
-
-    extracted = extract.expand_kwargs(start())
-    extracted >> load() >> check() >> publish()
+    extract_load_check_publish(start(), ASSET)
 
 
 reextract_dag: DAG = news_reextract()
