@@ -126,7 +126,7 @@ def extract_outcome(
         cleaner.removed.append(lines.pop(0))
     text = "\n\n".join(lines)
 
-    detection = detect_article(tree, nodes, url, meta.og_type, text, dates.published is not None)
+    detection = detect_article(tree, nodes, url, meta.og_type, text, dates.published is not None, meta.title)
     article = ExtractedArticle(
         url=url,
         canonical_url=meta.canonical_url,

@@ -27,6 +27,10 @@ _DATED_PATH = re.compile(r"/(?:19|20)\d{2}/\d{1,2}/")
 _ARTICLE_ID = re.compile(r"[-_/]\d{5,}(?:\.html?)?$|\.html?$")
 
 
+SHORT_TITLE_WORDS = 3
+SHORT_TITLE_PENALTY = 0.75
+
+
 @dataclass(frozen=True)
 class Detection:
     is_article: bool
@@ -48,6 +52,7 @@ def detect_article(
     og_type: str | None,
     text: str,
     has_date: bool,
+    title: str | None = None,
 ) -> Detection:
     """Score page signals; positive means article."""
     score = 0.0
@@ -109,6 +114,13 @@ def detect_article(
         if articles >= 5:
             score -= 1.5
             reasons.append("many-article-cards")
+
+    # Section/category/product-collection pages are named, articles are headlined: "News",
+    # "Electric Guitars" vs a sentence-like headline (6.5 % of dev articles have <= 3 words, vs
+    # half of the listing/collection pages).
+    if title is not None and len(title.split()) <= SHORT_TITLE_WORDS:
+        score -= SHORT_TITLE_PENALTY
+        reasons.append("short-title")
 
     path = urlsplit(url).path
     if _LISTING_PATH.search(path) or path in {"", "/"}:
