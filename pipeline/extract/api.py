@@ -58,10 +58,18 @@ def _parse(html: str) -> HtmlElement | None:
     return tree if isinstance(tree, HtmlElement) else None
 
 
-RECALL_RETRY_CHARS = 1500
+# A short extraction, or one that covers little of the text the page offers, is retried in
+# recall mode (trafilatura picked too small a container); the retry wins only when clearly
+# longer. Measured on WCXB dev: +0.003 F1 for ~9 % of pages extracted twice. (Fast mode
+# first and full mode only for short results measured worse: more boilerplate, little gain.)
+RETRY_CHARS = 1500
+RETRY_PAGE_SHARE = 0.5
+RETRY_MAX_CHARS = 5000  # above this the retry rarely helped: not worth a second run
+RECALL_ACCEPT_RATIO = 1.2
+RECALL_ACCEPT_EXTRA = 200
 
 
-def _run_trafilatura(tree: HtmlElement, url: str, favor_recall: bool) -> list[str]:
+def _run_trafilatura(tree: HtmlElement, url: str, *, fast: bool, favor_recall: bool) -> list[str]:
     from trafilatura import bare_extraction
 
     try:
@@ -75,6 +83,7 @@ def _run_trafilatura(tree: HtmlElement, url: str, favor_recall: bool) -> list[st
             include_images=False,
             include_links=False,
             favor_recall=favor_recall,
+            fast=fast,
         )
     except Exception:
         return []
@@ -82,13 +91,18 @@ def _run_trafilatura(tree: HtmlElement, url: str, favor_recall: bool) -> list[st
     return (getattr(document, "text", None) or "").split("\n")
 
 
-def _body_lines(tree: HtmlElement, url: str) -> list[str]:
-    """Trafilatura's body lines; a short result is retried in recall mode (measured gain)."""
-    lines = _run_trafilatura(tree, url, favor_recall=False)
-    size = sum(len(line) for line in lines)
-    if size < RECALL_RETRY_CHARS:
-        retry = _run_trafilatura(tree, url, favor_recall=True)
-        if sum(len(line) for line in retry) > 1.5 * size + 200:
+def _size(lines: list[str]) -> int:
+    return sum(len(line) for line in lines)
+
+
+def _body_lines(tree: HtmlElement, url: str, page_chars: int) -> list[str]:
+    """Trafilatura's body lines, retried in recall mode when they look truncated."""
+    lines = _run_trafilatura(tree, url, fast=False, favor_recall=False)
+    size = _size(lines)
+    if size < RETRY_CHARS or (size < RETRY_PAGE_SHARE * page_chars and size < RETRY_MAX_CHARS):
+        # Recall mode bypasses the comparison for long texts anyway: fast is as good here.
+        retry = _run_trafilatura(tree, url, fast=True, favor_recall=True)
+        if _size(retry) > RECALL_ACCEPT_RATIO * size + RECALL_ACCEPT_EXTRA:
             return retry
     return lines
 
@@ -120,7 +134,7 @@ def extract_outcome(
         drop_patterns=compile_patterns(overrides.drop_patterns) if overrides else [],
         learned=learned if (overrides is None or overrides.learn_boilerplate) else frozenset(),
     )
-    lines = cleaner.clean(_body_lines(tree, url))
+    lines = cleaner.clean(_body_lines(tree, url, precleaned.page_chars))
     # The headline repeated as the first body line is not body text.
     if lines and meta.title and lines[0].casefold() == meta.title.casefold():
         cleaner.removed.append(lines.pop(0))

@@ -84,9 +84,6 @@ RELATED_MARKERS = (
 )
 MAX_LINKS = 50
 
-_DROP_TOKEN_RE = re.compile(
-    r"(?:^|\s)(?:" + "|".join(re.escape(t) for t in sorted(rules.DROP_CLASS_TOKENS)) + r")(?:\s|$)"
-)
 _RELATED_RE = re.compile("|".join(re.escape(m) for m in RELATED_MARKERS))
 
 
@@ -96,6 +93,7 @@ class Preclean:
 
     removed: list[str] = field(default_factory=list)
     links: list[tuple[str, str]] = field(default_factory=list)
+    page_chars: int = 0  # body text left after the pass: how much text the page offers
 
 
 def _links_of(block: HtmlElement, url: str, page: str, out: dict[str, str]) -> None:
@@ -129,12 +127,13 @@ def preclean_tree(tree: HtmlElement, drop_xpaths: Iterable[str] = (), url: str =
     for value in root.xpath(".//@class | .//@id"):
         lowered = value.lower()
         related_block = _RELATED_RE.search(lowered) is not None
-        if not related_block and _DROP_TOKEN_RE.search(lowered) is None:
+        drop = not rules.DROP_CLASS_TOKENS.isdisjoint(lowered.split())
+        if not related_block and not drop:
             continue
         el = value.getparent()
         if related_block and len(related) < MAX_LINKS:
             _links_of(el, url, page, related)
-        if el.tag not in _PROTECTED and _DROP_TOKEN_RE.search(lowered) is not None:
+        if drop and el.tag not in _PROTECTED:
             doomed.append(el)
     doomed.extend(_promo_blocks(root))
     for xpath in drop_xpaths:
@@ -152,17 +151,26 @@ def preclean_tree(tree: HtmlElement, drop_xpaths: Iterable[str] = (), url: str =
             result.removed.append(text)
         el.drop_tree()
     result.links = list(related.items())[:MAX_LINKS]
-    strip_layout(root)
+    result.page_chars = strip_layout(root)
     return result
 
 
-def strip_layout(root: HtmlElement) -> None:
-    """Remove page furniture trafilatura drops anyway (after related links were collected)."""
+def strip_layout(root: HtmlElement) -> int:
+    """Remove page furniture trafilatura drops anyway (after related links were collected).
+
+    Returns the number of text characters left in ``root``.
+    """
     etree.strip_elements(root, *rules.LAYOUT_TAGS, with_tail=False)
     limit = rules.GUARDED_MAX_SHARE * len(root.text_content() or "")
     for el in list(root.iter(*rules.GUARDED_LAYOUT_TAGS)):
         if el.getparent() is not None and len(el.text_content() or "") <= limit:
             el.drop_tree()
+    return _text_chars(root)
+
+
+def _text_chars(el: HtmlElement) -> int:
+    """Characters of text with runs of whitespace counted as one (markup indentation ignored)."""
+    return len(" ".join((el.text_content() or "").split()))
 
 
 @dataclass

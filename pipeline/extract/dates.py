@@ -317,7 +317,9 @@ def extract_dates(
     ld_pub, ld_mod = _jsonld_dates(nodes)
     meta_pub = _meta_dates(tree, PUBLISHED_META)
     meta_mod = _meta_dates(tree, MODIFIED_META)
-    time_pub, time_mod = _time_elements(tree)
+    # <time> elements need a scan of the whole tree: only when the head did not say it all.
+    need_time = (ld_pub is None and meta_pub is None) or (ld_mod is None and meta_mod is None)
+    time_pub, time_mod = _time_elements(tree) if need_time else (None, None)
     from_url = url_date(url)
 
     pub_candidates: list[tuple[datetime | None, DateOrigin]] = [
