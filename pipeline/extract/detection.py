@@ -118,7 +118,8 @@ def detect_article(
     # Section/category/product-collection pages are named, articles are headlined: "News",
     # "Electric Guitars" vs a sentence-like headline (6.5 % of dev articles have <= 3 words, vs
     # half of the listing/collection pages).
-    if title is not None and len(title.split()) <= SHORT_TITLE_WORDS:
+    # Only against a long text: a listing's teasers read as prose, a short item is not one.
+    if title is not None and len(title.split()) <= SHORT_TITLE_WORDS and "prose" in reasons:
         score -= SHORT_TITLE_PENALTY
         reasons.append("short-title")
 
