@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Collection
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from lxml.html import HtmlElement
 
@@ -30,6 +30,11 @@ if TYPE_CHECKING:
 
 EXTRACTOR_VERSION = "newsflow-extract/1.0+trafilatura-2.3"
 MAX_HTML_CHARS = 8_000_000
+
+try:  # the cascade behind bare_extraction, without its defensive deep copy (trafilatura 2.3)
+    from trafilatura.core import trafilatura_sequence as _sequence
+except ImportError:  # pragma: no cover
+    _sequence = None  # type: ignore[assignment]
 
 # trafilatura logs every discarded page at WARNING; those are expected outcomes here.
 logging.getLogger("trafilatura").setLevel(logging.ERROR)
@@ -70,23 +75,39 @@ RECALL_ACCEPT_EXTRA = 200
 
 
 def _run_trafilatura(tree: HtmlElement, url: str, *, fast: bool, favor_recall: bool) -> list[str]:
-    from trafilatura import bare_extraction
+    """Trafilatura's text lines for ``tree``, which it may prune in place (comment sections).
+
+    ``bare_extraction`` deep-copies a tree it is handed; we own this one and only ever need
+    it pruned the same way again, so the cascade is run directly (saves a copy per page).
+    """
+    from trafilatura.settings import Extractor
+    from trafilatura.xml import xmltotxt
 
     try:
-        # trafilatura copies a tree it is given, so ``tree`` stays intact for a retry.
-        document = bare_extraction(
-            tree,
-            url=url,
-            include_comments=False,
-            with_metadata=False,
-            include_tables=True,
-            include_images=False,
-            include_links=False,
-            favor_recall=favor_recall,
+        options = Extractor(
+            output_format="python",
             fast=fast,
+            recall=favor_recall,
+            comments=False,
+            tables=True,
+            images=False,
+            links=False,
+            url=url,
         )
+        if _sequence is None:  # pragma: no cover - a trafilatura without the internal helper
+            return _run_bare_extraction(tree, url, options)
+        body, text, _comments, _comment_text = _sequence(tree, options, url)
+        if len(text) < options.min_output_size:
+            return []
+        return (xmltotxt(body, options.formatting) or "").split("\n")
     except Exception:
         return []
+
+
+def _run_bare_extraction(tree: HtmlElement, url: str, options: Any) -> list[str]:
+    from trafilatura import bare_extraction
+
+    document = bare_extraction(tree, url=url, options=options)
     # bare_extraction already serialised the body to text (python output format): reuse it.
     return (getattr(document, "text", None) or "").split("\n")
 
