@@ -119,6 +119,12 @@ def test_source_overrides_drop_selectors_and_patterns() -> None:
         "Sign up for our newsletter to get the best stories",
         "Photo: Jane Doe/Reuters",
         "Advertisement",
+        "Article reviewed by: Jane Doe",
+        "Written by Cassidy Horton",
+        "Tags: Employment, Health & Fitness",
+        "Sponsored Content",
+        "Awesome, you're subscribed!",
+        "Share With a Friend or Colleague",
     ],
 )
 def test_boilerplate_lines_removed(line: str) -> None:
@@ -135,8 +141,14 @@ def test_real_sentence_mentioning_boilerplate_words_survives() -> None:
         "Officials said residents could click here and there on the new portal, but related content "
         "about the evacuation was hard to find, according to the video released on Monday."
     )
+    # A sentence opening like a credit line is still a sentence.
+    credit_like = "Written by a team of volunteers over two winters, the report was published on Monday."
     body = "".join(f"<p>{p}</p>" for p in SEED_PARAGRAPHS)
-    html = f"<html><body><article><h1>Headline</h1><p>{sentence}</p>{body}</article></body></html>"
+    html = (
+        f"<html><body><article><h1>Headline</h1><p>{sentence}</p>{body}<p>{credit_like}</p>"
+        f"{body}</article></body></html>"
+    )
     article = extract_article(html, "https://example.org/2023/05/22/another-article-slug-here/")
     assert article is not None
     assert sentence in article.text
+    assert credit_like in article.text

@@ -86,6 +86,13 @@ BOILERPLATE_LINE_PATTERNS: tuple[str, ...] = (
     r"(jetzt )?(newsletter )?abonnieren.{0,60}",
     r"abonnez-vous.{0,80}",
     r"suscr[ií]bete.{0,80}",
+    # byline/review credits and counters left as their own line (the byline is metadata)
+    r"(article |content |medically )?(written|reviewed|edited|fact[- ]checked) by:?( [\w.'’-]+){0,4}",
+    r"\d+ (published )?(articles|posts)",
+    r"(tags|filed under)\s*:.{0,120}",
+    r"sponsored content|paid content|partner content",
+    r"(awesome|thanks|thank you)[,!]? (you're|you are|you’re) (now )?(subscribed|signed up).{0,40}",
+    r"share (with )?(a friend|your friends)( or colleague)?",
     # paywall prompts
     r"(this|the) (article|story|content) is (only )?(for|available (to|for)) (paying )?(subscribers|members)\b.{0,60}",
     r"(subscribe|sign up|register|log ?in)( now| today)? to (continue|keep) reading\b.{0,200}",
