@@ -152,3 +152,15 @@ def test_real_sentence_mentioning_boilerplate_words_survives() -> None:
     assert article is not None
     assert sentence in article.text
     assert credit_like in article.text
+
+
+@pytest.mark.parametrize("byline", ["Written by Jane Okafor", "Author: Jane Okafor", "Posted by Jane Okafor"])
+def test_labelled_byline_near_headline_gives_the_author(byline: str) -> None:
+    body = "".join(f"<p>{p}</p>" for p in SEED_PARAGRAPHS)
+    html = (
+        "<html><body><article><header><h1>Governor warns of new border raids</h1>"
+        f"<div><span>{byline}</span></div></header>{body}</article></body></html>"
+    )
+    article = extract_article(html, "https://example.org/2023/05/22/governor-warns-border-raids/")
+    assert article is not None
+    assert article.authors == ["Jane Okafor"]

@@ -180,8 +180,10 @@ _BYLINE_XPATH = (
 )
 
 
-_BY_WORDS = ("by", "von", "par", "por", "door")
-_BY_LINE = re.compile(r"^\s*(?:by|von|par|por|door)\s+[^\W\d_]", re.I | re.UNICODE)
+_BY_WORDS = ("by", "von", "par", "por", "door", "writ", "post", "auth")
+_BY_LINE = re.compile(
+    r"^\s*(?:(?:(?:written|posted)\s+)?(?:by|von|par|por|door)\b:?|author:)\s*[^\W\d_]", re.I | re.UNICODE
+)
 
 
 def byline_authors(tree: HtmlElement, reject: set[str], headline: HtmlElement | None) -> list[str]:
