@@ -74,12 +74,6 @@ def demo(
                 subtitle=f"{len(report.removed_lines)} boilerplate lines removed by cleaning",
             )
         )
-        if report.removed_lines:
-            removed = Table(title="removed from the seed story")
-            removed.add_column("line")
-            for line in report.removed_lines:
-                removed.add_row(Text(line if len(line) < 100 else line[:97] + "..."))
-            console.print(removed)
         links = Table(title=f"related-article links of the seed story ({len(report.links)})")
         for column in ("to", "kind", "stored"):
             links.add_column(column)
