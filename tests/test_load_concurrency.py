@@ -46,6 +46,8 @@ def start_load(db_url: str, run_id: str, batch_size: int, pause: float = 0.0) ->
 
 
 def count(engine: Engine, model: type) -> int:
+    # Deferred (read-only) transaction: polling must not queue behind the loader's write lock.
+    engine = engine.execution_options(read_only=True)
     with engine.connect() as conn:
         return int(conn.execute(select(func.count()).select_from(model)).scalar_one())
 
