@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from pipeline.db.dialect import dialect_insert, greatest
 from pipeline.db.models import BoilerplateLine
 from pipeline.extract.cleaning import line_hash, normalise_line
 
@@ -71,37 +72,19 @@ def _upsert(session: Session, source_id: int, key: str, sample: str, seen: int, 
         "first_seen_at": now,
         "last_seen_at": now,
     }
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-        stmt = pg_insert(BoilerplateLine).values(values)
-        excluded = stmt.excluded
-        session.execute(
-            stmt.on_conflict_do_update(
-                index_elements=["source_id", "line_hash"],
-                set_={
-                    "pages_seen": func.greatest(BoilerplateLine.pages_seen, excluded.pages_seen),
-                    "score": func.greatest(BoilerplateLine.score, excluded.score),
-                    "last_seen_at": excluded.last_seen_at,
-                },
-            )
+    stmt = dialect_insert(session, BoilerplateLine).values(values)
+    excluded = stmt.excluded
+    session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["source_id", "line_hash"],
+            set_={
+                # max(), not sum: counts of a rerun must not add up (reruns are idempotent).
+                "pages_seen": greatest(session, BoilerplateLine.pages_seen, excluded.pages_seen),
+                "score": greatest(session, BoilerplateLine.score, excluded.score),
+                "last_seen_at": excluded.last_seen_at,
+            },
         )
-    else:
-        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-        stmt2 = sqlite_insert(BoilerplateLine).values(values)
-        excluded2 = stmt2.excluded
-        session.execute(
-            stmt2.on_conflict_do_update(
-                index_elements=["source_id", "line_hash"],
-                set_={
-                    "pages_seen": func.max(BoilerplateLine.pages_seen, excluded2.pages_seen),
-                    "score": func.max(BoilerplateLine.score, excluded2.score),
-                    "last_seen_at": excluded2.last_seen_at,
-                },
-            )
-        )
+    )
 
 
 def record(session: Session, source_id: int, evidence: LineEvidence) -> None:

@@ -32,22 +32,10 @@ from sqlalchemy import (
     bindparam,
     select,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 
-from pipeline.errors import NewsflowError
-
-Insert = postgresql.Insert | sqlite.Insert
+from pipeline.db.dialect import Insert, dialect_insert
 
 _STAGING = MetaData()  # never created by metadata; not part of the schema alembic checks
-
-
-def dialect_insert(conn: Connection, table: Table) -> Insert:
-    """The dialect's INSERT construct (both offer ``on_conflict_do_update`` and ``excluded``)."""
-    if conn.dialect.name == "postgresql":
-        return postgresql.insert(table)
-    if conn.dialect.name == "sqlite":
-        return sqlite.insert(table)
-    raise NewsflowError(f"unsupported database {conn.dialect.name!r} (SQLite or PostgreSQL)")
 
 
 def _staging_name(table: Table, names: Sequence[str]) -> str:

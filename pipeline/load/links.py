@@ -14,8 +14,9 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, case, or_, select, update
 
+from pipeline.db.dialect import Insert
 from pipeline.db.models import Article, ArticleLink, CrawlLink
-from pipeline.load.bulk import Insert, chunk_size, insert_rows, member_of
+from pipeline.load.bulk import chunk_size, insert_rows, member_of
 from pipeline.urls import canonicalize, url_hash
 
 

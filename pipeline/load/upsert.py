@@ -23,8 +23,9 @@ from typing import Any, Literal
 
 from sqlalchemy import Connection, Table, and_, case, literal, or_, select
 
+from pipeline.db.dialect import Insert, dialect_insert
 from pipeline.db.models import Article, ArticleVersion
-from pipeline.load.bulk import Insert, dialect_insert, insert_rows, member_of, staged_twin
+from pipeline.load.bulk import insert_rows, member_of, staged_twin
 from pipeline.load.prepare import PreparedArticle
 
 # Replaced together when the content changes; provenance moves with the content it describes.
