@@ -68,8 +68,11 @@ def run_source(
     A failed stage ends that source's run (the later stages need its output) and is
     reported in the summary; other sources still run.
     """
-    from pipeline import stages
     from pipeline.quality import QualityGateFailed
+    from pipeline.stages.check import check, publish
+    from pipeline.stages.crawl import crawl
+    from pipeline.stages.extract import extract
+    from pipeline.stages.load import load
 
     summary = SourceRunSummary(source=source_key, run_id=run_id or "")
 
@@ -85,7 +88,7 @@ def run_source(
     try:
         crawled = timed(
             "crawl",
-            lambda: stages.crawl(
+            lambda: crawl(
                 source_key,
                 run_id,
                 max_pages=max_pages,
@@ -106,9 +109,9 @@ def run_source(
             return summary
         timed(
             "extract",
-            lambda: stages.extract(crawled.run_id, database_url=database_url, sources_path=sources_path),
+            lambda: extract(crawled.run_id, database_url=database_url, sources_path=sources_path),
         )
-        loaded = timed("load", lambda: stages.load(crawled.run_id, database_url=database_url))
+        loaded = timed("load", lambda: load(crawled.run_id, database_url=database_url))
         summary.articles_new = loaded.new
         summary.articles_updated = loaded.updated
         summary.articles_unchanged = loaded.unchanged
@@ -117,7 +120,7 @@ def run_source(
         try:
             timed(
                 "check",
-                lambda: stages.check(crawled.run_id, database_url=database_url, sources_path=sources_path),
+                lambda: check(crawled.run_id, database_url=database_url, sources_path=sources_path),
             )
             summary.quality = "passed"
             summary.status = "success"
@@ -125,7 +128,7 @@ def run_source(
             summary.quality = f"failed: {exc}"
             summary.status = "failed"
             summary.error = str(exc)
-        stages.publish(crawled.run_id, database_url=database_url)
+        publish(crawled.run_id, database_url=database_url)
     except Exception as exc:  # one source's failure must not stop the others
         summary.status = "failed"
         summary.error = f"{type(exc).__name__}: {exc}"
