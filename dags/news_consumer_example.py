@@ -7,7 +7,6 @@ triggered runs have no data interval of their own, so the window travels in the 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from airflow.sdk import DAG, dag, task
@@ -30,7 +29,7 @@ an export, an index refresh or a notification.
     dag_id="news_consumer_example",
     description="Example consumer of the newsflow articles Asset",
     schedule=[ASSET],
-    start_date=datetime(2025, 1, 1, tzinfo=UTC),
+    start_date=dagkit.START_DATE,
     catchup=False,
     tags=["newsflow", "example", "consumer"],
     doc_md=DOC,

@@ -9,7 +9,7 @@ line and source key.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from airflow.sdk import DAG, CronDataIntervalTimetable, Param, dag, task
@@ -17,8 +17,6 @@ from airflow.sdk import DAG, CronDataIntervalTimetable, Param, dag, task
 from pipeline import dagkit
 from pipeline.config import ConfigError, Source, load_sources
 from pipeline.dag_tasks import extract_load_check_publish
-
-START_DATE = datetime(2025, 1, 1, tzinfo=UTC)
 
 
 def build_ingest_dag(source: Source) -> DAG:
@@ -30,7 +28,7 @@ def build_ingest_dag(source: Source) -> DAG:
         dag_id=f"news_ingest__{key}",
         description=f"Crawl, extract, load and check {source.name}",
         schedule=CronDataIntervalTimetable(source.schedule.cron, timezone=source.schedule.timezone),
-        start_date=START_DATE,
+        start_date=dagkit.START_DATE,
         catchup=False,
         max_active_runs=1,
         # paused: true in sources.yaml pauses a new DAG; otherwise Airflow's

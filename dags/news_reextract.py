@@ -8,7 +8,6 @@ text becomes a new article version). Then the same quality gates and Asset event
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from airflow.sdk import DAG, Param, dag, task
@@ -43,7 +42,7 @@ The run is recorded in `crawl_runs` with kind `reextract` and run id
     dag_id="news_reextract",
     description="Re-extract and reload a source's archived pages for a window (no crawl)",
     schedule=None,
-    start_date=datetime(2025, 1, 1, tzinfo=UTC),
+    start_date=dagkit.START_DATE,
     catchup=False,
     max_active_runs=1,
     tags=["newsflow", "maintenance"],

@@ -6,7 +6,6 @@ deleted file are detached first. See :mod:`pipeline.stages.retention`.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from airflow.sdk import DAG, Param, dag, task
@@ -29,7 +28,7 @@ setting for one run. Idempotent: a rerun deletes nothing more.
     dag_id="news_retention",
     description="Prune raw WARC files past the retention period",
     schedule="@daily",
-    start_date=datetime(2025, 1, 1, tzinfo=UTC),
+    start_date=dagkit.START_DATE,
     catchup=False,
     max_active_runs=1,
     tags=["newsflow", "maintenance"],

@@ -11,13 +11,16 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from pipeline.errors import NewsflowError
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+#: One start date for every newsflow DAG (with catchup=False it only anchors the schedule).
+START_DATE = datetime(2025, 1, 1, tzinfo=UTC)
 
 ARTICLES_ASSET_NAME = "newsflow_articles"
 ARTICLES_ASSET_URI = "newsflow://news/articles"
