@@ -125,11 +125,19 @@ def test_source_overrides_drop_selectors_and_patterns() -> None:
         "Sponsored Content",
         "Awesome, you're subscribed!",
         "Share With a Friend or Colleague",
+        "Last updated on September 16th, 2023 at 09:27 am",
+        "Related Searches: Appliances, Household Appliances",
+        "Skip Navigation",
+        "8 min read",
+        "Page 1 of 8",
     ],
 )
 def test_boilerplate_lines_removed(line: str) -> None:
-    body = "".join(f"<p>{p}</p>" for p in SEED_PARAGRAPHS[:3])
-    html = f"<html><body><article><h1>A headline here</h1>{body}<p>{line}</p>{body}</article></body></html>"
+    before = "".join(f"<p>{p}</p>" for p in SEED_PARAGRAPHS[:3])
+    after = "".join(f"<p>{p}</p>" for p in SEED_PARAGRAPHS[3:])
+    html = (
+        f"<html><body><article><h1>A headline here</h1>{before}<p>{line}</p>{after}</article></body></html>"
+    )
     article = extract_article(html, "https://example.org/2023/05/22/a-long-article-slug-here/")
     assert article is not None
     assert line not in article.text
@@ -164,3 +172,46 @@ def test_labelled_byline_near_headline_gives_the_author(byline: str) -> None:
     article = extract_article(html, "https://example.org/2023/05/22/governor-warns-border-raids/")
     assert article is not None
     assert article.authors == ["Jane Okafor"]
+
+
+def test_article_body_rendered_twice_is_kept_once() -> None:
+    """Responsive layouts print the body twice (desktop and mobile): the copy is dropped."""
+    body = "".join(f"<p>{p}</p>" for p in SEED_PARAGRAPHS)
+    html = (
+        "<html><body><article><h1>A headline here</h1>"
+        f"<div class='desktop'>{body}</div><div class='mobile'>{body}</div></article></body></html>"
+    )
+    article = extract_article(html, "https://example.org/2023/05/22/a-long-article-slug-here/")
+    assert article is not None
+    assert article.text.split("\n\n") == SEED_PARAGRAPHS
+
+
+def test_short_repeated_line_is_not_a_repeated_block() -> None:
+    """A single recurring line (a refrain, a repeated subheading) is article text."""
+    paragraphs = [
+        *SEED_PARAGRAPHS[:2],
+        "Why it matters",
+        *SEED_PARAGRAPHS[2:4],
+        "Why it matters",
+        SEED_PARAGRAPHS[4],
+    ]
+    html = "<html><body><article><h1>A headline here</h1>" + "".join(f"<p>{p}</p>" for p in paragraphs)
+    article = extract_article(
+        html + "</article></body></html>", "https://example.org/2023/05/22/a-slug-here/"
+    )
+    assert article is not None
+    assert article.text.split("\n\n") == paragraphs
+
+
+def test_modal_dialog_text_is_not_article_text() -> None:
+    body = "".join(f"<p>{p}</p>" for p in SEED_PARAGRAPHS)
+    dialog = (
+        "<div role='dialog' aria-modal='true'><h2>Want to republish this story?</h2>"
+        "<p>We are happy for our stories to be shared. Please credit us and our writers, "
+        "and include a link back to the article URL at the top of the story.</p></div>"
+    )
+    html = f"<html><body><article><h1>A headline here</h1>{body}{dialog}</article></body></html>"
+    article = extract_article(html, "https://example.org/2023/05/22/a-long-article-slug-here/")
+    assert article is not None
+    assert "republish" not in article.text
+    assert article.text.split("\n\n") == SEED_PARAGRAPHS

@@ -136,6 +136,7 @@ def preclean_tree(tree: HtmlElement, drop_xpaths: Iterable[str] = (), url: str =
         if drop and el.tag not in _PROTECTED:
             doomed.append(el)
     doomed.extend(_promo_blocks(root))
+    doomed.extend(el for el in root.xpath(rules.DIALOG_XPATH) if el.tag not in _PROTECTED)
     for xpath in drop_xpaths:
         try:
             doomed.extend(e for e in tree.xpath(xpath) if isinstance(e, HtmlElement))
@@ -200,7 +201,42 @@ class LineCleaner:
                 self.removed.append(line)
                 continue
             kept.append(line)
-        return kept
+        return self._drop_repeated_runs(kept)
+
+    def _drop_repeated_runs(self, lines: list[str]) -> list[str]:
+        """Drop a block of lines that repeats an earlier block verbatim.
+
+        Responsive layouts and print/AMP copies render the same article body two or three
+        times in one page, and trafilatura keeps every copy. Single repeated lines are left
+        alone (a heading or list item may legitimately recur); only a run of at least
+        ``rules.REPEAT_MIN_LINES`` lines and ``rules.REPEAT_MIN_CHARS`` characters counts.
+        """
+        keys = [line.casefold() for line in lines]
+        first: dict[str, int] = {}
+        for index, key in enumerate(keys):
+            first.setdefault(key, index)
+        drop: set[int] = set()
+        index = 0
+        while index < len(lines):
+            earlier = first[keys[index]]
+            run = 0
+            while (
+                earlier < index
+                and index + run < len(lines)
+                and earlier + run < index
+                and keys[index + run] == keys[earlier + run]
+            ):
+                run += 1
+            block = range(index, index + run)
+            if run >= rules.REPEAT_MIN_LINES and sum(len(keys[i]) for i in block) >= rules.REPEAT_MIN_CHARS:
+                drop.update(block)
+                index += run
+            else:
+                index += 1
+        if not drop:
+            return lines
+        self.removed.extend(lines[i] for i in sorted(drop))
+        return [line for i, line in enumerate(lines) if i not in drop]
 
 
 def compile_patterns(patterns: Iterable[str]) -> list[re.Pattern[str]]:

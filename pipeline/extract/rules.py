@@ -54,12 +54,21 @@ LAYOUT_TAGS: tuple[str, ...] = ("iframe", "embed", "object", "applet", "audio", 
 # unclosed one, so they are removed only when they hold a small share of the page's text.
 GUARDED_LAYOUT_TAGS: tuple[str, ...] = ("nav", "aside", "footer", "form", "button", "menu", "select")
 GUARDED_MAX_SHARE = 0.15
+# Modal dialogs (republish notices, sign-up and cookie overlays): never part of the article.
+DIALOG_XPATH = ".//*[@role='dialog' or @role='alertdialog' or @aria-modal='true']"
 # Tags removed with their content before extraction.
 DROP_TAGS: tuple[str, ...] = ("figcaption", "noscript", "template", "dialog")
 
 # --- after extraction: whole lines removed ------------------------------------------------
 # A line matching one of these (after whitespace normalisation, case-insensitive) is
 # boilerplate. Anchored: they must match the WHOLE line, so real sentences survive.
+# A written date as sites print it in a dateline: "Mon, May 22, 2023 at 9:41 am", "22 May 2023".
+DATELINE_DATE = (
+    r"((mon|tue|wed|thu|fri|sat|sun)[a-z]*,?\s*)?"
+    r"([a-z]{3,9}\.? \d{1,2}(st|nd|rd|th)?,? \d{4}|\d{1,2}(st|nd|rd|th)? [a-z]{3,9}\.?,? \d{4}"
+    r"|\d{4}-\d{2}-\d{2}|\d{1,2}[/.]\d{1,2}[/.]\d{2,4})"
+    r"(,?\s*(at\s*)?\d{1,2}[:.]\d{2}\s*([ap]\.?m\.?)?(\s*[a-z]{2,4})?)?"
+)
 BOILERPLATE_LINE_PATTERNS: tuple[str, ...] = (
     # promo / read-more links
     r"(click|tap) here\b.{0,80}",
@@ -89,10 +98,23 @@ BOILERPLATE_LINE_PATTERNS: tuple[str, ...] = (
     # byline/review credits and counters left as their own line (the byline is metadata)
     r"(article |content |medically )?(written|reviewed|edited|fact[- ]checked) by:?( [\w.'’-]+){0,4}",
     r"\d+ (published )?(articles|posts)",
+    r"\d+\s*(min(ute)?s?\.?)\s*(read|reading)( time)?|(reading|read) time\s*:?\s*\d+\s*(min(ute)?s?)",
     r"(tags|filed under)\s*:.{0,120}",
     r"sponsored content|paid content|partner content",
     r"(awesome|thanks|thank you)[,!]? (you're|you are|you’re) (now )?(subscribed|signed up).{0,40}",
     r"share (with )?(a friend|your friends)( or colleague)?",
+    # site furniture that trafilatura's recall mode lets through at the end of a body
+    r"skip (to )?(navigation|content|main content)|privacy( policy)?|terms (of (use|service)|and conditions)",
+    r"cookie (policy|settings|preferences)|accessibility( statement)?|sitemap|back to top",
+    r"contact( us| info(rmation)?)?|get in touch",
+    r"(add|leave|post|write) a (comment|reply)|\d+ (comments?|replies)|no comments( yet)?",
+    r"page \d+ of \d+",
+    r"subscribe( here| now| to (this|our) (site|blog|channel|newsletter))?",
+    r"(related|similar) (companies|searches|topics|tags|categories|posts|articles|products)\s*:.{0,300}",
+    # a dateline left as its own line (the date itself is metadata: published_at/modified_at)
+    r"(published|posted|updated|last updated|last modified|originally published)( on)?:?\s*"
+    + DATELINE_DATE
+    + r"(\s*(\||by)\s*[\w .'-]{0,60})?",
     # paywall prompts
     r"(this|the) (article|story|content) is (only )?(for|available (to|for)) (paying )?(subscribers|members)\b.{0,60}",
     r"(subscribe|sign up|register|log ?in)( now| today)? to (continue|keep) reading\b.{0,200}",
@@ -111,6 +133,10 @@ BOILERPLATE_LINE_PATTERNS: tuple[str, ...] = (
 BOILERPLATE_LINE_RE = re.compile(
     r"^\W*(?:" + "|".join(f"(?:{p})" for p in BOILERPLATE_LINE_PATTERNS) + r")\W*$", re.I
 )
+
+# A block of lines repeated verbatim later in the text (a second rendering of the body).
+REPEAT_MIN_LINES = 3
+REPEAT_MIN_CHARS = 500
 
 # A short line that is only a link and shouts in capitals is an in-body promo headline.
 PROMO_MIN_WORDS = 3
