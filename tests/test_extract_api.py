@@ -162,12 +162,23 @@ def test_real_sentence_mentioning_boilerplate_words_survives() -> None:
     assert credit_like in article.text
 
 
-@pytest.mark.parametrize("byline", ["Written by Jane Okafor", "Author: Jane Okafor", "Posted by Jane Okafor"])
+@pytest.mark.parametrize(
+    "byline",
+    [
+        "<span>Written by Jane Okafor</span>",
+        "<span>Author: Jane Okafor</span>",
+        "<span>Posted by Jane Okafor</span>",
+        "<p>Written byJane Okafor</p>",  # label and name glued into one text node
+        "<span>Author:</span> <a href='/people/jo'>Jane Okafor</a>",  # label and name apart
+        "<span>Written by:</span><span>Jane Okafor</span>",
+        "<span>By Jane Okafor Last updated on 17 December 2025</span>",
+    ],
+)
 def test_labelled_byline_near_headline_gives_the_author(byline: str) -> None:
     body = "".join(f"<p>{p}</p>" for p in SEED_PARAGRAPHS)
     html = (
         "<html><body><article><header><h1>Governor warns of new border raids</h1>"
-        f"<div><span>{byline}</span></div></header>{body}</article></body></html>"
+        f"<div>{byline}</div></header>{body}</article></body></html>"
     )
     article = extract_article(html, "https://example.org/2023/05/22/governor-warns-border-raids/")
     assert article is not None
@@ -215,3 +226,27 @@ def test_modal_dialog_text_is_not_article_text() -> None:
     assert article is not None
     assert "republish" not in article.text
     assert article.text.split("\n\n") == SEED_PARAGRAPHS
+
+
+def test_one_word_brand_as_author_is_not_a_person() -> None:
+    body = "".join(f"<p>{p}</p>" for p in SEED_PARAGRAPHS)
+    ld = '{"@type": "BlogPosting", "headline": "Five tips", "author": {"@type": "Person", "name": "Buzzsprout"}}'
+    html = (
+        f"<html><head><script type='application/ld+json'>{ld}</script></head><body><article>"
+        f"<h1>Five tips</h1>{body}</article></body></html>"
+    )
+    article = extract_article(html, "https://www.buzzsprout.com/blog/five-tips")
+    assert article is not None
+    assert article.authors == []
+
+
+def test_author_box_with_a_bio_gives_its_name() -> None:
+    body = "".join(f"<p>{p}</p>" for p in SEED_PARAGRAPHS)
+    bio = (
+        "<div class='blog_author-box'><div class='author-name'>Lauren Vetter</div><p>Lauren Vetter is a "
+        "growth-focused marketing professional who has written about healthcare technology for a decade.</p></div>"
+    )
+    html = f"<html><body><article><h1>Five tips</h1>{body}{bio}</article></body></html>"
+    article = extract_article(html, "https://example.org/2023/05/22/five-tips-for-podcasters/")
+    assert article is not None
+    assert article.authors == ["Lauren Vetter"]

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from lxml.html import HtmlElement
 
-from pipeline.extract.authors import extract_authors
+from pipeline.extract.authors import extract_authors, outlet_keys
 from pipeline.extract.charset import decode_html
 from pipeline.extract.cleaning import LineCleaner, compile_patterns, css_to_xpath, preclean_tree
 from pipeline.extract.dates import extract_dates
@@ -144,7 +144,7 @@ def extract_outcome(
 
     nodes = parse_jsonld(tree)
     meta = extract_page_meta(tree, nodes, url)
-    authors = extract_authors(tree, nodes, set(), meta.headline_el)
+    authors = extract_authors(tree, nodes, outlet_keys(meta.site_names, url), meta.headline_el)
     dates = extract_dates(tree, nodes, url, meta.headline_el)
 
     overrides = source.extraction if source is not None else None

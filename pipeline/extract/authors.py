@@ -23,7 +23,7 @@ _BY = re.compile(
 )
 _SPLIT = re.compile(r"\s*(?:,|;|\||&|\band\b|\bund\b|\bet\b|\by\b|\be\b|\s·\s|\s•\s|\s/\s)\s*", re.I)
 _TRAILING = re.compile(
-    r"(?:\s+|\s*[-–—|,:]\s*)(?:(?:updated|published|posted|on)\b.*|\d{1,2}[:/.]\d{2}.*|"
+    r"(?:\s+|\s*[-–—|,:]\s*)(?:(?:(?:last\s+)?updated|published|posted|on)\b.*|\d{1,2}[:/.]\d{2}.*|"
     r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d{1,2}\b.*)$",
     re.I,
 )
@@ -31,7 +31,8 @@ _HANDLE = re.compile(r"@\w+|https?://\S+|\S+@\S+\.\w+")
 _NAME_TOKEN = re.compile(r"^[^\W\d_][\w'’.\-]*$", re.UNICODE)
 
 
-_BY_GLUED = re.compile(r"^\s*By(?=[A-Z])")
+# "By" glued to the name by markup ("Written by<a>Jane</a>" read as one text node).
+_BY_GLUED = re.compile(r"^\s*(?i:(?:written|posted|reported)\s+)?(?:By|by)(?::\s*)?(?=[A-Z])")
 
 
 def _text(el: HtmlElement) -> str:
@@ -100,6 +101,30 @@ _PARTICLES = {
 }
 
 
+_COMPACT = re.compile(r"[\W_]+")
+
+
+def outlet_key(name: str) -> str:
+    """One key for "USA TODAY", "usatoday.com" and "Usa-Today"."""
+    return _COMPACT.sub("", name.casefold())
+
+
+def outlet_keys(site_names: list[str], url: str) -> set[str]:
+    """Keys of the outlet's names: what the site declares plus its host's labels.
+
+    A one-word "author" equal to one of these is the brand ("Rapid7", "GitHub"). A longer
+    one is kept even when the site declares the same name: personal sites are named after
+    their author.
+    """
+    from urllib.parse import urlsplit
+
+    keys = {outlet_key(n) for n in site_names if n}
+    host = (urlsplit(url).hostname or "").removeprefix("www.")
+    keys.update(outlet_key(label) for label in host.split(".")[:-1] if len(label) >= 3)
+    keys.discard("")
+    return keys
+
+
 def clean_authors(values: list[str], reject: set[str], strict: bool = False) -> list[str]:
     """Split, clean and dedupe author strings; drop outlet names listed in ``reject``."""
     out: list[str] = []
@@ -111,7 +136,7 @@ def clean_authors(values: list[str], reject: set[str], strict: bool = False) -> 
             if name is None:
                 continue
             key = name.casefold()
-            if key in seen or key in reject:
+            if key in seen or key in reject or (" " not in name and outlet_key(name) in reject):
                 continue
             seen.add(key)
             out.append(name)
@@ -182,8 +207,25 @@ _BYLINE_XPATH = (
 
 _BY_WORDS = ("by", "von", "par", "por", "door", "writ", "post", "auth")
 _BY_LINE = re.compile(
-    r"^\s*(?:(?:(?:written|posted)\s+)?(?:by|von|par|por|door)\b:?|author:)\s*[^\W\d_]", re.I | re.UNICODE
+    r"^\s*(?:(?:(?:written|posted)\s+)?(?:by|von|par|por|door)(?:\b|(?-i:(?=[A-Z]))):?|author:)\s*[^\W\d_]",
+    re.I | re.UNICODE,
 )
+# An element that holds only the label; the name is in the next element ("<span>By</span><a>…").
+_BY_LABEL_ONLY = re.compile(
+    r"^\s*(?:(?:written|posted)\s+)?(?:by|von|par|por|door|author|authors|autor|auteur)\s*:?\s*$", re.I
+)
+
+
+def _author_box_name(box: HtmlElement, reject: set[str]) -> list[str]:
+    for child in box.iter("h2", "h3", "h4", "h5", "strong", "b", "a", "span", "div", "p"):
+        if child is box or len(child) > 2:
+            continue
+        text = _text(child)
+        if 3 <= len(text) <= 60:
+            names = clean_authors([text], reject, strict=True)
+            if names:
+                return names[:1]
+    return []
 
 
 def byline_authors(tree: HtmlElement, reject: set[str], headline: HtmlElement | None) -> list[str]:
@@ -191,9 +233,14 @@ def byline_authors(tree: HtmlElement, reject: set[str], headline: HtmlElement | 
     for el in tree.xpath(_BYLINE_XPATH)[:30]:
         if el.tag in {"meta", "link", "script", "style", "img", "body", "html"} or _in_comments(el):
             continue
-        # Author boxes in footers/sidebars carry long bios: not a byline.
         text = _text(el)
-        if not text or len(text) > 120:
+        if not text:
+            continue
+        if len(text) > 120:
+            # An author box with a bio: its name is the first short child that is a name.
+            names = _author_box_name(el, reject)
+            if names:
+                return names
             continue
         names_inside = el.xpath(".//*[@itemprop='name'] | .//a[@rel='author']")
         values = [_text(n) for n in names_inside] or [text]
@@ -211,6 +258,9 @@ def byline_authors(tree: HtmlElement, reject: set[str], headline: HtmlElement | 
         if not lead.startswith(_BY_WORDS):
             continue
         text = _text(el)
+        parent = el.getparent()
+        if _BY_LABEL_ONLY.match(text) and parent is not None:
+            text = _text(parent)
         if len(text) <= 80 and _BY_LINE.match(text) and not _in_comments(el):
             names = clean_authors([text], reject, strict=True)
             if names:

@@ -29,6 +29,7 @@ class PageMeta:
     title: str | None = None
     headline_el: HtmlElement | None = None
     site_name: str | None = None
+    site_names: list[str] = field(default_factory=list)  # declared names, then the host's labels
     language: str | None = None
     description: str | None = None
     section: str | None = None
@@ -274,6 +275,7 @@ def extract_page_meta(tree: HtmlElement, nodes: list[dict[str, Any]], url: str) 
         title=title,
         headline_el=headline_el,
         site_name=names[0] if names else None,
+        site_names=names,
         language=_language(tree, meta),
         description=description,
         section=_section(meta, nodes),
