@@ -130,6 +130,13 @@ def test_source_overrides_drop_selectors_and_patterns() -> None:
         "Skip Navigation",
         "8 min read",
         "Page 1 of 8",
+        "Sign up today and make this your healthiest fall yet.",
+        "Join our newsletter for actionable tips and proven strategies to grow your business",
+        "By entering your email address you agree to our Terms of Use and Privacy Policy.",
+        "Thanks for subscribing! Look out for your first newsletter in your inbox soon!",
+        "Did you find this content helpful?",
+        "Enjoyed the article? Get new content delivered to your inbox.",
+        "Related articles that may interest you",
     ],
 )
 def test_boilerplate_lines_removed(line: str) -> None:

@@ -40,6 +40,17 @@ DROP_CLASS_TOKENS: frozenset[str] = frozenset(
         "advertisement",
         "inline-promo",
         "promo-box",
+        "author-box",
+        "author-bio",
+        "about-author",
+        "author-info",
+        "author-card",
+        "author-description",
+        "authorbox",
+        "post-author-box",
+        "saboxplugin-wrap",
+        "abh_box",
+        "molongui-author-box",
         "sr-only",
         "visually-hidden",
         "screen-reader-text",
@@ -111,6 +122,16 @@ BOILERPLATE_LINE_PATTERNS: tuple[str, ...] = (
     r"page \d+ of \d+",
     r"subscribe( here| now| to (this|our) (site|blog|channel|newsletter))?",
     r"(related|similar) (companies|searches|topics|tags|categories|posts|articles|products)\s*:.{0,300}",
+    # calls to action and sign-up forms around the body
+    r"(get started|sign up|start (your )?free trial|start for free)( today| now| for free)?\W*.{0,60}",
+    r"(join|subscribe to|sign up for) (our|the) (free )?(newsletter|mailing list|community|email list).{0,100}",
+    r"by (entering|submitting|providing) your (email|e-mail|information|phone( number)?).{0,250}",
+    r"(thank(s| you) for (subscribing|signing up|your (feedback|submission|interest))"
+    r"|oops! something went wrong|your submission has been received).{0,100}",
+    r"(did you find this|was this) (content|article|page|post|information)? ?helpful\??.{0,40}",
+    r"(enjoy(ed)? (the|this) (post|article)|if you (enjoyed|liked) this (post|article|blog post)).{0,140}",
+    r"(related|recommended|popular|latest) (articles|posts|reading|stories|resources)"
+    r"( that may interest you| you may (like|enjoy))?",
     # a dateline left as its own line (the date itself is metadata: published_at/modified_at)
     r"(published|posted|updated|last updated|last modified|originally published)( on)?:?\s*"
     + DATELINE_DATE
