@@ -87,7 +87,7 @@ _DMY_NAME = re.compile(
     rf"\b(\d{{1,2}})(?:st|nd|rd|th|er|º)?\.?\s+(?:de\s+)?({_MONTH_NAMES})\.?,?\s+(?:de\s+)?(\d{{4}})\b", re.I
 )
 _NUMERIC_DMY = re.compile(r"(?<!\d)(\d{1,2})([./-])(\d{1,2})\2(\d{4})(?!\d)")
-_URL_DATE = re.compile(r"/((?:19|20)\d{2})[/-](\d{1,2})[/-](\d{1,2})(?:/|-|$)")
+_URL_DATE = re.compile(r"/((?:19|20)\d{2})[/-](\d{1,2})[/-](\d{1,2})(?:[/_+.-]|$)")
 _URL_DATE_COMPACT = re.compile(r"/((?:19|20)\d{2})(\d{2})(\d{2})/")
 _EPOCH = re.compile(r"^\d{10}(\d{3})?$")
 # A dateline's label right before the date: such a date counts wherever it sits on the page.
@@ -311,9 +311,11 @@ def text_date(tree: HtmlElement) -> datetime | None:
     """
     text = _visible_text(tree)
     found: list[tuple[int, datetime]] = []
-    for rx in (_MDY_NAME, _DMY_NAME, _ISO, _NUMERIC_DMY):
+    for rx in (_MDY_NAME, _DMY_NAME, _ISO, _SLASHED_YMD, _NUMERIC_DMY):
         for match in rx.finditer(text):
-            parsed = parse_date(match.group(0)) if rx is _ISO else parse_human_date(match.group(0))
+            parsed = (
+                parse_date(match.group(0)) if rx in (_ISO, _SLASHED_YMD) else parse_human_date(match.group(0))
+            )
             if parsed is not None:
                 found.append((match.start(), parsed))
     for start, parsed in sorted(found, key=lambda item: item[0]):
