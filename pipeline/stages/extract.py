@@ -2,33 +2,43 @@
 
 Staging lives in the database (``extracted_records``, one row per fetch, upserted on
 ``fetch_id``), so extract and load can run on different workers and a rerun replaces rows
-instead of adding them. Pages are extracted in a process pool sized to the cores; a page
-that crashes the extractor becomes a row with ``status='error'`` and the run goes on.
-Site-learned boilerplate is merged and applied in the parent process after the pool, so
-the result does not depend on which worker saw which page.
+instead of adding them. Pages are extracted by a pool of worker processes
+(:mod:`pipeline.procpool`, which also works inside Airflow tasks); a page that crashes,
+hangs or errors the extractor becomes a row with ``status='error'`` and the run goes on.
+
+Memory is flat in the number of pages: fetches are read in keyset pages, results stream
+back as they complete and are written in batches of :data:`WRITE_BATCH`, and the parent
+keeps only counters and the site-learned line tally. Site-learned boilerplate needs every
+page of the run before it can judge a line, so it is applied in a second pass over the
+rows just written: the result does not depend on which worker saw which page or in which
+order pages completed.
 """
 
 from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
-from multiprocessing import get_context
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, Engine, func, select
 from sqlalchemy.orm import Session
 
 from pipeline.db.engine import get_engine, session_scope
 from pipeline.db.models import CrawlRun, ExtractedRecord, Fetch
+from pipeline.extract_worker import PageResult, PageTask, page_extractor, page_failed
 
 IN_PROCESS_BELOW = 8  # a pool costs a second of start-up; tiny runs do not need one
-WRITE_BATCH = 200
+WRITE_BATCH = 200  # results per write transaction (and records per learned-lines pass batch)
+READ_BATCH = 1000  # fetch rows per keyset page
+#: Seconds one page may take in a worker before the worker is killed and the page recorded
+#: as an error (a pathological page must not hang the run; normal pages take milliseconds).
+PAGE_TIMEOUT = 300.0
 
 
 @dataclass(frozen=True)
@@ -45,181 +55,226 @@ class ExtractResult:
     shard: int = 0
     shards: int = 1
     seconds: float = 0.0
+    workers: int = 0  # extraction processes used; 0 = in the calling process
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
 @dataclass(frozen=True)
-class PageTask:
-    fetch_id: int
-    url: str
-    warc_path: str
-    warc_offset: int
-    content_type: str | None
+class _Scope:
+    """The fetches one call covers: a run's (or a reextract window's) candidates, one shard."""
 
+    run_pk: int
+    source_id: int
+    reextract: bool
+    window: tuple[datetime | None, datetime | None]
+    shard: int
+    shards: int
 
-@dataclass(frozen=True)
-class PageResult:
-    fetch_id: int
-    status: str  # ok | not_article | empty | error
-    reason: str | None
-    record: dict[str, Any] | None
+    @classmethod
+    def of(cls, run: CrawlRun, shard: int, shards: int) -> _Scope:
+        window = (run.window_start, run.window_end)
+        return cls(run.id, run.source_id, run.kind == "reextract", window, shard, shards)
 
-
-# --- worker side ------------------------------------------------------------------------
-_WORKER_SOURCE: Any = None
-
-
-def _init_worker(source_json: dict[str, Any] | None) -> None:
-    global _WORKER_SOURCE
-    from pipeline.config import Source
-
-    _WORKER_SOURCE = Source.model_validate(source_json) if source_json is not None else None
-
-
-def extract_page(task: PageTask) -> PageResult:
-    """Read one response from the raw store and extract it; never raises."""
-    try:
-        from pipeline.extract.api import extract_outcome
-        from pipeline.rawstore import read_response
-
-        response = read_response((task.warc_path, task.warc_offset))
-        content_type = task.content_type or response.header("Content-Type")
-        outcome = extract_outcome(response.body, task.url, _WORKER_SOURCE, content_type=content_type)
-        record = outcome.article.model_dump(mode="json") if outcome.article is not None else None
-        return PageResult(task.fetch_id, outcome.status, outcome.reason, record)
-    except Exception as exc:  # recorded, never fatal: one bad page must not stop the run
-        return PageResult(task.fetch_id, "error", f"{type(exc).__name__}: {exc}"[:1000], None)
-
-
-# --- parent side ------------------------------------------------------------------------
-def _select_tasks(session: Session, run: CrawlRun, shard: int, shards: int) -> list[PageTask]:
-    base = select(Fetch).where(
-        Fetch.warc_path.is_not(None),
-        Fetch.warc_offset.is_not(None),
-        Fetch.is_article_candidate.is_(True),
-    )
-    if run.kind == "reextract":
-        # The source's latest stored response per URL inside the run's window.
-        latest = (
-            select(func.max(Fetch.id).label("id"))
-            .where(
-                Fetch.source_id == run.source_id,
-                Fetch.warc_path.is_not(None),
-                Fetch.is_article_candidate.is_(True),
+    def conditions(self) -> list[ColumnElement[bool]]:
+        """WHERE conditions on :class:`Fetch` selecting the scope's pages."""
+        conds: list[ColumnElement[bool]] = [
+            Fetch.warc_path.is_not(None),
+            Fetch.warc_offset.is_not(None),
+            Fetch.is_article_candidate.is_(True),
+        ]
+        if self.reextract:
+            # The source's latest stored response per URL inside the run's window.
+            latest = (
+                select(func.max(Fetch.id).label("id"))
+                .where(
+                    Fetch.source_id == self.source_id,
+                    Fetch.warc_path.is_not(None),
+                    Fetch.is_article_candidate.is_(True),
+                )
+                .group_by(Fetch.url_hash)
             )
-            .group_by(Fetch.url_hash)
-        )
-        if run.window_start is not None:
-            latest = latest.where(Fetch.fetched_at >= run.window_start)
-        if run.window_end is not None:
-            latest = latest.where(Fetch.fetched_at < run.window_end)
-        query = base.where(Fetch.id.in_(latest.scalar_subquery()))
-    else:
-        query = base.where(Fetch.run_id == run.id)
-    if shards > 1:
-        query = query.where(Fetch.id % shards == shard)
-    tasks = []
-    for fetch in session.scalars(query.order_by(Fetch.id)):
-        url = fetch.final_url or fetch.url
-        tasks.append(
-            PageTask(fetch.id, url, fetch.warc_path or "", int(fetch.warc_offset or 0), fetch.content_type)
-        )
-    return tasks
+            start, end = self.window
+            if start is not None:
+                latest = latest.where(Fetch.fetched_at >= start)
+            if end is not None:
+                latest = latest.where(Fetch.fetched_at < end)
+            conds.append(Fetch.id.in_(latest.scalar_subquery()))
+        else:
+            conds.append(Fetch.run_id == self.run_pk)
+        if self.shards > 1:
+            conds.append(Fetch.id % self.shards == self.shard)
+        return conds
+
+
+def _count(engine: Engine, scope: _Scope) -> int:
+    with engine.connect().execution_options(read_only=True) as conn:
+        return int(conn.scalar(select(func.count()).select_from(Fetch).where(*scope.conditions())) or 0)
+
+
+def _tasks(engine: Engine, scope: _Scope) -> Iterator[PageTask]:
+    """The scope's pages in fetch id order, read in keyset pages (one short read each)."""
+    last = 0
+    columns = (Fetch.id, Fetch.url, Fetch.final_url, Fetch.warc_path, Fetch.warc_offset, Fetch.content_type)
+    while True:
+        with engine.connect().execution_options(read_only=True) as conn:
+            rows = conn.execute(
+                select(*columns)
+                .where(*scope.conditions(), Fetch.id > last)
+                .order_by(Fetch.id)
+                .limit(READ_BATCH)
+            ).all()
+        if not rows:
+            return
+        for fid, url, final_url, warc_path, warc_offset, content_type in rows:
+            yield PageTask(fid, final_url or url, warc_path or "", int(warc_offset or 0), content_type)
+        last = rows[-1][0]
 
 
 def _worker_count(workers: int | None, tasks: int) -> int:
+    """Extraction processes for ``tasks`` pages; 0 = extract in this process."""
     if workers is None:
         from pipeline.settings import get_settings
 
         workers = get_settings().workers
     if workers <= 0:
         workers = os.cpu_count() or 1
-    return max(1, min(workers, tasks))
+    workers = max(1, min(workers, tasks))
+    return 0 if workers == 1 or tasks < IN_PROCESS_BELOW else workers
 
 
-def _run_pool(
-    tasks: list[PageTask],
-    workers: int,
-    source_json: dict[str, Any] | None,
-    advance: Callable[[], None],
-) -> list[PageResult]:
-    if workers == 1 or len(tasks) < IN_PROCESS_BELOW:
-        _init_worker(source_json)
-        out = []
-        for task in tasks:
-            out.append(extract_page(task))
-            advance()
-        return out
-    results: dict[int, PageResult] = {}
-    # spawn, not fork: the parent may hold DB connections and (under Airflow) threads.
-    with ProcessPoolExecutor(
-        max_workers=workers,
-        mp_context=get_context("spawn"),
-        initializer=_init_worker,
-        initargs=(source_json,),
-    ) as pool:
-        futures: dict[Future[PageResult], PageTask] = {pool.submit(extract_page, t): t for t in tasks}
-        for future, task in futures.items():
-            try:
-                results[task.fetch_id] = future.result()
-            except BrokenProcessPool:
-                results[task.fetch_id] = PageResult(task.fetch_id, "error", "extractor process crashed", None)
-            advance()
-    return [results[t.fetch_id] for t in tasks]
+def _extract_pages(
+    tasks: Iterable[PageTask], workers: int, source_json: dict[str, Any] | None
+) -> Iterator[PageResult]:
+    """Results as they complete (pool) or in order (in-process); never raises for a page."""
+    if workers == 0:
+        return map(page_extractor(source_json), tasks)
+    from pipeline.procpool import imap_unordered
+
+    return imap_unordered(
+        f"{page_extractor.__module__}:{page_extractor.__name__}",
+        source_json,
+        tasks,
+        workers=workers,
+        on_failure=page_failed,
+        timeout=PAGE_TIMEOUT,
+    )
 
 
-def _apply_learned(
-    session: Session, run: CrawlRun, results: list[PageResult], learn: bool
-) -> tuple[list[PageResult], int]:
-    from pipeline.extract import learned as learned_mod
-
-    if not learn:
-        return results, 0
-    texts = [str(r.record["text"]) for r in results if r.status == "ok" and r.record]
-    learned_mod.record(session, run.source_id, learned_mod.collect(texts))
-    hashes = learned_mod.learned_hashes(session, run.source_id)
-    out: list[PageResult] = []
+def _batches(results: Iterable[PageResult], size: int) -> Iterator[list[PageResult]]:
+    batch: list[PageResult] = []
     for result in results:
-        if result.status != "ok" or result.record is None or not hashes:
-            out.append(result)
-            continue
-        text, removed = learned_mod.strip_learned(str(result.record["text"]), hashes)
-        if not removed:
-            out.append(result)
-            continue
-        record = dict(result.record)
-        record["text"] = text
-        record["removed_lines"] = [*record.get("removed_lines", []), *removed][:200]
-        status, reason = ("ok", None) if text else ("empty", "only site boilerplate left")
-        out.append(PageResult(result.fetch_id, status, reason, record))
-    return out, len(hashes)
+        batch.append(result)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
-def _write(session: Session, run: CrawlRun, results: list[PageResult], version: str) -> None:
+class _LineTally:
+    """:func:`pipeline.extract.learned.collect`, one page at a time and lean on memory.
+
+    A line seen once is kept as its hash only (most short lines are unique to their page);
+    a sample of the text is kept once a second page shows it, and only such lines count as
+    evidence (``collect`` drops lines seen once, too).
+    """
+
+    def __init__(self) -> None:
+        self.pages = 0
+        self._once: set[str] = set()
+        self._counts: dict[str, int] = {}
+        self._samples: dict[str, str] = {}
+
+    def add(self, text: str) -> None:
+        from pipeline.extract.learned import candidate_lines
+
+        self.pages += 1
+        for key, line in candidate_lines(text).items():
+            if key in self._counts:
+                self._counts[key] += 1
+            elif key in self._once:
+                self._once.discard(key)
+                self._counts[key] = 2
+                self._samples[key] = line
+            else:
+                self._once.add(key)
+
+    def evidence(self) -> Any:
+        from pipeline.extract.learned import LineEvidence
+
+        return LineEvidence(self.pages, {k: (self._samples[k], n) for k, n in self._counts.items()})
+
+
+def _write(session: Session, run_pk: int, results: list[PageResult], version: str) -> None:
+    """Upsert one batch of results on ``fetch_id``."""
     from pipeline.runs import utcnow
 
     now = utcnow()
-    for start in range(0, len(results), WRITE_BATCH):
-        batch = results[start : start + WRITE_BATCH]
-        ids = [r.fetch_id for r in batch]
-        existing = {
-            row.fetch_id: row
-            for row in session.scalars(select(ExtractedRecord).where(ExtractedRecord.fetch_id.in_(ids)))
-        }
-        for result in batch:
-            row = existing.get(result.fetch_id)
-            if row is None:
-                row = ExtractedRecord(fetch_id=result.fetch_id, run_id=run.id, created_at=now)
-                session.add(row)
-            row.run_id = run.id
-            row.status = result.status
-            row.reason = result.reason
-            row.record = result.record
-            row.extractor_version = version
-            row.created_at = now
-        session.flush()
+    existing = {
+        row.fetch_id: row
+        for row in session.scalars(
+            select(ExtractedRecord).where(ExtractedRecord.fetch_id.in_([r.fetch_id for r in results]))
+        )
+    }
+    for result in results:
+        row = existing.get(result.fetch_id)
+        if row is None:
+            row = ExtractedRecord(fetch_id=result.fetch_id, run_id=run_pk, created_at=now)
+            session.add(row)
+        row.run_id = run_pk
+        row.status = result.status
+        row.reason = result.reason
+        row.record = result.record
+        row.extractor_version = version
+        row.created_at = now
+
+
+def _strip_learned(session: Session, scope: _Scope, hashes: frozenset[str]) -> int:
+    """Remove the source's learned lines from the scope's ``ok`` rows; return how many emptied.
+
+    Runs after every page is written (a line is judged on the whole run), in keyset
+    batches, one transaction each. Rows were just rewritten from the extractor's output,
+    so stripping them again on a rerun gives the same records.
+    """
+    from pipeline.extract.learned import strip_learned
+
+    emptied, last = 0, 0
+    while True:
+        rows = session.scalars(
+            select(ExtractedRecord)
+            .join(Fetch, Fetch.id == ExtractedRecord.fetch_id)
+            .where(
+                *scope.conditions(),
+                ExtractedRecord.run_id == scope.run_pk,
+                ExtractedRecord.status == "ok",
+                ExtractedRecord.fetch_id > last,
+            )
+            .order_by(ExtractedRecord.fetch_id)
+            .limit(WRITE_BATCH)
+        ).all()
+        if not rows:
+            return emptied
+        last = rows[-1].fetch_id
+        for row in rows:
+            record = dict(row.record or {})
+            text, removed = strip_learned(str(record.get("text", "")), hashes)
+            if not removed:
+                continue
+            record["text"] = text
+            record["removed_lines"] = [*record.get("removed_lines", []), *removed][:200]
+            row.record = record
+            if not text:
+                row.status, row.reason = "empty", "only site boilerplate left"
+                emptied += 1
+        _commit_batch(session)
+
+
+def _commit_batch(session: Session) -> None:
+    """End one batch's transaction and forget its rows, so the session never grows."""
+    session.commit()
+    session.expunge_all()
 
 
 def _update_counters(session: Session, run: CrawlRun) -> dict[str, int]:
@@ -239,9 +294,9 @@ def _update_counters(session: Session, run: CrawlRun) -> dict[str, int]:
 
 
 @contextmanager
-def _progress(total: int, enabled: bool) -> Iterator[Callable[[], None]]:
+def _progress(total: int, enabled: bool) -> Iterator[Callable[[int], None]]:
     if not enabled:
-        yield lambda: None
+        yield lambda n: None
         return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
@@ -249,7 +304,7 @@ def _progress(total: int, enabled: bool) -> Iterator[Callable[[], None]]:
         "[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn()
     ) as bar:
         task = bar.add_task("extracting", total=total)
-        yield lambda: bar.advance(task)
+        yield lambda n: bar.advance(task, n)
 
 
 def _source_config(source_key: str, sources_path: str | Path | None) -> Any:
@@ -274,10 +329,12 @@ def extract(
 ) -> ExtractResult:
     """Extract every article-candidate response of the run (shard ``shard`` of ``shards``).
 
+    ``workers``: extraction processes (default ``NEWSFLOW_WORKERS``; 0 = one per core).
     Idempotent: a rerun rewrites the same ``extracted_records`` rows (upsert on fetch id)
     and recomputes the run counters from them.
     """
     from pipeline.errors import UsageError
+    from pipeline.extract import learned as learned_mod
     from pipeline.extract.api import EXTRACTOR_VERSION
     from pipeline.runs import get_run
 
@@ -288,32 +345,50 @@ def extract(
     with session_scope(engine) as session:
         run = get_run(session, run_id)
         source_key = run.source.key
-        tasks = _select_tasks(session, run, shard, shards)
+        scope = _Scope.of(run, shard, shards)
     config = _source_config(source_key, sources_path)
     source_json = config.model_dump(mode="json") if config is not None else None
     learn = config.extraction.learn_boilerplate if config is not None else True
+    total = _count(engine, scope)
+    processes = _worker_count(workers, total)
 
-    with _progress(len(tasks), progress) as advance:
-        results = _run_pool(tasks, _worker_count(workers, len(tasks)), source_json, advance)
+    statuses: Counter[str] = Counter()
+    tally = _LineTally()
+    with _progress(total, progress) as advance, session_scope(engine) as session:
+        results = _extract_pages(_tasks(engine, scope), processes, source_json)
+        for batch in _batches(results, WRITE_BATCH):
+            _write(session, scope.run_pk, batch, EXTRACTOR_VERSION)
+            _commit_batch(session)  # a killed run keeps what it wrote; a rerun replaces it
+            for result in batch:
+                statuses[result.status] += 1
+                if learn and result.status == "ok" and result.record:
+                    tally.add(str(result.record["text"]))
+            advance(len(batch))
 
+    learned_lines = 0
+    if learn:
+        with session_scope(engine) as session:
+            learned_mod.record(session, scope.source_id, tally.evidence())
+            hashes = learned_mod.learned_hashes(session, scope.source_id)
+        learned_lines = len(hashes)
+        if hashes:
+            with session_scope(engine) as session:
+                emptied = _strip_learned(session, scope, hashes)
+            statuses["ok"] -= emptied
+            statuses["empty"] += emptied
     with session_scope(engine) as session:
-        run = get_run(session, run_id)
-        results, learned_lines = _apply_learned(session, run, results, learn)
-        _write(session, run, results, EXTRACTOR_VERSION)
-        _update_counters(session, run)
-
-    def count(status: str) -> int:
-        return sum(1 for r in results if r.status == status)
+        _update_counters(session, get_run(session, run_id))
 
     return ExtractResult(
         run_id=run_id,
-        pages=len(results),
-        extracted=count("ok"),
-        not_article=count("not_article"),
-        empty=count("empty"),
-        failed=count("error"),
+        pages=sum(statuses.values()),
+        extracted=statuses["ok"],
+        not_article=statuses["not_article"],
+        empty=statuses["empty"],
+        failed=statuses["error"],
         learned_lines=learned_lines,
         shard=shard,
         shards=shards,
         seconds=round(time.perf_counter() - started, 3),
+        workers=processes,
     )
