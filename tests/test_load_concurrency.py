@@ -5,26 +5,27 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine, func, select, text
+from sqlalchemy.engine import make_url
 
 from pipeline.db.engine import make_engine
 from pipeline.db.models import Article, ArticleVersion, CrawlRun, NearDupBucket
 from pipeline.load.neardup import BANDS
-from pipeline.load.runner import PAUSE_ENV
 from pipeline.stages.load import load
 from tests.loadkit import T0, add_record, article, bulk_records, make_run, make_source, story
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def start_load(db_url: str, run_id: str, batch_size: int, pause: float = 0.0) -> subprocess.Popen[str]:
-    env = dict(os.environ, NEWSFLOW_DATABASE_URL=db_url, **{PAUSE_ENV: str(pause)})
+def start_load(db_url: str, run_id: str, batch_size: int) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [
             sys.executable,
@@ -38,25 +39,25 @@ def start_load(db_url: str, run_id: str, batch_size: int, pause: float = 0.0) ->
             "--json",
         ],
         cwd=ROOT,
-        env=env,
+        env=dict(os.environ, NEWSFLOW_DATABASE_URL=db_url),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
 
 
-def count(engine: Engine, model: type) -> int:
+def count(engine: Engine, model: type, *where: Any) -> int:
     # Deferred (read-only) transaction: polling must not queue behind the loader's write lock.
     engine = engine.execution_options(read_only=True)
     with engine.connect() as conn:
-        return int(conn.execute(select(func.count()).select_from(model)).scalar_one())
+        return int(conn.execute(select(func.count()).select_from(model).where(*where)).scalar_one())
 
 
 def assert_consistent(engine: Engine) -> None:
-    """Every stored article came with its version row and its LSH buckets (whole batches)."""
+    """Every stored article came with its version rows and its LSH buckets (whole batches)."""
     with engine.connect() as conn:
         articles = count(engine, Article)
-        assert count(engine, ArticleVersion) == articles
+        assert count(engine, ArticleVersion) == conn.execute(select(func.sum(Article.version))).scalar()
         assert count(engine, NearDupBucket) == articles * BANDS
         dupes = conn.execute(
             select(Article.url_hash).group_by(Article.url_hash).having(func.count() > 1)
@@ -64,59 +65,111 @@ def assert_consistent(engine: Engine) -> None:
         assert dupes == []
 
 
-def _in_transaction(engine: Engine) -> bool:
+def _loader_blocked_on_held_row(engine: Engine, holder_pid: int) -> bool:
+    """The loader's only open transaction waits for the row the test holds.
+
+    A row lock wait shows as waiting on the holder's transaction id (or the tuple); the other
+    writer must have no transaction open, so every batch before the blocked one is committed.
+    """
     with engine.connect() as conn:
-        return bool(
-            conn.execute(
-                text(
-                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                    "AND state = 'idle in transaction' AND pid <> pg_backend_pid()"
-                )
-            ).scalar_one()
-        )
+        busy = conn.execute(
+            text(
+                "SELECT wait_event FROM pg_stat_activity WHERE datname = current_database() "
+                "AND pid NOT IN (pg_backend_pid(), :holder) AND backend_type = 'client backend' "
+                "AND state <> 'idle'"
+            ),
+            {"holder": holder_pid},
+        ).all()
+    return len(busy) == 1 and busy[0].wait_event in {"transactionid", "tuple"}
+
+
+def _sqlite_write_in_progress(db_url: str) -> bool:
+    """Someone holds SQLite's write lock, i.e. the loader is inside a batch transaction.
+
+    The loader reads in deferred (read-only) transactions, so the only write lock is a batch's.
+    The probe never waits (timeout 0) and gives the lock straight back when it gets it.
+    """
+    probe = sqlite3.connect(str(make_url(db_url).database), timeout=0, isolation_level=None)
+    try:
+        probe.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as exc:
+        if "locked" in str(exc) or "busy" in str(exc):
+            return True
+        raise
+    else:
+        probe.execute("ROLLBACK")
+        return False
+    finally:
+        probe.close()
 
 
 def test_killed_load_leaves_no_partial_batch_and_rerun_completes(db_url: str) -> None:
+    """kill -9 in the middle of a batch transaction, then a rerun completes the run.
+
+    PostgreSQL: the 95th record is an article stored earlier whose row the test keeps locked,
+    so the tenth batch (records 91-100) stops inside its transaction, after upserting part of
+    its rows, and the test kills the loader exactly there (once the other writer is idle). SQLite: the test kills the loader
+    when a probe finds the write lock taken, which only a batch transaction holds.
+    """
     engine = make_engine(db_url)
     src = make_source(engine)
-    run = make_run(engine, src)
-    bulk_records(engine, run, src, 120)
-    proc = start_load(db_url, "r1", batch_size=10, pause=0.4)
+    make_run(engine, src, "r0")
+    held_url = "http://127.0.0.1:8701/2026/05/01/story-0-94"
+    add_record(engine, 1, src, article(held_url, story(999, words=80)), fetched_at=T0 - timedelta(hours=1))
+    load("r0", database_url=db_url)
+    run = make_run(engine, src, "r1")
+    bulk_records(engine, run, src, 300)
+    postgres = db_url.startswith("postgresql")
+    holder = engine.connect()
+    if postgres:
+        holder.execute(select(Article.id).where(Article.url == held_url).with_for_update())
+        holder_pid = holder.execute(text("SELECT pg_backend_pid()")).scalar_one()
+    proc = start_load(db_url, "r1", batch_size=10)
     deadline = time.monotonic() + 60
     try:
-        # Wait for a few committed batches, then for the next batch to be mid-transaction.
-        while count(engine, Article) < 20:
-            assert proc.poll() is None, proc.communicate()
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
-        if db_url.startswith("postgresql"):
-            while not _in_transaction(engine):
+        if postgres:
+            while not _loader_blocked_on_held_row(engine, holder_pid):
+                assert proc.poll() is None, proc.communicate()
                 assert time.monotonic() < deadline
                 time.sleep(0.02)
         else:
-            seen = count(engine, Article)
-            while count(engine, Article) == seen:
+            while count(engine, Article, Article.run_id == run) < 20:
+                assert proc.poll() is None, proc.communicate()
                 assert time.monotonic() < deadline
                 time.sleep(0.02)
-            time.sleep(0.15)  # the next batch has upserted and is pausing inside its transaction
+            while not _sqlite_write_in_progress(db_url):
+                assert proc.poll() is None, proc.communicate()
+                assert time.monotonic() < deadline
     finally:
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=30)
+        holder.close()
     assert proc.returncode == -signal.SIGKILL
     engine.dispose()
     engine = make_engine(db_url)
-    stored = count(engine, Article)
-    assert 20 <= stored < 120 and stored % 10 == 0, stored
+    stored = count(engine, Article, Article.run_id == run)
+    assert 20 <= stored < 300 and stored % 10 == 0, stored
+    if postgres:
+        # Batches 1-9 committed (and with two writers usually the 11th); the tenth wrote nothing.
+        assert stored in (90, 100), stored
+        with engine.connect() as conn:
+            assert conn.execute(select(Article.version).where(Article.url == held_url)).scalar_one() == 1
     assert_consistent(engine)
     rerun = start_load(db_url, "r1", batch_size=10)
     out, err = rerun.communicate(timeout=120)
     assert rerun.returncode == 0, err
-    assert json.loads(out)["new"] == 120  # counters come from provenance, not from this call
-    assert count(engine, Article) == 120
+    result = json.loads(out)  # counters come from provenance, not from this call
+    assert (result["new"], result["updated"]) == (299, 1)
+    assert count(engine, Article) == 300
     assert_consistent(engine)
     with engine.connect() as conn:
-        row = conn.execute(select(CrawlRun.__table__)).one()
-    assert (row.articles_new, row.articles_unchanged, row.articles_duplicate) == (120, 0, 0)
+        row = conn.execute(select(CrawlRun.__table__).where(CrawlRun.run_id == "r1")).one()
+    assert (row.articles_new, row.articles_updated, row.articles_unchanged, row.articles_duplicate) == (
+        299,
+        1,
+        0,
+        0,
+    )
     engine.dispose()
 
 

@@ -43,7 +43,8 @@ _K2 = np.uint64(0xC2B2AE3D27D4EB4F)
 _K3 = np.uint64(0x165667B19E3779F9)
 _MASK32 = np.uint64(0xFFFFFFFF)
 _EMPTY = np.uint64(0xFFFFFFFFFFFFFFFF)
-_ADVISORY_LOCK_KEY = 0x6E6577736E640001  # "newsnd" + 1: serialises cluster assignment on PostgreSQL
+#: PostgreSQL advisory lock that serialises cluster assignment (and what follows it in a batch).
+CLUSTER_LOCK_KEY = 0x6E6577736E640001  # "newsnd" + 1
 
 
 def _mix(values: _U64) -> _U64:
@@ -64,13 +65,28 @@ def normalise(text: str) -> bytes:
     return b" ".join(text.lower().encode("utf-8").translate(_KEEP_ALNUM).split())
 
 
+def _windows(data: bytes) -> _U64:
+    """Every 8-byte window of ``data`` as a little-endian uint64 (window i starts at byte i).
+
+    Eight aligned views (windows starting at o, o+8, o+16, ... for o in 0..7) interleaved:
+    a third of the cost of copying a sliding-window view, which numpy does element by element.
+    """
+    count = len(data) - 7
+    if count <= 0:
+        return np.empty(0, dtype=np.uint64)
+    padded = np.frombuffer(data + bytes(8), dtype=np.uint8)
+    packed = np.empty(count, dtype=np.uint64)
+    for start in range(8):
+        words = (count - start + 7) // 8
+        packed[start::8] = padded[start : start + 8 * words].view("<u8")
+    return packed
+
+
 def signature(text: str) -> Signature | None:
     """The 64-slot MinHash of ``text``'s 12-byte shingles; None when too short to compare."""
-    data = np.frombuffer(normalise(text), dtype=np.uint8)
-    if data.size < SHINGLE_BYTES + 8:
+    packed = _windows(normalise(text))
+    if packed.size < SHINGLE_BYTES + 1:
         return None
-    windows = np.lib.stride_tricks.sliding_window_view(data, 8)
-    packed = np.ascontiguousarray(windows).view("<u8").ravel()
     offset = SHINGLE_BYTES - 8
     shingles = _mix(packed[:-offset] ^ _mix(packed[offset:] * _K3))
     # One-permutation hashing: the top 6 bits pick the slot, each slot keeps its minimum.
@@ -139,7 +155,7 @@ def assign_clusters(conn: Connection, items: Sequence[Fingerprinted], threshold:
     if not items:
         return 0
     if conn.dialect.name == "postgresql":
-        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ADVISORY_LOCK_KEY})
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CLUSTER_LOCK_KEY})
     size = chunk_size(conn)
     replaced = [item.article_id for item in items if item.replaced]
     for chunk in _chunks(replaced, size):
@@ -165,11 +181,13 @@ def assign_clusters(conn: Connection, items: Sequence[Fingerprinted], threshold:
         conn,
         NearDupBucket.__table__,  # type: ignore[arg-type]
         ("article_id", "band", "bucket"),
-        [
-            (article_id, band, bucket)
-            for article_id, row in zip(ids, rows, strict=True)
-            for band, bucket in enumerate(row)
-        ],
+        np.column_stack(
+            (
+                np.repeat(np.asarray(ids, dtype=np.int64), BANDS),
+                np.tile(np.arange(BANDS, dtype=np.int64), len(ids)),
+                table.ravel(),
+            )
+        ),
     )
     candidates: dict[int, set[int]] = {}
     for row, article_id in enumerate(ids):

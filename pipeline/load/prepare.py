@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -46,6 +47,11 @@ def _clean(value: str | None) -> str | None:
     return None if value is None else value.replace("\x00", "")
 
 
+# A record names the same URL up to five times (fetch, final, page, canonical, alias), and the
+# same URL again in the next run: one parse each, bounded memory.
+_canonical = lru_cache(maxsize=8192)(canonicalize)
+
+
 def _host(url: str) -> str:
     return urlsplit(url).netloc.lower()
 
@@ -57,10 +63,10 @@ def choose_canonical(record: ExtractedArticle, staged: StagedRow) -> str:
     the copy into the original's row, and consumers want one row per story *per outlet*
     (near-duplicate clusters link the copies instead).
     """
-    page = canonicalize(staged.final_url or record.url)
+    page = _canonical(staged.final_url or record.url)
     for candidate in (record.canonical_url, staged.fetch_canonical_url):
         if candidate:
-            canonical = canonicalize(candidate)
+            canonical = _canonical(candidate)
             if _host(canonical) == _host(page):
                 return canonical
     return page
@@ -107,9 +113,9 @@ def prepare(staged: StagedRow, now: datetime, run_pk: int) -> PreparedArticle:
         "run_id": run_pk,
         "extractor_version": record.extractor_version or staged.extractor_version,
     }
-    aliases = {key, url_hash(canonicalize(staged.fetch_url)), url_hash(canonicalize(record.url))}
-    if staged.final_url:
-        aliases.add(url_hash(canonicalize(staged.final_url)))
+    aliases = {key} | {
+        url_hash(_canonical(url)) for url in {staged.fetch_url, record.url, staged.final_url} if url
+    }
     return PreparedArticle(
         row=row,
         url_hash=key,

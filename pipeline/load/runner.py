@@ -13,13 +13,13 @@ load of the same run all report the same numbers.
 from __future__ import annotations
 
 import logging
-import os
 import queue
 import random
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -40,8 +40,10 @@ from pipeline.runs import utcnow
 log = logging.getLogger("pipeline.load")
 
 MAX_ATTEMPTS = 6
-#: Test hook: seconds to sleep inside each batch transaction (the kill test uses it).
-PAUSE_ENV = "NEWSFLOW_LOAD_PAUSE_IN_BATCH"
+#: Batch transactions in flight on PostgreSQL. Most of a batch's cost is server CPU (search
+#: vectors, index entries), so a second connection uses the second core; more add little on
+#: two cores and only lengthen the queue at the near-duplicate lock.
+DEFAULT_PG_WRITERS = 2
 
 T = TypeVar("T")
 
@@ -116,10 +118,9 @@ def with_retries(action: Callable[[], T], what: str) -> T:
     raise AssertionError("unreachable")
 
 
-def _pause_for_tests() -> None:
-    pause = float(os.environ.get(PAUSE_ENV) or 0)
-    if pause > 0:
-        time.sleep(pause)
+def default_writers(engine: Engine) -> int:
+    """Concurrent batch transactions: two on PostgreSQL, one on SQLite (a single writer anyway)."""
+    return DEFAULT_PG_WRITERS if engine.dialect.name == "postgresql" else 1
 
 
 class RunLoader:
@@ -133,14 +134,18 @@ class RunLoader:
         batch_size: int = 500,
         threshold: float = neardup.DEFAULT_THRESHOLD,
         progress: Callable[[int], None] | None = None,
+        writers: int | None = None,
     ) -> None:
         if batch_size < 1:
             raise UsageError("batch size must be at least 1")
+        if writers is not None and writers < 1:
+            raise UsageError("writers must be at least 1")
         self.engine = engine
         self.run_id = run_id
         self.batch_size = batch_size
         self.threshold = threshold
         self.progress = progress
+        self.writers = writers or default_writers(engine)
         self.counts = LoadCounts()
         self._seen: set[int] = set()
 
@@ -187,10 +192,12 @@ class RunLoader:
             .order_by(er.id)
             .limit(self.batch_size)
         )
+        # A read-only transaction of its own: the write transaction then starts with a write,
+        # which SQLite needs to queue writers instead of failing on a stale snapshot, and on
+        # SQLite the read does not take the write lock (so it overlaps with the batch writes).
+        reader = self.engine.execution_options(read_only=True)
         while True:
-            # A read transaction of its own: the write transaction then starts with a write,
-            # which SQLite needs to queue writers instead of failing on a stale snapshot.
-            with self.engine.connect() as conn:
+            with reader.connect() as conn:
                 rows = [StagedRow(*row) for row in conn.execute(query.where(er.id > last))]
             if not rows:
                 return
@@ -239,7 +246,6 @@ class RunLoader:
 
     def _write(self, conn: Connection, batch: Sequence[PreparedArticle], now: datetime) -> _BatchResult:
         stored = upsert_articles(conn, batch, now, self.run_pk)
-        _pause_for_tests()
         ids: dict[str, int] = {}
         hashes = [p.url_hash for p in batch]
         size = chunk_size(conn)
@@ -337,26 +343,50 @@ class RunLoader:
             reader.join(timeout=10)
 
     def run(self) -> LoadCounts:
-        counts = self.counts
-        for size, batch, now, delta in self._prepared():
-            counts.merge(delta)
-            if batch:
-                result = self._write_batch(batch, now)
-                for prepared, reason in result.rejected:
-                    self._reject(counts, prepared.fetch_id, reason)
-                for key in result.stored_hashes:
-                    short = int(key[:16], 16)
-                    if short in self._seen:
-                        counts.duplicate += 1
-                    else:
-                        self._seen.add(short)
-                counts.links += result.links
-                counts.near_duplicates += result.joined
-            counts.batches += 1
-            if self.progress is not None:
-                self.progress(size)
+        """Write every batch, ``writers`` transactions at a time, then derive the run counters.
+
+        With one writer the batches are written in order on this thread. With more (PostgreSQL),
+        each batch is still one transaction on its own pooled connection: the server computes
+        the search vectors and index entries of two batches on two cores. Results are taken in
+        submission order, and at most ``writers`` batches are in flight, so memory stays flat.
+        """
+        if self.writers == 1:
+            for size, batch, now, delta in self._prepared():
+                self.counts.merge(delta)
+                self._account(size, self._write_batch(batch, now) if batch else None)
+        else:
+            with ThreadPoolExecutor(self.writers, thread_name_prefix="load-writer") as pool:
+                inflight: deque[tuple[int, Future[_BatchResult] | None]] = deque()
+                for size, batch, now, delta in self._prepared():
+                    self.counts.merge(delta)
+                    inflight.append((size, pool.submit(self._write_batch, batch, now) if batch else None))
+                    while len(inflight) >= self.writers:
+                        self._await(*inflight.popleft())
+                while inflight:
+                    self._await(*inflight.popleft())
         self._finish()
-        return counts
+        return self.counts
+
+    def _await(self, size: int, future: Future[_BatchResult] | None) -> None:
+        self._account(size, None if future is None else future.result())
+
+    def _account(self, size: int, result: _BatchResult | None) -> None:
+        """Fold one written batch into the counts (main thread only)."""
+        counts = self.counts
+        if result is not None:
+            for prepared, reason in result.rejected:
+                self._reject(counts, prepared.fetch_id, reason)
+            for key in result.stored_hashes:
+                short = int(key[:16], 16)
+                if short in self._seen:
+                    counts.duplicate += 1
+                else:
+                    self._seen.add(short)
+            counts.links += result.links
+            counts.near_duplicates += result.joined
+        counts.batches += 1
+        if self.progress is not None:
+            self.progress(size)
 
     def _finish(self) -> None:
         def finish() -> None:

@@ -45,18 +45,22 @@ def load(
     batch_size: int = 500,
     progress: bool = False,
     near_dup_threshold: float | None = None,
+    writers: int | None = None,
 ) -> LoadResult:
     """Upsert the run's extracted records into ``articles``; each batch is one transaction.
 
     Idempotent: rerunning it (after success, a crash or a kill) or running it twice at once
-    leaves the same rows and the same run counters.
+    leaves the same rows and the same run counters. ``writers`` batch transactions run at once
+    (default: 2 on PostgreSQL, 1 on SQLite).
     """
     from pipeline.load.runner import RunLoader, progress_bar
     from pipeline.settings import get_settings
 
     started = time.perf_counter()
     threshold = near_dup_threshold if near_dup_threshold is not None else get_settings().near_dup_threshold
-    loader = RunLoader(get_engine(database_url), run_id, batch_size=batch_size, threshold=threshold)
+    loader = RunLoader(
+        get_engine(database_url), run_id, batch_size=batch_size, threshold=threshold, writers=writers
+    )
     total = loader.total_records() if progress else 0
     with progress_bar(total, progress) as advance:
         loader.progress = advance
