@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from pipeline.rawstore import WarcRef
+
 
 @dataclass(slots=True)
 class Edge:
@@ -45,3 +47,4 @@ class FetchItem:
     error_message: str | None = None
     edges: list[Edge] = field(default_factory=list)
     is_surface: bool = False  # a configured start URL (feed, sitemap, listing, seed)
+    refers_to: WarcRef | None = None  # a 304: the earlier capture, when the spider read it already

@@ -1,5 +1,9 @@
 """Item pipeline: each ``FetchItem`` becomes a WARC request/response pair plus a ``fetches`` row.
 
+A 304 becomes a request/``revisit`` pair naming the earlier full capture (see
+:mod:`pipeline.rawstore`); its row keeps the earlier capture's validators and body hash and
+points at it in ``hints.revisit_of`` (re-extraction reads that full response, never the revisit).
+
 Raw first: the WARC record is written (and flushed, one gzip member per record) before the
 row that points at it, so every row's ``(warc_path, warc_offset)`` is readable even after a
 crash. Rows and link edges are inserted in batches, each batch in one transaction together
@@ -19,9 +23,10 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import insert, update
 
 from crawlers.items import FetchItem
+from crawlers.state import Known
 from pipeline.db.engine import make_engine, session_scope
 from pipeline.db.models import CrawlLink, CrawlRun, Fetch
-from pipeline.rawstore import RunWarcWriter, body_hash
+from pipeline.rawstore import RunWarcWriter, WarcLocation, body_hash, read_ref
 from pipeline.urls import url_hash
 
 if TYPE_CHECKING:
@@ -137,26 +142,13 @@ class RecordPipeline:
 
     def _record(self, item: FetchItem) -> None:
         known = getattr(self.crawler.spider, "known", {})
+        key = url_hash(item.url)
+        previous = known.get(key)
         location = None
         digest = None
         if item.body is not None and item.status is not None and self._writer is not None:
             digest = body_hash(item.body)
-            try:
-                reason = http.HTTPStatus(item.status).phrase
-            except ValueError:
-                reason = ""
-            location = self._writer.write_exchange(
-                url=item.final_url or item.url,
-                method=item.method,
-                request_headers=item.request_headers,
-                status=item.status,
-                reason=reason,
-                response_headers=item.response_headers,
-                body=item.body,
-                fetched_at=item.fetched_at,
-            )
-        key = url_hash(item.url)
-        previous = known.get(key)
+            location = self._archive(item, previous)
         if item.outcome == "fetched" and item.status == 200 and previous is not None:
             item.hints["change"] = "same" if previous.body_hash == digest else "changed"
         elif item.outcome == "fetched" and item.status == 200:
@@ -218,6 +210,45 @@ class RecordPipeline:
                     "kind": edge.kind,
                 }
             )
+
+    def _archive(self, item: FetchItem, previous: Known | None) -> WarcLocation:
+        """The WARC record pair of one exchange: a revisit for a 304, else the response."""
+        assert self._writer is not None and item.body is not None and item.status is not None
+        try:
+            reason = http.HTTPStatus(item.status).phrase
+        except ValueError:
+            reason = ""
+        url = item.final_url or item.url
+        if item.status != 304:
+            return self._writer.write_exchange(
+                url=url,
+                method=item.method,
+                request_headers=item.request_headers,
+                status=item.status,
+                reason=reason,
+                response_headers=item.response_headers,
+                body=item.body,
+                fetched_at=item.fetched_at,
+            )
+        refers_to = item.refers_to
+        if previous is not None and previous.body_location is not None:
+            path, offset = previous.body_location
+            item.hints["revisit_of"] = {"warc_path": path, "warc_offset": offset}
+            if refers_to is None:
+                try:
+                    refers_to = read_ref(previous.body_location)
+                except (OSError, ValueError) as exc:  # pruned or damaged: a revisit without target
+                    log.info("earlier capture of %s unreadable (%s)", url, exc)
+        return self._writer.write_revisit(
+            url=url,
+            method=item.method,
+            request_headers=item.request_headers,
+            status=item.status,
+            reason=reason,
+            response_headers=item.response_headers,
+            refers_to=refers_to,
+            fetched_at=item.fetched_at,
+        )
 
     def counters(self) -> dict[str, Any]:
         t = self.totals

@@ -3,6 +3,11 @@
 Raw first: bodies are archived before anything else happens, so extraction can be rerun
 later (better extractor, fixed rule) without crawling again. Each record pair is written and
 flushed as one gzip member, so a crash mid-run leaves every earlier record readable.
+
+A ``304 Not Modified`` is archived as a WARC/1.1 ``revisit`` record (profile
+``server-not-modified``) that names the earlier full capture it confirms (its target URI,
+date and record id, when known), not as an empty ``response``: a WARC reader then sees that
+the server vouched for the earlier copy instead of sending an empty page.
 """
 
 from __future__ import annotations
@@ -29,14 +34,37 @@ class WarcLocation:
     length: int
 
 
+SERVER_NOT_MODIFIED = "http://netpreserve.org/warc/1.1/revisit/server-not-modified"
+
+
+@dataclass(frozen=True)
+class WarcRef:
+    """The identity of a stored record, as a ``revisit`` record refers to it."""
+
+    record_id: str
+    target_uri: str
+    date: str  # the record's WARC-Date, verbatim
+
+
 @dataclass(frozen=True)
 class RawResponse:
-    """A response read back from the store."""
+    """A response (or a revisit: ``kind == "revisit"``, empty body) read back from the store."""
 
     url: str
     status: int
     headers: list[tuple[str, str]]
     body: bytes
+    kind: str = "response"
+    record_id: str | None = None
+    date: str | None = None
+    refers_to: WarcRef | None = None  # revisits: the earlier capture, when it was known
+
+    @property
+    def ref(self) -> WarcRef | None:
+        """This record as a revisit would refer to it."""
+        if self.record_id is None or self.date is None:
+            return None
+        return WarcRef(self.record_id, self.url, self.date)
 
     def header(self, name: str) -> str | None:
         lname = name.lower()
@@ -54,6 +82,18 @@ def run_warc_path(raw_store: str, source_key: str, run_id: str) -> str:
 
 def body_hash(body: bytes) -> str:
     return hashlib.sha256(body).hexdigest()
+
+
+def _warc_date(when: datetime | None) -> str:
+    return (when or datetime.now(UTC)).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _record_id() -> str:
+    return f"<urn:uuid:{uuid.uuid4()}>"
+
+
+def _status_headers(status: int, reason: str, headers: list[tuple[str, str]]) -> StatusAndHeaders:
+    return StatusAndHeaders(f"{status} {reason}".strip(), headers, protocol="HTTP/1.1")
 
 
 class RunWarcWriter:
@@ -95,27 +135,67 @@ class RunWarcWriter:
         fetched_at: datetime | None = None,
     ) -> WarcLocation:
         """Write the request and the response; return the response record's location."""
-        when = (fetched_at or datetime.now(UTC)).astimezone(UTC)
-        warc_date = when.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-        response_id = f"<urn:uuid:{uuid.uuid4()}>"
-        http_headers = StatusAndHeaders(f"{status} {reason}".strip(), response_headers, protocol="HTTP/1.1")
+        warc_date, response_id = _warc_date(fetched_at), _record_id()
         response = self._writer.create_warc_record(
             url,
             "response",
             payload=io.BytesIO(body),
             length=len(body),
-            http_headers=http_headers,
+            http_headers=_status_headers(status, reason, response_headers),
             warc_headers_dict={"WARC-Date": warc_date, "WARC-Record-ID": response_id},
         )
+        return self._write_pair(response, url, method, request_headers, warc_date, response_id)
+
+    def write_revisit(
+        self,
+        url: str,
+        method: str,
+        request_headers: list[tuple[str, str]],
+        status: int,
+        reason: str,
+        response_headers: list[tuple[str, str]],
+        refers_to: WarcRef | None,
+        fetched_at: datetime | None = None,
+    ) -> WarcLocation:
+        """Write the request and a ``server-not-modified`` revisit of ``refers_to``.
+
+        The revisit keeps the 304's status line and headers (validators, dates) and no body.
+        ``refers_to`` is the earlier full capture when the crawler knows it (omitted when the
+        earlier record was pruned or never stored).
+        """
+        warc_date, revisit_id = _warc_date(fetched_at), _record_id()
+        headers = {"WARC-Date": warc_date, "WARC-Record-ID": revisit_id, "WARC-Profile": SERVER_NOT_MODIFIED}
+        if refers_to is not None:
+            headers["WARC-Refers-To"] = refers_to.record_id
+            headers["WARC-Refers-To-Target-URI"] = refers_to.target_uri
+            headers["WARC-Refers-To-Date"] = refers_to.date
+        revisit = self._writer.create_warc_record(
+            url,
+            "revisit",
+            http_headers=_status_headers(status, reason, response_headers),
+            warc_headers_dict=headers,
+        )
+        return self._write_pair(revisit, url, method, request_headers, warc_date, revisit_id)
+
+    def _write_pair(
+        self,
+        record: Any,
+        url: str,
+        method: str,
+        request_headers: list[tuple[str, str]],
+        warc_date: str,
+        record_id: str,
+    ) -> WarcLocation:
+        """Write ``record`` then its request (``WARC-Concurrent-To`` it); the record's location."""
         path = url.split("://", 1)[-1].split("/", 1)[1] if "/" in url.split("://", 1)[-1] else ""
         req_headers = StatusAndHeaders(f"{method} /{path} HTTP/1.1", request_headers, is_http_request=True)
         request = self._writer.create_warc_record(
             url,
             "request",
             http_headers=req_headers,
-            warc_headers_dict={"WARC-Date": warc_date, "WARC-Concurrent-To": response_id},
+            warc_headers_dict={"WARC-Date": warc_date, "WARC-Concurrent-To": record_id},
         )
-        offset, length = self._write(response)
+        offset, length = self._write(record)
         self._write(request)
         return WarcLocation(self.path, offset, length)
 
@@ -130,19 +210,43 @@ class RunWarcWriter:
 
 
 def read_response(location: WarcLocation | tuple[str, int]) -> RawResponse:
-    """Read the response record at ``(path, offset)``: one seek, one gzip member."""
+    """Read the response (or revisit) record at ``(path, offset)``: one seek, one gzip member.
+
+    A revisit reads back with ``kind="revisit"``, its own status (304) and headers, an empty
+    body and ``refers_to`` (the earlier capture); readers that need a payload skip it.
+    """
+    return _read(location, with_body=True)
+
+
+def read_ref(location: WarcLocation | tuple[str, int]) -> WarcRef | None:
+    """The identity of the record at ``location`` (headers only, the body is not read)."""
+    return _read(location, with_body=False).ref
+
+
+def _read(location: WarcLocation | tuple[str, int], *, with_body: bool) -> RawResponse:
     path, offset = (location.path, location.offset) if isinstance(location, WarcLocation) else location
     with fsspec.open(path, "rb") as handle:
         handle.seek(offset)
         for record in ArchiveIterator(handle):
-            if record.rec_type != "response":
+            if record.rec_type not in ("response", "revisit"):
                 raise ValueError(f"record at {path}@{offset} is {record.rec_type}, not a response")
+            warc = record.rec_headers
             http = record.http_headers
-            status = int(http.get_statuscode() or 0)
+            refers_to = None
+            if record.rec_type == "revisit" and warc.get_header("WARC-Refers-To-Target-URI"):
+                refers_to = WarcRef(
+                    record_id=str(warc.get_header("WARC-Refers-To") or ""),
+                    target_uri=str(warc.get_header("WARC-Refers-To-Target-URI")),
+                    date=str(warc.get_header("WARC-Refers-To-Date") or ""),
+                )
             return RawResponse(
-                url=str(record.rec_headers.get_header("WARC-Target-URI")),
-                status=status,
-                headers=list(http.headers),
-                body=record.content_stream().read(),
+                url=str(warc.get_header("WARC-Target-URI")),
+                status=int(http.get_statuscode() or 0) if http is not None else 0,
+                headers=list(http.headers) if http is not None else [],
+                body=record.content_stream().read() if with_body and record.rec_type == "response" else b"",
+                kind=record.rec_type,
+                record_id=warc.get_header("WARC-Record-ID"),
+                date=warc.get_header("WARC-Date"),
+                refers_to=refers_to,
             )
     raise ValueError(f"no WARC record at {path}@{offset}")

@@ -69,7 +69,7 @@ def assert_warc_matches(rows: list[Fetch]) -> None:
         with open(path, "rb") as handle:
             iterator = ArchiveIterator(handle)
             for record in iterator:
-                if record.rec_type == "response":
+                if record.rec_type in ("response", "revisit"):
                     found.add(iterator.get_record_offset())
         assert found == offsets, path
 
@@ -184,6 +184,9 @@ def test_edition2_recrawl_is_incremental(network: DemoNetwork, db_url: str, tmp_
         assert len(unchanged) >= 2 and result.pages_unchanged >= len(unchanged)
         assert {urlsplit(r.url).path for r in unchanged} <= conditional
         assert all(r.etag for r in unchanged)
+        revisits = [read_response((r.warc_path or "", r.warc_offset or 0)) for r in unchanged]
+        assert all(raw.kind == "revisit" and raw.refers_to is not None for raw in revisits)
+        assert_warc_matches(rows)
 
 
 def test_loopback_source_refused_without_opt_in(network: DemoNetwork, db_url: str, tmp_path: Path) -> None:

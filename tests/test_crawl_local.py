@@ -325,10 +325,67 @@ def test_local_site_first_and_incremental_crawl(gazette: Site, db_url: str, tmp_
     rows2 = by_path(fetch_rows(db_url, "run-2"), gazette.base)
     assert rows2[f"{b}1/council-budget-vote"].outcome == "not_modified"
     assert rows2[f"{b}1/council-budget-vote"].etag == rows[f"{b}1/council-budget-vote"].etag
+    assert_revisit(rows2[f"{b}1/council-budget-vote"], rows[f"{b}1/council-budget-vote"])
     changed = rows2[f"{b}1/mayor-responds"]
     assert changed.outcome == "fetched" and changed.hints["change"] == "changed"
     assert rows2["/2024/06/01/brand-new-story"].hints["change"] == "new"
     assert second.pages_unchanged >= 3
+    for path, row in rows2.items():
+        if row.outcome == "not_modified":
+            assert_revisit(row, rows[path])
+
+    # Re-extraction of both runs' window reads the full responses, never a revisit.
+    reextracted = reextract_fetch_ids(db_url, sources)
+    unchanged = rows2[f"{b}1/council-budget-vote"]
+    assert reextracted[unchanged.url_hash] == rows[f"{b}1/council-budget-vote"].id
+    assert reextracted[changed.url_hash] == changed.id  # the newer full response wins
+
+
+def assert_revisit(revisit_row: Fetch, earlier_row: Fetch) -> None:
+    """A 304 is archived as a server-not-modified revisit naming the earlier full capture."""
+    assert revisit_row.status == 304 and revisit_row.warc_path is not None
+    raw = read_response((revisit_row.warc_path, revisit_row.warc_offset or 0))
+    earlier = read_response((earlier_row.warc_path or "", earlier_row.warc_offset or 0))
+    assert raw.kind == "revisit" and raw.status == 304 and raw.body == b""
+    assert earlier.kind == "response" and earlier.status == 200
+    assert raw.refers_to is not None and raw.refers_to == earlier.ref
+    assert raw.refers_to.target_uri == earlier_row.final_url
+    assert revisit_row.hints["revisit_of"] == {
+        "warc_path": earlier_row.warc_path,
+        "warc_offset": earlier_row.warc_offset,
+    }
+    assert revisit_row.body_hash == earlier_row.body_hash and not revisit_row.is_article_candidate
+
+
+def reextract_fetch_ids(db_url: str, sources: Path) -> dict[str, int]:
+    """Run a reextract over everything fetched so far; url hash -> fetch id it extracted."""
+    from datetime import UTC, datetime, timedelta
+
+    from pipeline.db.models import ExtractedRecord
+    from pipeline.stages.extract import extract
+    from pipeline.stages.reextract import start_reextract
+
+    now = datetime.now(UTC)
+    run_id = start_reextract(
+        "gazette",
+        now - timedelta(hours=1),
+        now + timedelta(minutes=1),
+        database_url=db_url,
+        sources_path=sources,
+    )
+    result = extract(run_id, workers=0, database_url=db_url, sources_path=sources)
+    assert result.extracted >= 5 and result.failed == 0, result
+    engine = create_engine(db_url)
+    with Session(engine) as session:
+        run = session.scalars(select(CrawlRun).where(CrawlRun.run_id == run_id)).one()
+        pairs = session.execute(
+            select(Fetch.url_hash, Fetch.id, ExtractedRecord.status)
+            .join(ExtractedRecord, ExtractedRecord.fetch_id == Fetch.id)
+            .where(ExtractedRecord.run_id == run.id)
+        ).all()
+    engine.dispose()
+    assert all(status != "error" for _h, _id, status in pairs), pairs
+    return {h: fid for h, fid, _status in pairs}
 
 
 def rows_skipped(rows: list[Fetch]) -> int:

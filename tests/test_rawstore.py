@@ -58,3 +58,41 @@ def test_rerun_truncates_the_run_file(tmp_path: Path) -> None:
     with open(path, "rb") as handle:
         uris = [r.rec_headers.get_header("WARC-Target-URI") for r in ArchiveIterator(handle)]
     assert uris == [None, "http://x/2", "http://x/2"]
+
+
+def test_not_modified_is_a_revisit_of_the_earlier_capture(tmp_path: Path) -> None:
+    from pipeline.rawstore import SERVER_NOT_MODIFIED, read_ref
+
+    path = str(tmp_path / "r.warc.gz")
+    with RunWarcWriter(path) as writer:
+        full = writer.write_exchange("http://x/a", "GET", [], 200, "OK", [("ETag", '"v1"')], b"<p>page</p>")
+        earlier = read_ref(full)
+        assert earlier is not None and earlier.target_uri == "http://x/a"
+        revisit = writer.write_revisit(
+            "http://x/a", "GET", [("If-None-Match", '"v1"')], 304, "Not Modified", [("ETag", '"v1"')], earlier
+        )
+        orphan = writer.write_revisit("http://x/b", "GET", [], 304, "Not Modified", [], None)
+    with open(path, "rb") as handle:
+        records = [(r.rec_type, r.rec_headers) for r in ArchiveIterator(handle)]
+    assert [kind for kind, _ in records] == [
+        "warcinfo",
+        "response",
+        "request",
+        "revisit",
+        "request",
+        "revisit",
+        "request",
+    ]
+    headers = records[3][1]
+    assert headers.get_header("WARC-Profile") == SERVER_NOT_MODIFIED
+    assert headers.get_header("WARC-Refers-To") == records[1][1].get_header("WARC-Record-ID")
+    assert headers.get_header("WARC-Refers-To-Target-URI") == "http://x/a"
+    assert headers.get_header("WARC-Refers-To-Date") == records[1][1].get_header("WARC-Date")
+    assert records[4][1].get_header("WARC-Concurrent-To") == headers.get_header("WARC-Record-ID")
+    assert records[5][1].get_header("WARC-Refers-To-Target-URI") is None  # earlier capture unknown
+
+    back = read_response(revisit)
+    assert back.kind == "revisit" and back.status == 304 and back.body == b""
+    assert back.header("etag") == '"v1"' and back.refers_to == earlier
+    assert read_response(orphan).refers_to is None
+    assert read_response(full).kind == "response" and read_response(full).body == b"<p>page</p>"

@@ -542,6 +542,7 @@ class NewsSpider(scrapy.Spider):
         if root is None:
             return
         item.hints["related_from"] = "stored copy"
+        item.refers_to = stored.ref
         self.follow_related(root, stored.url, planned.url, planned, item)
 
     def follow_related(self, root: Any, url: str, canonical: str, planned: Planned, item: FetchItem) -> None:
