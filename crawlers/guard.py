@@ -2,6 +2,9 @@
 
 Every request (also every redirect hop and robots.txt) is checked *after* DNS resolution,
 because a public-looking name can resolve to ``127.0.0.1`` or a cloud metadata address.
+The resolution is the crawl's own :class:`crawlers.resolver.GuardedResolver`, which the
+connections use too: the check and the connection see one (pinned) answer, so a name that
+changes its answer between them (DNS rebinding) cannot slip through.
 ``allow_private_networks`` (the demo network on loopback needs it) opens loopback and
 private ranges, but link-local (cloud metadata at 169.254.169.254), multicast, unspecified
 and reserved addresses stay refused: nothing legitimate serves news there.
@@ -84,6 +87,15 @@ class NetworkGuardMiddleware:
         host = (parts.hostname or "").lower()
         if not host:
             return f"no host in {url!r}"
+        from crawlers.resolver import installed_resolver
+
+        resolver = installed_resolver()
+        if resolver is not None:
+            # The connection will use this very answer (pinned): no second lookup to rebind.
+            try:
+                return (await resolver.answer(host, parts.port)).problem
+            except (TimeoutError, OSError):
+                return None  # unresolvable: the downloader fails with a DNS error of its own
         key = (host, parts.port)
         if key not in self._verdicts:
             try:
@@ -102,7 +114,11 @@ class NetworkGuardMiddleware:
     async def process_request(self, request: Request) -> Any:
         problem = await self.verdict(request.url)
         if problem:
-            host = urlsplit(request.url).hostname
-            hint = "" if self.allow_private else " (set allow_private_networks: true to allow it)"
-            raise BlockedNetwork(f"refused by network guard: {host} -> {problem}{hint}")
+            raise BlockedNetwork(refusal_message(urlsplit(request.url).hostname, problem, self.allow_private))
         return None
+
+
+def refusal_message(host: str | None, problem: str, allow_private: bool, *, when: str = "") -> str:
+    """The ``error_message`` of a refused request (the same wording wherever it was refused)."""
+    hint = "" if allow_private else " (set allow_private_networks: true to allow it)"
+    return f"refused by network guard{when}: {host} -> {problem}{hint}"

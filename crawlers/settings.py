@@ -50,6 +50,8 @@ def scrapy_settings(source: Source, *, user_agent: str, log_level: str = "INFO")
         },
         "ITEM_PIPELINES": {"crawlers.recorder.RecordPipeline": 100},
         "NEWSFLOW_ALLOW_PRIVATE_NETWORKS": source.allow_private_networks,
+        # Connections resolve through the guard's resolver: one checked, pinned answer per host.
+        "TWISTED_DNS_RESOLVER": "crawlers.resolver.GuardedResolver",
         "DNS_TIMEOUT": 15,
         "LOG_LEVEL": log_level,
         "LOGSTATS_INTERVAL": 60.0,

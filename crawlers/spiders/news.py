@@ -33,6 +33,7 @@ from crawlers.errors import AlreadyClaimed, categorize, category_for_status, fai
 from crawlers.frontier import PRIO_ARTICLE, PRIO_RELATED, PRIO_SURFACE, Frontier, Planned
 from crawlers.items import Edge, FetchItem
 from crawlers.pages import PageInfo, analyse, listing_links, parse_html, related_links
+from crawlers.resolver import installed_resolver
 from crawlers.scope import Scope, shape_is_article
 from crawlers.state import Known, decide
 from pipeline.config import Source
@@ -334,6 +335,12 @@ class NewsSpider(scrapy.Spider):
                 item.error_message = str(exc)
                 return [item]
             category, message = categorize(exc)
+            if category == "dns":
+                # No address delivered: maybe the resolver refused a forbidden answer.
+                resolver = installed_resolver()
+                refused = resolver.refusal(request.url) if resolver is not None else None
+                if refused:
+                    category, message = "blocked_network", refused
             item.error_category = category
             item.error_message = message[:2000]
             if category == "robots":

@@ -1,0 +1,167 @@
+"""The crawl's DNS resolver: the guard's check and the connection use the same checked answer.
+
+Without it the network guard (:mod:`crawlers.guard`) resolves a host name itself while
+Twisted resolves it again to connect, so a name that answers a public address to the check
+and ``127.0.0.1`` (or ``169.254.169.254``) to the connection — DNS rebinding — would reach
+an internal service. :class:`GuardedResolver` is installed on the reactor through Scrapy's
+``TWISTED_DNS_RESOLVER`` setting and therefore answers every connection's name resolution:
+
+- each host is looked up once per crawl (one process per run); the answer is checked with
+  :func:`crawlers.guard.address_problem` (the same policy, the same ``allow_private_networks``
+  opening) and pinned, so the guard middleware, robots.txt and every connection to that host
+  use exactly the addresses that were checked;
+- an answer with a forbidden address delivers no address at all: the connection fails at
+  resolution time, whatever the middleware decided, and :meth:`GuardedResolver.refusal`
+  tells the spider why (``blocked_network`` instead of a DNS error).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from twisted.internet.address import IPv4Address as TxIPv4Address
+from twisted.internet.address import IPv6Address as TxIPv6Address
+from twisted.internet.defer import Deferred
+from twisted.internet.interfaces import IHostnameResolver, IHostResolution
+from zope.interface import implementer
+
+from crawlers.guard import IPAddress, address_problem, refusal_message, resolve
+
+if TYPE_CHECKING:
+    from typing import Self
+
+Lookup = Callable[[str, int | None], Awaitable[list[IPAddress]]]
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A checked resolution: the addresses and why they may not be used (``None``: they may)."""
+
+    addresses: tuple[IPAddress, ...]
+    problem: str | None
+
+
+@implementer(IHostResolution)
+class _Resolution:
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def cancel(self) -> None:  # Twisted never cancels a hostname resolution it started
+        pass
+
+
+@implementer(IHostnameResolver)
+class GuardedResolver:
+    """Resolves names once per crawl, refuses forbidden answers, pins the allowed ones."""
+
+    def __init__(
+        self,
+        reactor: Any,
+        *,
+        allow_private: bool,
+        timeout: float = 15.0,
+        lookup: Lookup | None = None,
+    ) -> None:
+        self.reactor = reactor
+        self.allow_private = allow_private
+        self.timeout = timeout
+        self._lookup: Lookup = lookup or resolve
+        self._answers: dict[str, asyncio.Future[Answer]] = {}
+        self._refused: dict[str, str] = {}
+
+    @classmethod
+    def from_crawler(cls, crawler: Any, reactor: Any) -> Self:
+        # ``crawler`` is the CrawlerProcess here (its settings are the source's settings).
+        settings = crawler.settings
+        return cls(
+            reactor,
+            allow_private=settings.getbool("NEWSFLOW_ALLOW_PRIVATE_NETWORKS"),
+            timeout=settings.getfloat("DNS_TIMEOUT") or 15.0,
+        )
+
+    def install_on_reactor(self) -> None:
+        self.reactor.installNameResolver(self)
+
+    async def answer(self, host: str, port: int | None = None) -> Answer:
+        """The checked, pinned answer for ``host`` (looked up on first use; lookup errors raise)."""
+        host = host.strip("[]").lower()
+        try:
+            return self._check(host, (ipaddress.ip_address(host),))
+        except ValueError:
+            pass
+        pending = self._answers.get(host)
+        if pending is None:
+            pending = asyncio.ensure_future(self._lookup_and_check(host, port))
+            self._answers[host] = pending
+        try:
+            return await asyncio.shield(pending)
+        except BaseException:
+            failed = pending.done() and (pending.cancelled() or pending.exception() is not None)
+            if failed and self._answers.get(host) is pending:
+                del self._answers[host]  # a failed lookup is not pinned; the next use retries
+            raise
+
+    async def _lookup_and_check(self, host: str, port: int | None) -> Answer:
+        found = await asyncio.wait_for(self._lookup(host, port), self.timeout)
+        if not found:
+            raise OSError(f"no address for {host}")
+        return self._check(host, tuple(dict.fromkeys(found)))
+
+    def _check(self, host: str, addresses: tuple[IPAddress, ...]) -> Answer:
+        for ip in addresses:
+            problem = address_problem(ip, self.allow_private)
+            if problem:
+                self._refused[host] = problem
+                return Answer(addresses, problem)
+        return Answer(addresses, None)
+
+    def refusal(self, url: str) -> str | None:
+        """The error message when a connection to ``url``'s host was refused at resolution time."""
+        host = (urlsplit(url).hostname or "").lower()
+        problem = self._refused.get(host)
+        return refusal_message(host, problem, self.allow_private, when=" at connection") if problem else None
+
+    def resolveHostName(
+        self,
+        resolutionReceiver: Any,  # an IResolutionReceiver (zope interfaces do not type-check)
+        hostName: str,
+        portNumber: int = 0,
+        addressTypes: Sequence[type[Any]] | None = None,
+        transportSemantics: str = "TCP",
+    ) -> Any:
+        """Twisted's resolution for a connection: the pinned answer, or nothing when refused."""
+        resolution = _Resolution(hostName)
+        resolutionReceiver.resolutionBegan(resolution)
+
+        def deliver(answer: Answer | None) -> None:
+            if answer is not None and answer.problem is None:
+                for ip in answer.addresses:
+                    kind = TxIPv6Address if ip.version == 6 else TxIPv4Address
+                    if addressTypes is None or kind in addressTypes:
+                        resolutionReceiver.addressResolved(kind("TCP", str(ip), portNumber))
+            resolutionReceiver.resolutionComplete()
+
+        async def lookup() -> Answer | None:
+            try:
+                return await self.answer(hostName, portNumber or None)
+            except (TimeoutError, OSError):
+                return None  # no address: Twisted reports a DNS lookup error
+
+        Deferred.fromFuture(asyncio.ensure_future(lookup())).addCallback(deliver)
+        return resolution
+
+
+def installed_resolver() -> GuardedResolver | None:
+    """The reactor's :class:`GuardedResolver`, when this process's crawl installed one.
+
+    Never installs a reactor itself (importing ``twisted.internet.reactor`` would).
+    """
+    reactor = sys.modules.get("twisted.internet.reactor")
+    found = getattr(reactor, "nameResolver", None)
+    return found if isinstance(found, GuardedResolver) else None

@@ -1,0 +1,179 @@
+"""DNS rebinding: the guard's check and the connection use one checked, pinned answer.
+
+Resolver-level tests drive :class:`crawlers.resolver.GuardedResolver` the way Twisted's
+``HostnameEndpoint`` does (``resolveHostName`` + a receiver), with a lookup the test
+controls; no connection is made. The crawl tests run the real crawl subprocess with the
+stub lookup installed as ``TWISTED_DNS_RESOLVER`` against a local server on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import json
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from crawlers.guard import IPAddress
+from crawlers.resolver import GuardedResolver
+from tests.dnsstub import ENV
+from tests.test_crawl_local import QuietServer, Site, fetch_rows, make_handler, write_sources
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class ScriptedLookup:
+    """DNS answers in order (the last one repeats); counts the lookups."""
+
+    def __init__(self, *answers: list[str] | Exception) -> None:
+        self.answers = list(answers)
+        self.calls = 0
+
+    async def __call__(self, host: str, port: int | None) -> list[IPAddress]:
+        answer = self.answers[min(self.calls, len(self.answers) - 1)]
+        self.calls += 1
+        if isinstance(answer, Exception):
+            raise answer
+        return [ipaddress.ip_address(a) for a in answer]
+
+
+class Receiver:
+    """An ``IResolutionReceiver`` like Twisted's connection endpoint uses."""
+
+    def __init__(self) -> None:
+        self.addresses: list[str] = []
+        self.done = asyncio.Event()
+
+    def resolutionBegan(self, resolution: Any) -> None:
+        self.name = resolution.name
+
+    def addressResolved(self, address: Any) -> None:
+        self.addresses.append(f"{address.host}:{address.port}")
+
+    def resolutionComplete(self) -> None:
+        self.done.set()
+
+
+async def connect_resolution(resolver: GuardedResolver, host: str, port: int = 80) -> list[str]:
+    receiver = Receiver()
+    resolver.resolveHostName(receiver, host, port)
+    await asyncio.wait_for(receiver.done.wait(), 5)
+    return receiver.addresses
+
+
+def test_rebinding_name_gets_the_checked_answer_at_connection_time() -> None:
+    async def scenario() -> None:
+        lookup = ScriptedLookup(["93.184.216.34"], ["127.0.0.1"])  # second answer: rebound
+        resolver = GuardedResolver(None, allow_private=False, lookup=lookup)
+        checked = await resolver.answer("rebind.example")  # the guard middleware's check
+        assert checked.problem is None
+        assert await connect_resolution(resolver, "rebind.example", 8080) == ["93.184.216.34:8080"]
+        assert await connect_resolution(resolver, "REBIND.example") == ["93.184.216.34:80"]
+        assert lookup.calls == 1  # pinned: the connection never asked DNS again
+
+    asyncio.run(scenario())
+
+
+@pytest.mark.parametrize(
+    ("answer", "allow_private", "problem"),
+    [
+        (["169.254.169.254"], True, "link-local"),  # cloud metadata: never, even with the opening
+        (["93.184.216.34", "127.0.0.1"], False, "loopback"),  # one forbidden address refuses the host
+        (["10.1.2.3"], False, "private"),
+        (["::ffff:169.254.169.254"], True, "link-local"),
+    ],
+)
+def test_forbidden_answer_is_refused_at_connection_resolution(
+    answer: list[str], allow_private: bool, problem: str
+) -> None:
+    async def scenario() -> None:
+        resolver = GuardedResolver(None, allow_private=allow_private, lookup=ScriptedLookup(answer))
+        # No check before: the connection's own resolution applies the policy.
+        assert await connect_resolution(resolver, "evil.example") == []
+        message = resolver.refusal("http://evil.example/latest/meta-data")
+        assert message is not None and problem in message and "at connection" in message
+        assert resolver.refusal("http://other.example/") is None
+
+    asyncio.run(scenario())
+
+
+def test_literals_failures_and_the_loopback_opening() -> None:
+    async def scenario() -> None:
+        lookup = ScriptedLookup(OSError("temporary failure"), ["127.0.0.1"])
+        opened = GuardedResolver(None, allow_private=True, lookup=lookup)
+        assert await connect_resolution(opened, "127.0.0.1", 81) == ["127.0.0.1:81"]
+        assert await connect_resolution(opened, "[::1]", 82) == ["::1:82"]
+        assert await connect_resolution(opened, "169.254.169.254") == []
+        assert lookup.calls == 0  # literals are checked without DNS
+        assert await connect_resolution(opened, "demo.test") == []  # lookup failed: DNS error
+        assert opened.refusal("http://demo.test/") is None  # ... not a refusal
+        assert await connect_resolution(opened, "demo.test") == ["127.0.0.1:80"]  # failure not pinned
+        closed = GuardedResolver(None, allow_private=False, lookup=ScriptedLookup(["127.0.0.1"]))
+        assert await connect_resolution(closed, "127.0.0.1") == []
+
+    asyncio.run(scenario())
+
+
+@pytest.fixture
+def named_site() -> Iterator[tuple[Site, int]]:
+    """The local gazette, addressed as ``news.test`` (only the stub DNS knows that name)."""
+    site = Site()
+    server = QuietServer(("127.0.0.1", 0), make_handler(site))
+    port = server.server_address[1]
+    site.base = f"http://news.test:{port}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield site, port
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def stub_crawl(
+    db_url: str, sources: Path, run_id: str, raw: Path, answers: dict[str, list[str]], *, no_guard: bool
+) -> subprocess.CompletedProcess[str]:
+    cmd = [sys.executable, "-m", "tests.dnsstub", *(["--no-guard-middleware"] if no_guard else []), "--"]
+    cmd += ["--source", "gazette", "--run-id", run_id, "--sources", str(sources)]
+    cmd += ["--database-url", db_url, "--raw-store", str(raw), "--max-pages", "12"]
+    env = {**os.environ, ENV: json.dumps(answers)}
+    return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+
+
+def test_crawl_connects_through_the_guarded_resolver(
+    named_site: tuple[Site, int], db_url: str, tmp_path: Path
+) -> None:
+    site, _port = named_site
+    sources = write_sources(tmp_path / "sources.yaml", site.base, related={"depth": 0})
+    done = stub_crawl(
+        db_url, sources, "named", tmp_path / "raw", {"news.test": ["127.0.0.1"]}, no_guard=False
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    rows = fetch_rows(db_url, "named")
+    fetched = [r for r in rows if r.outcome == "fetched"]
+    # Only the stub knows news.test: every page that arrived came through the resolver's answer.
+    assert len(fetched) >= 3 and site.hits["/feed.rss"] == 1
+    assert all(r.url.startswith(site.base) for r in fetched)
+
+
+def test_forbidden_answer_refused_at_connection_without_the_middleware(
+    named_site: tuple[Site, int], db_url: str, tmp_path: Path
+) -> None:
+    site, _port = named_site
+    sources = write_sources(tmp_path / "sources.yaml", site.base, allow_private_networks=False)
+    done = stub_crawl(
+        db_url, sources, "rebound", tmp_path / "raw", {"news.test": ["127.0.0.1"]}, no_guard=True
+    )
+    assert done.returncode == 3  # no discovery surface could be fetched
+    assert sum(site.hits.values()) == 0  # not even robots.txt: no connection was made
+    rows = fetch_rows(db_url, "rebound")
+    assert rows and {r.error_category for r in rows} == {"blocked_network"}
+    message = rows[0].error_message or ""
+    assert "at connection" in message and "127.0.0.1 is a loopback address" in message
