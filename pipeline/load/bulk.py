@@ -55,15 +55,17 @@ def staged_twin(table: Table, names: Sequence[str]) -> Table:
     return twin
 
 
-def _prefer_lz4(conn: Connection) -> None:
+def prefer_lz4(conn: Connection) -> None:
     """Compress this transaction's large values with lz4 instead of pglz, when the server can.
 
-    Every article's text is compressed when staged (the stored row and its version row reuse
+    Called at the start of each batch transaction (PostgreSQL; nothing on SQLite). Every article's text is compressed when staged (the stored row and its version row reuse
     that compressed value) and decompressed again to compute its search vector, and the
     search vector itself is compressed: lz4 does both several times faster than the default
     pglz. Readers do not care (each value records its method); servers built without lz4 (or
     before PostgreSQL 14) keep pglz. Checked once per pooled connection.
     """
+    if conn.dialect.name != "postgresql":
+        return
     info = conn.connection.info
     if "lz4" not in info:
         info["lz4"] = bool(
@@ -90,7 +92,6 @@ def stage(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> Tab
         f"SELECT {columns} FROM {table.name} WITH NO DATA"
     )
     conn.exec_driver_sql(f"DELETE FROM {name}")
-    _prefer_lz4(conn)
     as_json = [isinstance(table.c[n].type, JSON) for n in names]
     raw = cast(Any, conn.connection.driver_connection)
     with raw.cursor() as cursor, cursor.copy(f"COPY {name} ({columns}) FROM STDIN") as copy:

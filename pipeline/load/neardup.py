@@ -43,7 +43,7 @@ _K2 = np.uint64(0xC2B2AE3D27D4EB4F)
 _K3 = np.uint64(0x165667B19E3779F9)
 _MASK32 = np.uint64(0xFFFFFFFF)
 _EMPTY = np.uint64(0xFFFFFFFFFFFFFFFF)
-#: PostgreSQL advisory lock that serialises cluster assignment (and what follows it in a batch).
+#: PostgreSQL advisory lock that serialises cluster and link steps of batches (:func:`take_turn`).
 CLUSTER_LOCK_KEY = 0x6E6577736E640001  # "newsnd" + 1
 
 
@@ -145,17 +145,27 @@ def _chunks(values: list[int], size: int = 2000) -> Iterable[list[int]]:
         yield values[start : start + size]
 
 
+def take_turn(conn: Connection) -> None:
+    """Serialise the rest of this batch transaction with every other load's (PostgreSQL).
+
+    A transaction-level advisory lock, held until commit: batches of concurrent loads (or the
+    parallel writers of one load) run their cluster and link steps one at a time, each seeing
+    every batch that committed before it. So two copies loaded at the same moment still find
+    each other, and an edge stored by one batch to an article inserted by another is resolved
+    by whichever of the two commits last. SQLite already serialises writers.
+    """
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CLUSTER_LOCK_KEY})
+
+
 def assign_clusters(conn: Connection, items: Sequence[Fingerprinted], threshold: float) -> int:
     """Store the items' buckets and merge each into the clusters it near-duplicates.
 
-    Runs inside the batch's transaction. On PostgreSQL a transaction-level advisory lock makes
-    concurrent loads take turns here, so two copies loaded at the same moment still see each
-    other; SQLite already serialises writers. Returns how many items joined a cluster.
+    Runs inside the batch's transaction, after :func:`take_turn`. Returns how many items
+    joined a cluster.
     """
     if not items:
         return 0
-    if conn.dialect.name == "postgresql":
-        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CLUSTER_LOCK_KEY})
     size = chunk_size(conn)
     replaced = [item.article_id for item in items if item.replaced]
     for chunk in _chunks(replaced, size):

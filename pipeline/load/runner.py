@@ -31,7 +31,7 @@ from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from pipeline.db.models import Article, ArticleVersion, CrawlRun, ExtractedRecord, Fetch
 from pipeline.errors import UsageError
 from pipeline.load import neardup
-from pipeline.load.bulk import chunk_size, member_of
+from pipeline.load.bulk import chunk_size, member_of, prefer_lz4
 from pipeline.load.links import Edge, crawl_edges, resolve_incoming, store_links
 from pipeline.load.prepare import PreparedArticle, Rejected, StagedRow, prepare
 from pipeline.load.upsert import upsert_articles
@@ -245,9 +245,11 @@ class RunLoader:
     # -- writing -----------------------------------------------------------------------------
 
     def _write(self, conn: Connection, batch: Sequence[PreparedArticle], now: datetime) -> _BatchResult:
-        stored = upsert_articles(conn, batch, now, self.run_pk)
-        ids: dict[str, int] = {}
-        hashes = [p.url_hash for p in batch]
+        prefer_lz4(conn)
+        upserted = upsert_articles(conn, batch, now, self.run_pk)
+        stored, ids = upserted.stored, dict(upserted.ids)
+        # Only rows the upsert left alone (nothing new about them) still need their ids.
+        hashes = [p.url_hash for p in batch if p.url_hash not in ids]
         size = chunk_size(conn)
         for start in range(0, len(hashes), size):
             chunk = hashes[start : start + size]
@@ -263,13 +265,14 @@ class RunLoader:
             sig = neardup.from_bytes(prepared.row["minhash"])
             if done is not None and sig is not None:
                 items.append(neardup.Fingerprinted(done.article_id, sig, done.outcome == "updated"))
+        neardup.take_turn(conn)
         joined = neardup.assign_clusters(conn, items, self.threshold)
         aliases = {alias: (ids[p.url_hash], p.fetched_at) for p in batch for alias in sorted(p.alias_hashes)}
         edges = crawl_edges(conn, self.run_pk, aliases)
         edges += [Edge(ids[p.url_hash], url, kind, p.fetched_at) for p in batch for url, kind in p.links]
         links = store_links(conn, edges)
         resolve_incoming(conn, [key for key, done in stored.items() if done.outcome == "new"])
-        return _BatchResult(stored_hashes=list(ids), links=links, joined=joined)
+        return _BatchResult(stored_hashes=[p.url_hash for p in batch], links=links, joined=joined)
 
     def _write_batch(self, batch: list[PreparedArticle], now: datetime) -> _BatchResult:
         def whole() -> _BatchResult:
@@ -347,8 +350,13 @@ class RunLoader:
 
         With one writer the batches are written in order on this thread. With more (PostgreSQL),
         each batch is still one transaction on its own pooled connection: the server computes
-        the search vectors and index entries of two batches on two cores. Results are taken in
-        submission order, and at most ``writers`` batches are in flight, so memory stays flat.
+        the search vectors and index entries of two batches on two cores, then the batches take
+        turns for clusters and links (:func:`neardup.take_turn`), exactly like concurrent loads.
+        Results are taken in submission order and at most ``writers`` batches are in flight, so
+        memory stays flat. Only the version *history* of an article that appears in two batches
+        in flight together with different content can differ from a serial load (the newer
+        fetch may commit first, and the older content is then a past sighting, not a version);
+        the stored content, sightings and counters are the same.
         """
         if self.writers == 1:
             for size, batch, now, delta in self._prepared():

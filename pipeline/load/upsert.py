@@ -94,28 +94,38 @@ def _on_conflict(stmt: Insert) -> Any:
     ).returning(cur.id, cur.url_hash, cur.version, cur.fetch_id)
 
 
+@dataclass
+class Upserted:
+    """The upsert's answer: what it stored, and the ids of every row it returned."""
+
+    stored: dict[str, Stored]  # url hash -> articles whose content this batch stored
+    ids: dict[str, int]  # url hash -> id of every row inserted or updated (sightings too)
+
+
 def upsert_articles(
     conn: Connection, batch: Sequence[PreparedArticle], now: datetime, run_pk: int
-) -> dict[str, Stored]:
+) -> Upserted:
     """Upsert ``batch`` (unique url hashes) and append the versions it created.
 
     Rows are sent in url-hash order so concurrent batches lock shared rows in the same order.
-    Returns the articles whose rows were inserted or got new content, keyed by url hash.
+    Rows the statement did not touch (nothing new about them) are absent from the answer.
     """
     if not batch:
-        return {}
+        return Upserted({}, {})
     ordered = sorted(batch, key=lambda p: p.url_hash)
     table: Table = Article.__table__  # type: ignore[assignment]
     returned = insert_rows(conn, table, [p.row for p in ordered], _on_conflict, order_by="url_hash").all()
     by_hash = {p.url_hash: p for p in ordered}
     stored: dict[str, Stored] = {}
+    ids: dict[str, int] = {}
     for article_id, key, version, fetch_id in returned:
+        ids[key] = article_id
         if fetch_id != by_hash[key].fetch_id:
             continue  # only a sighting moved; the stored content is another fetch's
         stored[key] = Stored(article_id, version, "new" if version == 1 else "updated")
     if stored:
         _append_versions(conn, [by_hash[key] for key in stored], stored, now, run_pk)
-    return stored
+    return Upserted(stored, ids)
 
 
 def _append_versions(
