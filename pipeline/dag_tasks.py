@@ -22,7 +22,8 @@ def extract_load_check_publish(shard_plan: Any, asset: Any) -> None:
         from pipeline.stages.extract import extract as stage
 
         dagkit.prepare_task_environment()
-        return dict(stage(news_run, shard=shard, shards=shards, workers=1).as_dict())
+        workers = dagkit.extract_workers(shards)
+        return dict(stage(news_run, shard=shard, shards=shards, workers=workers).as_dict())
 
     @task
     def load(**context: Any) -> dict[str, Any]:

@@ -30,11 +30,11 @@ RETRIES = 3
 RETRY_DELAY = timedelta(seconds=60)
 MAX_RETRY_DELAY = timedelta(minutes=30)
 
-#: Extraction shards: one per this many fetched pages, at most ``MAX_SHARDS``. Each shard
-#: extracts in its task process (``workers=1``): the parallelism is Airflow's (mapped task
-#: instances spread over executor slots / Celery workers), and a process pool inside a
-#: LocalExecutor task process crashes (BrokenProcessPool).
-PAGES_PER_SHARD = 50
+#: Extraction shards: one per this many fetched pages, at most ``MAX_SHARDS``. A shard is
+#: one mapped task instance (seconds of Airflow overhead each) that extracts with its own
+#: process pool (:func:`extract_workers`), so shards are few and big: they exist to spread a
+#: big run over executor slots / Celery workers, not to use the cores of one machine.
+PAGES_PER_SHARD = 500
 MAX_SHARDS = 8
 #: Shards of one run extracted at the same time.
 MAX_PARALLEL_SHARDS = 4
@@ -115,6 +115,22 @@ def shard_plan(
     """
     count = max(1, min(max_shards, math.ceil(max(pages, 0) / per_shard)))
     return [{"news_run": news_run, "shard": i, "shards": count} for i in range(count)]
+
+
+def extract_workers(shards: int, *, cores: int | None = None) -> int:
+    """Processes of one extract task: ``NEWSFLOW_WORKERS`` when set, else the cores split
+    over the run's shards that run at once, so shards x workers <= cores.
+
+    Computed when the task runs, on the machine that runs it (a Celery worker may have more
+    cores than the one that planned the shards).
+    """
+    from pipeline.settings import get_settings
+
+    configured = get_settings().workers
+    if configured > 0:
+        return configured
+    cores = cores or os.cpu_count() or 1
+    return max(1, cores // max(1, min(shards, MAX_PARALLEL_SHARDS)))
 
 
 def articles_asset() -> Any:

@@ -97,6 +97,22 @@ def run_errors(database_url: str) -> list[tuple[object, ...]]:
         engine.dispose()
 
 
+def extract_results(
+    client: AirflowClient, dag_id: str, run_id: str, tasks: dict[str, str]
+) -> list[dict[str, Any]]:
+    """The XCom results of the run's mapped ``extract`` task instances."""
+    results = []
+    for name in sorted(t for t in tasks if t.startswith("extract[")):
+        index = int(name.removeprefix("extract[").removesuffix("]"))
+        entry = client.request(
+            "GET",
+            f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/extract/xcomEntries/return_value",
+            params={"map_index": index, "deserialize": "true", "stringify": "false"},
+        )
+        results.append(dict(entry["value"]))
+    return results
+
+
 def test_scheduler_runs_ingest_dag_triggered_through_rest(
     metadata_url: str, pg_url: str, tmp_path: Path
 ) -> None:
@@ -110,6 +126,9 @@ def test_scheduler_runs_ingest_dag_triggered_through_rest(
                 "NEWSFLOW_DATABASE_URL": pg_url,
                 "NEWSFLOW_RAW_STORE": str(tmp_path / "raw"),
                 "NEWSFLOW_SOURCES": str(sources),
+                # Each extract task runs a pool of two worker processes inside its
+                # LocalExecutor task process (where a multiprocessing pool used to die).
+                "NEWSFLOW_WORKERS": "2",
             },
         )
         home.migrate()
@@ -133,6 +152,17 @@ def test_scheduler_runs_ingest_dag_triggered_through_rest(
             assert state == "success", f"{tasks}\n{run_errors(pg_url)!s}"
             assert tasks["crawl"] == "success" and tasks["publish"] == "success"
             assert any(t.startswith("extract[") for t in tasks)
+            # Whichever run came first extracted the pages, in a pool inside its task process.
+            extracted = [
+                r
+                for run in client.runs(DAG_ID)
+                for r in extract_results(
+                    client, DAG_ID, run["dag_run_id"], client.task_states(DAG_ID, run["dag_run_id"])
+                )
+            ]
+            assert all(r["workers"] == 2 for r in extracted if r["pages"] >= 8), extracted
+            assert any(r["workers"] == 2 and r["extracted"] > 0 for r in extracted), extracted
+            assert sum(r["failed"] for r in extracted) == 0, extracted
             events = [
                 e["extra"]
                 for e in client.asset_events("newsflow_articles")

@@ -18,9 +18,31 @@ from pipeline.stages.reextract import start_reextract
 
 def test_shard_plan_spreads_pages_and_never_plans_zero_shards() -> None:
     assert dagkit.shard_plan("r", 0) == [{"news_run": "r", "shard": 0, "shards": 1}]
-    assert [s["shard"] for s in dagkit.shard_plan("r", 120)] == [0, 1, 2]
-    assert {s["shards"] for s in dagkit.shard_plan("r", 120)} == {3}
-    assert len(dagkit.shard_plan("r", 10_000)) == dagkit.MAX_SHARDS
+    pages = 3 * dagkit.PAGES_PER_SHARD - 10
+    assert [s["shard"] for s in dagkit.shard_plan("r", pages)] == [0, 1, 2]
+    assert {s["shards"] for s in dagkit.shard_plan("r", pages)} == {3}
+    assert len(dagkit.shard_plan("r", 100 * dagkit.PAGES_PER_SHARD)) == dagkit.MAX_SHARDS
+
+
+def test_extract_workers_split_the_cores_over_parallel_shards(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pipeline.settings import reset_settings_cache
+
+    monkeypatch.delenv("NEWSFLOW_WORKERS", raising=False)
+    reset_settings_cache()
+    assert dagkit.extract_workers(1, cores=8) == 8
+    assert dagkit.extract_workers(2, cores=8) == 4
+    assert dagkit.extract_workers(dagkit.MAX_SHARDS, cores=8) == 8 // dagkit.MAX_PARALLEL_SHARDS
+    assert dagkit.extract_workers(4, cores=2) == 1  # never zero
+    for shards in range(1, dagkit.MAX_SHARDS + 1):
+        parallel = min(shards, dagkit.MAX_PARALLEL_SHARDS)
+        assert parallel * dagkit.extract_workers(shards, cores=16) <= 16
+    monkeypatch.setenv("NEWSFLOW_WORKERS", "3")  # an explicit setting wins (ops know the machine)
+    reset_settings_cache()
+    try:
+        assert dagkit.extract_workers(4, cores=2) == 3
+    finally:
+        monkeypatch.delenv("NEWSFLOW_WORKERS")
+        reset_settings_cache()
 
 
 def test_crawl_options_from_trigger_form() -> None:
