@@ -115,7 +115,10 @@ def requested_urls(database_url: str, run_id: str) -> list[str]:
     with engine.connect() as conn:
         run_pk = conn.execute(select(CrawlRun.id).where(CrawlRun.run_id == run_id)).scalar_one()
         rows = conn.execute(
-            select(Fetch.url).where(Fetch.run_id == run_pk, Fetch.outcome != "skipped").order_by(Fetch.id)
+            # robots.txt rows are Scrapy's own fetch, which the bare spider makes by itself too.
+            select(Fetch.url)
+            .where(Fetch.run_id == run_pk, Fetch.outcome.not_in(("skipped", "robots_txt")))
+            .order_by(Fetch.id)
         )
         urls = [r.url for r in rows]
     engine.dispose()

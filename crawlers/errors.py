@@ -22,6 +22,7 @@ from twisted.internet import error as tx_error
 from twisted.web._newclient import ResponseFailed, ResponseNeverReceived
 
 from crawlers.guard import BlockedNetwork
+from crawlers.resolver import installed_resolver
 
 CATEGORIES = (
     "timeout",
@@ -88,6 +89,21 @@ def categorize(exc: BaseException) -> tuple[str, str]:
         if "max redirections" in message:
             return "redirect_loop", f"{message} (redirect chain too long or looping)"
     return "other", f"{type(exc).__name__}: {message}"
+
+
+def categorize_request(exc: BaseException, url: str) -> tuple[str, str]:
+    """:func:`categorize`, knowing the URL: no address may mean the resolver refused it.
+
+    The guarded resolver delivers no address for a forbidden answer, which Twisted reports
+    as a DNS error; the resolver remembers the refusal, so it is reported as one.
+    """
+    category, message = categorize(exc)
+    if category == "dns":
+        resolver = installed_resolver()
+        refused = resolver.refusal(url) if resolver is not None else None
+        if refused:
+            return "blocked_network", refused
+    return category, message
 
 
 def failure_exception(failure: Any) -> BaseException:

@@ -8,6 +8,32 @@ from typing import Any
 
 from pipeline.rawstore import WarcRef
 
+ROBOTS_OUTCOME = "robots_txt"  # an archived robots.txt fetch: not a page, not counted as one
+
+
+def http_headers(headers: Any) -> list[tuple[str, str]]:
+    """Scrapy headers (bytes, multi-valued) as ``(name, value)`` text pairs, as archived."""
+    out: list[tuple[str, str]] = []
+    for key, values in headers.items():
+        name = key.decode("latin-1") if isinstance(key, bytes) else str(key)
+        for value in values:
+            out.append((name, value.decode("latin-1") if isinstance(value, bytes) else str(value)))
+    return out
+
+
+def archived_headers(
+    headers: list[tuple[str, str]], body_length: int, *, decoded: bool = True
+) -> list[tuple[str, str]]:
+    """Response headers as archived: the framing headers must match the body as stored.
+
+    The body is stored de-chunked, and decompressed unless ``decoded`` is false (a redirect
+    hop is archived before Scrapy decompresses it, so it keeps its ``Content-Encoding``).
+    """
+    drop = {"transfer-encoding", "content-length"} | ({"content-encoding"} if decoded else set())
+    kept = [(k, v) for k, v in headers if k.lower() not in drop]
+    kept.append(("Content-Length", str(body_length)))
+    return kept
+
 
 @dataclass(slots=True)
 class Edge:
@@ -32,7 +58,7 @@ class FetchItem:
     referrer: str | None
     depth: int
     fetched_at: datetime
-    outcome: str  # fetched | not_modified | error | skipped
+    outcome: str  # fetched | not_modified | error | skipped | robots_txt
     final_url: str | None = None
     status: int | None = None
     reason: str = ""

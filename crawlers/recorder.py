@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import insert, update
 
-from crawlers.items import FetchItem
+from crawlers.items import ROBOTS_OUTCOME, FetchItem, archived_headers, http_headers
 from crawlers.state import Known
 from pipeline.db.engine import make_engine, session_scope
 from pipeline.db.models import CrawlLink, CrawlRun, Fetch
@@ -31,6 +31,7 @@ from pipeline.urls import url_hash
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
+    from scrapy.http import Request, Response
 
 log = logging.getLogger(__name__)
 
@@ -60,11 +61,16 @@ class Totals:
     links: int = 0
     surfaces: int = 0
     surfaces_ok: int = 0
+    robots: int = 0
+    redirect_hops: int = 0
     errors: Counter[str] = field(default_factory=Counter)
     discovery: Counter[str] = field(default_factory=Counter)
     surface_errors: list[str] = field(default_factory=list)
 
     def add(self, item: FetchItem) -> None:
+        if item.outcome == ROBOTS_OUTCOME:
+            self.robots += 1  # archived and logged, but not a page of the run
+            return
         self.discovery[item.discovery] += 1
         if item.outcome == "fetched":
             self.fetched += 1
@@ -250,6 +256,35 @@ class RecordPipeline:
             fetched_at=item.fetched_at,
         )
 
+    def archive_hop(self, request: Request, response: Response) -> dict[str, Any] | None:
+        """Archive a redirect response (as received) and return its entry for ``hints.redirects``."""
+        if self._writer is None or self.failed is not None:
+            return None
+        try:
+            reason = http.HTTPStatus(response.status).phrase
+        except ValueError:
+            reason = ""
+        body = response.body
+        location = self._writer.write_exchange(
+            url=response.url,
+            method=request.method,
+            request_headers=http_headers(request.headers),
+            status=response.status,
+            reason=reason,
+            response_headers=archived_headers(http_headers(response.headers), len(body), decoded=False),
+            body=body,
+        )
+        self.totals.redirect_hops += 1
+        target = response.headers.get("Location")
+        return {
+            "url": response.url,
+            "status": response.status,
+            "location": target.decode("latin-1") if isinstance(target, bytes) else target,
+            "warc_path": location.path,
+            "warc_offset": location.offset,
+            "warc_length": location.length,
+        }
+
     def counters(self) -> dict[str, Any]:
         t = self.totals
         return {
@@ -271,6 +306,8 @@ class RecordPipeline:
             "by_discovery": dict(sorted(t.discovery.items())),
             "surfaces": t.surfaces,
             "surfaces_ok": t.surfaces_ok,
+            "robots_txt": t.robots,
+            "redirect_hops": t.redirect_hops,
         }
         if spider is not None and hasattr(spider, "frontier"):
             stats["requests_issued"] = spider.frontier.issued

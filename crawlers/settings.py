@@ -47,6 +47,11 @@ def scrapy_settings(source: Source, *, user_agent: str, log_level: str = "INFO")
         "DOWNLOADER_MIDDLEWARES": {
             "crawlers.guard.NetworkGuardMiddleware": 40,
             "crawlers.middlewares.RedirectGuardMiddleware": 45,
+            # Below retries (550): sees each robots.txt fetch's final answer or failure.
+            "crawlers.archive.RobotsArchiveMiddleware": 540,
+            # Scrapy's redirect handling, archiving every hop (same position as the original).
+            "scrapy.downloadermiddlewares.redirect.RedirectMiddleware": None,
+            "crawlers.archive.ArchivingRedirectMiddleware": 600,
         },
         "ITEM_PIPELINES": {"crawlers.recorder.RecordPipeline": 100},
         "NEWSFLOW_ALLOW_PRIVATE_NETWORKS": source.allow_private_networks,

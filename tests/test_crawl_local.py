@@ -67,6 +67,7 @@ class Site:
             ),
             "/2024/05/04/two-hops-away-story": article_html(b, "/2024/05/04/two-hops-away-story", "Far", []),
             "/2024/05/05/listed-on-page-two": article_html(b, "/2024/05/05/listed-on-page-two", "P2", []),
+            "/2024/05/06/moved-story-final": article_html(b, "/2024/05/06/moved-story-final", "Moved", []),
             "/private/secret-story": article_html(b, "/private/secret-story", "Secret", []),
         }
         if self.edition == 2:
@@ -88,6 +89,7 @@ class Site:
             ("/2024/05/09/broken-story-page", "Tue, 30 Apr 2024 10:00:00 GMT"),
             ("/2024/05/09/flaky-story-page", "Tue, 30 Apr 2024 10:00:00 GMT"),
             ("/2024/05/09/metadata-redirect", "Tue, 30 Apr 2024 10:00:00 GMT"),
+            ("/2024/05/06/moved-story", "Tue, 30 Apr 2024 10:00:00 GMT"),
         ]
         if self.edition == 2:
             items.append(("/2024/06/01/brand-new-story", "Sat, 01 Jun 2024 10:00:00 GMT"))
@@ -153,6 +155,8 @@ def make_handler(site: Site) -> type[BaseHTTPRequestHandler]:
             elif path == "/2024/05/09/metadata-redirect":
                 # Never connected to: the guard refuses link-local addresses on every hop.
                 self.send(302, b"", Location="http://169.254.169.254/latest/meta-data")
+            elif path == "/2024/05/06/moved-story":
+                self.send(301, b"<html>moved</html>", Location="/2024/05/06/moved-story-final")
             elif path == "/loop-a":
                 self.send(302, b"", Location="/loop-b")
             elif path == "/loop-b":
@@ -317,6 +321,7 @@ def test_local_site_first_and_incremental_crawl(gazette: Site, db_url: str, tmp_
             assert raw.url == row.final_url and raw.status == row.status
             assert hashlib.sha256(raw.body).hexdigest() == row.body_hash
     assert result.pages_failed >= 6 and result.errors_by_category["robots"] == 1
+    assert_auxiliary_records(rows, gazette.base)
 
     assert mark_stored(db_url, "run-1") >= 5  # (the extract and load stages would do this)
     gazette.edition = 2
@@ -339,6 +344,37 @@ def test_local_site_first_and_incremental_crawl(gazette: Site, db_url: str, tmp_
     unchanged = rows2[f"{b}1/council-budget-vote"]
     assert reextracted[unchanged.url_hash] == rows[f"{b}1/council-budget-vote"].id
     assert reextracted[changed.url_hash] == changed.id  # the newer full response wins
+
+
+def assert_hops(row: Fetch, expected: list[tuple[str, int, str]]) -> None:
+    """``hints.redirects`` lists each hop (url, status, Location), each archived as received."""
+    hops = row.hints.get("redirects") or []
+    assert [(h["url"], h["status"], h["location"]) for h in hops] == expected
+    for hop in hops:
+        raw = read_response((hop["warc_path"], hop["warc_offset"]))
+        assert raw.kind == "response" and raw.url == hop["url"] and raw.status == hop["status"]
+        assert raw.header("Location") == hop["location"]
+
+
+def assert_auxiliary_records(rows: dict[str, Fetch], base: str) -> None:
+    """robots.txt and every redirect hop are archived and linked from the rows."""
+    robots = rows["/robots.txt"]
+    assert robots.outcome == "robots_txt" and robots.discovery == "robots" and robots.status == 200
+    assert not robots.is_article_candidate and robots.error_category is None
+    raw = read_response((robots.warc_path or "", robots.warc_offset or 0))
+    assert raw.body == b"User-agent: *\nDisallow: /private/\n" and raw.url == f"{base}/robots.txt"
+
+    moved = rows["/2024/05/06/moved-story"]
+    assert moved.outcome == "fetched" and moved.is_article_candidate
+    assert moved.final_url == f"{base}/2024/05/06/moved-story-final"
+    assert_hops(moved, [(f"{base}/2024/05/06/moved-story", 301, "/2024/05/06/moved-story-final")])
+    assert read_response((moved.warc_path or "", moved.warc_offset or 0)).status == 200
+    assert moved.hints["redirects"][0]["warc_offset"] != moved.warc_offset
+    assert_hops(rows["/loop-a"], [(f"{base}/loop-a", 302, "/loop-b"), (f"{base}/loop-b", 302, "/loop-a")])
+    metadata = rows["/2024/05/09/metadata-redirect"]
+    assert_hops(
+        metadata, [(f"{base}/2024/05/09/metadata-redirect", 302, "http://169.254.169.254/latest/meta-data")]
+    )
 
 
 def assert_revisit(revisit_row: Fetch, earlier_row: Fetch) -> None:
@@ -398,8 +434,9 @@ def test_edges_and_rerun_replaces_run(gazette: Site, db_url: str, tmp_path: Path
     again = crawl("gazette", "same-run", sources_path=sources, database_url=db_url, max_pages=5)
     rows = fetch_rows(db_url, "same-run")
     # max_pages counts every request, and a rerun replaces the run's rows instead of adding.
-    assert len(rows) == 5
-    assert first.pages_fetched + first.pages_failed + first.pages_unchanged + rows_skipped(rows) == 5
+    pages = [r for r in rows if r.outcome != "robots_txt"]
+    assert len(pages) == 5 and len(rows) == 6  # + the archived robots.txt, not a page
+    assert first.pages_fetched + first.pages_failed + first.pages_unchanged + rows_skipped(pages) == 5
     assert again.status == "succeeded"
     engine = create_engine(db_url)
     with Session(engine) as session:

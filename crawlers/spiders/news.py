@@ -21,6 +21,7 @@ import scrapy
 from scrapy import signals
 from scrapy.http import Request, Response, TextResponse
 
+from crawlers.archive import HOPS_META
 from crawlers.discovery import (
     Entry,
     looks_like_feed,
@@ -29,11 +30,10 @@ from crawlers.discovery import (
     parse_sitemap,
     robots_sitemaps,
 )
-from crawlers.errors import AlreadyClaimed, categorize, category_for_status, failure_exception
+from crawlers.errors import AlreadyClaimed, categorize_request, category_for_status, failure_exception
 from crawlers.frontier import PRIO_ARTICLE, PRIO_RELATED, PRIO_SURFACE, Frontier, Planned
-from crawlers.items import Edge, FetchItem
+from crawlers.items import Edge, FetchItem, archived_headers, http_headers
 from crawlers.pages import PageInfo, analyse, listing_links, parse_html, related_links
-from crawlers.resolver import installed_resolver
 from crawlers.scope import Scope, shape_is_article
 from crawlers.state import Known, decide
 from pipeline.config import Source
@@ -56,15 +56,6 @@ class CrawlOptions:
     idle_timeout: float = 30.0
 
 
-def _headers(headers: Any) -> list[tuple[str, str]]:
-    out: list[tuple[str, str]] = []
-    for key, values in headers.items():
-        name = key.decode("latin-1") if isinstance(key, bytes) else str(key)
-        for value in values:
-            out.append((name, value.decode("latin-1") if isinstance(value, bytes) else str(value)))
-    return out
-
-
 def _header(headers: Any, name: str) -> str | None:
     value = headers.get(name)
     if value is None:
@@ -72,12 +63,12 @@ def _header(headers: Any, name: str) -> str | None:
     return value.decode("latin-1") if isinstance(value, bytes) else str(value)
 
 
-def archived_headers(headers: list[tuple[str, str]], body_length: int) -> list[tuple[str, str]]:
-    """Response headers as archived: the body is stored decoded, so framing headers must match."""
-    drop = {"transfer-encoding", "content-encoding", "content-length"}
-    kept = [(k, v) for k, v in headers if k.lower() not in drop]
-    kept.append(("Content-Length", str(body_length)))
-    return kept
+def with_redirects(hints: dict[str, Any], meta: dict[str, Any]) -> dict[str, Any]:
+    """A fetch row's hints, plus the archived redirect hops that led to its response."""
+    out = dict(hints)
+    if meta.get(HOPS_META):
+        out["redirects"] = list(meta[HOPS_META])
+    return out
 
 
 class NewsSpider(scrapy.Spider):
@@ -326,7 +317,7 @@ class NewsSpider(scrapy.Spider):
                 fetched_at=datetime.now(UTC),
                 outcome="error",
                 final_url=request.url,
-                hints=dict(planned.hints),
+                hints=with_redirects(planned.hints, request.meta),
                 is_surface=planned.surface,
                 duration_ms=int((time.monotonic() - request.meta.get("nf_started", time.monotonic())) * 1000),
             )
@@ -334,13 +325,7 @@ class NewsSpider(scrapy.Spider):
                 item.outcome = "skipped"
                 item.error_message = str(exc)
                 return [item]
-            category, message = categorize(exc)
-            if category == "dns":
-                # No address delivered: maybe the resolver refused a forbidden answer.
-                resolver = installed_resolver()
-                refused = resolver.refusal(request.url) if resolver is not None else None
-                if refused:
-                    category, message = "blocked_network", refused
+            category, message = categorize_request(exc, request.url)
             item.error_category = category
             item.error_message = message[:2000]
             if category == "robots":
@@ -353,7 +338,7 @@ class NewsSpider(scrapy.Spider):
         started = response.meta.get("nf_started")
         latency = int((time.monotonic() - started) * 1000) if started else None
         redirected = self.scope.canonical(response.url)
-        request_headers = _headers(response.request.headers) if response.request is not None else []
+        request_headers = http_headers(response.request.headers) if response.request is not None else []
         return FetchItem(
             url=planned.url,
             canonical_url=redirected,
@@ -365,10 +350,10 @@ class NewsSpider(scrapy.Spider):
             final_url=response.url,
             status=response.status,
             request_headers=request_headers,
-            response_headers=archived_headers(_headers(response.headers), len(response.body)),
+            response_headers=archived_headers(http_headers(response.headers), len(response.body)),
             body=response.body,
             duration_ms=latency,
-            hints=dict(planned.hints),
+            hints=with_redirects(planned.hints, response.meta),
             is_surface=planned.surface,
         )
 
