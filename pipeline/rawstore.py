@@ -232,6 +232,8 @@ def _read(location: WarcLocation | tuple[str, int], *, with_body: bool) -> RawRe
                 raise ValueError(f"record at {path}@{offset} is {record.rec_type}, not a response")
             warc = record.rec_headers
             http = record.http_headers
+            if http is None or not warc.get_header("WARC-Target-URI"):  # a wrong offset, garbage
+                raise ValueError(f"no HTTP response record at {path}@{offset}")
             refers_to = None
             if record.rec_type == "revisit" and warc.get_header("WARC-Refers-To-Target-URI"):
                 refers_to = WarcRef(
@@ -241,8 +243,8 @@ def _read(location: WarcLocation | tuple[str, int], *, with_body: bool) -> RawRe
                 )
             return RawResponse(
                 url=str(warc.get_header("WARC-Target-URI")),
-                status=int(http.get_statuscode() or 0) if http is not None else 0,
-                headers=list(http.headers) if http is not None else [],
+                status=int(http.get_statuscode() or 0),
+                headers=list(http.headers),
                 body=record.content_stream().read() if with_body and record.rec_type == "response" else b"",
                 kind=record.rec_type,
                 record_id=warc.get_header("WARC-Record-ID"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from warcio.archiveiterator import ArchiveIterator
 
 from pipeline.rawstore import RunWarcWriter, body_hash, read_response, run_warc_path
@@ -96,3 +97,18 @@ def test_not_modified_is_a_revisit_of_the_earlier_capture(tmp_path: Path) -> Non
     assert back.header("etag") == '"v1"' and back.refers_to == earlier
     assert read_response(orphan).refers_to is None
     assert read_response(full).kind == "response" and read_response(full).body == b"<p>page</p>"
+
+
+def test_a_wrong_offset_is_an_error_not_an_empty_page(tmp_path: Path) -> None:
+    path = str(tmp_path / "r.warc.gz")
+    with RunWarcWriter(path) as writer:
+        locations = [
+            writer.write_exchange(
+                f"http://x/{i}", "GET", [], 200, "OK", [], b"<p>" + b"x" * 3000 * i + b"</p>"
+            )
+            for i in range(1, 4)
+        ]
+    for location in locations:
+        with pytest.raises(Exception) as caught:
+            read_response((location.path, location.offset + 7))
+        assert not isinstance(caught.value, AssertionError)
