@@ -131,3 +131,28 @@ def test_signature_is_unchanged_from_the_stored_format() -> None:
 
 # Computed with the implementation that wrote the first stored signatures (before the faster packing).
 PINNED_FIRST_SLOTS = [604209042, 2991874942, 563698710, 3516541486, 55541332, 3269524149]
+
+
+def test_cli_writers_option_reaches_the_loader(db_url: str) -> None:
+    """``newsflow load --writers N`` is the stage's ``writers``; 0 is refused as a usage error."""
+    from typer.testing import CliRunner
+
+    from pipeline.cli import app
+
+    engine = make_engine(db_url)
+    src = make_source(engine)
+    run = make_run(engine, src)
+    for i in range(6):
+        add_record(engine, run, src, article(f"{BASE}/c{i}", story(i, words=150)))
+    env = {"NEWSFLOW_DATABASE_URL": db_url}
+    runner = CliRunner()
+    refused = runner.invoke(app, ["load", "--run", "r1", "--writers", "0", "--json"], env=env)
+    assert refused.exit_code == 2
+    done = runner.invoke(
+        app, ["load", "--run", "r1", "--writers", "3", "--batch-size", "2", "--json"], env=env
+    )
+    assert done.exit_code == 0, done.output
+    assert '"new": 6' in done.output
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(Article)).scalar_one() == 6
+    engine.dispose()

@@ -18,11 +18,24 @@ def load_command(
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
+    writers: int | None = typer.Option(
+        None,
+        "--writers",
+        min=1,
+        help="Batch transactions in flight at once (default: 2 on PostgreSQL, 1 on SQLite).",
+        show_default=False,
+    ),
 ) -> None:
     """Upsert a run's extracted records into articles (idempotent; safe to rerun)."""
     from pipeline.stages.load import load
 
-    result = load(run, database_url=database_url, batch_size=batch_size, progress=progress and not as_json)
+    result = load(
+        run,
+        database_url=database_url,
+        batch_size=batch_size,
+        progress=progress and not as_json,
+        writers=writers,
+    )
     if as_json:
         print(json.dumps(result.as_dict()))
         return
