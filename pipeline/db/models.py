@@ -114,12 +114,12 @@ class Fetch(Base):
     last_modified: Mapped[str | None] = mapped_column(String(100))
     fetched_at: Mapped[datetime]
     duration_ms: Mapped[int | None] = mapped_column(Integer)
-    discovery: Mapped[str] = mapped_column(String(20))  # feed|sitemap|listing|related|seed|pagination
+    discovery: Mapped[str] = mapped_column(String(20))  # feed|sitemap|listing|related|seed|pagination|robots
     referrer: Mapped[str | None] = mapped_column(Text)
     depth: Mapped[int] = mapped_column(Integer, default=0)
     hints: Mapped[dict[str, Any]] = mapped_column(PortableJSON, default=dict)
     is_article_candidate: Mapped[bool] = mapped_column(Boolean, default=False)
-    outcome: Mapped[str] = mapped_column(String(20))  # fetched|not_modified|error|skipped
+    outcome: Mapped[str] = mapped_column(String(20))  # fetched|not_modified|error|skipped|robots_txt
     warc_path: Mapped[str | None] = mapped_column(Text)
     warc_offset: Mapped[int | None] = mapped_column(BigInteger)
     warc_length: Mapped[int | None] = mapped_column(BigInteger)

@@ -79,7 +79,10 @@ class _Scope:
 
     def conditions(self) -> list[ColumnElement[bool]]:
         """WHERE conditions on :class:`Fetch` selecting the scope's pages."""
+        # Only full responses: a 304 is a WARC revisit without a body, robots.txt and
+        # redirect hops are archived too but are not pages.
         conds: list[ColumnElement[bool]] = [
+            Fetch.outcome == "fetched",
             Fetch.warc_path.is_not(None),
             Fetch.warc_offset.is_not(None),
             Fetch.is_article_candidate.is_(True),
@@ -90,6 +93,7 @@ class _Scope:
                 select(func.max(Fetch.id).label("id"))
                 .where(
                     Fetch.source_id == self.source_id,
+                    Fetch.outcome == "fetched",
                     Fetch.warc_path.is_not(None),
                     Fetch.is_article_candidate.is_(True),
                 )
