@@ -144,7 +144,7 @@ def extract_outcome(
 
     nodes = parse_jsonld(tree)
     meta = extract_page_meta(tree, nodes, url)
-    authors = extract_authors(tree, nodes, outlet_keys(meta.site_names, url), meta.headline_el)
+    authors = extract_authors(tree, nodes, outlet_keys(meta.site_names), meta.headline_el)
     dates = extract_dates(tree, nodes, url, meta.headline_el)
 
     overrides = source.extraction if source is not None else None

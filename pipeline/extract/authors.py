@@ -109,20 +109,14 @@ def outlet_key(name: str) -> str:
     return _COMPACT.sub("", name.casefold())
 
 
-def outlet_keys(site_names: list[str], url: str) -> set[str]:
-    """Keys of the outlet's names: what the site declares plus its host's labels.
+def outlet_keys(site_names: list[str]) -> set[str]:
+    """Keys of the outlet's names (``PageMeta.site_names``: declared names, host labels).
 
     A one-word "author" equal to one of these is the brand ("Rapid7", "GitHub"). A longer
     one is kept even when the site declares the same name: personal sites are named after
     their author.
     """
-    from urllib.parse import urlsplit
-
-    keys = {outlet_key(n) for n in site_names if n}
-    host = (urlsplit(url).hostname or "").removeprefix("www.")
-    keys.update(outlet_key(label) for label in host.split(".")[:-1] if len(label) >= 3)
-    keys.discard("")
-    return keys
+    return {key for key in (outlet_key(n) for n in site_names) if key}
 
 
 def clean_authors(values: list[str], reject: set[str], strict: bool = False) -> list[str]:

@@ -24,7 +24,6 @@ from pipeline.extract import rules
 
 _WS = re.compile(r"\s+")
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
-_SPLIT_TOKENS = re.compile(r"[\s]+")
 _BLOCKS = frozenset({"p", "div", "h2", "h3", "h4", "h5", "h6", "li", "section"})
 _PROTECTED = frozenset({"body", "html", "article", "main"})
 

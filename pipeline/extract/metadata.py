@@ -28,7 +28,6 @@ class PageMeta:
 
     title: str | None = None
     headline_el: HtmlElement | None = None
-    site_name: str | None = None
     site_names: list[str] = field(default_factory=list)  # declared names, then the host's labels
     language: str | None = None
     description: str | None = None
@@ -38,6 +37,10 @@ class PageMeta:
     canonical_url: str | None = None
     og_type: str | None = None
     meta: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def site_name(self) -> str | None:
+        return self.site_names[0] if self.site_names else None
 
 
 def _norm(text: str) -> str:
@@ -117,10 +120,13 @@ def _visible_headings(tree: HtmlElement, tag: str) -> list[HtmlElement]:
 
 
 def domain_names(url: str) -> list[str]:
-    host = urlsplit(url).hostname or ""
-    host = host.removeprefix("www.")
-    label = host.split(".")[0] if host else ""
-    return [n for n in (host, label) if n]
+    """The host and its name-like labels ("resources.github.com" -> itself, "resources", "github").
+
+    Labels shorter than 3 characters ("co" of ".co.uk") and the TLD are not names.
+    """
+    host = (urlsplit(url).hostname or "").removeprefix("www.")
+    labels = [label for label in host.split(".")[:-1] if len(label) >= 3]
+    return list(dict.fromkeys(n for n in (host, *labels) if n))
 
 
 def choose_title(
@@ -274,7 +280,6 @@ def extract_page_meta(tree: HtmlElement, nodes: list[dict[str, Any]], url: str) 
     return PageMeta(
         title=title,
         headline_el=headline_el,
-        site_name=names[0] if names else None,
         site_names=names,
         language=_language(tree, meta),
         description=description,
