@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     from scrapy import Request
     from scrapy.crawler import Crawler
 
+    from crawlers.resolver import GuardedResolver
+
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
@@ -76,40 +78,36 @@ class NetworkGuardMiddleware:
 
     def __init__(self, allow_private: bool) -> None:
         self.allow_private = allow_private
-        self._verdicts: dict[tuple[str, int | None], str | None] = {}
+        self._own: GuardedResolver | None = None  # only when the crawl installed no resolver
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> NetworkGuardMiddleware:
         return cls(crawler.settings.getbool("NEWSFLOW_ALLOW_PRIVATE_NETWORKS"))
+
+    def _resolver(self) -> GuardedResolver:
+        """The reactor's resolver (connections use its pinned answers), else one of our own.
+
+        Without ``TWISTED_DNS_RESOLVER`` the check still applies the same policy and cache,
+        it just cannot pin the connection's own lookup.
+        """
+        from crawlers.resolver import GuardedResolver, installed_resolver
+
+        resolver = installed_resolver()
+        if resolver is None:
+            if self._own is None:
+                self._own = GuardedResolver(None, allow_private=self.allow_private)
+            resolver = self._own
+        return resolver
 
     async def verdict(self, url: str) -> str | None:
         parts = urlsplit(url)
         host = (parts.hostname or "").lower()
         if not host:
             return f"no host in {url!r}"
-        from crawlers.resolver import installed_resolver
-
-        resolver = installed_resolver()
-        if resolver is not None:
-            # The connection will use this very answer (pinned): no second lookup to rebind.
-            try:
-                return (await resolver.answer(host, parts.port)).problem
-            except (TimeoutError, OSError):
-                return None  # unresolvable: the downloader fails with a DNS error of its own
-        key = (host, parts.port)
-        if key not in self._verdicts:
-            try:
-                addresses = await resolve(host, parts.port)
-            except OSError:
-                # Unresolvable: let the downloader fail with a DNS error of its own.
-                return None
-            problem = None
-            for ip in addresses:
-                problem = address_problem(ip, self.allow_private)
-                if problem:
-                    break
-            self._verdicts[key] = problem
-        return self._verdicts[key]
+        try:
+            return (await self._resolver().answer(host, parts.port)).problem
+        except (TimeoutError, OSError):
+            return None  # unresolvable: the downloader fails with a DNS error of its own
 
     async def process_request(self, request: Request) -> Any:
         problem = await self.verdict(request.url)

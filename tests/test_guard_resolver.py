@@ -20,9 +20,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from scrapy import Request
 
-from crawlers.guard import IPAddress
-from crawlers.resolver import GuardedResolver
+from crawlers.guard import BlockedNetwork, IPAddress, NetworkGuardMiddleware
+from crawlers.resolver import GuardedResolver, installed_resolver
 from tests.dnsstub import ENV
 from tests.test_crawl_local import QuietServer, Site, fetch_rows, make_handler, write_sources
 
@@ -117,6 +118,24 @@ def test_literals_failures_and_the_loopback_opening() -> None:
         assert await connect_resolution(opened, "demo.test") == ["127.0.0.1:80"]  # failure not pinned
         closed = GuardedResolver(None, allow_private=False, lookup=ScriptedLookup(["127.0.0.1"]))
         assert await connect_resolution(closed, "127.0.0.1") == []
+
+    asyncio.run(scenario())
+
+
+def test_guard_middleware_checks_through_a_resolver_of_its_own_when_none_is_installed() -> None:
+    """Outside a crawl with ``TWISTED_DNS_RESOLVER``, the middleware applies the same policy."""
+
+    async def scenario() -> None:
+        assert installed_resolver() is None
+        closed = NetworkGuardMiddleware(allow_private=False)
+        assert "loopback" in (await closed.verdict("http://127.0.0.1:8080/a") or "")
+        assert "loopback" in (await closed.verdict("http://localhost/a") or "")  # a name, looked up
+        assert await closed.verdict("http:///no-host") == "no host in 'http:///no-host'"
+        opened = NetworkGuardMiddleware(allow_private=True)
+        assert await opened.verdict("http://localhost/a") is None
+        assert "link-local" in (await opened.verdict("http://169.254.169.254/latest") or "")
+        with pytest.raises(BlockedNetwork, match=r"127\.0\.0\.1 is a loopback address \(set allow_private"):
+            await closed.process_request(Request("http://127.0.0.1/x"))
 
     asyncio.run(scenario())
 
