@@ -257,3 +257,15 @@ def test_author_box_with_a_bio_gives_its_name() -> None:
     article = extract_article(html, "https://example.org/2023/05/22/five-tips-for-podcasters/")
     assert article is not None
     assert article.authors == ["Lauren Vetter"]
+
+
+def test_bare_extraction_fallback_gives_the_same_text(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The path for a trafilatura without its internal cascade helper (a version bump) still works."""
+    import pipeline.extract.api as api
+
+    direct = extract_article(fixture("seed_story.html"), SEED_URL)
+    monkeypatch.setattr(api, "_sequence", None)
+    fallback = extract_article(fixture("seed_story.html"), SEED_URL)
+    assert direct is not None and fallback is not None
+    assert fallback.text == direct.text
+    assert fallback.text.split("\n\n") == SEED_PARAGRAPHS

@@ -94,7 +94,7 @@ def _run_trafilatura(tree: HtmlElement, url: str, *, favor_recall: bool) -> list
             links=False,
             url=url,
         )
-        if _sequence is None:  # pragma: no cover - a trafilatura without the internal helper
+        if _sequence is None:  # a trafilatura without the internal helper (tested)
             return _run_bare_extraction(tree, url, options)
         body, text, _comments, _comment_text = _sequence(tree, options, url)
         if len(text) < options.min_output_size:

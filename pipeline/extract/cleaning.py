@@ -218,13 +218,10 @@ class LineCleaner:
         index = 0
         while index < len(lines):
             earlier = first[keys[index]]
+            # Length of the run matching the block at ``earlier`` (which must end before ``index``).
             run = 0
-            while (
-                earlier < index
-                and index + run < len(lines)
-                and earlier + run < index
-                and keys[index + run] == keys[earlier + run]
-            ):
+            limit = min(len(lines) - index, index - earlier)
+            while run < limit and keys[index + run] == keys[earlier + run]:
                 run += 1
             block = range(index, index + run)
             if run >= rules.REPEAT_MIN_LINES and sum(len(keys[i]) for i in block) >= rules.REPEAT_MIN_CHARS:
