@@ -91,13 +91,17 @@ def print_table(results: list[dict[str, Any]]) -> None:
 
 
 def main() -> None:
+    from pipeline.orchestrate import DEFAULT_PARALLEL
+
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--articles", type=int, default=10_000)
     parser.add_argument("--small", type=int, default=2_000, help="A smaller run to show scaling (0 = skip).")
     parser.add_argument("--database-url", default=None)
-    parser.add_argument("--parallel", type=int, default=3, help="Sources run at once (as `newsflow run`).")
+    parser.add_argument(
+        "--parallel", type=int, default=DEFAULT_PARALLEL, help="Sources run at once (as `newsflow run`)."
+    )
     args = parser.parse_args()
     results = []
     if args.small:

@@ -18,6 +18,9 @@ from pipeline.errors import UsageError
 
 STAGES = ("crawl", "extract", "load", "check")
 
+#: Sources ``newsflow run`` runs at once by default: overlaps one source's crawl with another's extraction.
+DEFAULT_PARALLEL = 3
+
 #: Called as ``on_stage(source_key, stage)`` when a stage starts (progress display).
 StageCallback = Callable[[str, str], None]
 

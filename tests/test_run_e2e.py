@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -42,10 +43,14 @@ def _expected_urls(network: DemoNetwork, key: str) -> set[str]:
 def test_run_twice_counts_and_incremental(db_url: str, tmp_path: Path) -> None:
     with DemoNetwork(port=0, slow_seconds=2.0) as network:
         sources = network.write_sources(tmp_path / "sources.yaml")
+        started = time.monotonic()
         first = _run_cli(["run", "--sources", str(sources), "--json"], db_url, tmp_path / "raw")
+        wall = time.monotonic() - started
         assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
         summaries = {s["source"]: s for s in json.loads(first.stdout)}
         assert set(summaries) == {o.key for o in network.outlets}
+        # --json runs sources at once too (default --parallel): less wall time than their sum.
+        assert wall < sum(s["seconds"] for s in summaries.values()), (wall, summaries)
 
         engine = make_engine(db_url)
         with engine.connect() as conn:

@@ -13,10 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from pipeline.cli.app import app, console
-from pipeline.orchestrate import STAGES, SourceRunSummary
-
-#: Sources run at once by default: overlaps one source's crawl with another's extraction.
-DEFAULT_PARALLEL = 3
+from pipeline.orchestrate import DEFAULT_PARALLEL, STAGES, SourceRunSummary
 
 
 def summary_table(summaries: Sequence[SourceRunSummary], title: str = "newsflow run") -> Table:
@@ -122,16 +119,22 @@ def run(
     parallel: int = typer.Option(DEFAULT_PARALLEL, "--parallel", min=1, help="Sources run at once."),
 ) -> None:
     """Crawl, extract, load and check the chosen sources (all by default); exit 1 if any failed."""
+    crawl_log_level = "INFO" if verbose else "WARNING"
     if as_json:
         from pipeline.orchestrate import run_sources
 
         summaries = run_sources(
-            source, max_pages=max_pages, sources_path=sources_path, database_url=database_url
+            source,
+            max_pages=max_pages,
+            sources_path=sources_path,
+            database_url=database_url,
+            crawl_log_level=crawl_log_level,
+            parallel=parallel,
         )
         typer.echo(json.dumps([s.as_dict() for s in summaries], indent=2))
     else:
         summaries = run_with_progress(
-            source, max_pages, sources_path, database_url, "INFO" if verbose else "WARNING", parallel
+            source, max_pages, sources_path, database_url, crawl_log_level, parallel
         )
         console.print(summary_table(summaries))
         for s in summaries:
