@@ -81,22 +81,18 @@ class _Scope:
         """WHERE conditions on :class:`Fetch` selecting the scope's pages."""
         # Only full responses: a 304 is a WARC revisit without a body, robots.txt and
         # redirect hops are archived too but are not pages.
-        conds: list[ColumnElement[bool]] = [
+        stored_pages = (
             Fetch.outcome == "fetched",
             Fetch.warc_path.is_not(None),
             Fetch.warc_offset.is_not(None),
             Fetch.is_article_candidate.is_(True),
-        ]
+        )
+        conds: list[ColumnElement[bool]] = list(stored_pages)
         if self.reextract:
             # The source's latest stored response per URL inside the run's window.
             latest = (
                 select(func.max(Fetch.id).label("id"))
-                .where(
-                    Fetch.source_id == self.source_id,
-                    Fetch.outcome == "fetched",
-                    Fetch.warc_path.is_not(None),
-                    Fetch.is_article_candidate.is_(True),
-                )
+                .where(Fetch.source_id == self.source_id, *stored_pages)
                 .group_by(Fetch.url_hash)
             )
             start, end = self.window
