@@ -37,6 +37,15 @@ BOILERPLATE = [
 ]
 
 
+def paras(texts: list[str]) -> str:
+    return "".join(f"<p>{text}</p>" for text in texts)
+
+
+def article_page(inner: str, headline: str = "A headline here", head: str = "") -> str:
+    """A minimal article page: ``inner`` after the ``<h1>`` inside ``<article>``."""
+    return f"<html><head>{head}</head><body><article><h1>{headline}</h1>{inner}</article></body></html>"
+
+
 def fixture(name: str) -> bytes:
     return (FIXTURES / name).read_bytes()
 
@@ -140,11 +149,7 @@ def test_source_overrides_drop_selectors_and_patterns() -> None:
     ],
 )
 def test_boilerplate_lines_removed(line: str) -> None:
-    before = "".join(f"<p>{p}</p>" for p in SEED_PARAGRAPHS[:3])
-    after = "".join(f"<p>{p}</p>" for p in SEED_PARAGRAPHS[3:])
-    html = (
-        f"<html><body><article><h1>A headline here</h1>{before}<p>{line}</p>{after}</article></body></html>"
-    )
+    html = article_page(paras(SEED_PARAGRAPHS[:3]) + f"<p>{line}</p>" + paras(SEED_PARAGRAPHS[3:]))
     article = extract_article(html, "https://example.org/2023/05/22/a-long-article-slug-here/")
     assert article is not None
     assert line not in article.text
@@ -158,10 +163,8 @@ def test_real_sentence_mentioning_boilerplate_words_survives() -> None:
     )
     # A sentence opening like a credit line is still a sentence.
     credit_like = "Written by a team of volunteers over two winters, the report was published on Monday."
-    body = "".join(f"<p>{p}</p>" for p in SEED_PARAGRAPHS)
-    html = (
-        f"<html><body><article><h1>Headline</h1><p>{sentence}</p>{body}<p>{credit_like}</p>"
-        f"{body}</article></body></html>"
+    html = article_page(
+        f"<p>{sentence}</p>{paras(SEED_PARAGRAPHS)}<p>{credit_like}</p>{paras(SEED_PARAGRAPHS)}", "Headline"
     )
     article = extract_article(html, "https://example.org/2023/05/22/another-article-slug-here/")
     assert article is not None
@@ -182,10 +185,9 @@ def test_real_sentence_mentioning_boilerplate_words_survives() -> None:
     ],
 )
 def test_labelled_byline_near_headline_gives_the_author(byline: str) -> None:
-    body = "".join(f"<p>{p}</p>" for p in SEED_PARAGRAPHS)
     html = (
         "<html><body><article><header><h1>Governor warns of new border raids</h1>"
-        f"<div>{byline}</div></header>{body}</article></body></html>"
+        f"<div>{byline}</div></header>{paras(SEED_PARAGRAPHS)}</article></body></html>"
     )
     article = extract_article(html, "https://example.org/2023/05/22/governor-warns-border-raids/")
     assert article is not None
@@ -194,11 +196,8 @@ def test_labelled_byline_near_headline_gives_the_author(byline: str) -> None:
 
 def test_article_body_rendered_twice_is_kept_once() -> None:
     """Responsive layouts print the body twice (desktop and mobile): the copy is dropped."""
-    body = "".join(f"<p>{p}</p>" for p in SEED_PARAGRAPHS)
-    html = (
-        "<html><body><article><h1>A headline here</h1>"
-        f"<div class='desktop'>{body}</div><div class='mobile'>{body}</div></article></body></html>"
-    )
+    body = paras(SEED_PARAGRAPHS)
+    html = article_page(f"<div class='desktop'>{body}</div><div class='mobile'>{body}</div>")
     article = extract_article(html, "https://example.org/2023/05/22/a-long-article-slug-here/")
     assert article is not None
     assert article.text.split("\n\n") == SEED_PARAGRAPHS
@@ -206,29 +205,20 @@ def test_article_body_rendered_twice_is_kept_once() -> None:
 
 def test_short_repeated_line_is_not_a_repeated_block() -> None:
     """A single recurring line (a refrain, a repeated subheading) is article text."""
-    paragraphs = [
-        *SEED_PARAGRAPHS[:2],
-        "Why it matters",
-        *SEED_PARAGRAPHS[2:4],
-        "Why it matters",
-        SEED_PARAGRAPHS[4],
-    ]
-    html = "<html><body><article><h1>A headline here</h1>" + "".join(f"<p>{p}</p>" for p in paragraphs)
-    article = extract_article(
-        html + "</article></body></html>", "https://example.org/2023/05/22/a-slug-here/"
-    )
+    refrain = "Why it matters"
+    paragraphs = [*SEED_PARAGRAPHS[:2], refrain, *SEED_PARAGRAPHS[2:4], refrain, SEED_PARAGRAPHS[4]]
+    article = extract_article(article_page(paras(paragraphs)), "https://example.org/2023/05/22/a-slug-here/")
     assert article is not None
     assert article.text.split("\n\n") == paragraphs
 
 
 def test_modal_dialog_text_is_not_article_text() -> None:
-    body = "".join(f"<p>{p}</p>" for p in SEED_PARAGRAPHS)
     dialog = (
         "<div role='dialog' aria-modal='true'><h2>Want to republish this story?</h2>"
         "<p>We are happy for our stories to be shared. Please credit us and our writers, "
         "and include a link back to the article URL at the top of the story.</p></div>"
     )
-    html = f"<html><body><article><h1>A headline here</h1>{body}{dialog}</article></body></html>"
+    html = article_page(paras(SEED_PARAGRAPHS) + dialog)
     article = extract_article(html, "https://example.org/2023/05/22/a-long-article-slug-here/")
     assert article is not None
     assert "republish" not in article.text
@@ -236,11 +226,9 @@ def test_modal_dialog_text_is_not_article_text() -> None:
 
 
 def test_one_word_brand_as_author_is_not_a_person() -> None:
-    body = "".join(f"<p>{p}</p>" for p in SEED_PARAGRAPHS)
     ld = '{"@type": "BlogPosting", "headline": "Five tips", "author": {"@type": "Person", "name": "Buzzsprout"}}'
-    html = (
-        f"<html><head><script type='application/ld+json'>{ld}</script></head><body><article>"
-        f"<h1>Five tips</h1>{body}</article></body></html>"
+    html = article_page(
+        paras(SEED_PARAGRAPHS), "Five tips", head=f"<script type='application/ld+json'>{ld}</script>"
     )
     article = extract_article(html, "https://www.buzzsprout.com/blog/five-tips")
     assert article is not None
@@ -248,12 +236,11 @@ def test_one_word_brand_as_author_is_not_a_person() -> None:
 
 
 def test_author_box_with_a_bio_gives_its_name() -> None:
-    body = "".join(f"<p>{p}</p>" for p in SEED_PARAGRAPHS)
     bio = (
         "<div class='blog_author-box'><div class='author-name'>Lauren Vetter</div><p>Lauren Vetter is a "
         "growth-focused marketing professional who has written about healthcare technology for a decade.</p></div>"
     )
-    html = f"<html><body><article><h1>Five tips</h1>{body}{bio}</article></body></html>"
+    html = article_page(paras(SEED_PARAGRAPHS) + bio, "Five tips")
     article = extract_article(html, "https://example.org/2023/05/22/five-tips-for-podcasters/")
     assert article is not None
     assert article.authors == ["Lauren Vetter"]
