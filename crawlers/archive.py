@@ -63,6 +63,14 @@ class ArchivingRedirectMiddleware(RedirectMiddleware):
             carrier.meta[HOPS_META] = [*request.meta.get(HOPS_META, ()), hop]
 
 
+def with_redirects(hints: dict[str, Any], meta: dict[str, Any]) -> dict[str, Any]:
+    """A fetch row's hints, plus the archived redirect hops that led to its response."""
+    out = dict(hints)
+    if meta.get(HOPS_META):
+        out["redirects"] = list(meta[HOPS_META])
+    return out
+
+
 def is_robots_request(request: Request) -> bool:
     """A robots.txt request Scrapy made itself (the spider's own requests carry ``nf``)."""
     return "nf" not in request.meta and urlsplit(request.url).path == "/robots.txt"
@@ -100,9 +108,6 @@ class RobotsArchiveMiddleware:
     def _item(self, request: Request) -> FetchItem:
         chain: list[str] = request.meta.get("redirect_urls") or []
         url = chain[0] if chain else request.url
-        hints: dict[str, Any] = {}
-        if request.meta.get(HOPS_META):
-            hints["redirects"] = list(request.meta[HOPS_META])
         return FetchItem(
             url=url,
             canonical_url=url,
@@ -111,7 +116,7 @@ class RobotsArchiveMiddleware:
             depth=0,
             fetched_at=datetime.now(UTC),
             outcome=ROBOTS_OUTCOME,
-            hints=hints,
+            hints=with_redirects({}, request.meta),
         )
 
     def _record(self, item: FetchItem) -> None:

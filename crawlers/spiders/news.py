@@ -21,7 +21,7 @@ import scrapy
 from scrapy import signals
 from scrapy.http import Request, Response, TextResponse
 
-from crawlers.archive import HOPS_META
+from crawlers.archive import with_redirects
 from crawlers.discovery import (
     Entry,
     looks_like_feed,
@@ -61,14 +61,6 @@ def _header(headers: Any, name: str) -> str | None:
     if value is None:
         return None
     return value.decode("latin-1") if isinstance(value, bytes) else str(value)
-
-
-def with_redirects(hints: dict[str, Any], meta: dict[str, Any]) -> dict[str, Any]:
-    """A fetch row's hints, plus the archived redirect hops that led to its response."""
-    out = dict(hints)
-    if meta.get(HOPS_META):
-        out["redirects"] = list(meta[HOPS_META])
-    return out
 
 
 class NewsSpider(scrapy.Spider):
