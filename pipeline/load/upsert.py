@@ -50,17 +50,15 @@ CONTENT_COLUMNS = (
     "extractor_version",
 )
 
+# Copied from the article row into its version row; the version adds its ids and recording
+# time. VERSION_COLUMNS is the column order of the PostgreSQL ``INSERT … SELECT``.
+VERSION_COPIES = ("content_hash", "title", "text", "modified_at", "fetch_id", "extractor_version")
 VERSION_COLUMNS = [
     "article_id",
     "version",
-    "content_hash",
-    "title",
-    "text",
-    "modified_at",
+    *VERSION_COPIES,
     "recorded_at",
-    "fetch_id",
     "run_id",
-    "extractor_version",
 ]
 
 Outcome = Literal["new", "updated", "unchanged"]
@@ -148,42 +146,29 @@ def _append_versions(
             select(
                 a.id,
                 a.version,
-                twin.c.content_hash,
-                twin.c.title,
-                twin.c.text,
-                twin.c.modified_at,
+                *(twin.c[name] for name in VERSION_COPIES),
                 literal(now, ArticleVersion.recorded_at.type),
-                twin.c.fetch_id,
                 literal(run_pk),
-                twin.c.extractor_version,
             )
             .join_from(twin, Article.__table__, a.url_hash == twin.c.url_hash)
             .where(member_of(conn, a.id, [done.article_id for done in stored.values()]))
             .where(a.fetch_id == twin.c.fetch_id)
         )
-        stmt = dialect_insert(conn, versions_table).from_select(VERSION_COLUMNS, source)
-        conn.execute(stmt.on_conflict_do_nothing(index_elements=["article_id", "version"]))
+        conn.execute(_keep_first(dialect_insert(conn, versions_table).from_select(VERSION_COLUMNS, source)))
         return
-    rows = []
-    for prepared in changed:
-        done, row = stored[prepared.url_hash], prepared.row
-        rows.append(
-            {
-                "article_id": done.article_id,
-                "version": done.version,
-                "content_hash": row["content_hash"],
-                "title": row["title"],
-                "text": row["text"],
-                "modified_at": row["modified_at"],
-                "recorded_at": now,
-                "fetch_id": prepared.fetch_id,
-                "run_id": run_pk,
-                "extractor_version": row["extractor_version"],
-            }
-        )
-    insert_rows(
-        conn,
-        versions_table,
-        rows,
-        lambda stmt: stmt.on_conflict_do_nothing(index_elements=["article_id", "version"]),
-    )
+    rows = [
+        {
+            "article_id": stored[p.url_hash].article_id,
+            "version": stored[p.url_hash].version,
+            **{name: p.row[name] for name in VERSION_COPIES},
+            "recorded_at": now,
+            "run_id": run_pk,
+        }
+        for p in changed
+    ]
+    insert_rows(conn, versions_table, rows, _keep_first)
+
+
+def _keep_first(stmt: Insert) -> Any:
+    """A version number is written once (a retried or concurrent batch adds nothing)."""
+    return stmt.on_conflict_do_nothing(index_elements=["article_id", "version"])
