@@ -47,6 +47,14 @@ class RunContext:
     warc_path: str
 
 
+def _reason(status: int) -> str:
+    """The standard reason phrase of ``status`` for the archived status line ("" if unknown)."""
+    try:
+        return http.HTTPStatus(status).phrase
+    except ValueError:
+        return ""
+
+
 @dataclass
 class Totals:
     """Running counters of the crawl, mirrored into the ``crawl_runs`` row."""
@@ -220,10 +228,6 @@ class RecordPipeline:
     def _archive(self, item: FetchItem, previous: Known | None) -> WarcLocation:
         """The WARC record pair of one exchange: a revisit for a 304, else the response."""
         assert self._writer is not None and item.body is not None and item.status is not None
-        try:
-            reason = http.HTTPStatus(item.status).phrase
-        except ValueError:
-            reason = ""
         url = item.final_url or item.url
         if item.status != 304:
             return self._writer.write_exchange(
@@ -231,7 +235,7 @@ class RecordPipeline:
                 method=item.method,
                 request_headers=item.request_headers,
                 status=item.status,
-                reason=reason,
+                reason=_reason(item.status),
                 response_headers=item.response_headers,
                 body=item.body,
                 fetched_at=item.fetched_at,
@@ -250,7 +254,7 @@ class RecordPipeline:
             method=item.method,
             request_headers=item.request_headers,
             status=item.status,
-            reason=reason,
+            reason=_reason(item.status),
             response_headers=item.response_headers,
             refers_to=refers_to,
             fetched_at=item.fetched_at,
@@ -260,17 +264,13 @@ class RecordPipeline:
         """Archive a redirect response (as received) and return its entry for ``hints.redirects``."""
         if self._writer is None or self.failed is not None:
             return None
-        try:
-            reason = http.HTTPStatus(response.status).phrase
-        except ValueError:
-            reason = ""
         body = response.body
         location = self._writer.write_exchange(
             url=response.url,
             method=request.method,
             request_headers=http_headers(request.headers),
             status=response.status,
-            reason=reason,
+            reason=_reason(response.status),
             response_headers=archived_headers(http_headers(response.headers), len(body), decoded=False),
             body=body,
         )
