@@ -199,14 +199,20 @@ _BYLINE_XPATH = (
 )
 
 
-_BY_WORDS = ("by", "von", "par", "por", "door", "writ", "post", "auth")
+# The byline vocabulary, once: "By", its translations, and the verbs that may precede it.
+_BY_PREPOSITIONS = ("by", "von", "par", "por", "door")
+_BY_VERBS = ("written", "posted")
+_BY_PREP_RE = "|".join(_BY_PREPOSITIONS)
+_BY_VERB_RE = "|".join(_BY_VERBS)
+# Cheap prefilter on an element's own leading text (first four characters).
+_BY_WORDS = (*_BY_PREPOSITIONS, *(verb[:4] for verb in _BY_VERBS), "auth")
 _BY_LINE = re.compile(
-    r"^\s*(?:(?:(?:written|posted)\s+)?(?:by|von|par|por|door)(?:\b|(?-i:(?=[A-Z]))):?|author:)\s*[^\W\d_]",
+    rf"^\s*(?:(?:(?:{_BY_VERB_RE})\s+)?(?:{_BY_PREP_RE})(?:\b|(?-i:(?=[A-Z]))):?|author:)\s*[^\W\d_]",
     re.I | re.UNICODE,
 )
 # An element that holds only the label; the name is in the next element ("<span>By</span><a>…").
 _BY_LABEL_ONLY = re.compile(
-    r"^\s*(?:(?:written|posted)\s+)?(?:by|von|par|por|door|author|authors|autor|auteur)\s*:?\s*$", re.I
+    rf"^\s*(?:(?:{_BY_VERB_RE})\s+)?(?:{_BY_PREP_RE}|author|authors|autor|auteur)\s*:?\s*$", re.I
 )
 
 
