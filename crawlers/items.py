@@ -11,6 +11,14 @@ from pipeline.rawstore import WarcRef
 ROBOTS_OUTCOME = "robots_txt"  # an archived robots.txt fetch: not a page, not counted as one
 
 
+def http_header(headers: Any, name: str) -> str | None:
+    """One Scrapy header's (first) value as text; ``None`` when absent."""
+    value = headers.get(name)
+    if value is None:
+        return None
+    return value.decode("latin-1") if isinstance(value, bytes) else str(value)
+
+
 def http_headers(headers: Any) -> list[tuple[str, str]]:
     """Scrapy headers (bytes, multi-valued) as ``(name, value)`` text pairs, as archived."""
     out: list[tuple[str, str]] = []

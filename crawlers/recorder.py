@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import insert, update
 
-from crawlers.items import ROBOTS_OUTCOME, FetchItem, archived_headers, http_headers
+from crawlers.items import ROBOTS_OUTCOME, FetchItem, archived_headers, http_header, http_headers
 from crawlers.state import Known
 from pipeline.db.engine import make_engine, session_scope
 from pipeline.db.models import CrawlLink, CrawlRun, Fetch
@@ -275,11 +275,10 @@ class RecordPipeline:
             body=body,
         )
         self.totals.redirect_hops += 1
-        target = response.headers.get("Location")
         return {
             "url": response.url,
             "status": response.status,
-            "location": target.decode("latin-1") if isinstance(target, bytes) else target,
+            "location": http_header(response.headers, "Location"),
             "warc_path": location.path,
             "warc_offset": location.offset,
             "warc_length": location.length,

@@ -32,7 +32,7 @@ from crawlers.discovery import (
 )
 from crawlers.errors import AlreadyClaimed, categorize_request, category_for_status, failure_exception
 from crawlers.frontier import PRIO_ARTICLE, PRIO_RELATED, PRIO_SURFACE, Frontier, Planned
-from crawlers.items import Edge, FetchItem, archived_headers, http_headers
+from crawlers.items import Edge, FetchItem, archived_headers, http_header, http_headers
 from crawlers.pages import PageInfo, analyse, listing_links, parse_html, related_links
 from crawlers.scope import Scope, shape_is_article
 from crawlers.state import Known, decide
@@ -54,13 +54,6 @@ class CrawlOptions:
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
     progress_every: float = 1.0
     idle_timeout: float = 30.0
-
-
-def _header(headers: Any, name: str) -> str | None:
-    value = headers.get(name)
-    if value is None:
-        return None
-    return value.decode("latin-1") if isinstance(value, bytes) else str(value)
 
 
 class NewsSpider(scrapy.Spider):
@@ -430,7 +423,7 @@ class NewsSpider(scrapy.Spider):
                 self._add_entry(entry, "sitemap", planned.url)
 
     def is_html(self, response: Response) -> bool:
-        ctype = (_header(response.headers, "Content-Type") or "").lower()
+        ctype = (http_header(response.headers, "Content-Type") or "").lower()
         if ctype:
             return any(t in ctype for t in HTML_TYPES)
         head = response.body[:512].lstrip().lower()
@@ -440,7 +433,7 @@ class NewsSpider(scrapy.Spider):
         if not self.is_html(response):
             item.outcome = "error"
             item.error_category = "not_html"
-            ctype = _header(response.headers, "Content-Type") or "no Content-Type"
+            ctype = http_header(response.headers, "Content-Type") or "no Content-Type"
             item.error_message = f"not an HTML page ({ctype})"
             return
         root = response.selector.root if isinstance(response, TextResponse) else parse_html(response.body)
