@@ -15,12 +15,14 @@ from __future__ import annotations
 import hashlib
 import io
 import uuid
+import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import IO, Any
 
 import fsspec
 from warcio.archiveiterator import ArchiveIterator
+from warcio.exceptions import ArchiveLoadFailed
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
@@ -224,31 +226,44 @@ def read_ref(location: WarcLocation | tuple[str, int]) -> WarcRef | None:
 
 
 def _read(location: WarcLocation | tuple[str, int], *, with_body: bool) -> RawResponse:
+    """The record at ``location``; anything that is not a readable HTTP record is a ``ValueError``.
+
+    Callers treat ``OSError`` (file gone) and ``ValueError`` (no record there: a wrong
+    offset, a damaged or overwritten file) as "unreadable", so warcio's and zlib's own
+    parse errors are reported as the latter.
+    """
     path, offset = (location.path, location.offset) if isinstance(location, WarcLocation) else location
     with fsspec.open(path, "rb") as handle:
         handle.seek(offset)
-        for record in ArchiveIterator(handle):
-            if record.rec_type not in ("response", "revisit"):
-                raise ValueError(f"record at {path}@{offset} is {record.rec_type}, not a response")
-            warc = record.rec_headers
-            http = record.http_headers
-            if http is None or not warc.get_header("WARC-Target-URI"):  # a wrong offset, garbage
-                raise ValueError(f"no HTTP response record at {path}@{offset}")
-            refers_to = None
-            if record.rec_type == "revisit" and warc.get_header("WARC-Refers-To-Target-URI"):
-                refers_to = WarcRef(
-                    record_id=str(warc.get_header("WARC-Refers-To") or ""),
-                    target_uri=str(warc.get_header("WARC-Refers-To-Target-URI")),
-                    date=str(warc.get_header("WARC-Refers-To-Date") or ""),
-                )
-            return RawResponse(
-                url=str(warc.get_header("WARC-Target-URI")),
-                status=int(http.get_statuscode() or 0),
-                headers=list(http.headers),
-                body=record.content_stream().read() if with_body and record.rec_type == "response" else b"",
-                kind=record.rec_type,
-                record_id=warc.get_header("WARC-Record-ID"),
-                date=warc.get_header("WARC-Date"),
-                refers_to=refers_to,
+        try:
+            return _parse(ArchiveIterator(handle), with_body, f"{path}@{offset}")
+        except (ArchiveLoadFailed, zlib.error) as exc:
+            raise ValueError(f"no readable WARC record at {path}@{offset}: {exc}") from exc
+
+
+def _parse(records: ArchiveIterator, with_body: bool, where: str) -> RawResponse:
+    for record in records:
+        if record.rec_type not in ("response", "revisit"):
+            raise ValueError(f"record at {where} is {record.rec_type}, not a response")
+        warc = record.rec_headers
+        http = record.http_headers
+        if http is None or not warc.get_header("WARC-Target-URI"):  # a wrong offset, garbage
+            raise ValueError(f"no HTTP response record at {where}")
+        refers_to = None
+        if record.rec_type == "revisit" and warc.get_header("WARC-Refers-To-Target-URI"):
+            refers_to = WarcRef(
+                record_id=str(warc.get_header("WARC-Refers-To") or ""),
+                target_uri=str(warc.get_header("WARC-Refers-To-Target-URI")),
+                date=str(warc.get_header("WARC-Refers-To-Date") or ""),
             )
-    raise ValueError(f"no WARC record at {path}@{offset}")
+        return RawResponse(
+            url=str(warc.get_header("WARC-Target-URI")),
+            status=int(http.get_statuscode() or 0),
+            headers=list(http.headers),
+            body=record.content_stream().read() if with_body and record.rec_type == "response" else b"",
+            kind=record.rec_type,
+            record_id=warc.get_header("WARC-Record-ID"),
+            date=warc.get_header("WARC-Date"),
+            refers_to=refers_to,
+        )
+    raise ValueError(f"no WARC record at {where}")
