@@ -85,7 +85,8 @@ BOILERPLATE_LINE_PATTERNS: tuple[str, ...] = (
     r"(click|tap) here\b.{0,80}",
     r"(read|see|view) (more|the full story|full article|more stories|next)\b.{0,60}",
     r"(more|read) from (the )?[\w .'&-]{2,60}",
-    r"(related|recommended|more) (content|stories|articles|reading|coverage|news|videos?)\s*:?",
+    r"(related|recommended|more|popular|latest) (content|stories|articles|posts|reading|coverage|news|videos?"
+    r"|resources)( that may interest you| you may (like|enjoy))?\s*:?",
     r"related\s*:?",
     r"(table of contents|contents|inhaltsverzeichnis|sommaire|índice|in this article)\s*:?",
     r"(also read|read also|see also|must read|don't miss|trending now|most popular|top stories)\s*:?.{0,120}",
@@ -120,18 +121,16 @@ BOILERPLATE_LINE_PATTERNS: tuple[str, ...] = (
     r"contact( us| info(rmation)?)?|get in touch",
     r"(add|leave|post|write) a (comment|reply)|\d+ (comments?|replies)|no comments( yet)?",
     r"page \d+ of \d+",
-    r"subscribe( here| now| to (this|our) (site|blog|channel|newsletter))?",
+    r"subscribe( here| now| to this (site|blog|channel))?",
     r"(related|similar) (companies|searches|topics|tags|categories|posts|articles|products)\s*:.{0,300}",
     # calls to action and sign-up forms around the body
     r"(get started|sign up|start (your )?free trial|start for free)( today| now| for free)?\W*.{0,60}",
-    r"(join|subscribe to|sign up for) (our|the) (free )?(newsletter|mailing list|community|email list).{0,100}",
+    r"join (our|the) (free )?(newsletter|mailing list|community|email list).{0,100}",
     r"by (entering|submitting|providing) your (email|e-mail|information|phone( number)?).{0,250}",
     r"(thank(s| you) for (subscribing|signing up|your (feedback|submission|interest))"
     r"|oops! something went wrong|your submission has been received).{0,100}",
     r"(did you find this|was this) (content|article|page|post|information)? ?helpful\??.{0,40}",
     r"(enjoy(ed)? (the|this) (post|article)|if you (enjoyed|liked) this (post|article|blog post)).{0,140}",
-    r"(related|recommended|popular|latest) (articles|posts|reading|stories|resources)"
-    r"( that may interest you| you may (like|enjoy))?",
     # a dateline left as its own line (the date itself is metadata: published_at/modified_at)
     r"(published|posted|updated|last updated|last modified|originally published)( on)?:?\s*"
     + DATELINE_DATE
