@@ -98,6 +98,29 @@ def test_parallel_writers_store_what_one_writer_stores(db_url: str) -> None:
     engine.dispose()
 
 
+def test_an_older_fetch_in_the_next_batch_does_not_make_a_version(db_url: str) -> None:
+    """A batch sharing an article with one in flight waits for it: no version from commit order.
+
+    Each article's newer fetch is in one batch and an older fetch with other content in the
+    next; if the later batch committed first, the newer content would arrive as version 2.
+    """
+    engine = make_engine(db_url)
+    src = make_source(engine)
+    run = make_run(engine, src)
+    for i in range(12):
+        url = f"{BASE}/v{i}"
+        add_record(engine, run, src, article(url, story(i)), fetched_at=T0 + timedelta(hours=1))
+        add_record(engine, run, src, article(url, story(100 + i)), fetched_at=T0)
+    result = load("r1", database_url=db_url, batch_size=1, writers=4)
+    assert (result.new, result.updated, result.unchanged, result.duplicate) == (12, 0, 0, 12)
+    with engine.connect() as conn:
+        stored = conn.execute(select(Article.text, Article.version, Article.first_seen_at)).all()
+        versions = conn.execute(select(func.count()).select_from(ArticleVersion)).scalar_one()
+    assert sorted(stored) == sorted((story(i), 1, T0) for i in range(12))
+    assert versions == 12
+    engine.dispose()
+
+
 def test_lsh_rows_hold_the_buckets_of_the_stored_signature(db_url: str) -> None:
     """The bucket rows (binary COPY on PostgreSQL) are exactly the signature's LSH bands."""
     engine = make_engine(db_url)

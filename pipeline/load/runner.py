@@ -353,10 +353,9 @@ class RunLoader:
         the search vectors and index entries of two batches on two cores, then the batches take
         turns for clusters and links (:func:`neardup.take_turn`), exactly like concurrent loads.
         Results are taken in submission order and at most ``writers`` batches are in flight, so
-        memory stays flat. Only the version *history* of an article that appears in two batches
-        in flight together with different content can differ from a serial load (the newer
-        fetch may commit first, and the older content is then a past sighting, not a version);
-        the stored content, sightings and counters are the same.
+        memory stays flat. A batch that shares an article with a batch in flight waits for it
+        (and the batches before it) to commit, so each article's fetches are written in run
+        order and its versions are the ones a serial load makes.
         """
         if self.writers == 1:
             for size, batch, now, delta in self._prepared():
@@ -364,10 +363,14 @@ class RunLoader:
                 self._account(size, self._write_batch(batch, now) if batch else None)
         else:
             with ThreadPoolExecutor(self.writers, thread_name_prefix="load-writer") as pool:
-                inflight: deque[tuple[int, Future[_BatchResult] | None]] = deque()
+                inflight: deque[tuple[int, set[str], Future[_BatchResult] | None]] = deque()
                 for size, batch, now, delta in self._prepared():
                     self.counts.merge(delta)
-                    inflight.append((size, pool.submit(self._write_batch, batch, now) if batch else None))
+                    hashes = {p.url_hash for p in batch}
+                    while any(not hashes.isdisjoint(other) for _, other, _ in inflight):
+                        self._await(*inflight.popleft())
+                    future = pool.submit(self._write_batch, batch, now) if batch else None
+                    inflight.append((size, hashes, future))
                     while len(inflight) >= self.writers:
                         self._await(*inflight.popleft())
                 while inflight:
@@ -375,7 +378,7 @@ class RunLoader:
         self._finish()
         return self.counts
 
-    def _await(self, size: int, future: Future[_BatchResult] | None) -> None:
+    def _await(self, size: int, _hashes: set[str], future: Future[_BatchResult] | None) -> None:
         self._account(size, None if future is None else future.result())
 
     def _account(self, size: int, result: _BatchResult | None) -> None:
