@@ -20,7 +20,10 @@ import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from crawlers.spiders.news import NewsSpider
 
 EXIT_OK = 0
 EXIT_USAGE = 2
@@ -61,6 +64,22 @@ def cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def spider_class_of(spec: str) -> type[NewsSpider] | None:
+    """The ``--spider`` class (``module:Class``), or ``None`` when it is no NewsSpider subclass.
+
+    Checked before the run row is touched, so a mistyped option is a usage error (exit 2)
+    that leaves no run behind.
+    """
+    from crawlers.spiders.news import NewsSpider
+
+    module_name, _, class_name = spec.partition(":")
+    try:
+        found = getattr(importlib.import_module(module_name), class_name)
+    except (ImportError, AttributeError, ValueError):  # ValueError: an empty module name
+        return None
+    return found if isinstance(found, type) and issubclass(found, NewsSpider) else None
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     from sqlalchemy import select
@@ -84,6 +103,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyError as exc:
         print(f"error: {exc.args[0]}", file=sys.stderr)
         return EXIT_USAGE
+    spider_class = spider_class_of(args.spider)
+    if spider_class is None:
+        print(f"error: {args.spider} is not an importable NewsSpider subclass", file=sys.stderr)
+        return EXIT_USAGE
 
     engine = make_engine(database_url)
     with session_scope(engine) as session:
@@ -102,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     from crawlers.recorder import RunContext
     from crawlers.scope import Scope
     from crawlers.settings import scrapy_settings
-    from crawlers.spiders.news import CrawlOptions, NewsSpider
+    from crawlers.spiders.news import CrawlOptions
     from crawlers.state import load_known
 
     known = load_known(engine, source_pk, exclude_run_id=run_pk)
@@ -134,11 +157,6 @@ def main(argv: list[str] | None = None) -> int:
     process = CrawlerProcess(
         settings=scrapy_settings(source, user_agent=settings.user_agent, log_level=args.log_level)
     )
-    module_name, _, class_name = args.spider.partition(":")
-    spider_class = getattr(importlib.import_module(module_name), class_name)
-    if not (isinstance(spider_class, type) and issubclass(spider_class, NewsSpider)):
-        print(f"error: {args.spider} is not a NewsSpider subclass", file=sys.stderr)
-        return EXIT_USAGE
     crawler = process.create_crawler(spider_class)
     process.crawl(
         crawler,

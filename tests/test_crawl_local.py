@@ -491,3 +491,19 @@ def test_cli_exit_codes_and_summary(gazette: Site, sqlite_url: str, tmp_path: Pa
     assert "loopback" in refused.output and "blocked_network" in refused.output
     unknown = runner.invoke(app, ["crawl", "--source", "nope", "--sources", str(ok_sources)])
     assert unknown.exit_code != 0
+
+
+@pytest.mark.parametrize("spider", ["crawlers.items:FetchItem", "no.such.module:Spider", "crawlers.items"])
+def test_wrong_spider_option_is_a_usage_error_before_the_run_exists(
+    spider: str, sqlite_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from crawlers.run import EXIT_USAGE, main
+
+    sources = write_sources(tmp_path / "sources.yaml", "http://127.0.0.1:9")  # never contacted
+    argv = ["--source", "gazette", "--run-id", "bad-spider", "--sources", str(sources)]
+    assert main([*argv, "--database-url", sqlite_url, "--spider", spider]) == EXIT_USAGE
+    assert "not an importable NewsSpider subclass" in capsys.readouterr().err
+    engine = create_engine(sqlite_url)
+    with Session(engine) as session:
+        assert session.scalars(select(CrawlRun)).all() == []  # nothing started, nothing to clean up
+    engine.dispose()
