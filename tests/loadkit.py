@@ -212,3 +212,16 @@ def bulk_records(
                     created_at=T0,
                 )
             )
+
+
+def counters(engine: Engine, run_id: str) -> tuple[int, ...]:
+    """The run's load counters: (new, updated, unchanged, duplicate, rejected)."""
+    with engine.connect() as conn:
+        run = conn.execute(select(CrawlRun.__table__).where(CrawlRun.run_id == run_id)).one()
+    return (
+        run.articles_new,
+        run.articles_updated,
+        run.articles_unchanged,
+        run.articles_duplicate,
+        run.articles_rejected,
+    )

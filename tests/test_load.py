@@ -9,10 +9,10 @@ import pytest
 from sqlalchemy import Engine, func, select, text
 
 from pipeline.db.engine import make_engine
-from pipeline.db.models import Article, ArticleLink, ArticleVersion, CrawlRun
+from pipeline.db.models import Article, ArticleLink, ArticleVersion
 from pipeline.load.validate import MAX_TEXT_CHARS
 from pipeline.stages.load import load
-from tests.loadkit import T0, add_record, article, bulk_records, make_run, make_source, story
+from tests.loadkit import T0, add_record, article, bulk_records, counters, make_run, make_source, story
 
 BASE = "http://127.0.0.1:8701/2026/05/01"
 
@@ -39,18 +39,6 @@ def snapshot(engine: Engine) -> dict[str, list[tuple[object, ...]]]:
                 ).all()
             ],
         }
-
-
-def counters(engine: Engine, run_id: str) -> tuple[int, ...]:
-    with engine.connect() as conn:
-        run = conn.execute(select(CrawlRun.__table__).where(CrawlRun.run_id == run_id)).one()
-        return (
-            run.articles_new,
-            run.articles_updated,
-            run.articles_unchanged,
-            run.articles_duplicate,
-            run.articles_rejected,
-        )
 
 
 def test_load_twice_gives_identical_rows_and_counters(db_url: str) -> None:
