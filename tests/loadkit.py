@@ -10,7 +10,7 @@ import random
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, text
 
 from pipeline.db.engine import session_scope
 from pipeline.db.models import CrawlLink, CrawlRun, ExtractedRecord, Fetch, Source
@@ -225,3 +225,36 @@ def counters(engine: Engine, run_id: str) -> tuple[int, ...]:
         run.articles_duplicate,
         run.articles_rejected,
     )
+
+
+POISON = "poison"
+
+
+def refuse_poison(engine: Engine) -> None:
+    """A trigger that makes the database refuse articles titled :data:`POISON` (both backends).
+
+    A constraint only the database knows about, so validation cannot pre-empt it: the load
+    meets it inside a batch transaction and has to set the record aside.
+    """
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(
+                text(
+                    "CREATE FUNCTION refuse_poison() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                    f"IF NEW.title = '{POISON}' THEN RAISE EXCEPTION 'poisoned' USING ERRCODE = 'check_violation'; "
+                    "END IF; RETURN NEW; END $$"
+                )
+            )
+            conn.execute(
+                text(
+                    "CREATE TRIGGER refuse_poison BEFORE INSERT ON articles "
+                    "FOR EACH ROW EXECUTE FUNCTION refuse_poison()"
+                )
+            )
+        else:
+            conn.execute(
+                text(
+                    f"CREATE TRIGGER refuse_poison BEFORE INSERT ON articles WHEN new.title = '{POISON}' "
+                    "BEGIN SELECT RAISE(ABORT, 'poisoned'); END"
+                )
+            )

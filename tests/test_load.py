@@ -6,13 +6,24 @@ import logging
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import Engine, func, select, text
+from sqlalchemy import Engine, func, select
 
 from pipeline.db.engine import make_engine
 from pipeline.db.models import Article, ArticleLink, ArticleVersion
 from pipeline.load.validate import MAX_TEXT_CHARS
 from pipeline.stages.load import load
-from tests.loadkit import T0, add_record, article, bulk_records, counters, make_run, make_source, story
+from tests.loadkit import (
+    POISON,
+    T0,
+    add_record,
+    article,
+    bulk_records,
+    counters,
+    make_run,
+    make_source,
+    refuse_poison,
+    story,
+)
 
 BASE = "http://127.0.0.1:8701/2026/05/01"
 
@@ -207,33 +218,11 @@ def test_near_duplicates_share_a_cluster_and_distinct_stories_do_not(db_url: str
 
 def test_a_record_the_database_refuses_is_set_aside_and_the_batch_loads(db_url: str) -> None:
     engine = make_engine(db_url)
-    # A constraint only the database knows about (validation cannot pre-empt it).
-    with engine.begin() as conn:
-        if db_url.startswith("postgresql"):
-            conn.execute(
-                text(
-                    "CREATE FUNCTION refuse_poison() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-                    "IF NEW.title = 'poison' THEN RAISE EXCEPTION 'poisoned' USING ERRCODE = 'check_violation'; "
-                    "END IF; RETURN NEW; END $$"
-                )
-            )
-            conn.execute(
-                text(
-                    "CREATE TRIGGER refuse_poison BEFORE INSERT ON articles "
-                    "FOR EACH ROW EXECUTE FUNCTION refuse_poison()"
-                )
-            )
-        else:
-            conn.execute(
-                text(
-                    "CREATE TRIGGER refuse_poison BEFORE INSERT ON articles WHEN new.title = 'poison' "
-                    "BEGIN SELECT RAISE(ABORT, 'poisoned'); END"
-                )
-            )
+    refuse_poison(engine)
     src = make_source(engine)
     run = make_run(engine, src)
     for i in range(6):
-        title = "poison" if i == 3 else f"fine {i}"
+        title = POISON if i == 3 else f"fine {i}"
         add_record(engine, run, src, article(f"{BASE}/r{i}", story(i), title=title))
     result = load("r1", database_url=db_url, batch_size=10)
     assert (result.new, result.rejected) == (5, 1)

@@ -8,17 +8,30 @@ forward links and a bad record spread over many batches.
 
 from __future__ import annotations
 
+import json
+import logging
 from datetime import timedelta
 from typing import Any
 
 import numpy as np
+import pytest
 from sqlalchemy import Engine, delete, func, select
 
 from pipeline.db.engine import make_engine
 from pipeline.db.models import Article, ArticleLink, ArticleVersion, NearDupBucket
 from pipeline.load import neardup
 from pipeline.stages.load import load
-from tests.loadkit import T0, add_record, article, counters, make_run, make_source, story
+from tests.loadkit import (
+    POISON,
+    T0,
+    add_record,
+    article,
+    counters,
+    make_run,
+    make_source,
+    refuse_poison,
+    story,
+)
 
 BASE = "http://127.0.0.1:8701/2026/05/01"
 
@@ -149,26 +162,40 @@ def test_signature_is_unchanged_from_the_stored_format() -> None:
 PINNED_FIRST_SLOTS = [604209042, 2991874942, 563698710, 3516541486, 55541332, 3269524149]
 
 
-def test_cli_writers_option_reaches_the_loader(db_url: str) -> None:
-    """``newsflow load --writers N`` is the stage's ``writers``; 0 is refused as a usage error."""
+def test_cli_writers_option_reaches_the_loader(db_url: str, caplog: pytest.LogCaptureFixture) -> None:
+    """``newsflow load --writers N`` is the stage's ``writers``; 0 is refused as a usage error.
+
+    A refused record makes its batch log from the thread that writes it: a pool writer thread
+    with ``--writers 3``, the main thread with ``--writers 1``.
+    """
     from typer.testing import CliRunner
 
     from pipeline.cli import app
 
     engine = make_engine(db_url)
+    refuse_poison(engine)
     src = make_source(engine)
-    run = make_run(engine, src)
-    for i in range(6):
-        add_record(engine, run, src, article(f"{BASE}/c{i}", story(i, words=150)))
+    for run_id in ("r1", "r2"):
+        run = make_run(engine, src, run_id)
+        for i in range(6):
+            title = POISON if i == 0 else f"{run_id} {i}"
+            add_record(engine, run, src, article(f"{BASE}/{run_id}-{i}", story(i, words=150), title=title))
     env = {"NEWSFLOW_DATABASE_URL": db_url}
     runner = CliRunner()
     refused = runner.invoke(app, ["load", "--run", "r1", "--writers", "0", "--json"], env=env)
     assert refused.exit_code == 2
-    done = runner.invoke(
-        app, ["load", "--run", "r1", "--writers", "3", "--batch-size", "2", "--json"], env=env
-    )
-    assert done.exit_code == 0, done.output
-    assert '"new": 6' in done.output
+
+    def writer_threads(run_id: str, writers: int) -> set[str]:
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="pipeline.load"):
+            args = ["load", "--run", run_id, "--writers", str(writers), "--batch-size", "2", "--json"]
+            done = runner.invoke(app, args, env=env)
+        assert done.exit_code == 0, done.output
+        assert json.loads(done.output)["new"] == 5
+        return {r.threadName for r in caplog.records if "batch refused" in r.getMessage()}
+
+    assert {name.rsplit("_", 1)[0] for name in writer_threads("r1", 3)} == {"load-writer"}
+    assert writer_threads("r2", 1) == {"MainThread"}
     with engine.connect() as conn:
-        assert conn.execute(select(func.count()).select_from(Article)).scalar_one() == 6
+        assert conn.execute(select(func.count()).select_from(Article)).scalar_one() == 10
     engine.dispose()
