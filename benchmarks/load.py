@@ -7,7 +7,8 @@ writes into a plain, index-free table in the same database and prints the ratio.
 records are then loaded into a fresh SQLite file. Records are synthetic news-like articles
 (~400 words from a Zipf-distributed 40k-word vocabulary, 1% syndicated near-copies).
 
-    .venv/bin/python -m benchmarks.load [--sizes 10000,100000] [--repeat 3] [--fts-off] [--no-sqlite]
+    .venv/bin/python -m benchmarks.load [--sizes 10000,100000] [--repeat 3] [--fts-off]
+        [--no-sqlite] [--pg-url URL] [--output PATH]
 
 Each size is run ``--repeat`` times on fresh databases; medians are reported and the ratio is
 the median of the same-run ratios (load and COPY measured back to back on one database).

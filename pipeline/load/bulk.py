@@ -58,10 +58,11 @@ def staged_twin(table: Table, names: Sequence[str]) -> Table:
 def prefer_lz4(conn: Connection) -> None:
     """Compress this transaction's large values with lz4 instead of pglz, when the server can.
 
-    Called at the start of each batch transaction (PostgreSQL; nothing on SQLite). Every article's text is compressed when staged (the stored row and its version row reuse
-    that compressed value) and decompressed again to compute its search vector, and the
-    search vector itself is compressed: lz4 does both several times faster than the default
-    pglz. Readers do not care (each value records its method); servers built without lz4 (or
+    Called at the start of each batch transaction (PostgreSQL; nothing on SQLite). Every
+    article's text is compressed when staged (the stored row and its version row reuse that
+    compressed value) and decompressed again to compute its search vector, and the search
+    vector itself is compressed: lz4 does both several times faster than the default pglz.
+    Readers do not care (each value records its method); servers built without lz4 (or
     before PostgreSQL 14) keep pglz. Checked once per pooled connection.
     """
     if conn.dialect.name != "postgresql":
