@@ -108,8 +108,9 @@ def test_killed_load_leaves_no_partial_batch_and_rerun_completes(db_url: str) ->
 
     PostgreSQL: the 95th record is an article stored earlier whose row the test keeps locked,
     so the tenth batch (records 91-100) stops inside its transaction, after upserting part of
-    its rows, and the test kills the loader exactly there (once the other writer is idle). SQLite: the test kills the loader
-    when a probe finds the write lock taken, which only a batch transaction holds.
+    its rows, and the test kills the loader exactly there (once the other writer is idle).
+    SQLite: the test kills the loader when a probe finds the write lock taken, which only a
+    batch transaction holds.
     """
     engine = make_engine(db_url)
     src = make_source(engine)
