@@ -112,13 +112,13 @@ def test_a_wrong_offset_is_an_error_not_an_empty_page(tmp_path: Path) -> None:
     # capture catch (OSError, ValueError) as "unreadable" and carry on without it.
     for location in locations:
         for delta in (1, 7):
-            with pytest.raises(ValueError, match="WARC record at"):
+            with pytest.raises(ValueError, match="record at "):
                 read_response((location.path, location.offset + delta))
-            with pytest.raises(ValueError, match="WARC record at"):
+            with pytest.raises(ValueError, match="record at "):
                 read_ref((location.path, location.offset + delta))
     damaged = bytearray(Path(path).read_bytes())
     damaged[locations[1].offset + 40] ^= 0xFF  # a flipped bit inside the gzip member
     Path(path).write_bytes(bytes(damaged))
     assert read_response(locations[0]).url == "http://x/1"
-    with pytest.raises(ValueError, match="WARC record at"):
+    with pytest.raises(ValueError, match="record at "):
         read_response(locations[1])
