@@ -12,8 +12,6 @@ same run always yields the same records.
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import delete, func, select
@@ -47,16 +45,34 @@ def candidate_lines(text: str) -> dict[str, str]:
     return out
 
 
-def collect(texts: Iterable[str]) -> LineEvidence:
-    counts: Counter[str] = Counter()
-    samples: dict[str, str] = {}
-    pages = 0
-    for text in texts:
-        pages += 1
+class LineTally:
+    """Per-run line evidence, one page at a time and lean on memory.
+
+    A line seen once is kept as its hash only (most short lines are unique to their page);
+    a sample of the text is kept once a second page shows it, and only such lines count as
+    evidence: a line on a single page can never reach ``MIN_PAGES``.
+    """
+
+    def __init__(self) -> None:
+        self.pages = 0
+        self._once: set[str] = set()
+        self._counts: dict[str, int] = {}
+        self._samples: dict[str, str] = {}
+
+    def add(self, text: str) -> None:
+        self.pages += 1
         for key, line in candidate_lines(text).items():
-            counts[key] += 1
-            samples.setdefault(key, line)
-    return LineEvidence(pages, {k: (samples[k], n) for k, n in counts.items() if n >= 2})
+            if key in self._counts:
+                self._counts[key] += 1
+            elif key in self._once:
+                self._once.discard(key)
+                self._counts[key] = 2
+                self._samples[key] = line
+            else:
+                self._once.add(key)
+
+    def evidence(self) -> LineEvidence:
+        return LineEvidence(self.pages, {k: (self._samples[k], n) for k, n in self._counts.items()})
 
 
 def _upsert(session: Session, source_id: int, key: str, sample: str, seen: int, score: float) -> None:

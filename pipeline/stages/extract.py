@@ -61,6 +61,20 @@ class ExtractResult:
         return asdict(self)
 
 
+def stored_page_conditions() -> tuple[ColumnElement[bool], ...]:
+    """WHERE conditions on :class:`Fetch` for an archived article page with a body.
+
+    Only full responses: a 304 is a WARC revisit without a body; robots.txt and redirect
+    hops are archived too but are not pages. (The reextract stage sizes its shards with them.)
+    """
+    return (
+        Fetch.outcome == "fetched",
+        Fetch.warc_path.is_not(None),
+        Fetch.warc_offset.is_not(None),
+        Fetch.is_article_candidate.is_(True),
+    )
+
+
 @dataclass(frozen=True)
 class _Scope:
     """The fetches one call covers: a run's (or a reextract window's) candidates, one shard."""
@@ -79,14 +93,7 @@ class _Scope:
 
     def conditions(self) -> list[ColumnElement[bool]]:
         """WHERE conditions on :class:`Fetch` selecting the scope's pages."""
-        # Only full responses: a 304 is a WARC revisit without a body, robots.txt and
-        # redirect hops are archived too but are not pages.
-        stored_pages = (
-            Fetch.outcome == "fetched",
-            Fetch.warc_path.is_not(None),
-            Fetch.warc_offset.is_not(None),
-            Fetch.is_article_candidate.is_(True),
-        )
+        stored_pages = stored_page_conditions()
         conds: list[ColumnElement[bool]] = list(stored_pages)
         if self.reextract:
             # The source's latest stored response per URL inside the run's window.
@@ -171,40 +178,6 @@ def _batches(results: Iterable[PageResult], size: int) -> Iterator[list[PageResu
             batch = []
     if batch:
         yield batch
-
-
-class _LineTally:
-    """:func:`pipeline.extract.learned.collect`, one page at a time and lean on memory.
-
-    A line seen once is kept as its hash only (most short lines are unique to their page);
-    a sample of the text is kept once a second page shows it, and only such lines count as
-    evidence (``collect`` drops lines seen once, too).
-    """
-
-    def __init__(self) -> None:
-        self.pages = 0
-        self._once: set[str] = set()
-        self._counts: dict[str, int] = {}
-        self._samples: dict[str, str] = {}
-
-    def add(self, text: str) -> None:
-        from pipeline.extract.learned import candidate_lines
-
-        self.pages += 1
-        for key, line in candidate_lines(text).items():
-            if key in self._counts:
-                self._counts[key] += 1
-            elif key in self._once:
-                self._once.discard(key)
-                self._counts[key] = 2
-                self._samples[key] = line
-            else:
-                self._once.add(key)
-
-    def evidence(self) -> Any:
-        from pipeline.extract.learned import LineEvidence
-
-        return LineEvidence(self.pages, {k: (self._samples[k], n) for k, n in self._counts.items()})
 
 
 def _write(session: Session, run_pk: int, results: list[PageResult], version: str) -> None:
@@ -353,7 +326,9 @@ def extract(
     processes = _worker_count(workers, total)
 
     statuses: Counter[str] = Counter()
-    tally = _LineTally()
+    from pipeline.extract.learned import LineTally
+
+    tally = LineTally()
     with _progress(total, progress) as advance, session_scope(engine) as session:
         results = _extract_pages(_tasks(engine, scope), processes, source_json)
         for batch in _batches(results, WRITE_BATCH):

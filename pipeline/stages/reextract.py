@@ -18,6 +18,7 @@ from pipeline.db.engine import get_engine, session_scope
 from pipeline.db.models import Fetch, Source
 from pipeline.errors import UsageError
 from pipeline.runs import start_run, sync_source, utcnow
+from pipeline.stages.extract import stored_page_conditions
 
 WhenLike = datetime | date | str
 
@@ -104,8 +105,7 @@ def stored_responses(
             .join(Source, Source.id == Fetch.source_id)
             .where(
                 Source.key == source_key,
-                Fetch.warc_path.is_not(None),
-                Fetch.is_article_candidate.is_(True),
+                *stored_page_conditions(),
                 Fetch.fetched_at >= parse_when(start, "start"),
                 Fetch.fetched_at < parse_when(end, "end"),
             )
