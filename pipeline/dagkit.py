@@ -118,19 +118,14 @@ def shard_plan(
 
 
 def extract_workers(shards: int, *, cores: int | None = None) -> int:
-    """Processes of one extract task: ``NEWSFLOW_WORKERS`` when set, else the cores split
-    over the run's shards that run at once, so shards x workers <= cores.
+    """Processes of one extract task: the cores shared by the run's shards that run at once.
 
     Computed when the task runs, on the machine that runs it (a Celery worker may have more
     cores than the one that planned the shards).
     """
-    from pipeline.settings import get_settings
+    from pipeline.stages.extract import workers_sharing_cores
 
-    configured = get_settings().workers
-    if configured > 0:
-        return configured
-    cores = cores or os.cpu_count() or 1
-    return max(1, cores // max(1, min(shards, MAX_PARALLEL_SHARDS)))
+    return workers_sharing_cores(min(shards, MAX_PARALLEL_SHARDS), cores=cores)
 
 
 def articles_asset() -> Any:

@@ -65,11 +65,13 @@ def run_source(
     database_url: str | None = None,
     on_stage: StageCallback | None = None,
     crawl_log_level: str = "INFO",
+    extract_workers: int | None = None,
 ) -> SourceRunSummary:
     """Crawl, extract, load and check one source; never raises for a failed stage.
 
     A failed stage ends that source's run (the later stages need its output) and is
-    reported in the summary; other sources still run.
+    reported in the summary; other sources still run. ``extract_workers`` as for
+    :func:`pipeline.stages.extract.extract` (None: ``NEWSFLOW_WORKERS``, 0 = every core).
     """
     from pipeline.quality import QualityGateFailed
     from pipeline.stages.check import check, publish
@@ -112,7 +114,9 @@ def run_source(
             return summary
         timed(
             "extract",
-            lambda: extract(crawled.run_id, database_url=database_url, sources_path=sources_path),
+            lambda: extract(
+                crawled.run_id, database_url=database_url, sources_path=sources_path, workers=extract_workers
+            ),
         )
         loaded = timed("load", lambda: load(crawled.run_id, database_url=database_url))
         summary.articles_new = loaded.new
@@ -156,6 +160,7 @@ def run_sources(
     Summaries come back in the order of ``source_keys``.
     """
     from pipeline.db import migrate
+    from pipeline.stages.extract import workers_sharing_cores
 
     configured = load_sources(sources_path)
     keys = list(source_keys) if source_keys else [s.key for s in configured.sources]
@@ -166,6 +171,10 @@ def run_sources(
             raise UsageError(str(exc.args[0])) from exc
     migrate.upgrade(database_url)
 
+    at_once = max(1, min(parallel, len(keys)))
+    # Sources extracting at the same time share the cores instead of each taking all of them.
+    workers = workers_sharing_cores(at_once) if at_once > 1 else None
+
     def one(key: str) -> SourceRunSummary:
         return run_source(
             key,
@@ -174,9 +183,10 @@ def run_sources(
             database_url=database_url,
             on_stage=on_stage,
             crawl_log_level=crawl_log_level,
+            extract_workers=workers,
         )
 
-    if parallel <= 1 or len(keys) <= 1:
+    if at_once == 1:
         return [one(key) for key in keys]
-    with ThreadPoolExecutor(max_workers=min(parallel, len(keys)), thread_name_prefix="source") as pool:
+    with ThreadPoolExecutor(max_workers=at_once, thread_name_prefix="source") as pool:
         return list(pool.map(one, keys))

@@ -207,3 +207,15 @@ def test_parent_memory_does_not_grow_with_the_number_of_pages(
             tracemalloc.stop()
         assert result.workers == 2 and result.extracted == count
     assert peaks[300] - peaks[30] < 270 * 600, peaks  # < 0.6 KB per extra page
+
+
+def test_concurrent_extract_calls_share_the_cores(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Parallel sources of ``newsflow run`` (and shard tasks) split the cores between them."""
+    from pipeline.settings import reset_settings_cache
+    from pipeline.stages.extract import workers_sharing_cores
+
+    monkeypatch.delenv("NEWSFLOW_WORKERS", raising=False)
+    reset_settings_cache()
+    assert workers_sharing_cores(1, cores=4) == 4
+    assert workers_sharing_cores(3, cores=4) == 1
+    assert workers_sharing_cores(3, cores=2) == 1  # never zero

@@ -139,6 +139,21 @@ def _tasks(engine: Engine, scope: _Scope) -> Iterator[PageTask]:
         last = rows[-1][0]
 
 
+def workers_sharing_cores(concurrent: int, *, cores: int | None = None) -> int:
+    """Processes for one of ``concurrent`` extract calls running at once on this machine.
+
+    ``NEWSFLOW_WORKERS`` when set (> 0); else the cores split over the concurrent calls, so
+    calls x workers <= cores (parallel sources of ``newsflow run``, mapped shard tasks).
+    """
+    from pipeline.settings import get_settings
+
+    configured = get_settings().workers
+    if configured > 0:
+        return configured
+    cores = cores or os.cpu_count() or 1
+    return max(1, cores // max(1, concurrent))
+
+
 def _worker_count(workers: int | None, tasks: int) -> int:
     """Extraction processes for ``tasks`` pages; 0 = extract in this process."""
     if workers is None:
