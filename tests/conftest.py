@@ -38,14 +38,20 @@ def _pg_available(url: str) -> str | None:
         return str(exc).splitlines()[0]
 
 
-def create_pg_database(prefix: str = "nf_test") -> str:
-    """Create a fresh PostgreSQL database and return its URL (fails, never skips, in CI)."""
+def require_postgres() -> str:
+    """The admin URL of the test server; fails (CI=true) or skips (elsewhere) if unreachable."""
     admin = pg_admin_url()
     problem = _pg_available(admin)
     if problem is not None:
         if os.environ.get("CI") == "true":
             pytest.fail(f"PostgreSQL unreachable at {admin} in CI: {problem}")
         pytest.skip(f"PostgreSQL unreachable: {problem}")
+    return admin
+
+
+def create_pg_database(prefix: str = "nf_test") -> str:
+    """Create a fresh PostgreSQL database and return its URL (fails, never skips, in CI)."""
+    admin = require_postgres()
     name = f"{prefix}_{uuid.uuid4().hex[:10]}"
     engine = create_engine(admin, isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:

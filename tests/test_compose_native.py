@@ -59,13 +59,9 @@ def _pg_admin_url() -> str:
 
 
 def _require_postgres() -> None:
-    from tests.conftest import _pg_available
+    from tests.conftest import require_postgres
 
-    problem = _pg_available(_pg_admin_url())
-    if problem is not None:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"PostgreSQL unreachable in CI: {problem}")
-        pytest.skip(f"PostgreSQL unreachable: {problem}")
+    require_postgres()
 
 
 def _free_port() -> int:
