@@ -19,7 +19,6 @@ run's file:
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -29,6 +28,7 @@ from scrapy.http import Request, Response
 
 from crawlers.errors import categorize_request
 from crawlers.items import ROBOTS_OUTCOME, FetchItem, archived_headers, http_headers
+from pipeline import clock
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -114,7 +114,7 @@ class RobotsArchiveMiddleware:
             discovery="robots",
             referrer=None,
             depth=0,
-            fetched_at=datetime.now(UTC),
+            fetched_at=clock.now(),
             outcome=ROBOTS_OUTCOME,
             hints=with_redirects({}, request.meta),
         )

@@ -18,9 +18,10 @@ import json
 import resource
 import sys
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from pipeline import clock
 
 if TYPE_CHECKING:
     from crawlers.spiders.news import NewsSpider
@@ -117,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
         run_pk, source_pk = run.id, source_row.id
         # Recency is judged against the run's window end (a backfill of an old window treats
         # that window's articles as recent), else against the wall clock.
-        now = datetime.now(UTC)
+        now = clock.now()
         reference = min(run.window_end, now) if run.window_end is not None else now
 
     from scrapy.crawler import CrawlerProcess
@@ -230,7 +231,7 @@ def finish(
             "cpu_ms_per_page": round(1000 * cpu / pages, 2) if pages else None,
             "known_urls": known_urls,
             "retries": int(scrapy_stats.get("retry/count", 0)),
-            "finished_at": datetime.now(UTC).isoformat(),
+            "finished_at": clock.now().isoformat(),
         }
     )
     with session_scope(engine) as session:
@@ -240,7 +241,7 @@ def finish(
             if error:
                 run.status = "failed"
                 run.error = error
-                run.finished_at = datetime.now(UTC)
+                run.finished_at = clock.now()
     engine.dispose()
     if progress:
         emit("result", status=crawl_stats["status"], error=error, stats=crawl_stats)

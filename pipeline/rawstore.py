@@ -26,6 +26,8 @@ from warcio.exceptions import ArchiveLoadFailed
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
+from pipeline import clock
+
 
 @dataclass(frozen=True)
 class WarcLocation:
@@ -87,7 +89,7 @@ def body_hash(body: bytes) -> str:
 
 
 def _warc_date(when: datetime | None) -> str:
-    return (when or datetime.now(UTC)).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return (when or clock.now()).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _record_id() -> str:

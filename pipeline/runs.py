@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from pipeline import clock
 from pipeline.config import Source as SourceConfig
 from pipeline.db.models import CrawlLink, CrawlRun, ExtractedRecord, Fetch, Source
 from pipeline.errors import UsageError
 
 
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    """Now, by the pipeline's clock (``NEWSFLOW_NOW`` when set; see :mod:`pipeline.clock`)."""
+    return clock.now()
 
 
 def new_run_id(source_key: str, now: datetime | None = None) -> str:

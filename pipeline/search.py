@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, text
 
+from pipeline import clock
 from pipeline.db.engine import get_engine
 from pipeline.db.types import UTCDateTime
 from pipeline.errors import UsageError
@@ -56,7 +57,7 @@ def parse_since(value: str | None, now: datetime | None = None) -> datetime | No
     if match:
         amount, unit = int(match.group(1)), match.group(2)
         hours = {"h": 1, "d": 24, "w": 24 * 7}[unit] * amount
-        return (now or datetime.now(UTC)) - timedelta(hours=hours)
+        return (now or clock.now()) - timedelta(hours=hours)
     try:
         stamp = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:

@@ -14,7 +14,7 @@ import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import scrapy
@@ -36,6 +36,7 @@ from crawlers.items import Edge, FetchItem, archived_headers, http_header, http_
 from crawlers.pages import PageInfo, analyse, listing_links, parse_html, related_links
 from crawlers.scope import Scope, shape_is_article
 from crawlers.state import Known, decide
+from pipeline import clock
 from pipeline.config import Source
 from pipeline.rawstore import read_response
 from pipeline.urls import url_hash
@@ -51,7 +52,7 @@ class CrawlOptions:
     max_pages: int
     related_depth: int
     recrawl: bool = False
-    now: datetime = field(default_factory=lambda: datetime.now(UTC))
+    now: datetime = field(default_factory=clock.now)
     progress_every: float = 1.0
     idle_timeout: float = 30.0
 
@@ -299,7 +300,7 @@ class NewsSpider(scrapy.Spider):
                 discovery=planned.discovery,
                 referrer=planned.referrer,
                 depth=planned.depth,
-                fetched_at=datetime.now(UTC),
+                fetched_at=clock.now(),
                 outcome="error",
                 final_url=request.url,
                 hints=with_redirects(planned.hints, request.meta),
@@ -330,7 +331,7 @@ class NewsSpider(scrapy.Spider):
             discovery=planned.discovery,
             referrer=planned.referrer,
             depth=planned.depth,
-            fetched_at=datetime.now(UTC),
+            fetched_at=clock.now(),
             outcome="fetched",
             final_url=response.url,
             status=response.status,

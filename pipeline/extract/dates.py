@@ -16,6 +16,7 @@ from typing import Any
 
 from lxml.html import HtmlElement
 
+from pipeline import clock
 from pipeline.extract.jsonld import ARTICLE_TYPES, node_types
 from pipeline.records import DateOrigin
 
@@ -340,7 +341,7 @@ def extract_dates(
     tree: HtmlElement, nodes: list[dict[str, Any]], url: str, headline: HtmlElement | None = None
 ) -> Dates:
     """Pick the published/modified dates by source reliability."""
-    now = datetime.now(UTC)
+    now = clock.now()
     published: datetime | None = None
     origin: DateOrigin | None = None
     modified: datetime | None = None
