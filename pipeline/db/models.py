@@ -199,6 +199,10 @@ class Article(Base):
     fetch_id: Mapped[int | None] = mapped_column(ForeignKey("fetches.id", ondelete="SET NULL"))
     run_id: Mapped[int | None] = mapped_column(ForeignKey("crawl_runs.id", ondelete="SET NULL"))
     extractor_version: Mapped[str] = mapped_column(String(40))
+    # Set when the story is gone from the web (410/404, a redirect to a non-article, a
+    # "story removed" page) or purged; cleared when a later fetch serves the story again.
+    removed_at: Mapped[datetime | None]
+    removal_reason: Mapped[str | None] = mapped_column(Text)
 
 
 class ArticleVersion(Base):
@@ -219,6 +223,27 @@ class ArticleVersion(Base):
     # The run whose load stored this version: run counters (new/updated) are derived from it.
     run_id: Mapped[int | None] = mapped_column(ForeignKey("crawl_runs.id", ondelete="SET NULL"), index=True)
     extractor_version: Mapped[str] = mapped_column(String(40))
+    # content: a new text/title; removed: the story left the web (text empty); restored: it came back.
+    event: Mapped[str] = mapped_column(String(20), default="content", server_default="content")
+
+
+class ArticlePurge(Base):
+    """Audit row of a takedown (``newsflow purge``): what was removed, when and why.
+
+    Also a tombstone: the crawler never fetches a purged URL again and the load never
+    re-stores it, so a takedown stays taken down. No foreign key: the row outlives the data.
+    """
+
+    __tablename__ = "article_purges"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    article_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    url: Mapped[str] = mapped_column(Text)
+    url_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    reason: Mapped[str] = mapped_column(Text)
+    purged_at: Mapped[datetime]
+    versions_deleted: Mapped[int] = mapped_column(Integer, default=0)
+    warc_records_purged: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class ArticleLink(Base):
