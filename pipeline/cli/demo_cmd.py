@@ -31,20 +31,18 @@ def demo(
     from pipeline.db import migrate
     from pipeline.db.engine import make_engine
     from pipeline.demo import DEMO_DIR, seed_report
-    from pipeline.demo_site import DEFAULT_PORT, DemoNetwork
-    from pipeline.errors import UsageError
+    from pipeline.demo_ports import start_demo_network
+    from pipeline.demo_site import DEFAULT_PORT
     from pipeline.settings import get_settings
 
     migrate.upgrade(database_url)
     console.print(f"[bold]1.[/bold] news database migrated: {database_url or get_settings().database_url}")
-    network = DemoNetwork(port=DEFAULT_PORT, articles=articles)
-    try:
-        network.start()
-    except UsageError:
+    network, same_ports = start_demo_network(DEMO_DIR / "ports.json", articles=articles)
+    if not same_ports:
         console.print(
-            f"[yellow]ports {DEFAULT_PORT}+ are busy; using free ports (runs won't be incremental)[/yellow]"
+            f"[yellow]ports {DEFAULT_PORT}-{DEFAULT_PORT + 2} (or the ones the last demo used) are busy;"
+            f" using {network.port}-{network.port + 2} from now on[/yellow]"
         )
-        network = DemoNetwork(port=0, articles=articles).start()
     try:
         sources_path = network.write_sources(DEMO_DIR / "sources.yaml")
         console.print("[bold]2.[/bold] demo news network on loopback:")
