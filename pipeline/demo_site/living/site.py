@@ -18,7 +18,7 @@ from pipeline.demo_site.living.timeline import LiveStory, Timeline
 from pipeline.demo_site.model import Story
 from pipeline.demo_site.outlets import OutletSpec
 from pipeline.demo_site.site import GIF, Response
-from pipeline.demo_site.templates.common import Ctx
+from pipeline.demo_site.templates.common import Ctx, wart_body
 
 HOME_SIZE = 30
 SECTION_SIZE = 20
@@ -39,6 +39,10 @@ class LivingSite:
 
     def __init__(self, spec: OutletSpec, timeline: Timeline, base_urls: dict[str, str], catalog: Catalog):
         self.spec = replace(spec, warts=())  # listings must not link the static demo's oddities
+        # The about/contact pages every page's chrome links to (a 404 there would be noise).
+        self._static_pages = {
+            w.path: w for w in spec.warts if w.kind == "page" and ("about" in w.path or "contact" in w.path)
+        }
         self.timeline = timeline
         self.base_urls = base_urls
         self.catalog = catalog
@@ -69,7 +73,7 @@ class LivingSite:
         story = self.timeline.story_by_path(self.key, path)
         if story is not None and story.published <= now:
             return self._story(ctx, look, story, now)
-        response = self._asset(path)
+        response = self._asset(path) or self._static_page(ctx, look, path, now)
         if response is not None:
             return Served(response)
         return Served(Response(404, body=pages.not_found(ctx, look).encode()))
@@ -161,6 +165,14 @@ class LivingSite:
         html = pages.article(ctx, story, version, look)
         response = Response(200, body=html.encode(), last_modified=changed)
         return Served(response, story if look.broken else None)
+
+    def _static_page(self, ctx: Ctx, look: pages.Look, path: str, now: datetime) -> Response | None:
+        wart = self._static_pages.get(path)
+        if wart is None:
+            return None
+        html = pages.simple_page(ctx, look, wart.title, wart_body(wart), path)
+        changed = max(self.static_date, self.timeline.template_changed_at(self.key, now) or self.static_date)
+        return Response(200, body=html.encode(), last_modified=changed)
 
     def _asset(self, path: str) -> Response | None:
         if path.startswith("/images/") and path.endswith(".jpg"):
