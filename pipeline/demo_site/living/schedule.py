@@ -58,8 +58,9 @@ INCIDENT_PLAN: tuple[PlannedIncident, ...] = (
     PlannedIncident("northern-ledger", "js_section", 288 / 720, None, section="culture"),
     # 30 days: from day 14 00:00 UTC (the 15th of a month starting on the 1st): new templates.
     PlannedIncident("harbour-times", "redesign", 336 / 720, None),
-    # 30 days: day 20 14:00-17:00 UTC. Every article page has an empty body.
-    PlannedIncident("capital-examiner", "broken_template", 494 / 720, 3),
+    # 30 days: day 22 12:00-15:00 UTC (08:00-11:00 in New York; 2 days: day 1, same hours).
+    # Every article page, new or old, has an empty body container.
+    PlannedIncident("capital-examiner", "broken_template", 540 / 720, 3),
 )
 
 

@@ -123,19 +123,17 @@ class LivingSite:
         return out
 
     # -- homepage and section fronts ------------------------------------------------------------
-    def _listing_route(self, path: str) -> tuple[str | None] | None:
+    def _listing_section(self, path: str) -> str | None:
+        """An empty string for the homepage, the section of a section front, else None."""
         if path == "/" or (self.key == "harbour-times" and path == "/index.html"):
-            return (None,)
-        for section in self.spec.sections:
-            if path == self.spec.section_path(section):
-                return (section,)
-        return None
+            return ""
+        return next((s for s in self.spec.sections if path == self.spec.section_path(s)), None)
 
     def _listing(self, ctx: Ctx, look: pages.Look, path: str, now: datetime) -> Response | None:
-        route = self._listing_route(path)
-        if route is None:
+        found = self._listing_section(path)
+        if found is None:
             return None
-        (section,) = route
+        section = found or None
         size = HOME_SIZE if section is None else SECTION_SIZE
         stories = [
             pages.as_model(s, s.latest_version(now))
