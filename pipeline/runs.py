@@ -97,7 +97,9 @@ def expire_stale_runs(
     say what happened instead of showing a run that is "running" for days.
     """
     now = now or utcnow()
-    query = select(CrawlRun).where(CrawlRun.status == "running", CrawlRun.started_at < stale_cutoff(now, hours))
+    query = select(CrawlRun).where(
+        CrawlRun.status == "running", CrawlRun.started_at < stale_cutoff(now, hours)
+    )
     if source_id is not None:
         query = query.where(CrawlRun.source_id == source_id)
     expired = []
@@ -199,4 +201,3 @@ def get_run(session: Session, run_id: str) -> CrawlRun:
     if run is None:
         raise UsageError(f"no run {run_id!r} in the database (see `newsflow status`)")
     return run
-

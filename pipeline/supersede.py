@@ -53,9 +53,7 @@ def supersede_referenced_fetches(session: Session, run: CrawlRun, source_key: st
     """
     referenced = _referenced()
     session.execute(
-        delete(Fetch)
-        .where(Fetch.run_id == run.id, ~referenced)
-        .execution_options(synchronize_session=False)
+        delete(Fetch).where(Fetch.run_id == run.id, ~referenced).execution_options(synchronize_session=False)
     )
     result = session.execute(
         update(Fetch)
@@ -109,7 +107,7 @@ def _open_write(path: str) -> IO[bytes]:
     local = _local_path(path)
     if local is not None:
         os.makedirs(os.path.dirname(local) or ".", exist_ok=True)
-        return open(local, "wb")  # noqa: SIM115 - closed by the caller after fsync
+        return open(local, "wb")
     return fsspec.open(path, "wb").open()  # type: ignore[no-any-return]
 
 

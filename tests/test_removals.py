@@ -125,7 +125,9 @@ def test_a_later_record_restores_and_an_earlier_one_does_not(db_url: str) -> Non
     add_record(engine, r1, src, article(url_b, story(2)), fetched_at=T0)
     load("r1", database_url=db_url)
     add_gone(engine, r2, src, url_a, T0 + timedelta(hours=2), "HTTP 404 Not Found")
-    add_gone(engine, r2, src, url_b, T0 + timedelta(hours=2), f"redirected to {BASE}/, which is not an article")
+    add_gone(
+        engine, r2, src, url_b, T0 + timedelta(hours=2), f"redirected to {BASE}/, which is not an article"
+    )
     assert load("r2", database_url=db_url).removed == 2
     # A backfill sighting from before the removal does not bring the story back.
     add_record(engine, r3, src, article(url_a, story(1)), fetched_at=T0 + timedelta(hours=1))
@@ -166,7 +168,9 @@ def test_concurrent_loads_remove_each_article_once(db_url: str) -> None:
         if i % 2:
             add_gone(engine, r2, src, url, later)
         else:
-            add_record(engine, r2, src, article(url, story(100 + i, words=60) + " Updated."), fetched_at=later)
+            add_record(
+                engine, r2, src, article(url, story(100 + i, words=60) + " Updated."), fetched_at=later
+            )
     errors: list[BaseException] = []
 
     def one() -> None:

@@ -55,9 +55,13 @@ def search_command(
     for hit in hits:
         published = hit.published_at.strftime("%Y-%m-%d %H:%M") if hit.published_at else "-"
         removed = (
-            f"\n(removed {hit.removed_at:%Y-%m-%d %H:%M}: {hit.removal_reason or '?'})" if hit.removed_at else ""
+            f"\n(removed {hit.removed_at:%Y-%m-%d %H:%M}: {hit.removal_reason or '?'})"
+            if hit.removed_at
+            else ""
         )
-        table.add_row(str(hit.article_id), hit.source, published, f"{hit.title or ''}\n{hit.snippet}{removed}")
+        table.add_row(
+            str(hit.article_id), hit.source, published, f"{hit.title or ''}\n{hit.snippet}{removed}"
+        )
     console.print(table)
 
 

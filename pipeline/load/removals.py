@@ -18,6 +18,7 @@ article's last sighting (a later fetch served the story) does not apply.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -49,10 +50,8 @@ class RemovalSignal:
 def _keys(url: str, fetch_hash: str | None, canonical: str | None) -> tuple[frozenset[str], frozenset[str]]:
     hashes = {h for h in (fetch_hash,) if h}
     urls = {u for u in (url, canonical) if u}
-    try:
+    with contextlib.suppress(ValueError):
         hashes.add(url_hash(canonicalize(url)))
-    except ValueError:
-        pass
     return frozenset(hashes), frozenset(urls)
 
 
@@ -67,7 +66,9 @@ def removal_signals(conn: Connection, run_pk: int) -> list[RemovalSignal]:
     ):
         reason = (hints or {}).get("removal")
         if isinstance(reason, str) and reason.strip():
-            signals.append(RemovalSignal(fetch_id, fetched_at, reason.strip(), *_keys(url, fetch_hash, canonical)))
+            signals.append(
+                RemovalSignal(fetch_id, fetched_at, reason.strip(), *_keys(url, fetch_hash, canonical))
+            )
     for fetch_id, fetched_at, url, fetch_hash, canonical, reason, version in conn.execute(
         select(f.id, f.fetched_at, f.url, f.url_hash, f.canonical_url, er.reason, er.extractor_version)
         .join(er, er.fetch_id == f.id)

@@ -36,8 +36,8 @@ from pipeline.db.models import Article, ArticlePurge, ArticleVersion, CrawlRun, 
 from pipeline.errors import UsageError
 from pipeline.load import neardup
 from pipeline.load.bulk import chunk_size, member_of, prefer_lz4
-from pipeline.load.links import Edge, crawl_edges, resolve_incoming, store_links
 from pipeline.load.events import REMOVED
+from pipeline.load.links import Edge, crawl_edges, resolve_incoming, store_links
 from pipeline.load.prepare import PreparedArticle, Rejected, StagedRow, prepare
 from pipeline.load.removals import apply_removals, removal_signals
 from pipeline.load.upsert import upsert_articles
@@ -264,9 +264,7 @@ class RunLoader:
         keys = {
             key
             for staged, done in shaped
-            for key in (
-                {done.url_hash, *done.alias_hashes} if isinstance(done, PreparedArticle) else set()
-            )
+            for key in ({done.url_hash, *done.alias_hashes} if isinstance(done, PreparedArticle) else set())
             | self._fetch_hashes(staged)
         }
         purged = self._purged(keys)

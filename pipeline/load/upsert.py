@@ -143,7 +143,11 @@ def upsert_articles(
         stored[key] = Stored(article_id, version, "new" if version == 1 else "updated")
     if stored:
         restored = events.restored_versions(
-            conn, {done.article_id: (done.version, by_hash[key].row["content_hash"]) for key, done in stored.items()}
+            conn,
+            {
+                done.article_id: (done.version, by_hash[key].row["content_hash"])
+                for key, done in stored.items()
+            },
         )
         _append_versions(conn, [by_hash[key] for key in stored], stored, now, run_pk, restored)
     return Upserted(stored, ids)
