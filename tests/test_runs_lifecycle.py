@@ -245,3 +245,32 @@ def test_newsflow_run_fails_its_run_when_load_raises(
         assert run.status == "failed" and run.error == "load failed: RuntimeError: disk full"
         assert run.finished_at is not None
         assert s.scalar(select(func.count()).select_from(Fetch)) == 0
+
+
+@pytest.mark.slow
+def test_clearing_a_real_crawl_keeps_provenance(db_env: str, tmp_path: Path) -> None:
+    """Real Scrapy against the demo network: the same run id crawled, extracted, loaded twice."""
+    from pipeline.demo_site import DemoNetwork
+    from pipeline.orchestrate import run_source
+
+    with DemoNetwork(host="127.0.0.1", port=0, slow_seconds=0.2) as network:
+        sources = network.write_sources(tmp_path / "sources.yaml")
+        key = network.outlets[0].key
+        first = run_source(
+            key, run_id="cleared", sources_path=sources, database_url=db_env, crawl_log_level="WARNING"
+        )
+        assert first.status == "success", first.error
+        second = run_source(
+            key, run_id="cleared", sources_path=sources, database_url=db_env, crawl_log_level="WARNING"
+        )
+        assert second.status == "success", second.error
+    engine = make_engine(db_env)
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT url, fetch_id, warc_path, warc_offset FROM news_articles")).all()
+        superseded = conn.execute(select(func.count()).where(Fetch.outcome == "superseded")).scalar_one()
+    assert rows and first.articles_new == len(rows)
+    assert superseded > 0
+    for row in rows:
+        assert row.fetch_id is not None and row.warc_path is not None, row.url
+        assert read_response((row.warc_path, row.warc_offset)).status == 200
+    engine.dispose()
