@@ -116,7 +116,13 @@ def expire_stale_runs(
 
 
 def _refuse_second_crawl(session: Session, source: Source, run_id: str) -> None:
-    other = session.scalars(
+    """:class:`SourceBusy` when another crawl of ``source`` is in progress.
+
+    In progress = ``running`` in stage ``crawl`` and no crawl statistics yet: the crawler
+    writes ``stats["crawl"]`` when it ends, and a run whose crawl ended (a ``newsflow crawl``
+    on its own, a dry run, a run waiting for its extract task) does not block the next one.
+    """
+    candidates = session.scalars(
         select(CrawlRun)
         .where(
             CrawlRun.source_id == source.id,
@@ -125,8 +131,8 @@ def _refuse_second_crawl(session: Session, source: Source, run_id: str) -> None:
             CrawlRun.stage == "crawl",
         )
         .order_by(CrawlRun.started_at)
-        .limit(1)
-    ).first()
+    ).all()
+    other = next((run for run in candidates if "crawl" not in (run.stats or {})), None)
     if other is not None:
         raise SourceBusy(
             f"source {source.key!r} is busy: run {other.run_id!r} has been crawling since "

@@ -194,6 +194,20 @@ def test_stale_runs_expire_and_one_crawl_per_source(db_url: str, monkeypatch: py
     engine.dispose()
 
 
+def test_a_crawl_that_ended_does_not_block_the_next(db_url: str) -> None:
+    """``newsflow crawl`` alone (or a dry run) leaves its run 'running' in stage crawl, ended."""
+    begin(db_url, "c1")
+    with pytest.raises(SourceBusy):
+        begin(db_url, "c2")
+    with session_scope(get_engine(db_url)) as s:
+        s.scalars(select(CrawlRun).where(CrawlRun.run_id == "c1")).one().stats = {
+            "crawl": {"status": "succeeded"}
+        }
+    begin(db_url, "c2")
+    with pytest.raises(SourceBusy, match="'c2'"):
+        begin(db_url, "c3")
+
+
 def test_retention_does_not_protect_a_stale_run(db_url: str, tmp_path: Path) -> None:
     store = str(tmp_path / "raw")
     files = {}
