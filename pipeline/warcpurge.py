@@ -158,7 +158,9 @@ def purge_record(
             if head.get("warc-type") == "revisit":  # a 304: headers only, nothing to take down
                 return RecordPurge(path, offset, "skipped")
             if head.get("warc-type") not in ("response", "resource"):
-                return RecordPurge(path, offset, "skipped", f"a {head.get('warc-type')} record, not a payload")
+                return RecordPurge(
+                    path, offset, "skipped", f"a {head.get('warc-type')} record, not a payload"
+                )
             if head.get("warc-target-uri") not in urls:
                 return RecordPurge(path, offset, "skipped", f"a record for {head.get('warc-target-uri')}")
         refers_to = head.get("warc-record-id") if head else None
