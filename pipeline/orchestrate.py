@@ -41,6 +41,7 @@ class SourceRunSummary:
     articles_unchanged: int = 0
     articles_duplicate: int = 0
     articles_rejected: int = 0
+    articles_removed: int = 0
     failures_by_category: dict[str, int] = field(default_factory=dict)
     quality: str = "not run"
     stage_seconds: dict[str, float] = field(default_factory=dict)
@@ -70,20 +71,25 @@ def run_source(
     """Crawl, extract, load and check one source; never raises for a failed stage.
 
     A failed stage ends that source's run (the later stages need its output) and is
-    reported in the summary; other sources still run. ``extract_workers`` as for
-    :func:`pipeline.stages.extract.extract` (None: ``NEWSFLOW_WORKERS``, 0 = every core).
+    reported in the summary; other sources still run. A stage after the crawl that raises
+    marks the run failed in the database (``fail_run``), so it does not stay ``running``.
+    ``extract_workers`` as for :func:`pipeline.stages.extract.extract` (None:
+    ``NEWSFLOW_WORKERS``, 0 = every core).
     """
     from pipeline.quality import QualityGateFailed
-    from pipeline.stages.check import check, publish
+    from pipeline.stages.check import check, fail_run, publish
     from pipeline.stages.crawl import crawl
     from pipeline.stages.extract import extract
     from pipeline.stages.load import load
 
     summary = SourceRunSummary(source=source_key, run_id=run_id or "")
+    crawled_run: list[str] = []  # the run id, once the crawl has created the run row
+    current: list[str] = []
 
     def timed(stage: str, fn: Callable[[], Any]) -> Any:
         if on_stage is not None:
             on_stage(source_key, stage)
+        current[:] = [stage]
         started = time.perf_counter()
         try:
             return fn()
@@ -103,6 +109,7 @@ def run_source(
             ),
         )
         summary.run_id = crawled.run_id
+        crawled_run[:] = [crawled.run_id]
         summary.pages_fetched = crawled.pages_fetched
         summary.pages_failed = crawled.pages_failed
         summary.pages_unchanged = crawled.pages_unchanged
@@ -119,6 +126,7 @@ def run_source(
             ),
         )
         loaded = timed("load", lambda: load(crawled.run_id, database_url=database_url))
+        summary.articles_removed = loaded.removed
         summary.articles_new = loaded.new
         summary.articles_updated = loaded.updated
         summary.articles_unchanged = loaded.unchanged
@@ -139,6 +147,12 @@ def run_source(
     except Exception as exc:  # one source's failure must not stop the others
         summary.status = "failed"
         summary.error = f"{type(exc).__name__}: {exc}"
+        if crawled_run:
+            stage = current[0] if current else "run"
+            try:
+                fail_run(crawled_run[0], f"{stage} failed: {summary.error}", database_url=database_url)
+            except Exception as also:  # the database itself may be what failed
+                summary.error += f" (and the run could not be marked failed: {type(also).__name__}: {also})"
     return summary
 
 

@@ -6,7 +6,9 @@ description above text, GIN-indexed, kept current by a trigger); SQLite ranks wi
 web-search syntax on both: words (all must match), ``"exact phrase"``, ``or``, ``-excluded``.
 
 Near-duplicates are collapsed by default — a consumer never sees the same syndicated story
-twice — keeping the best-ranked copy of each cluster.
+twice — keeping the best-ranked copy of each cluster. Removed stories (``removed_at`` set: gone
+from the web, or purged) are left out unless asked for; the export shows every row with its
+``removed_at``/``removal_reason``, so an incremental consumer sees removals too.
 """
 
 from __future__ import annotations
@@ -41,10 +43,13 @@ class SearchHit:
     rank: float
     cluster_id: int
     snippet: str
+    removed_at: datetime | None = None
+    removal_reason: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["published_at"] = self.published_at.isoformat() if self.published_at else None
+        data["removed_at"] = self.removed_at.isoformat() if self.removed_at else None
         return data
 
 
@@ -94,8 +99,8 @@ def to_fts5(query: str) -> str | None:
     return expression
 
 
-def _filters(source: str | None, since: datetime | None) -> str:
-    clauses = []
+def _filters(source: str | None, since: datetime | None, include_removed: bool = False) -> str:
+    clauses = [] if include_removed else ["a.removed_at IS NULL"]
     if source:
         clauses.append("s.key = :source")
     if since:
@@ -130,7 +135,7 @@ _SQLITE_HITS = """
 """
 
 _PG_DETAILS = """
-SELECT a.id, s.key, a.title, a.url, a.published_at,
+SELECT a.id, s.key, a.title, a.url, a.published_at, a.removed_at, a.removal_reason,
        ts_headline('english', a.text, websearch_to_tsquery('english', :q),
                    'MaxFragments=1, MinWords=8, MaxWords=24, StartSel=**, StopSel=**') AS snippet
 FROM articles a JOIN sources s ON s.id = a.source_id
@@ -138,7 +143,7 @@ WHERE a.id IN :ids
 """
 
 _SQLITE_DETAILS = """
-SELECT a.id, s.key, a.title, a.url, a.published_at,
+SELECT a.id, s.key, a.title, a.url, a.published_at, a.removed_at, a.removal_reason,
        snippet(articles_fts, 2, '**', '**', '…', 20) AS snippet
 FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid JOIN sources s ON s.id = a.source_id
 WHERE articles_fts MATCH :q AND a.id IN :ids
@@ -146,13 +151,19 @@ WHERE articles_fts MATCH :q AND a.id IN :ids
 
 
 def _search(
-    conn: Connection, query: str, source: str | None, since: datetime | None, limit: int, all_copies: bool
+    conn: Connection,
+    query: str,
+    source: str | None,
+    since: datetime | None,
+    limit: int,
+    all_copies: bool,
+    include_removed: bool = False,
 ) -> list[SearchHit]:
     postgres = conn.dialect.name == "postgresql"
     q: str | None = query if postgres else to_fts5(query)
     if q is None or not query.strip():
         return []
-    hits = (_PG_HITS if postgres else _SQLITE_HITS).format(filters=_filters(source, since))
+    hits = (_PG_HITS if postgres else _SQLITE_HITS).format(filters=_filters(source, since, include_removed))
     ranked_sql = text(_RANKED.format(hits=hits, collapse="" if all_copies else "WHERE nth = 1"))
     params: dict[str, Any] = {"q": q, "limit": limit}
     if source:
@@ -166,7 +177,7 @@ def _search(
     details_sql = (
         text(_PG_DETAILS if postgres else _SQLITE_DETAILS)
         .bindparams(bindparam("ids", expanding=True))
-        .columns(published_at=UTCDateTime())
+        .columns(published_at=UTCDateTime(), removed_at=UTCDateTime())
     )
     details = {row[0]: row for row in conn.execute(details_sql, {"q": q, "ids": [row.id for row in ranked]})}
     result = []
@@ -181,7 +192,9 @@ def _search(
                 published_at=row[4],
                 rank=round(float(rank), 6),
                 cluster_id=int(cluster),
-                snippet=" ".join((row[5] or "").split()),
+                snippet=" ".join((row[7] or "").split()),
+                removed_at=row[5],
+                removal_reason=row[6],
             )
         )
     return result
@@ -194,20 +207,24 @@ def search(
     since: datetime | None = None,
     limit: int = 20,
     all_copies: bool = False,
+    include_removed: bool = False,
     database_url: str | None = None,
 ) -> list[SearchHit]:
-    """Best matches first; one hit per near-duplicate cluster unless ``all_copies``."""
+    """Best matches first; one hit per near-duplicate cluster unless ``all_copies``.
+
+    Removed (and purged) stories are left out unless ``include_removed``.
+    """
     if limit < 1:
         raise UsageError("--limit must be at least 1")
     with get_engine(database_url).connect().execution_options(read_only=True) as conn:
-        return _search(conn, query, source, since, limit, all_copies)
+        return _search(conn, query, source, since, limit, all_copies, include_removed)
 
 
 _EXPORT_COLUMNS = (
     "article_id, source_key, source_name, url, canonical_url, title, authors, published_at, "
     "published_from, modified_at, language, description, section, tags, image_url, text, word_count, "
     "cluster_id, version, content_hash, first_seen_at, last_seen_at, updated_at, extractor_version, "
-    "fetch_id, run_id, warc_path, warc_offset, warc_length"
+    "fetch_id, run_id, warc_path, warc_offset, warc_length, removed_at, removal_reason"
 )
 
 

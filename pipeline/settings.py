@@ -45,6 +45,14 @@ class Settings(BaseSettings):
     smtp_from: str = "newsflow@localhost"
     alert_email_to: str | None = Field(default=None, description="Recipient of failure e-mails.")
     workers: int = Field(default=0, ge=0, description="Extraction processes; 0 = one per core.")
+    stale_run_hours: float = Field(
+        default=6,
+        gt=0,
+        description=(
+            "A run still 'running' this many hours after it started is marked failed (its process"
+            " died): by the next run of its source, `newsflow status` and retention."
+        ),
+    )
     near_dup_threshold: float = Field(
         default=0.8,
         gt=0,

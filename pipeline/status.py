@@ -1,4 +1,8 @@
-"""``newsflow status``: what ran, what it did, and what is in the database — for ops and scripts."""
+"""``newsflow status``: what ran, what it did, and what is in the database — for ops and scripts.
+
+Before it shows anything, runs still ``running`` past ``NEWSFLOW_STALE_RUN_HOURS`` are marked
+failed (their process died), so the report never shows a dead run as running.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from pipeline.db.models import Article, CrawlRun, Source
+from pipeline.runs import STALE_PREFIX, expire_stale_runs
 
 
 @dataclass(frozen=True)
@@ -32,6 +37,18 @@ class RunStatus:
     articles_rejected: int
     quality: str
     failures_by_category: dict[str, int]
+    articles_removed: int = 0
+    stage: str = ""
+    error: str | None = None
+
+    @property
+    def state(self) -> str:
+        """The status for people: ``stale`` is a failed run whose process died."""
+        if self.status == "failed" and (self.error or "").startswith(STALE_PREFIX):
+            return "failed (stale)"
+        if self.status == "running":
+            return f"running ({self.stage})" if self.stage else "running"
+        return self.status
 
 
 @dataclass(frozen=True)
@@ -41,6 +58,7 @@ class ArticleBrief:
     published_at: datetime | None
     canonical_url: str
     version: int
+    removed_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -50,6 +68,8 @@ class StatusReport:
     article_count: int
     articles_per_source: dict[str, int]
     database_bytes: int | None
+    removed_count: int = 0
+    expired_runs: list[str] | None = None
 
     def as_dict(self) -> dict[str, Any]:
         def encode(value: Any) -> Any:
@@ -61,7 +81,10 @@ class StatusReport:
                 return [encode(v) for v in value]
             return value
 
-        return {k: encode(v) for k, v in asdict(self).items()}
+        data = {k: encode(v) for k, v in asdict(self).items()}
+        for run, shown in zip(self.runs, data["runs"], strict=True):
+            shown["state"] = run.state
+        return data
 
 
 def _verdict(quality: dict[str, Any] | None) -> str:
@@ -85,8 +108,17 @@ def database_size(engine: Engine) -> int | None:
         return int(conn.execute(text("select pg_database_size(current_database())")).scalar_one())
 
 
-def collect_status(engine: Engine, runs_per_source: int = 5, newest: int = 10) -> StatusReport:
-    """Recent runs per source (newest first), the newest articles, counts and database size."""
+def collect_status(
+    engine: Engine, runs_per_source: int = 5, newest: int = 10, *, expire_stale: bool = True
+) -> StatusReport:
+    """Recent runs per source (newest first), the newest articles, counts and database size.
+
+    ``expire_stale`` first marks stale runs failed (one short write transaction).
+    """
+    expired: list[str] = []
+    if expire_stale:
+        with Session(engine) as session, session.begin():
+            expired = expire_stale_runs(session)
     rank = (
         func.row_number()
         .over(partition_by=CrawlRun.source_id, order_by=CrawlRun.started_at.desc())
@@ -119,6 +151,9 @@ def collect_status(engine: Engine, runs_per_source: int = 5, newest: int = 10) -
                 articles_rejected=run.articles_rejected,
                 quality=_verdict(run.quality),
                 failures_by_category=dict(run.errors_by_category or {}),
+                articles_removed=int(((run.stats or {}).get("load") or {}).get("articles_removed") or 0),
+                stage=run.stage,
+                error=run.error,
             )
             for run, key in rows
         ]
@@ -129,6 +164,7 @@ def collect_status(engine: Engine, runs_per_source: int = 5, newest: int = 10) -
                 published_at=article.published_at,
                 canonical_url=article.canonical_url,
                 version=article.version,
+                removed_at=article.removed_at,
             )
             for article, key in session.execute(
                 select(Article, Source.key)
@@ -145,10 +181,15 @@ def collect_status(engine: Engine, runs_per_source: int = 5, newest: int = 10) -
                 .group_by(Source.key)
             ).all()
         }
+        removed = int(
+            session.scalar(select(func.count(Article.id)).where(Article.removed_at.is_not(None))) or 0
+        )
     return StatusReport(
         runs=runs,
         newest_articles=newest_articles,
         article_count=sum(per_source.values()),
         articles_per_source=per_source,
         database_bytes=database_size(engine),
+        removed_count=removed,
+        expired_runs=expired,
     )

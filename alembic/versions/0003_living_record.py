@@ -8,6 +8,8 @@ Create Date: 2026-12-02 09:00:00
   to a non-article, a "story removed" page) or was purged; cleared when it comes back.
 - ``article_versions.event``: ``content`` | ``removed`` | ``restored``.
 - ``article_purges``: audit row and tombstone of a takedown (``newsflow purge``).
+- indexes on ``articles.fetch_id`` and ``article_versions.fetch_id``: a rerun of a run id keeps
+  the fetch rows they point at (and deleting a fetch no longer scans both tables).
 - ``news_articles`` gains ``removed_at`` and ``removal_reason`` (recreated; on PostgreSQL the
   reader's grant is given again).
 """
@@ -23,7 +25,6 @@ revision: str = "0003"
 down_revision: str | None = "0002"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
-
 
 
 def _view_sql(dialect: str, with_removal: bool) -> str:
@@ -61,11 +62,15 @@ def upgrade() -> None:
         sa.UniqueConstraint("url_hash", name=op.f("uq_article_purges_url_hash")),
     )
     op.create_index(op.f("ix_article_purges_article_id"), "article_purges", ["article_id"], unique=False)
+    op.create_index(op.f("ix_articles_fetch_id"), "articles", ["fetch_id"], unique=False)
+    op.create_index(op.f("ix_article_versions_fetch_id"), "article_versions", ["fetch_id"], unique=False)
     _recreate_view(with_removal=True)
 
 
 def downgrade() -> None:
     op.execute("DROP VIEW IF EXISTS news_articles")
+    op.drop_index(op.f("ix_article_versions_fetch_id"), table_name="article_versions")
+    op.drop_index(op.f("ix_articles_fetch_id"), table_name="articles")
     op.drop_index(op.f("ix_article_purges_article_id"), table_name="article_purges")
     op.drop_table("article_purges")
     with op.batch_alter_table("article_versions") as batch:

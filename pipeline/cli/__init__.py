@@ -16,6 +16,7 @@ import pipeline.cli.demo_cmd
 import pipeline.cli.demo_site_cmd
 import pipeline.cli.extract_cmd
 import pipeline.cli.load_cmd
+import pipeline.cli.purge_cmd
 import pipeline.cli.run_cmd
 import pipeline.cli.search_cmd
 import pipeline.cli.sources_cmd

@@ -41,7 +41,8 @@ def load_command(
         return
     console.print(
         f"run {result.run_id}: {result.records} records -> {result.new} new, {result.updated} updated, "
-        f"{result.unchanged} unchanged, {result.duplicate} duplicate, {result.rejected} rejected "
+        f"{result.unchanged} unchanged, {result.duplicate} duplicate, {result.rejected} rejected, "
+        f"{result.removed} removed from the web "
         f"({result.near_duplicates} near-duplicates, {result.links} links) in {result.seconds:.1f}s",
         highlight=False,
     )

@@ -24,6 +24,9 @@ def search_command(
     since: str | None = Since,
     limit: int = typer.Option(20, "--limit", min=1, help="At most this many hits."),
     all_copies: bool = typer.Option(False, "--all-copies", help="Show every near-duplicate copy."),
+    include_removed: bool = typer.Option(
+        False, "--include-removed", help="Also stories gone from the web or purged (marked as removed)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="One JSON object per hit (JSON Lines)."),
     database_url: str | None = DatabaseUrl,
 ) -> None:
@@ -38,6 +41,7 @@ def search_command(
         since=parse_since(since),
         limit=limit,
         all_copies=all_copies,
+        include_removed=include_removed,
         database_url=database_url,
     )
     if as_json:
@@ -50,7 +54,14 @@ def search_command(
     table = Table("id", "source", "published", "title / snippet", show_lines=True)
     for hit in hits:
         published = hit.published_at.strftime("%Y-%m-%d %H:%M") if hit.published_at else "-"
-        table.add_row(str(hit.article_id), hit.source, published, f"{hit.title or ''}\n{hit.snippet}")
+        removed = (
+            f"\n(removed {hit.removed_at:%Y-%m-%d %H:%M}: {hit.removal_reason or '?'})"
+            if hit.removed_at
+            else ""
+        )
+        table.add_row(
+            str(hit.article_id), hit.source, published, f"{hit.title or ''}\n{hit.snippet}{removed}"
+        )
     console.print(table)
 
 

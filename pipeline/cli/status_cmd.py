@@ -49,6 +49,7 @@ def status(
         "same",
         "dup",
         "rej",
+        "gone",
         "quality",
         "failures",
     ):
@@ -59,7 +60,7 @@ def status(
             r.source,
             r.run_id,
             _when(r.started_at),
-            r.status,
+            r.state,
             str(r.pages_fetched),
             str(r.pages_unchanged),
             str(r.articles_new),
@@ -67,15 +68,19 @@ def status(
             str(r.articles_unchanged),
             str(r.articles_duplicate),
             str(r.articles_rejected),
-            Text(r.quality),
+            str(r.articles_removed),
+            Text(r.error if r.state == "failed (stale)" and r.error else r.quality),
             failures,
         )
     console.print(table)
-    articles = Table(title=f"newest articles ({report.article_count} stored)")
+    for run_id in report.expired_runs or []:
+        console.print(f"marked failed (stale: its process died): {run_id}", highlight=False)
+    articles = Table(title=f"newest articles ({report.article_count} stored, {report.removed_count} removed)")
     for column in ("source", "published (UTC)", "v", "title"):
         articles.add_column(column)
     for a in report.newest_articles:
-        articles.add_row(a.source, _when(a.published_at), str(a.version), Text(a.title or "-"))
+        title = (a.title or "-") + (f" (removed {_when(a.removed_at)})" if a.removed_at else "")
+        articles.add_row(a.source, _when(a.published_at), str(a.version), Text(title))
     console.print(articles)
     size = f"{report.database_bytes / 1_048_576:.1f} MiB" if report.database_bytes is not None else "n/a"
     console.print(f"database size: {size}; articles per source: {report.articles_per_source}")

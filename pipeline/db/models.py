@@ -196,7 +196,8 @@ class Article(Base):
     first_seen_at: Mapped[datetime]
     last_seen_at: Mapped[datetime]
     updated_at: Mapped[datetime]
-    fetch_id: Mapped[int | None] = mapped_column(ForeignKey("fetches.id", ondelete="SET NULL"))
+    # Indexed: a rerun of a run id keeps the fetch rows articles point at (pipeline.supersede).
+    fetch_id: Mapped[int | None] = mapped_column(ForeignKey("fetches.id", ondelete="SET NULL"), index=True)
     run_id: Mapped[int | None] = mapped_column(ForeignKey("crawl_runs.id", ondelete="SET NULL"))
     extractor_version: Mapped[str] = mapped_column(String(40))
     # Set when the story is gone from the web (410/404, a redirect to a non-article, a
@@ -219,7 +220,7 @@ class ArticleVersion(Base):
     text: Mapped[str] = mapped_column(Text)
     modified_at: Mapped[datetime | None]
     recorded_at: Mapped[datetime]
-    fetch_id: Mapped[int | None] = mapped_column(ForeignKey("fetches.id", ondelete="SET NULL"))
+    fetch_id: Mapped[int | None] = mapped_column(ForeignKey("fetches.id", ondelete="SET NULL"), index=True)
     # The run whose load stored this version: run counters (new/updated) are derived from it.
     run_id: Mapped[int | None] = mapped_column(ForeignKey("crawl_runs.id", ondelete="SET NULL"), index=True)
     extractor_version: Mapped[str] = mapped_column(String(40))

@@ -5,9 +5,13 @@ distinct article are kept (to count in-run duplicates). Every batch is one trans
 a crash, kill -9 or dropped connection leaves the database exactly as before that batch —
 and the upserts are idempotent, so a rerun simply goes through every batch again.
 
-Run counters are *derived* at the end rather than accumulated: new/updated come from the
-``article_versions`` rows this run created, so a rerun, a retry after a kill or a concurrent
-load of the same run all report the same numbers.
+Run counters are *derived* at the end rather than accumulated: new/updated/removed come from
+the ``article_versions`` rows this run created, so a rerun, a retry after a kill or a
+concurrent load of the same run all report the same numbers.
+
+After the records, the run's removal signals (:mod:`pipeline.load.removals`) mark stored
+articles removed, in one transaction of their own. Records of purged URLs (a row in
+``article_purges``) are never stored: they count as rejected, reason ``purged``.
 """
 
 from __future__ import annotations
@@ -28,14 +32,17 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, Engine, func, select, text, update
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 
-from pipeline.db.models import Article, ArticleVersion, CrawlRun, ExtractedRecord, Fetch
+from pipeline.db.models import Article, ArticlePurge, ArticleVersion, CrawlRun, ExtractedRecord, Fetch
 from pipeline.errors import UsageError
 from pipeline.load import neardup
 from pipeline.load.bulk import chunk_size, member_of, prefer_lz4
+from pipeline.load.events import REMOVED
 from pipeline.load.links import Edge, crawl_edges, resolve_incoming, store_links
 from pipeline.load.prepare import PreparedArticle, Rejected, StagedRow, prepare
+from pipeline.load.removals import apply_removals, removal_signals
 from pipeline.load.upsert import upsert_articles
 from pipeline.runs import utcnow
+from pipeline.urls import canonicalize, url_hash
 
 log = logging.getLogger("pipeline.load")
 
@@ -59,6 +66,7 @@ class LoadCounts:
     duplicate: int = 0
     rejected: int = 0
     skipped: int = 0
+    removed: int = 0
     near_duplicates: int = 0
     links: int = 0
     batches: int = 0
@@ -76,6 +84,7 @@ class LoadCounts:
         return {
             "records": self.records,
             "skipped_not_article": self.skipped,
+            "articles_removed": self.removed,
             "near_duplicates": self.near_duplicates,
             "links": self.links,
             "batches": self.batches,
@@ -211,19 +220,65 @@ class RunLoader:
         counts.rejected_reasons[reason.split(":", 1)[0]] += 1
         log.warning("run %s: rejected record of fetch %s: %s", self.run_id, fetch_id, reason)
 
+    def _purged(self, hashes: set[str]) -> set[str]:
+        """Which of ``hashes`` are tombstoned by a purge (``article_purges``)."""
+        if not hashes:
+            return set()
+        found: set[str] = set()
+        ordered = sorted(hashes)
+        with self.engine.execution_options(read_only=True).connect() as conn:
+            size = chunk_size(conn)
+            for start in range(0, len(ordered), size):
+                chunk = ordered[start : start + size]
+                found.update(
+                    conn.execute(
+                        select(ArticlePurge.url_hash).where(member_of(conn, ArticlePurge.url_hash, chunk))
+                    ).scalars()
+                )
+        return found
+
+    @staticmethod
+    def _fetch_hashes(staged: StagedRow) -> set[str]:
+        hashes = set()
+        for url in (staged.fetch_url, staged.final_url, staged.fetch_canonical_url):
+            if url:
+                try:
+                    hashes.add(url_hash(canonicalize(url)))
+                except ValueError:
+                    continue
+        return hashes
+
     def _prepare(self, rows: Sequence[StagedRow], now: datetime, counts: LoadCounts) -> list[PreparedArticle]:
         """Shape one page of records (runs in the reader thread; counts go to ``counts``)."""
         batch: dict[str, PreparedArticle] = {}
+        shaped: list[tuple[StagedRow, PreparedArticle | Rejected]] = []
         for staged in rows:
             counts.records += 1
             if staged.payload is not None and staged.payload.get("is_article") is False:
                 counts.skipped += 1
                 continue
             try:
-                prepared = prepare(staged, now, self.run_pk)
+                shaped.append((staged, prepare(staged, now, self.run_pk)))
             except Rejected as exc:
-                self._reject(counts, staged.fetch_id, str(exc))
+                shaped.append((staged, exc))
+        keys = {
+            key
+            for staged, done in shaped
+            for key in ({done.url_hash, *done.alias_hashes} if isinstance(done, PreparedArticle) else set())
+            | self._fetch_hashes(staged)
+        }
+        purged = self._purged(keys)
+        for staged, done in shaped:
+            mine = self._fetch_hashes(staged)
+            if isinstance(done, PreparedArticle):
+                mine |= {done.url_hash, *done.alias_hashes}
+            if not mine.isdisjoint(purged):
+                self._reject(counts, staged.fetch_id, "purged: the URL was purged (newsflow purge)")
                 continue
+            if isinstance(done, Rejected):
+                self._reject(counts, staged.fetch_id, str(done))
+                continue
+            prepared = done
             other = batch.get(prepared.url_hash)
             if other is None:
                 batch[prepared.url_hash] = prepared
@@ -375,8 +430,29 @@ class RunLoader:
                         self._await(*inflight.popleft())
                 while inflight:
                     self._await(*inflight.popleft())
+        self._apply_removals()
         self._finish()
         return self.counts
+
+    def _apply_removals(self) -> None:
+        """Mark the articles of the run's removal signals removed (one transaction, after the records).
+
+        After the records, so a story that a record of this run serves and a signal of this
+        run removes is judged by the fetch times alone (the later one wins, see
+        :mod:`pipeline.load.removals`), whatever order the batches committed in.
+        """
+        with self.engine.execution_options(read_only=True).connect() as conn:
+            signals = removal_signals(conn, self.run_pk)
+        if not signals:
+            return
+
+        def write() -> int:
+            with self.engine.begin() as conn:
+                # Write first (SQLite queues writers only for transactions that start writing).
+                conn.execute(update(CrawlRun).where(CrawlRun.id == self.run_pk).values(stage="load"))
+                return apply_removals(conn, signals, utcnow(), self.run_pk)
+
+        with_retries(write, f"run {self.run_id} removals")
 
     def _await(self, size: int, _hashes: set[str], future: Future[_BatchResult] | None) -> None:
         self._account(size, None if future is None else future.result())
@@ -405,10 +481,15 @@ class RunLoader:
                 conn.execute(update(CrawlRun).where(CrawlRun.id == self.run_pk).values(stage="load"))
                 first_versions = (
                     select(func.min(ArticleVersion.version).label("first"))
-                    .where(ArticleVersion.run_id == self.run_pk)
+                    .where(ArticleVersion.run_id == self.run_pk, ArticleVersion.event != REMOVED)
                     .group_by(ArticleVersion.article_id)
                     .subquery()
                 )
+                removed = conn.execute(
+                    select(func.count(func.distinct(ArticleVersion.article_id))).where(
+                        ArticleVersion.run_id == self.run_pk, ArticleVersion.event == REMOVED
+                    )
+                ).scalar_one()
                 new, updated = conn.execute(
                     select(
                         func.count().filter(first_versions.c.first == 1),
@@ -417,6 +498,7 @@ class RunLoader:
                 ).one()
                 counts = self.counts
                 counts.new, counts.updated = int(new or 0), int(updated or 0)
+                counts.removed = int(removed or 0)
                 counts.unchanged = max(0, len(self._seen) - counts.new - counts.updated)
                 stats = conn.execute(select(CrawlRun.stats).where(CrawlRun.id == self.run_pk)).scalar_one()
                 conn.execute(

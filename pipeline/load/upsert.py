@@ -8,6 +8,14 @@ record means for the stored article — which is what makes concurrent loads saf
   replaced and ``version`` goes up by exactly one, computed from the locked row;
 - *newer*: a later sighting → ``last_seen_at`` moves forward (and nothing else);
 - *older*: an earlier sighting (a backfill) → ``first_seen_at`` moves back;
+- *restored*: the stored article is marked removed (``removed_at``) and the record was fetched
+  after the removal → the removal is cleared, the record's content (changed or not) is stored
+  and ``version`` goes up by one (its version row says ``restored`` when the text came back
+  unchanged, ``content`` when it changed); a record fetched before the removal only moves the
+  sightings;
+- *purged* articles (``removal_reason`` starting ``purged:``, see :mod:`pipeline.stages.purge`)
+  are never touched, whatever the record: a takedown stays taken down even when a load that
+  read its records before the purge writes them after it;
 - otherwise the row is not touched at all (``WHERE`` of the DO UPDATE), so a rerun writes nothing.
 
 Rows come back (``RETURNING``) only when inserted or updated; a returned row whose ``fetch_id``
@@ -21,10 +29,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import Connection, Table, and_, case, literal, or_, select
+from sqlalchemy import Connection, Table, and_, case, func, literal, not_, null, or_, select
 
 from pipeline.db.dialect import Insert, dialect_insert
 from pipeline.db.models import Article, ArticleVersion
+from pipeline.load import events
 from pipeline.load.bulk import insert_rows, member_of, staged_twin
 from pipeline.load.prepare import PreparedArticle
 
@@ -59,7 +68,11 @@ VERSION_COLUMNS = [
     *VERSION_COPIES,
     "recorded_at",
     "run_id",
+    "event",
 ]
+
+#: ``articles.removal_reason`` of a purged article starts with this (the upsert's guard).
+PURGED_PREFIX = "purged:"
 
 Outcome = Literal["new", "updated", "unchanged"]
 
@@ -78,17 +91,24 @@ def _on_conflict(stmt: Insert) -> Any:
     ex, cur = stmt.excluded, table.c
     newer = ex.last_seen_at > cur.last_seen_at
     older = ex.first_seen_at < cur.first_seen_at
+    live = cur.removed_at.is_(None)
+    restore = and_(cur.removed_at.is_not(None), ex.last_seen_at > cur.removed_at)
+    purged = func.coalesce(cur.removal_reason, "").like(f"{PURGED_PREFIX}%")
     changed = and_(
+        live,
         ex.content_hash != cur.content_hash,
         or_(ex.last_seen_at >= cur.last_seen_at, ex.fetch_id == cur.fetch_id),
     )
-    set_: dict[str, Any] = {name: case((changed, ex[name]), else_=cur[name]) for name in CONTENT_COLUMNS}
-    set_["version"] = cur.version + case((changed, 1), else_=0)
-    set_["updated_at"] = case((changed, ex.updated_at), else_=cur.updated_at)
+    stores = or_(changed, restore)
+    set_: dict[str, Any] = {name: case((stores, ex[name]), else_=cur[name]) for name in CONTENT_COLUMNS}
+    set_["version"] = cur.version + case((stores, 1), else_=0)
+    set_["updated_at"] = case((stores, ex.updated_at), else_=cur.updated_at)
     set_["last_seen_at"] = case((newer, ex.last_seen_at), else_=cur.last_seen_at)
     set_["first_seen_at"] = case((older, ex.first_seen_at), else_=cur.first_seen_at)
+    set_["removed_at"] = case((restore, null()), else_=cur.removed_at)
+    set_["removal_reason"] = case((restore, null()), else_=cur.removal_reason)
     return stmt.on_conflict_do_update(
-        index_elements=[cur.url_hash], set_=set_, where=or_(newer, older, changed)
+        index_elements=[cur.url_hash], set_=set_, where=and_(not_(purged), or_(newer, older, stores))
     ).returning(cur.id, cur.url_hash, cur.version, cur.fetch_id)
 
 
@@ -122,7 +142,14 @@ def upsert_articles(
             continue  # only a sighting moved; the stored content is another fetch's
         stored[key] = Stored(article_id, version, "new" if version == 1 else "updated")
     if stored:
-        _append_versions(conn, [by_hash[key] for key in stored], stored, now, run_pk)
+        restored = events.restored_versions(
+            conn,
+            {
+                done.article_id: (done.version, by_hash[key].row["content_hash"])
+                for key, done in stored.items()
+            },
+        )
+        _append_versions(conn, [by_hash[key] for key in stored], stored, now, run_pk, restored)
     return Upserted(stored, ids)
 
 
@@ -132,8 +159,12 @@ def _append_versions(
     stored: dict[str, Stored],
     now: datetime,
     run_pk: int,
+    restored: set[int],
 ) -> None:
     """One ``article_versions`` row per article whose content this batch stored.
+
+    ``restored``: articles whose new version brings back, unchanged, a story that had been
+    removed (event ``restored``; every other version is ``content``).
 
     On PostgreSQL the content is still in the batch's staging table, so the text crosses the
     wire once: the versions are an ``INSERT … SELECT`` joining it with the rows just written.
@@ -149,6 +180,7 @@ def _append_versions(
                 *(twin.c[name] for name in VERSION_COPIES),
                 literal(now, ArticleVersion.recorded_at.type),
                 literal(run_pk),
+                case((member_of(conn, a.id, sorted(restored) or [0]), "restored"), else_="content"),
             )
             .join_from(twin, Article.__table__, a.url_hash == twin.c.url_hash)
             .where(member_of(conn, a.id, [done.article_id for done in stored.values()]))
@@ -163,6 +195,7 @@ def _append_versions(
             **{name: p.row[name] for name in VERSION_COPIES},
             "recorded_at": now,
             "run_id": run_pk,
+            "event": "restored" if stored[p.url_hash].article_id in restored else "content",
         }
         for p in changed
     ]

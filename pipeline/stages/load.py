@@ -18,7 +18,9 @@ class LoadResult:
     """What the load did for one run (small and JSON-safe: it goes to XCom).
 
     ``new``/``updated``/``unchanged``/``duplicate``/``rejected`` partition the run's records
-    and equal the ``crawl_runs`` counters; they are the same after a rerun.
+    and equal the ``crawl_runs`` counters; they are the same after a rerun. ``removed``: stored
+    articles this run found gone from the web (``crawl_runs.stats["load"]["articles_removed"]``);
+    records of purged URLs are ``rejected`` with reason ``purged``.
     """
 
     run_id: str
@@ -28,6 +30,7 @@ class LoadResult:
     unchanged: int
     duplicate: int
     rejected: int
+    removed: int = 0
     near_duplicates: int = 0
     links: int = 0
     batches: int = 0
@@ -73,6 +76,7 @@ def load(
         unchanged=counts.unchanged,
         duplicate=counts.duplicate,
         rejected=counts.rejected,
+        removed=counts.removed,
         near_duplicates=counts.near_duplicates,
         links=counts.links,
         batches=counts.batches,

@@ -6,6 +6,14 @@ the WARC files of each source's last successful crawl run (and of runs still in 
 are never deleted, whatever their age; and fetch rows that pointed at a deleted file are
 detached first (``warc_path`` set to NULL, in one transaction), so nothing in the database
 points at a missing file even if the deletion is interrupted — a rerun finishes the job.
+
+Age is the policy, also for provenance: a file older than the retention period goes even
+when stored articles still point at its records (their view rows then show no WARC
+location); within the period nothing an article points at is deleted. The records a rerun
+of a run id keeps (``<run>.superseded-<time>.warc.gz``, see :mod:`pipeline.supersede`) are
+files like any other, protected with their run. A run still ``running`` after
+``NEWSFLOW_STALE_RUN_HOURS`` protects nothing: it is marked failed first (a dry run only
+leaves it out of the protected set).
 """
 
 from __future__ import annotations
@@ -21,7 +29,7 @@ from sqlalchemy.orm import Session
 from pipeline.db.engine import get_engine, session_scope
 from pipeline.db.models import CrawlRun, Fetch, Source
 from pipeline.rawstore import run_warc_path
-from pipeline.runs import utcnow
+from pipeline.runs import expire_stale_runs, stale_cutoff, utcnow
 from pipeline.settings import get_settings
 
 
@@ -64,8 +72,8 @@ def _modified(info: dict[str, Any]) -> datetime | None:
     return None
 
 
-def protected_runs(session: Session) -> list[CrawlRun]:
-    """Each source's latest successful crawl run, plus every run still in progress."""
+def protected_runs(session: Session, now: datetime | None = None) -> list[CrawlRun]:
+    """Each source's latest successful crawl run, plus every run still in progress (not stale)."""
     latest = (
         select(CrawlRun.source_id, func.max(CrawlRun.started_at).label("started_at"))
         .where(CrawlRun.status == "success", CrawlRun.kind == "crawl")
@@ -80,13 +88,15 @@ def protected_runs(session: Session) -> list[CrawlRun]:
         )
         .where(CrawlRun.status == "success", CrawlRun.kind == "crawl")
     ).all()
-    running = session.scalars(select(CrawlRun).where(CrawlRun.status == "running")).all()
+    running = session.scalars(
+        select(CrawlRun).where(CrawlRun.status == "running", CrawlRun.started_at >= stale_cutoff(now))
+    ).all()
     return [*last_good, *running]
 
 
-def _protected_paths(session: Session, raw_store: str) -> set[str]:
+def _protected_paths(session: Session, raw_store: str, now: datetime) -> set[str]:
     paths: set[str] = set()
-    for run in protected_runs(session):
+    for run in protected_runs(session, now):
         key = session.scalar(select(Source.key).where(Source.id == run.source_id))
         if key is not None:
             paths.add(_norm(run_warc_path(raw_store, key, run.run_id)))
@@ -109,7 +119,8 @@ def prune_raw(
     settings = get_settings()
     days = retention_days if retention_days is not None else settings.raw_retention_days
     store = raw_store or settings.raw_store
-    cutoff = (now or utcnow()) - timedelta(days=days)
+    now = now or utcnow()
+    cutoff = now - timedelta(days=days)
     fs, root = fsspec.core.url_to_fs(store)
     candidates: list[tuple[str, str, int]] = []  # (normalised, fs path, size)
     if fs.exists(root):
@@ -122,7 +133,9 @@ def prune_raw(
 
     engine = get_engine(database_url)
     with session_scope(engine) as session:
-        protected = _protected_paths(session, store)
+        if not dry_run:
+            expire_stale_runs(session, now=now)
+        protected = _protected_paths(session, store, now)
         doomed = [c for c in candidates if c[0] not in protected]
         doomed_norm = {c[0] for c in doomed}
         stored_spellings = [
