@@ -25,7 +25,7 @@ from pipeline.extract.embedded import StateScript, find_state_scripts
 from pipeline.extract.jsonbody import JsonBody, embedded_body, jsonld_body, page_title_texts
 from pipeline.extract.jsonld import parse_jsonld
 from pipeline.extract.metadata import PageMeta, extract_page_meta
-from pipeline.extract.notices import looks_like_js_shell, removal_notice
+from pipeline.extract.notices import asks_for_javascript, looks_like_js_shell, removal_notice
 from pipeline.records import BodySource, ExtractedArticle
 
 if TYPE_CHECKING:
@@ -125,6 +125,9 @@ def _size(lines: list[str]) -> int:
 # HTML body trafilatura found is never touched, whatever its JSON says, and a state script
 # too short to hold such a body is not even parsed.
 JSON_BODY_MIN_GAIN = 2.0
+#: Framework state (a parse and a walk of up to megabytes) is read only when the HTML gave less
+#: than this; JSON-LD, already parsed, is compared on every page that declares a body.
+STATE_BELOW_HTML_CHARS = 2000
 #: Below this many characters of HTML text a page with framework markers is a JavaScript shell.
 SHELL_TEXT_CHARS = 200
 SHELL_REASON = "JavaScript shell: no body text in the HTML or its embedded JSON"
@@ -139,7 +142,7 @@ def _json_body(
 ) -> JsonBody | None:
     """The body from JSON-LD ``articleBody``, else the framework state, when it beats the HTML."""
     needed = JSON_BODY_MIN_GAIN * html_chars
-    big_scripts = [s for s in scripts if len(s.text) >= needed]
+    big_scripts = [s for s in scripts if len(s.text) >= needed] if html_chars < STATE_BELOW_HTML_CHARS else []
     if not big_scripts and not any("articleBody" in node for node in nodes):
         return None
     titles = page_title_texts(tree, meta.meta, meta.title)
@@ -196,8 +199,8 @@ def extract_outcome(
     authors = extract_authors(tree, nodes, outlet_keys(meta.site_names), meta.headline_el)
     dates = extract_dates(tree, nodes, url, meta.headline_el)
 
-    state_scripts = find_state_scripts(tree)  # before the pre-clean drops every script
-    shell_markers = looks_like_js_shell(tree, bool(state_scripts))
+    state_scripts = find_state_scripts(tree)  # before the pre-clean drops scripts and noscript
+    asks_js = asks_for_javascript(tree)
 
     overrides = source.extraction if source is not None else None
     drop_xpaths = css_to_xpath(overrides.drop_selectors) if overrides else []
@@ -259,7 +262,11 @@ def extract_outcome(
             return Outcome(article, "removed", f"story-removed notice: '{notice}'", detection.reasons)
     # A client-rendered page whose body is neither in the HTML nor in its JSON (fetched
     # later by XHR): named as such, so the quality gate can report the cause.
-    shell = shell_markers and body_source == "html" and html_chars < SHELL_TEXT_CHARS
+    shell = (
+        body_source == "html"
+        and html_chars < SHELL_TEXT_CHARS
+        and looks_like_js_shell(tree, bool(state_scripts), asks_js)
+    )
     if not text:
         return Outcome(article, "empty", SHELL_REASON if shell else "no main text found", detection.reasons)
     if shell:

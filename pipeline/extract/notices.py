@@ -108,11 +108,14 @@ _MOUNT_XPATH = (
 )
 
 
-def looks_like_js_shell(tree: HtmlElement, has_state: bool) -> bool:
-    """Framework markers on the page: a client-side app's mount point, state, or a noscript plea.
-
-    Judged on the page before the pre-clean (which drops scripts and noscript).
-    """
-    if has_state or tree.xpath(_MOUNT_XPATH):
-        return True
+def asks_for_javascript(tree: HtmlElement) -> bool:
+    """A ``<noscript>`` plea ("You need to enable JavaScript"); read before the pre-clean."""
     return any("javascript" in (el.text_content() or "").lower() for el in tree.iter("noscript"))
+
+
+def looks_like_js_shell(tree: HtmlElement, has_state: bool, asks_js: bool) -> bool:
+    """Framework markers on the page: embedded state, a noscript plea, or an app's mount point.
+
+    Called only for pages with almost no text (the mount-point search scans every element).
+    """
+    return has_state or asks_js or bool(tree.xpath(_MOUNT_XPATH))
