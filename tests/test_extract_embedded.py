@@ -16,7 +16,8 @@ import pytest
 
 from pipeline.extract import extract_outcome
 from pipeline.extract.embedded import StateScript, parse_state, unflatten_devalue
-from pipeline.extract.jsonbody import block_lines, choose, html_lines, state_candidates
+from pipeline.extract.jsonblocks import block_lines, html_lines
+from pipeline.extract.jsonbody import choose, state_candidates
 
 FIXTURES = Path(__file__).parent / "fixtures" / "embedded"
 URL = "https://harbourtimes.example/news/harbour-authority-ferry-terminal"
