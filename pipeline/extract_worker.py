@@ -24,7 +24,7 @@ class PageTask:
 @dataclass(frozen=True)
 class PageResult:
     fetch_id: int
-    status: str  # ok | not_article | empty | error
+    status: str  # ok | not_article | empty | removed | error
     reason: str | None
     record: dict[str, Any] | None
 

@@ -11,7 +11,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-DateOrigin = Literal["jsonld", "meta", "time", "url", "text", "feed", "sitemap", "http"]
+DateOrigin = Literal["jsonld", "meta", "time", "url", "text", "feed", "sitemap", "http", "embedded"]
+#: Where an article's body text came from: the visible HTML, JSON-LD ``articleBody``, or a
+#: JavaScript framework's embedded state (``__NEXT_DATA__``, Nuxt, Apollo, ...).
+BodySource = Literal["html", "jsonld", "embedded_state"]
 
 
 class ExtractedArticle(BaseModel):
@@ -34,6 +37,7 @@ class ExtractedArticle(BaseModel):
     tags: list[str] = Field(default_factory=list)
     image_url: str | None = None
     is_article: bool = True
+    body_source: BodySource = Field(default="html", description="Where the body text was read from.")
     extractor_version: str
     removed_lines: list[str] = Field(
         default_factory=list, description="Boilerplate lines the cleaning removed (for audits and the demo)."

@@ -16,19 +16,22 @@ from typing import TYPE_CHECKING, Any
 
 from lxml.html import HtmlElement
 
-from pipeline.extract.authors import extract_authors, outlet_keys
+from pipeline.extract.authors import clean_authors, extract_authors, outlet_keys
 from pipeline.extract.charset import decode_html
 from pipeline.extract.cleaning import LineCleaner, compile_patterns, css_to_xpath, preclean_tree
-from pipeline.extract.dates import extract_dates
+from pipeline.extract.dates import Dates, extract_dates, parse_date
 from pipeline.extract.detection import detect_article
+from pipeline.extract.embedded import StateScript, find_state_scripts
+from pipeline.extract.jsonbody import JsonBody, embedded_body, jsonld_body, page_title_texts
 from pipeline.extract.jsonld import parse_jsonld
-from pipeline.extract.metadata import extract_page_meta
-from pipeline.records import ExtractedArticle
+from pipeline.extract.metadata import PageMeta, extract_page_meta
+from pipeline.extract.notices import asks_for_javascript, looks_like_js_shell, removal_notice
+from pipeline.records import BodySource, ExtractedArticle
 
 if TYPE_CHECKING:
     from pipeline.config import Source
 
-EXTRACTOR_VERSION = "newsflow-extract/1.1+trafilatura-2.3"
+EXTRACTOR_VERSION = "newsflow-extract/1.2+trafilatura-2.3"
 MAX_HTML_CHARS = 8_000_000
 
 try:  # the cascade behind bare_extraction, without its defensive deep copy (trafilatura 2.3)
@@ -46,7 +49,7 @@ class Outcome:
     """What happened to one page: the article, or why there is none."""
 
     article: ExtractedArticle | None
-    status: str  # ok | not_article | empty
+    status: str  # ok | not_article | empty | removed
     reason: str | None = None
     detection: tuple[str, ...] = field(default_factory=tuple)
 
@@ -116,6 +119,55 @@ def _size(lines: list[str]) -> int:
     return sum(len(line) for line in lines)
 
 
+# Bodies in JSON are a fallback: a JSON body (JSON-LD ``articleBody``, then framework state)
+# replaces the HTML one only when it is at least JSON_BODY_MIN_GAIN times longer, i.e. when
+# trafilatura found nothing, a teaser, or a fragment of the declared article. A page whose
+# HTML body trafilatura found is never touched, whatever its JSON says, and a state script
+# too short to hold such a body is not even parsed.
+JSON_BODY_MIN_GAIN = 2.0
+#: Framework state (a parse and a walk of up to megabytes) is read only when the HTML gave less
+#: than this; JSON-LD, already parsed, is compared on every page that declares a body.
+STATE_BELOW_HTML_CHARS = 2000
+#: Below this many characters of HTML text a page with framework markers is a JavaScript shell.
+SHELL_TEXT_CHARS = 200
+SHELL_REASON = "JavaScript shell: no body text in the HTML or its embedded JSON"
+
+
+def _json_body(
+    tree: HtmlElement,
+    nodes: list[dict[str, Any]],
+    meta: PageMeta,
+    scripts: list[StateScript],
+    html_chars: int,
+) -> JsonBody | None:
+    """The body from JSON-LD ``articleBody``, else the framework state, when it beats the HTML."""
+    needed = JSON_BODY_MIN_GAIN * html_chars
+    big_scripts = [s for s in scripts if len(s.text) >= needed] if html_chars < STATE_BELOW_HTML_CHARS else []
+    if not big_scripts and not any("articleBody" in node for node in nodes):
+        return None
+    titles = page_title_texts(tree, meta.meta, meta.title)
+    found = jsonld_body(nodes, titles, meta.site_names)
+    if found is not None and found.chars >= needed:
+        return found
+    found = embedded_body(big_scripts, titles, meta.site_names) if big_scripts else None
+    return found if found is not None and found.chars >= needed else None
+
+
+def _fill_from_json(
+    found: JsonBody, meta: PageMeta, authors: list[str], dates: Dates
+) -> tuple[str | None, list[str], Dates]:
+    """Title, authors and dates the JSON object declares, for those the page itself lacks."""
+    title = meta.title or found.title
+    if not authors and found.authors:
+        authors = clean_authors(found.authors, outlet_keys(meta.site_names))
+    published, modified = parse_date(found.published), parse_date(found.modified)
+    if dates.published is None and published is not None:
+        dates = Dates(published, "embedded", dates.modified, dates.modified_from)
+    if dates.modified is None and modified is not None:
+        dates = Dates(dates.published, dates.published_from, modified, "embedded")
+    return title, authors, dates
+
+
 def _body_lines(tree: HtmlElement, url: str, page_chars: int) -> list[str]:
     """Trafilatura's body lines: recall mode, and the default mode when that looks truncated."""
     lines = _run_trafilatura(tree, url, favor_recall=True)
@@ -147,6 +199,9 @@ def extract_outcome(
     authors = extract_authors(tree, nodes, outlet_keys(meta.site_names), meta.headline_el)
     dates = extract_dates(tree, nodes, url, meta.headline_el)
 
+    state_scripts = find_state_scripts(tree)  # before the pre-clean drops scripts and noscript
+    asks_js = asks_for_javascript(tree)
+
     overrides = source.extraction if source is not None else None
     drop_xpaths = css_to_xpath(overrides.drop_selectors) if overrides else []
     precleaned = preclean_tree(tree, drop_xpaths, url)
@@ -154,17 +209,35 @@ def extract_outcome(
         drop_patterns=compile_patterns(overrides.drop_patterns) if overrides else [],
         learned=learned if (overrides is None or overrides.learn_boilerplate) else frozenset(),
     )
-    lines = cleaner.clean(_body_lines(tree, url, precleaned.page_chars))
-    # The headline repeated as the first body line is not body text.
-    if lines and meta.title and lines[0].casefold() == meta.title.casefold():
-        cleaner.removed.append(lines.pop(0))
+    lines = _drop_headline(cleaner, cleaner.clean(_body_lines(tree, url, precleaned.page_chars)), meta.title)
+
+    title = meta.title
+    body_source: BodySource = "html"
+    html_chars = _size(lines)
+    found = _json_body(tree, nodes, meta, state_scripts, html_chars)
+    if found is None and lines and any("articleBody" in node for node in nodes):
+        # trafilatura's own last resort reads JSON-LD articleBody as one flat paragraph: say
+        # so, and keep the paragraphs the JSON has.
+        declared = jsonld_body(nodes, [], meta.site_names)
+        if declared is not None and len(declared.lines) > len(lines) and _same_words(declared.lines, lines):
+            found, html_chars = declared, 0
+    if found is not None:
+        json_lines = _drop_headline(cleaner, cleaner.clean(found.lines), meta.title or found.title)
+        if _size(json_lines) > html_chars:
+            lines, body_source = (
+                json_lines,
+                "embedded_state" if found.source == "embedded_state" else "jsonld",
+            )
+            title, authors, dates = _fill_from_json(found, meta, authors, dates)
     text = "\n\n".join(lines)
 
-    detection = detect_article(tree, nodes, url, meta.og_type, text, dates.published is not None, meta.title)
+    detection = detect_article(
+        tree, nodes, url, meta.og_type, text, dates.published is not None, title, body_source=body_source
+    )
     article = ExtractedArticle(
         url=url,
         canonical_url=meta.canonical_url,
-        title=meta.title,
+        title=title,
         text=text,
         authors=authors,
         published_at=dates.published,
@@ -177,16 +250,46 @@ def extract_outcome(
         tags=meta.tags,
         image_url=meta.image_url,
         is_article=detection.is_article,
+        body_source=body_source,
         extractor_version=EXTRACTOR_VERSION,
         removed_lines=[*precleaned.removed, *cleaner.removed][:200],
         links=precleaned.links,
     )
+    if body_source == "html":
+        notice = removal_notice(tree, lines)
+        if notice is not None:
+            article.is_article = False
+            return Outcome(article, "removed", f"story-removed notice: '{notice}'", detection.reasons)
+    # A client-rendered page whose body is neither in the HTML nor in its JSON (fetched
+    # later by XHR): named as such, so the quality gate can report the cause.
+    shell = (
+        body_source == "html"
+        and html_chars < SHELL_TEXT_CHARS
+        and looks_like_js_shell(tree, bool(state_scripts), asks_js)
+    )
     if not text:
-        return Outcome(article, "empty", "no main text found", detection.reasons)
+        return Outcome(article, "empty", SHELL_REASON if shell else "no main text found", detection.reasons)
+    if shell:
+        article.is_article = False
+        return Outcome(
+            article, "not_article", f"{SHELL_REASON} ({', '.join(detection.reasons)})", detection.reasons
+        )
     if not detection.is_article:
         reason = "not an article page: " + ", ".join(detection.reasons)
         return Outcome(article, "not_article", reason, detection.reasons)
     return Outcome(article, "ok", None, detection.reasons)
+
+
+def _same_words(a: list[str], b: list[str]) -> bool:
+    return " ".join(" ".join(a).split()) == " ".join(" ".join(b).split())
+
+
+def _drop_headline(cleaner: LineCleaner, lines: list[str], title: str | None) -> list[str]:
+    """The headline repeated as the first body line is not body text."""
+    if lines and title and lines[0].casefold() == title.casefold():
+        cleaner.removed.append(lines[0])
+        return lines[1:]
+    return lines
 
 
 def extract_article(

@@ -53,10 +53,20 @@ def detect_article(
     text: str,
     has_date: bool,
     title: str | None = None,
+    body_source: str = "html",
 ) -> Detection:
-    """Score page signals; positive means article."""
+    """Score page signals; positive means article.
+
+    ``body_source``: where ``text`` came from. A body read from JSON (JSON-LD ``articleBody``
+    or a framework's embedded state) is the page's article by declaration, and the visible
+    page is a JavaScript shell (nav and footer only), so its link density and teaser
+    headings say nothing about the article: those structure votes are skipped.
+    """
     score = 0.0
     reasons: list[str] = []
+    if body_source != "html":
+        score += 2.0
+        reasons.append(f"body-in-{body_source.replace('_', '-')}")
     types: set[str] = set()
     for node in nodes:
         types |= node_types(node)
@@ -89,7 +99,7 @@ def detect_article(
         score -= 1.0
         reasons.append("short-paragraphs")
 
-    body = tree.find(".//body")
+    body = tree.find(".//body") if body_source == "html" else None
     if body is not None:
         # Character counts via XPath (C speed): visible text vs text inside links.
         page_text = len("".join((body.text_content() or "").split()))

@@ -2,9 +2,11 @@
 
 Staging lives in the database (``extracted_records``, one row per fetch, upserted on
 ``fetch_id``), so extract and load can run on different workers and a rerun replaces rows
-instead of adding them. Pages are extracted by a pool of worker processes
-(:mod:`pipeline.procpool`, which also works inside Airflow tasks); a page that crashes,
-hangs or errors the extractor becomes a row with ``status='error'`` and the run goes on.
+instead of adding them. A row's status is ``ok``, ``not_article``, ``empty``, ``error`` or
+``removed`` (the page is a removal notice; the load marks the stored story removed). Pages
+are extracted by a pool of worker processes (:mod:`pipeline.procpool`, which also works
+inside Airflow tasks); a page that crashes, hangs or errors the extractor becomes a row with
+``status='error'`` and the run goes on.
 
 Memory is flat in the number of pages: fetches are read in keyset pages, results stream
 back as they complete and are written in batches of :data:`WRITE_BATCH`, and the parent
@@ -56,6 +58,7 @@ class ExtractResult:
     shards: int = 1
     seconds: float = 0.0
     workers: int = 0  # extraction processes used; 0 = in the calling process
+    removed: int = 0  # pages that are a removal notice ("This story has been removed.")
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -277,6 +280,12 @@ def _update_counters(session: Session, run: CrawlRun) -> dict[str, int]:
     run.pages_extracted = counts.get("ok", 0)
     run.pages_not_article = counts.get("not_article", 0)
     run.extract_failed = counts.get("error", 0)
+    # Removal notices are neither articles nor failures: counted apart (the load marks the
+    # stored story removed), next to every status's count, recomputed like the columns.
+    run.stats = {
+        **(run.stats or {}),
+        "extract": {"pages_removed": counts.get("removed", 0), "statuses": dict(sorted(counts.items()))},
+    }
     run.stage = "extract"
     return counts
 
@@ -376,6 +385,7 @@ def extract(
         not_article=statuses["not_article"],
         empty=statuses["empty"],
         failed=statuses["error"],
+        removed=statuses["removed"],
         learned_lines=learned_lines,
         shard=shard,
         shards=shards,
