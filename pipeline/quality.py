@@ -76,6 +76,7 @@ class RunMetrics:
     stored_before: int | None = None
     listed_articles: int | None = None
     backfill: bool = False
+    retractions: int = 0  # stored articles that answered 404/410 (not counted as errors)
 
     @property
     def articles_seen(self) -> int:

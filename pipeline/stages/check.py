@@ -98,6 +98,16 @@ def collect_metrics(session: Session, run: CrawlRun) -> RunMetrics:
             .group_by(ExtractedRecord.status)
         )
     }
+    # A stored story answering 404/410 is a retraction the load records, not a broken site.
+    removals = sum(
+        1
+        for hints in session.scalars(
+            select(Fetch.hints).where(
+                Fetch.run_id == run.id, Fetch.outcome == "error", Fetch.status.in_((404, 410))
+            )
+        )
+        if (hints or {}).get("removal")
+    )
     loaded = run.articles_new + run.articles_updated + run.articles_unchanged + run.articles_duplicate
     stored = int(session.scalar(select(func.count()).where(Article.source_id == run.source_id)) or 0)
     crawl_stats = (run.stats or {}).get("crawl") or {}
@@ -105,7 +115,7 @@ def collect_metrics(session: Session, run: CrawlRun) -> RunMetrics:
     lost, lost_pages = _lost_pages(session, run)
     return RunMetrics(
         attempts=sum(outcomes.get(o, 0) for o in ATTEMPT_OUTCOMES),
-        errors=outcomes.get("error", 0),
+        errors=outcomes.get("error", 0) - removals,
         extracted=sum(statuses.values()),
         extracted_ok=statuses.get("ok", 0),
         extracted_empty=statuses.get("empty", 0),
@@ -121,6 +131,7 @@ def collect_metrics(session: Session, run: CrawlRun) -> RunMetrics:
         stored_before=max(stored - run.articles_new, 0),
         listed_articles=int(listed) if listed is not None else (0 if crawl_stats else None),
         backfill=bool((run.params or {}).get("backfill")),
+        retractions=removals,
     )
 
 
