@@ -374,6 +374,11 @@ class NewsSpider(SurfaceHandling, scrapy.Spider):
             if isinstance(exc, AlreadyClaimed):
                 item.outcome = "skipped"
                 item.error_message = str(exc)
+                target = self.scope.canonical(request.url)
+                if self.is_stored(planned.url) and not self.scope.article_like(target):
+                    # A stored story now redirects to a page this run fetches anyway (the
+                    # homepage, a section front): judged by its URL, it is a removal.
+                    item.hints["removal"] = f"redirected to {target}, which is not an article"
                 return [item]
             category, message = categorize_request(exc, request.url)
             item.error_category = category
