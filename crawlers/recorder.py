@@ -312,6 +312,9 @@ class RecordPipeline:
             stats["requests_issued"] = spider.frontier.issued
             stats["over_budget"] = spider.frontier.over_budget
             stats.update(dict(spider.counts))
+        window = getattr(spider, "window", None)
+        if window is not None:
+            stats["backfill"] = window.report(dict(spider.counts))
         return stats
 
     def flush(self) -> None:

@@ -41,6 +41,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--max-pages", type=int, default=None)
     parser.add_argument("--related-depth", type=int, default=None)
     parser.add_argument("--recrawl", action="store_true")
+    parser.add_argument(
+        "--backfill",
+        action="store_true",
+        help="recover the run's past window from dated feed/sitemap entries only (needs a window)",
+    )
     parser.add_argument("--progress", action="store_true", help="JSON progress lines on stdout")
     parser.add_argument("--log-level", default="INFO")
     parser.add_argument(
@@ -116,10 +121,14 @@ def main(argv: list[str] | None = None) -> int:
         if run is None:
             run = start_run(session, source_row, args.run_id)
         run_pk, source_pk = run.id, source_row.id
-        # Recency is judged against the run's window end (a backfill of an old window treats
-        # that window's articles as recent), else against the wall clock.
+        # Every time decision (revisit schedule, max_age_days, backfill window) is judged at
+        # the run's reference time: its window end (a backfill's past window), else the clock.
         now = clock.now()
         reference = min(run.window_end, now) if run.window_end is not None else now
+        window_start, window_end = run.window_start, run.window_end
+    if args.backfill and window_end is None:
+        print("error: --backfill needs a run with a window (window_end)", file=sys.stderr)
+        return EXIT_USAGE
 
     from scrapy.crawler import CrawlerProcess
 
@@ -127,14 +136,17 @@ def main(argv: list[str] | None = None) -> int:
     from crawlers.scope import Scope
     from crawlers.settings import scrapy_settings
     from crawlers.spiders.news import CrawlOptions
-    from crawlers.state import load_known
+    from crawlers.state import load_known, load_purged
 
     known = load_known(engine, source_pk, exclude_run_id=run_pk)
+    purged = load_purged(engine)
     options = CrawlOptions(
         max_pages=args.max_pages or source.limits.max_pages,
         related_depth=source.related.depth if args.related_depth is None else args.related_depth,
         recrawl=args.recrawl,
         now=reference,
+        backfill=args.backfill,
+        window_start=window_start if args.backfill else None,
     )
     context = RunContext(
         run_pk=run_pk,
@@ -165,6 +177,7 @@ def main(argv: list[str] | None = None) -> int:
         scope=Scope(source, sources.sources),
         options=options,
         known=known,
+        purged=purged,
         on_progress=on_progress,
         run_context=context,
     )

@@ -1,11 +1,14 @@
 """What earlier runs know about each URL of a source: validators, dates, last body.
 
-Loaded once per run (one grouped query) so the crawl decides per discovered URL, without a
-database round trip, whether to skip it, refetch it conditionally, or fetch it fresh.
+Loaded once per run (a few grouped queries) so the crawl decides per discovered URL, without
+a database round trip, whether to skip it, refetch it conditionally, or fetch it fresh; the
+revisit schedule (:mod:`crawlers.revisits`) reads the same snapshot to pick the stored
+articles due for a refetch, and the tombstones of purged stories come with it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -14,9 +17,14 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, aliased
 
 from crawlers.dates import parse_date
-from pipeline.db.models import Article, Fetch
+from crawlers.revisits import next_due
+from pipeline.db.models import Article, ArticlePurge, Fetch
 
 OK_OUTCOMES = ("fetched", "not_modified")
+#: Outcomes of a request that really went out: the revisit schedule counts a 410 or a
+#: timeout as a visit, so a removed story is not asked again every run until its next slot.
+ATTEMPT_OUTCOMES = ("fetched", "not_modified", "error")
+REVISIT_DUE = "revisit due"
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +41,21 @@ class Known:
     body_location: tuple[str, int] | None = None  # WARC record of the last 200 response
     updated: datetime | None = None  # last known modification (feed/sitemap hint, stored article)
     stored: bool = False  # an ``articles`` row exists (the load stage has it)
+    url: str | None = None  # the URL requested (what a scheduled revisit asks for again)
+    article_id: int | None = None  # the stored article this URL gave
+    last_attempt: datetime | None = None  # latest request of any outcome (a 410 counts)
+    removed: bool = False  # the stored article is marked removed (410/404/notice page)
+    purged: bool = False  # a takedown tombstone exists: never request it again
+
+    @property
+    def last_visit(self) -> datetime:
+        """When the URL was last asked for (successful or not): the schedule's reference."""
+        return max(self.fetched_at, self.last_attempt) if self.last_attempt else self.fetched_at
+
+    @property
+    def born(self) -> datetime:
+        """The age origin: the publication date, else the first sighting."""
+        return self.published or self.first_seen
 
 
 @dataclass(frozen=True)
@@ -45,7 +68,9 @@ class Decision:
 
     def request_headers(self) -> dict[str, str]:
         headers: dict[str, str] = {}
-        if self.action == "refetch" and self.known is not None:
+        if self.action == "refetch" and self.known is not None and not self.known.removed:
+            # A removed story is asked unconditionally: if it comes back unchanged, only a full
+            # 200 lets the load restore it (a 304 carries no text to restore).
             if self.known.etag:
                 headers["If-None-Match"] = self.known.etag
             if self.known.last_modified:
@@ -53,8 +78,20 @@ class Decision:
         return headers
 
 
+def load_purged(engine: Engine) -> frozenset[str]:
+    """URL hashes of purged stories (``article_purges``): tombstones the crawl never requests."""
+    with Session(engine) as session:
+        return frozenset(session.scalars(select(ArticlePurge.url_hash)))
+
+
 def load_known(engine: Engine, source_id: int, exclude_run_id: int | None = None) -> dict[str, Known]:
-    """Latest successful fetch per URL hash of the source, with the article's stored date."""
+    """Latest successful fetch per URL hash of the source, with the article's stored date.
+
+    Every stored article of the source is in the answer: one whose own URL has no usable
+    fetch row (rows pruned, fetched under another URL) gets an entry from the article row,
+    so the revisit schedule sees the whole database, not only URLs some surface lists.
+    Entries of purged URLs are marked ``purged``.
+    """
     latest = (
         select(
             Fetch.url_hash.label("url_hash"),
@@ -75,10 +112,19 @@ def load_known(engine: Engine, source_id: int, exclude_run_id: int | None = None
     if exclude_run_id is not None:
         bodies = bodies.where(Fetch.run_id != exclude_run_id)
     body_sub = bodies.subquery()
+    attempts = (
+        select(Fetch.url_hash.label("url_hash"), func.max(Fetch.fetched_at).label("last_attempt"))
+        .where(Fetch.source_id == source_id, Fetch.outcome.in_(ATTEMPT_OUTCOMES))
+        .group_by(Fetch.url_hash)
+    )
+    if exclude_run_id is not None:
+        attempts = attempts.where(Fetch.run_id != exclude_run_id)
+    attempt_sub = attempts.subquery()
     body_fetch = aliased(Fetch)
     query = (
         select(
             Fetch.url_hash,
+            Fetch.url,
             Fetch.etag,
             Fetch.last_modified,
             Fetch.fetched_at,
@@ -89,16 +135,20 @@ def load_known(engine: Engine, source_id: int, exclude_run_id: int | None = None
             Article.id.label("article_id"),
             Article.published_at,
             Article.modified_at,
+            Article.removed_at,
             body_fetch.warc_path.label("body_path"),
             body_fetch.warc_offset.label("body_offset"),
+            attempt_sub.c.last_attempt,
         )
         .join(sub, sub.c.last_id == Fetch.id)
         .outerjoin(Article, Article.canonical_url == Fetch.canonical_url)
         .outerjoin(body_sub, body_sub.c.url_hash == Fetch.url_hash)
         .outerjoin(body_fetch, body_fetch.id == body_sub.c.body_id)
+        .outerjoin(attempt_sub, attempt_sub.c.url_hash == Fetch.url_hash)
     )
     known: dict[str, Known] = {}
     with Session(engine) as session:
+        purged = set(session.scalars(select(ArticlePurge.url_hash)))
         for row in session.execute(query):
             hints: dict[str, Any] = row.hints or {}
             published = row.published_at or parse_date(hints.get("published"))
@@ -114,6 +164,42 @@ def load_known(engine: Engine, source_id: int, exclude_run_id: int | None = None
                 body_location=(row.body_path, row.body_offset or 0) if row.body_path else None,
                 updated=max(updates) if updates else None,
                 stored=row.article_id is not None,
+                url=row.url,
+                article_id=row.article_id,
+                last_attempt=row.last_attempt,
+                removed=row.removed_at is not None,
+                purged=row.url_hash in purged,
+            )
+        covered = {k.article_id for k in known.values() if k.article_id is not None}
+        articles = session.execute(
+            select(
+                Article.id,
+                Article.url_hash,
+                Article.canonical_url,
+                Article.published_at,
+                Article.modified_at,
+                Article.first_seen_at,
+                Article.last_seen_at,
+                Article.removed_at,
+            ).where(Article.source_id == source_id)
+        )
+        for art in articles:
+            if art.id in covered or art.url_hash in known:
+                continue
+            known[art.url_hash] = Known(
+                etag=None,
+                last_modified=None,
+                fetched_at=art.last_seen_at,
+                first_seen=art.first_seen_at,
+                published=art.published_at,
+                body_hash=None,
+                was_article=True,
+                updated=art.modified_at,
+                stored=True,
+                url=art.canonical_url,
+                article_id=art.id,
+                removed=art.removed_at is not None,
+                purged=art.url_hash in purged,
             )
     return known
 
@@ -122,17 +208,18 @@ def decide(
     known: Known | None,
     *,
     now: datetime,
-    recrawl_days: float,
+    schedule: Sequence[timedelta],
     force: bool,
     published_hint: datetime | None = None,
     updated_hint: datetime | None = None,
 ) -> Decision:
-    """Skip stored, unchanged, old articles; conditionally refetch recent or changed ones.
+    """Fetch new URLs; conditionally refetch changed or due ones; skip the rest.
 
     "Changed" is a discovery hint (sitemap ``lastmod``, Atom ``updated``) newer than the
-    modification time known from earlier runs (else than our last fetch); "recent" is the
-    publication date (hint, stored article, else first sighting) within ``recrawl_days`` of
-    ``now`` (the run's reference time: its window end, else the wall clock).
+    modification time known from earlier runs (else than our last fetch); "due" is the
+    revisit schedule (:func:`crawlers.revisits.next_due`) at ``now``, the run's reference
+    time (its window end, else :func:`pipeline.clock.now`). The spider keeps due *stored*
+    articles to the run's revisit plan (capped), so a surface cannot exceed the cap.
     """
     if known is None:
         return Decision("fetch", "new")
@@ -143,7 +230,7 @@ def decide(
         return Decision("refetch", "recrawl requested", known)
     if updated_hint is not None and updated_hint > (known.updated or known.fetched_at):
         return Decision("refetch", "updated since last fetch", known)
-    published = published_hint or known.published or known.first_seen
-    if published >= now - timedelta(days=recrawl_days):
-        return Decision("refetch", "recent", known)
-    return Decision("skip", "stored and not recent", known)
+    due = next_due(known, schedule, published_hint)
+    if due is not None and due <= now:
+        return Decision("refetch", REVISIT_DUE, known)
+    return Decision("skip", "stored and not due", known)

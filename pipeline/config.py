@@ -12,6 +12,7 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -125,13 +126,53 @@ class Politeness(StrictModel):
     obey_robots: bool = True
 
 
+DURATION_UNITS = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+DEFAULT_REVISIT = ("1h", "3h", "12h", "1d", "2d", "5d", "10d", "20d", "30d")
+
+
+def parse_duration(text: str) -> timedelta:
+    """A duration written as a number and a unit: ``"90m"``, ``"1h"``, ``"1.5d"``, ``"2w"``.
+
+    Small on purpose: ops write revisit schedules by hand, and one obvious spelling is
+    easier to validate (and to read in a review) than ISO 8601 durations.
+    """
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([mhdw])\s*", text)
+    if match is None:
+        raise ValueError(
+            f"invalid duration {text!r}: expected a number and a unit m/h/d/w, e.g. '6h' or '2d'"
+        )
+    seconds = float(match.group(1)) * DURATION_UNITS[match.group(2)]
+    if seconds <= 0:
+        raise ValueError(f"invalid duration {text!r}: must be positive")
+    return timedelta(seconds=seconds)
+
+
+def _check_duration(text: str) -> str:
+    parse_duration(text)
+    return text.strip()
+
+
+Duration = Annotated[str, AfterValidator(_check_duration)]
+
+
 class Limits(StrictModel):
-    """Per-run ceilings."""
+    """Per-run ceilings and the revisit schedule of stored articles."""
 
     max_pages: int = Field(default=1000, ge=1, description="Responses fetched per run, at most.")
-    recrawl_days: float = Field(
-        default=2.0, ge=0, description="Articles published this recently are refetched (conditionally)."
+    revisit: list[Duration] = Field(
+        default_factory=lambda: list(DEFAULT_REVISIT),
+        description=(
+            "Ages after publication at which a stored article is refetched (conditionally) to "
+            "catch corrections and retractions; never after the last one. Empty: no revisits."
+        ),
     )
+    max_revisits_per_run: int = Field(
+        default=100, ge=0, description="Scheduled revisits per run, at most (the most overdue first)."
+    )
+
+    def revisit_ages(self) -> list[timedelta]:
+        """The schedule as sorted, de-duplicated ages."""
+        return sorted({parse_duration(d) for d in self.revisit})
 
 
 class ExtractionOverrides(StrictModel):
@@ -153,6 +194,14 @@ class Quality(StrictModel):
     max_empty_text_rate: float = Field(default=0.2, ge=0, le=1)
     max_error_rate: float = Field(default=0.5, ge=0, le=1)
     min_articles: int = Field(default=1, ge=0)
+    max_lost_articles: int = Field(
+        default=0,
+        ge=0,
+        description=(
+            "Article pages vouched for (feed/sitemap entries, stored articles revisited) that may "
+            "give no article in one run (JS shells, empty pages, new templates) before it fails."
+        ),
+    )
 
 
 class Source(StrictModel):

@@ -50,8 +50,12 @@ def test_rates_without_denominator_are_not_judged() -> None:
     assert idle.extraction_yield is None and idle.error_rate is None
     assert evaluate(idle, Quality(min_articles=0)) == []
     assert evaluate(idle, Quality()) == ["articles per run 0 is below min_articles 1"]
-    quiet = RunMetrics(**{**idle.__dict__, "known_skipped": 4})
-    assert quiet.articles_seen == 4 and evaluate(quiet, Quality()) == []
+    # Known-and-skipped articles are no longer "seen"; a quiet hour passes because the source
+    # has stored articles and its surfaces still list some, not because of them.
+    skipped = RunMetrics(**{**idle.__dict__, "known_skipped": 4})
+    assert skipped.articles_seen == 0 and evaluate(skipped, Quality()) != []
+    quiet = RunMetrics(**{**skipped.__dict__, "stored_before": 9, "listed_articles": 4})
+    assert quiet.quiet and evaluate(quiet, Quality()) == []
 
 
 def test_thresholds_are_per_source() -> None:

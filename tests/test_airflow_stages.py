@@ -81,7 +81,9 @@ def make_run(
                 url=f"http://127.0.0.1:9/{run_id}/{i}",
                 url_hash=f"{run_id}-{i}",
                 fetched_at=now,
-                discovery="feed",
+                # Listing links: pages vouched for by a feed would also meet max_lost_articles
+                # (tests/test_gate_living.py pins that gate).
+                discovery="listing",
                 is_article_candidate=True,
                 outcome=outcome,
                 status=200 if outcome == "fetched" else (304 if outcome == "not_modified" else 503),
@@ -152,15 +154,16 @@ def test_error_rate_gate_and_unchanged_pages_count_as_seen(db_url: str, sources_
     # A quiet hour: nothing new, everything answered 304 -> articles were seen, the run passes.
     make_run(db_url, sources_path, "r4", not_modified=5, loaded=0)
     assert check("r4", database_url=db_url, sources_path=sources_path).metrics["articles_seen"] == 5
-    # Nothing fetched at all: known articles the crawler skipped (stats.crawl.skipped_known) count.
+    # Nothing fetched and nothing ever stored: known URLs the crawler skipped prove nothing.
     make_run(db_url, sources_path, "r4b", loaded=0)
     with pytest.raises(QualityGateFailed, match="articles per run 0"):
         check("r4b", database_url=db_url, sources_path=sources_path)
     with session_scope(get_engine(db_url)) as session:
         session.scalars(select(CrawlRun).where(CrawlRun.run_id == "r4b")).one().stats = {
-            "crawl": {"skipped_known": 3}
+            "crawl": {"skipped_known": 3, "listed_articles": 3}
         }
-    assert check("r4b", database_url=db_url, sources_path=sources_path).metrics["articles_seen"] == 3
+    with pytest.raises(QualityGateFailed, match="articles per run 0"):
+        check("r4b", database_url=db_url, sources_path=sources_path)
 
 
 def test_rechecking_after_a_fix_clears_the_failure(db_url: str, sources_path: Path) -> None:

@@ -151,15 +151,20 @@ def test_blocked_redirect_reason_is_clear(network: DemoNetwork, db_url: str, tmp
     assert "network guard" in (row.error_message or "") and "unspecified" in (row.error_message or "")
 
 
-def test_edition2_recrawl_is_incremental(network: DemoNetwork, db_url: str, tmp_path: Path) -> None:
-    # The demo's clock stands in 2023: runs carry the edition time as their window end, and a
-    # one-week recrawl window makes the changed article (5 days old) "recent".
-    sources = write_sources(network, tmp_path / "sources.yaml", recrawl_days=7)
+def test_edition2_recrawl_is_incremental(
+    network: DemoNetwork, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The demo's clock stands in 2023: the runs happen at the edition times (NEWSFLOW_NOW), and
+    # a revisit every 12 h for a week makes the changed article (5 days old) due at edition 2.
+    schedule = [f"{12 * n}h" for n in range(1, 15)]
+    sources = write_sources(network, tmp_path / "sources.yaml", revisit=schedule)
     edition1 = network.manifest(1)
+    monkeypatch.setenv("NEWSFLOW_NOW", EDITION_TIMES[1].isoformat())
     for key in ("capital-examiner", "northern-ledger"):
         crawl(key, f"{key}-e1", sources_path=sources, database_url=db_url, window=(None, EDITION_TIMES[1]))
         mark_stored(db_url, f"{key}-e1")  # what extract + load would leave behind
     network.set_edition(2)
+    monkeypatch.setenv("NEWSFLOW_NOW", EDITION_TIMES[2].isoformat())
     edition2 = network.manifest(2)
     for key in ("capital-examiner", "northern-ledger"):
         network.log.clear()
@@ -186,7 +191,7 @@ def test_edition2_recrawl_is_incremental(network: DemoNetwork, db_url: str, tmp_
                 continue  # stored, not recent, no newer hint: not requested at all
             # A conditional refetch: 304, or 200 only because the page's bytes changed
             # (e.g. its related block now lists an edition-2 story).
-            assert row.hints["plan"] in ("recent", "updated since last fetch"), url
+            assert row.hints["plan"] in ("revisit due", "updated since last fetch"), url
             if row.outcome != "not_modified":
                 assert row.outcome == "fetched" and row.hints["change"] == "changed", url
         unchanged = [r for r in rows if r.url in known and r.outcome == "not_modified"]

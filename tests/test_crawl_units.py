@@ -18,7 +18,7 @@ from crawlers.pages import analyse, listing_links, parse_html, related_links
 from crawlers.scope import Scope, shape_is_article
 from crawlers.settings import robots_agent
 from crawlers.state import Known, decide
-from pipeline.config import Source
+from pipeline.config import Limits, Source
 
 
 @pytest.mark.parametrize(
@@ -171,28 +171,40 @@ def test_frontier_dedupes_prioritises_and_budgets() -> None:
 
 def test_recrawl_decisions() -> None:
     now = datetime(2023, 5, 24, tzinfo=UTC)
+    schedule = Limits().revisit_ages()
     old = Known(
         '"e"',
         "Mon, 01 May 2023 00:00:00 GMT",
         now - timedelta(days=1),
-        now - timedelta(days=20),
-        now - timedelta(days=20),
+        now - timedelta(days=40),
+        now - timedelta(days=40),
         "h",
         True,
-        updated=now - timedelta(days=20),
+        updated=now - timedelta(days=40),
         stored=True,
     )
     day_ago = now - timedelta(days=1)
     recent = Known('"e"', None, day_ago, day_ago, day_ago, "h", True, stored=True)
-    assert decide(None, now=now, recrawl_days=2, force=False).action == "fetch"
-    assert decide(old, now=now, recrawl_days=2, force=False).action == "skip"
-    refetch = decide(recent, now=now, recrawl_days=2, force=False)
-    assert refetch.action == "refetch" and refetch.request_headers() == {"If-None-Match": '"e"'}
-    forced = decide(old, now=now, recrawl_days=2, force=True)
+    assert decide(None, now=now, schedule=schedule, force=False).action == "fetch"
+    assert decide(old, now=now, schedule=schedule, force=False).action == "skip"  # past the last age
+    refetch = decide(recent, now=now, schedule=schedule, force=False)
+    assert refetch.action == "refetch" and refetch.reason == "revisit due"
+    assert refetch.request_headers() == {"If-None-Match": '"e"'}
+    forced = decide(old, now=now, schedule=schedule, force=True)
     assert forced.request_headers() == {"If-None-Match": '"e"', "If-Modified-Since": old.last_modified}
-    hinted = decide(old, now=now, recrawl_days=2, force=False, updated_hint=now - timedelta(days=2))
+    hinted = decide(old, now=now, schedule=schedule, force=False, updated_hint=now - timedelta(days=2))
     assert hinted.action == "refetch" and hinted.reason == "updated since last fetch"
-    unloaded = decide(replace(old, stored=False), now=now, recrawl_days=2, force=False)
+    unloaded = decide(replace(old, stored=False), now=now, schedule=schedule, force=False)
     assert unloaded.action == "fetch" and unloaded.request_headers() == {}  # never a 304 for it
-    stale_hint = decide(old, now=now, recrawl_days=2, force=False, updated_hint=now - timedelta(days=30))
+    stale_hint = decide(old, now=now, schedule=schedule, force=False, updated_hint=now - timedelta(days=45))
     assert stale_hint.action == "skip"
+    # A removed story is asked unconditionally: only a full 200 can bring it back.
+    removed = decide(replace(recent, removed=True), now=now, schedule=schedule, force=False)
+    assert removed.action == "refetch" and removed.request_headers() == {}
+    # Asked 1 h ago at age 23.5 h: the 1 d slot has passed since, the 2 d slot has not.
+    visited = replace(
+        recent, published=now - timedelta(hours=24, minutes=30), fetched_at=now - timedelta(hours=1)
+    )
+    assert decide(visited, now=now, schedule=schedule, force=False).action == "refetch"
+    just_done = replace(visited, fetched_at=now - timedelta(minutes=10))
+    assert decide(just_done, now=now, schedule=schedule, force=False).reason == "stored and not due"

@@ -10,11 +10,12 @@ makes ``max_pages`` exact. A site needing special handling can subclass and over
 from __future__ import annotations
 
 import asyncio
+import http
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import scrapy
@@ -22,20 +23,19 @@ from scrapy import signals
 from scrapy.http import Request, Response, TextResponse
 
 from crawlers.archive import with_redirects
+from crawlers.backfill import BackfillWindow
 from crawlers.discovery import (
-    Entry,
     looks_like_feed,
-    looks_like_sitemap,
-    parse_feed,
-    parse_sitemap,
     robots_sitemaps,
 )
 from crawlers.errors import AlreadyClaimed, categorize_request, category_for_status, failure_exception
 from crawlers.frontier import PRIO_ARTICLE, PRIO_RELATED, PRIO_SURFACE, Frontier, Planned
 from crawlers.items import Edge, FetchItem, archived_headers, http_header, http_headers
 from crawlers.pages import PageInfo, analyse, listing_links, parse_html, related_links
+from crawlers.revisits import RevisitPlan, plan_revisits
 from crawlers.scope import Scope, shape_is_article
-from crawlers.state import Known, decide
+from crawlers.spiders.surfaces import REVISIT, SurfaceHandling
+from crawlers.state import REVISIT_DUE, Decision, Known, decide
 from pipeline import clock
 from pipeline.config import Source
 from pipeline.rawstore import read_response
@@ -43,6 +43,8 @@ from pipeline.urls import url_hash
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 SURFACE_DISCOVERY = ("feed", "sitemap", "seed")
+#: Why a page that showed no article signals is still an article candidate.
+VOUCHED_NOTE = "no article signals on the page; vouched by {}, so extraction judges it"
 
 
 @dataclass
@@ -52,12 +54,14 @@ class CrawlOptions:
     max_pages: int
     related_depth: int
     recrawl: bool = False
-    now: datetime = field(default_factory=clock.now)
+    now: datetime = field(default_factory=clock.now)  # the run's reference time (window end)
+    backfill: bool = False  # read only feeds/sitemaps, keep entries dated in [window_start, now)
+    window_start: datetime | None = None
     progress_every: float = 1.0
     idle_timeout: float = 30.0
 
 
-class NewsSpider(scrapy.Spider):
+class NewsSpider(SurfaceHandling, scrapy.Spider):
     """One spider for every ordinary news site, configured by a :class:`Source`."""
 
     name = "news"
@@ -69,6 +73,7 @@ class NewsSpider(scrapy.Spider):
         scope: Scope,
         options: CrawlOptions,
         known: dict[str, Known] | None = None,
+        purged: frozenset[str] = frozenset(),
         on_progress: Callable[[dict[str, Any]], None] | None = None,
         **kwargs: Any,
     ) -> None:
@@ -76,7 +81,12 @@ class NewsSpider(scrapy.Spider):
         self.source = source
         self.scope = scope
         self.options = options
+        self.now = options.now
         self.known = known or {}
+        self.purged = purged | {key for key, k in self.known.items() if k.purged}
+        self.schedule = source.limits.revisit_ages()
+        self.window = BackfillWindow(options.window_start, options.now) if options.backfill else None
+        self.revisits = RevisitPlan([], [])
         self.on_progress = on_progress
         self.frontier = Frontier(options.max_pages)
         self.outstanding = 0
@@ -99,6 +109,11 @@ class NewsSpider(scrapy.Spider):
     # -- scheduling -------------------------------------------------------------------------
 
     def seed_frontier(self) -> None:
+        """Surfaces first; then the stored articles the revisit schedule says are due.
+
+        A backfill reads feeds and sitemaps only: listings and seeds show today's site, and
+        revisits judge today's pages, neither says anything about a past window.
+        """
         d = self.source.discovery
         for url in d.feeds:
             self.add(str(url), "feed", role="feed", priority=PRIO_SURFACE, surface=True, incremental=False)
@@ -109,10 +124,32 @@ class NewsSpider(scrapy.Spider):
         if d.robots_sitemaps:
             robots = str(self.source.homepage).rstrip("/") + "/robots.txt"
             self.add(robots, "sitemap", role="robots", priority=PRIO_SURFACE, surface=True, incremental=False)
+        if self.window is not None:
+            return
+        self.plan_revisits()
         for url in d.listings:
             self.add(str(url), "listing", role="page", priority=PRIO_SURFACE, surface=True, incremental=False)
         for url in d.seeds:
             self.add(str(url), "seed", role="page", priority=PRIO_ARTICLE, surface=True)
+
+    def plan_revisits(self) -> None:
+        """Queue the stored articles due at the run's reference time (capped, most overdue first)."""
+        self.revisits = plan_revisits(
+            self.known,
+            self.schedule,
+            now=self.options.now,
+            cap=self.source.limits.max_revisits_per_run,
+            purged=self.purged,
+        )
+        self.counts["revisits_due"] = len(self.revisits.selected) + len(self.revisits.deferred)
+        self.counts["revisits_deferred"] = len(self.revisits.deferred)
+        for due in self.revisits.selected:
+            self.add(
+                due.url,
+                REVISIT,
+                hints={"due_at": due.due_at.isoformat()},
+                refetch_reason=REVISIT_DUE,
+            )
 
     def add(
         self,
@@ -129,35 +166,35 @@ class NewsSpider(scrapy.Spider):
         updated: datetime | None = None,
         surface: bool = False,
         incremental: bool = True,
+        refetch_reason: str | None = None,
     ) -> bool:
-        """Queue a URL unless its canonical form was seen or it is stored, unchanged and old.
+        """Queue a URL unless its canonical form was seen, it is purged, or it is stored and not due.
 
         A URL seen again keeps its first discovery, but later hints still count: a feed's
         ``updated`` date arriving after a listing linked the URL revives a skipped URL (and
-        fills the hints of a queued one).
+        fills the hints of a queued one); so does ``refetch_reason`` (a scheduled revisit,
+        an entry that vanished from a surface), which refetches a known URL conditionally.
         """
         if not url.startswith(("http://", "https://")):
             return False
         canonical = self.scope.canonical(url)
+        key = url_hash(canonical)
+        if key in self.purged:
+            if self.frontier.claim(canonical):
+                self.counts["skipped_purged"] += 1
+            return False
         if self.frontier.seen(canonical):
             self.counts["duplicate_urls"] += 1
             queued = self.pending.get(canonical)
             if queued is not None and hints:
-                for key, value in hints.items():
-                    queued.hints.setdefault(key, value)
-            if canonical not in self.skipped or not (published or updated):
+                for hint, value in hints.items():
+                    queued.hints.setdefault(hint, value)
+            if canonical not in self.skipped or not (published or updated or refetch_reason):
                 return False
         plan_hints = dict(hints or {})
         headers: dict[str, str] = {}
         if incremental:
-            decision = decide(
-                self.known.get(url_hash(canonical)),
-                now=self.options.now,
-                recrawl_days=self.source.limits.recrawl_days,
-                force=self.options.recrawl,
-                published_hint=published,
-                updated_hint=updated,
-            )
+            decision = self.plan(key, refetch_reason, published, updated)
             if decision.action == "skip":
                 if canonical not in self.skipped:
                     self.frontier.claim(canonical)
@@ -192,6 +229,33 @@ class NewsSpider(scrapy.Spider):
             self.frontier.push(planned)
             self.pending[canonical] = planned
         return True
+
+    def plan(
+        self, key: str, refetch_reason: str | None, published: datetime | None, updated: datetime | None
+    ) -> Decision:
+        """The fetch/refetch/skip decision for a URL (see :func:`crawlers.state.decide`).
+
+        A stored article the schedule says is due but that is not in the run's revisit plan
+        waits (the cap keeps the run's politeness cost bounded; the plan took the most
+        overdue); a backfill never revisits.
+        """
+        known = self.known.get(key)
+        if refetch_reason is not None and known is not None and not (known.was_article and not known.stored):
+            return Decision("refetch", refetch_reason, known)
+        decision = decide(
+            known,
+            now=self.options.now,
+            schedule=self.schedule,
+            force=self.options.recrawl,
+            published_hint=published,
+            updated_hint=updated,
+        )
+        if decision.reason == REVISIT_DUE and known is not None:
+            if self.window is not None:
+                return Decision("skip", "backfill: no revisits", known)
+            if known.stored and key not in self.revisits.selected_hashes:
+                return Decision("skip", "revisit due, over max_revisits_per_run", known)
+        return decision
 
     def make_request(self, planned: Planned) -> Request:
         meta: dict[str, Any] = {"nf": planned, "nf_started": time.monotonic()}
@@ -310,6 +374,11 @@ class NewsSpider(scrapy.Spider):
             if isinstance(exc, AlreadyClaimed):
                 item.outcome = "skipped"
                 item.error_message = str(exc)
+                target = self.scope.canonical(request.url)
+                if self.is_stored(planned.url) and not self.scope.article_like(target):
+                    # A stored story now redirects to a page this run fetches anyway (the
+                    # homepage, a section front): judged by its URL, it is a removal.
+                    item.hints["removal"] = f"redirected to {target}, which is not an article"
                 return [item]
             category, message = categorize_request(exc, request.url)
             item.error_category = category
@@ -349,6 +418,9 @@ class NewsSpider(scrapy.Spider):
         if status == 304:
             item.outcome = "not_modified"
             if planned.role == "page":
+                # A stored article confirmed unchanged: seen this run (the quality gate counts it).
+                known = self.known.get(url_hash(planned.url))
+                item.is_article_candidate = known is not None and (known.stored or known.was_article)
                 self.follow_unchanged(planned, item)
             return [item]
         category = category_for_status(status)
@@ -356,72 +428,28 @@ class NewsSpider(scrapy.Spider):
             item.outcome = "error"
             item.error_category = category
             item.error_message = f"HTTP {status} after retries" if status >= 500 else f"HTTP {status}"
+            if status in (404, 410) and planned.role == "page" and self.is_stored(planned.url):
+                item.hints["removal"] = f"HTTP {status} {http.HTTPStatus(status).phrase}"
             return [item]
         if status >= 300:
             item.outcome = "error"
             item.error_category = "other"
             item.error_message = f"HTTP {status} without a usable Location"
             return [item]
-        if planned.role == "feed" or (planned.role == "sitemap" and looks_like_feed(response.body)):
-            self.handle_feed(response, planned, item)
-        elif planned.role == "sitemap":
-            self.handle_sitemap(response, planned, item)
+        if planned.role in ("feed", "sitemap"):
+            body = self.surface_body(response, item)
+            if body is None:
+                return [item]
+            if planned.role == "feed" or looks_like_feed(body):
+                self.handle_feed(body, response.url, planned, item)
+            else:
+                self.handle_sitemap(body, response.url, planned, item)
         elif planned.role == "robots":
             for sitemap in robots_sitemaps(response.body):
                 self.add(sitemap, "sitemap", role="sitemap", priority=PRIO_SURFACE, incremental=False)
         else:
             self.handle_page(response, planned, item)
         return [item]
-
-    def _too_old(self, entry: Entry) -> bool:
-        max_age = self.source.discovery.max_age_days
-        newest = entry.newest()
-        return bool(max_age and newest and newest < self.options.now - timedelta(days=max_age))
-
-    def _add_entry(self, entry: Entry, discovery: str, referrer: str) -> None:
-        if self._too_old(entry):
-            self.counts["skipped_old_entries"] += 1
-            return
-        if self.scope.denied(entry.url) or not self.scope.is_own(entry.url):
-            self.counts["skipped_offsite_entries"] += 1
-            return
-        self.add(
-            entry.url,
-            discovery,
-            referrer=referrer,
-            hints=entry.hint_dict(),
-            published=entry.published,
-            updated=entry.updated,
-        )
-
-    def handle_feed(self, response: Response, planned: Planned, item: FetchItem) -> None:
-        entries = parse_feed(response.body, response.url)
-        item.hints["entries"] = len(entries)
-        for entry in entries:
-            self._add_entry(entry, "feed", planned.url)
-
-    def handle_sitemap(self, response: Response, planned: Planned, item: FetchItem) -> None:
-        if not looks_like_sitemap(response.body):
-            item.outcome = "error"
-            item.error_category = "other"
-            item.error_message = "not a sitemap (no <urlset> or <sitemapindex>)"
-            return
-        page = parse_sitemap(response.body, response.url)
-        item.hints["entries"] = len(page.entries)
-        item.hints["sitemap"] = page.kind
-        for entry in page.entries:
-            if page.kind == "index":
-                if not self._too_old(entry):
-                    self.add(
-                        entry.url,
-                        "sitemap",
-                        role="sitemap",
-                        referrer=planned.url,
-                        priority=PRIO_SURFACE,
-                        incremental=False,
-                    )
-            else:
-                self._add_entry(entry, "sitemap", planned.url)
 
     def is_html(self, response: Response) -> bool:
         ctype = (http_header(response.headers, "Content-Type") or "").lower()
@@ -453,7 +481,16 @@ class NewsSpider(scrapy.Spider):
             item.hints["published"] = info.published
         if item.hints.get("duplicate_of"):
             return
+        if self.redirected_away(item, info, planned):
+            return
         item.is_article_candidate = self.is_article(canonical, info, planned)
+        if not item.is_article_candidate:
+            voucher = self.voucher(canonical, planned)
+            if voucher is not None:
+                # A lost candidate (JS shell, empty page, new template) must count against the
+                # extraction yield, not vanish before extraction: extraction judges it.
+                item.is_article_candidate = True
+                item.hints["vouched"] = VOUCHED_NOTE.format(voucher)
         if item.is_article_candidate:
             self.follow_related(root, response.url, canonical, planned, item)
         elif planned.discovery in ("listing", "pagination"):
@@ -483,6 +520,36 @@ class NewsSpider(scrapy.Spider):
             return declared
         self.frontier.claim(declared)
         return declared
+
+    def voucher(self, canonical: str, planned: Planned) -> str | None:
+        """Who vouches for a page being an article whatever its signals, or ``None``.
+
+        A feed/sitemap entry (or a configured seed) and a stored article asked again are
+        articles by the site's own word, unless the source's URL patterns say otherwise.
+        """
+        if self.scope.denied(canonical) or self.scope.url_verdict(canonical) is False:
+            return None
+        if planned.discovery in SURFACE_DISCOVERY:
+            return f"the {planned.discovery}"
+        if planned.discovery == REVISIT or self.is_stored(planned.url):
+            return "an earlier fetch (a stored article)"
+        return None
+
+    def redirected_away(self, item: FetchItem, info: PageInfo, planned: Planned) -> bool:
+        """A stored article that now redirects to a page that is no article (section front, home).
+
+        Records the removal signal the load turns into ``articles.removed_at``; a redirect to
+        another article (a moved story) is an ordinary fetch.
+        """
+        final = self.scope.canonical(item.final_url or planned.url)
+        if final == planned.url or not self.is_stored(planned.url):
+            return False
+        as_link = Planned(url=final, discovery="listing", role="page")
+        if self.is_article(final, info, as_link):
+            return False
+        item.hints["removal"] = f"redirected to {final}, which is not an article"
+        item.is_article_candidate = False
+        return True
 
     def is_article(self, canonical: str, info: PageInfo, planned: Planned) -> bool:
         """URL patterns first, then page signals; feeds/sitemaps vouch for their entries."""
@@ -524,7 +591,8 @@ class NewsSpider(scrapy.Spider):
         self.follow_related(root, stored.url, planned.url, planned, item)
 
     def follow_related(self, root: Any, url: str, canonical: str, planned: Planned, item: FetchItem) -> None:
-        follow = planned.depth < self.options.related_depth
+        # A backfill records the edges but follows none: related links show today's site.
+        follow = planned.depth < self.options.related_depth and self.window is None
         seen: set[str] = set()
         for link in related_links(root, url, self.source.related.selectors):
             target = self.scope.canonical(link.url)
@@ -547,6 +615,7 @@ class NewsSpider(scrapy.Spider):
             if not self.scope.is_own(link.url):
                 continue
             if self.scope.article_like(self.scope.canonical(link.url)):
+                self.counts["listed_articles"] += 1
                 self.add(link.url, "listing", referrer=planned.url)
             elif link.kind == "pagination":
                 if planned.listing_depth < max_pages:

@@ -19,8 +19,8 @@ from sqlalchemy.orm import Session
 
 from pipeline.config import Quality, SourcesFile, load_sources
 from pipeline.db.engine import get_engine, session_scope
-from pipeline.db.models import CrawlRun, ExtractedRecord, Fetch
-from pipeline.quality import QualityGateFailed, RunMetrics, verdict
+from pipeline.db.models import Article, CrawlRun, ExtractedRecord, Fetch
+from pipeline.quality import LostPage, QualityGateFailed, RunMetrics, verdict
 from pipeline.runs import get_run, utcnow
 
 ATTEMPT_OUTCOMES = ("fetched", "not_modified", "error")
@@ -38,6 +38,43 @@ class CheckResult:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+#: Discoveries that vouch for a page being an article (the site said so, or we stored it).
+VOUCHED_DISCOVERY = ("feed", "sitemap", "seed", "revisit")
+#: Crawl plans of a URL fetched for the first time (anything else refetched a known URL).
+FIRST_FETCH_PLANS = (None, "new", "fetched before, not stored")
+MAX_NAMED_PAGES = 5
+
+
+def _is_vouched(discovery: str, hints: dict[str, Any] | None) -> bool:
+    """A feed/sitemap entry, a seed, or a stored article asked again: it should be an article."""
+    if discovery in VOUCHED_DISCOVERY:
+        return True
+    return (hints or {}).get("plan") not in FIRST_FETCH_PLANS
+
+
+def _lost_pages(session: Session, run: CrawlRun) -> tuple[int, tuple[LostPage, ...]]:
+    """How many vouched article pages gave no article, and up to five named (vouched first)."""
+    rows = session.execute(
+        select(Fetch.url, Fetch.discovery, Fetch.hints, ExtractedRecord.status, ExtractedRecord.reason)
+        .join(Fetch, Fetch.id == ExtractedRecord.fetch_id)
+        .where(ExtractedRecord.run_id == run.id, ExtractedRecord.status.not_in(("ok", "removed")))
+        .order_by(Fetch.id)
+    )
+    lost = 0
+    vouched_pages: list[LostPage] = []
+    other_pages: list[LostPage] = []
+    for url, discovery, hints, status, reason in rows:
+        vouched = _is_vouched(discovery, hints)
+        page = LostPage(url, status, (reason or "")[:200] or None, vouched)
+        if vouched:
+            lost += 1
+            if len(vouched_pages) < MAX_NAMED_PAGES:
+                vouched_pages.append(page)
+        elif len(other_pages) < MAX_NAMED_PAGES:
+            other_pages.append(page)
+    return lost, tuple((vouched_pages + other_pages)[:MAX_NAMED_PAGES])
 
 
 def collect_metrics(session: Session, run: CrawlRun) -> RunMetrics:
@@ -61,11 +98,24 @@ def collect_metrics(session: Session, run: CrawlRun) -> RunMetrics:
             .group_by(ExtractedRecord.status)
         )
     }
+    # A stored story answering 404/410 is a retraction the load records, not a broken site.
+    removals = sum(
+        1
+        for hints in session.scalars(
+            select(Fetch.hints).where(
+                Fetch.run_id == run.id, Fetch.outcome == "error", Fetch.status.in_((404, 410))
+            )
+        )
+        if (hints or {}).get("removal")
+    )
     loaded = run.articles_new + run.articles_updated + run.articles_unchanged + run.articles_duplicate
+    stored = int(session.scalar(select(func.count()).where(Article.source_id == run.source_id)) or 0)
     crawl_stats = (run.stats or {}).get("crawl") or {}
+    listed = crawl_stats.get("listed_articles")
+    lost, lost_pages = _lost_pages(session, run)
     return RunMetrics(
         attempts=sum(outcomes.get(o, 0) for o in ATTEMPT_OUTCOMES),
-        errors=outcomes.get("error", 0),
+        errors=outcomes.get("error", 0) - removals,
         extracted=sum(statuses.values()),
         extracted_ok=statuses.get("ok", 0),
         extracted_empty=statuses.get("empty", 0),
@@ -75,6 +125,13 @@ def collect_metrics(session: Session, run: CrawlRun) -> RunMetrics:
         articles_loaded=loaded,
         known_skipped=int(crawl_stats.get("skipped_known") or 0),
         fetched=outcomes.get("fetched", 0),
+        removed=statuses.get("removed", 0),
+        lost=lost,
+        lost_pages=lost_pages,
+        stored_before=max(stored - run.articles_new, 0),
+        listed_articles=int(listed) if listed is not None else (0 if crawl_stats else None),
+        backfill=bool((run.params or {}).get("backfill")),
+        retractions=removals,
     )
 
 

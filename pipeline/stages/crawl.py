@@ -63,6 +63,7 @@ def crawler_command(
     max_pages: int | None = None,
     related_depth: int | None = None,
     recrawl: bool = False,
+    backfill: bool = False,
     log_level: str = "INFO",
 ) -> list[str]:
     """The subprocess command line (also what ops can run by hand to debug a source)."""
@@ -90,6 +91,8 @@ def crawler_command(
         cmd += ["--related-depth", str(related_depth)]
     if recrawl:
         cmd.append("--recrawl")
+    if backfill:
+        cmd.append("--backfill")
     return cmd
 
 
@@ -100,6 +103,7 @@ def crawl(
     max_pages: int | None = None,
     related_depth: int | None = None,
     recrawl: bool = False,
+    backfill: bool = False,
     window: tuple[datetime | None, datetime | None] = (None, None),
     sources_path: str | Path | None = None,
     database_url: str | None = None,
@@ -111,8 +115,13 @@ def crawl(
 
     ``dry_run`` crawls and archives as usual but flags the run (``params.dry_run``) so that
     the pipeline stops after the crawl (the ingest DAG skips extract and load); since nothing
-    of it gets stored as articles, later runs fetch its pages again. ``on_progress`` receives the subprocess's progress dicts (about once
-    a second). The result's ``status`` is ``failed`` only when the run as a whole failed.
+    of it gets stored as articles, later runs fetch its pages again. ``on_progress`` receives
+    the subprocess's progress dicts (about once a second). The result's ``status`` is
+    ``failed`` only when the run as a whole failed.
+
+    ``backfill`` recovers the past ``window`` from dated feed/sitemap entries only (no
+    listings, related links or revisits) and records in ``stats.crawl.backfill`` what it
+    could and could not recover; it needs a window that ends in the past.
     """
     from pipeline.config import load_sources
     from pipeline.db.engine import get_engine, session_scope
@@ -129,10 +138,23 @@ def crawl(
     for name, value in (("max_pages", max_pages), ("related_depth", related_depth)):
         if value is not None and value < (1 if name == "max_pages" else 0):
             raise UsageError(f"{name} must be {'positive' if name == 'max_pages' else 'zero or more'}")
+    if backfill:
+        from pipeline import clock
+
+        if window[1] is None:
+            raise UsageError("a backfill needs a window (window_end) to recover")
+        if window[1] > clock.now():
+            raise UsageError(f"a backfill window must lie in the past (it ends at {window[1].isoformat()})")
     run_id = run_id or new_run_id(source_key)
     url = database_url or settings.database_url
     engine = get_engine(url)
-    params = {"max_pages": max_pages, "related_depth": related_depth, "recrawl": recrawl, "dry_run": dry_run}
+    params = {
+        "max_pages": max_pages,
+        "related_depth": related_depth,
+        "recrawl": recrawl,
+        "dry_run": dry_run,
+        "backfill": backfill,
+    }
     with session_scope(engine) as session:
         row = sync_source(session, source)
         start_run(session, row, run_id, kind="crawl", window=window, params=params)
@@ -145,6 +167,7 @@ def crawl(
         max_pages=max_pages,
         related_depth=related_depth,
         recrawl=recrawl,
+        backfill=backfill,
         log_level=log_level,
     )
     returncode, reported = _run(cmd, on_progress)

@@ -1,0 +1,253 @@
+"""A tiny news site whose every story, status and feed entry a test sets between runs.
+
+Serves one RSS feed, an optional (gzipped) sitemap, a section front and story pages with
+ETag/Last-Modified and real conditional GET (304), on a loopback port of its own. Tests move
+time with ``NEWSFLOW_NOW`` and change the site between runs; ``requests`` records what the
+crawler asked, with its conditional headers, so a test can pin exactly which URLs were
+requested and how.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from email.utils import format_datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+SENTENCES = [
+    "The council met on Tuesday evening to debate the proposal in front of a packed public gallery.",
+    "Residents from both sides of the river spoke for more than two hours about the plans.",
+    "Several members said the budget had been drawn up without enough consultation.",
+    "The finance officer defended the figures and promised a detailed written answer.",
+    "A vote is expected next month after a second round of hearings in the town hall.",
+    "Local businesses have warned that the changes could affect trade along the high street.",
+    "Campaigners handed in a petition signed by more than four thousand people.",
+    "The mayor told reporters afterwards that no decision had been taken yet.",
+]
+
+
+@dataclass
+class Story:
+    """One story page; ``kind`` is article | shell (JS shell) | gone (410) | missing (404) | front."""
+
+    slug: str
+    title: str
+    published: datetime
+    kind: str = "article"
+    edit: int = 0  # bump to change the text (a correction)
+
+    @property
+    def path(self) -> str:
+        return f"/news/{self.slug}"
+
+
+@dataclass
+class Request:
+    path: str
+    if_none_match: str | None
+    if_modified_since: str | None
+
+
+@dataclass
+class MiniSite:
+    """The site's state; tests mutate it between runs."""
+
+    stories: dict[str, Story] = field(default_factory=dict)
+    feed: list[str] = field(default_factory=list)  # slugs listed in the feed, newest first
+    sitemap: list[str] | None = None  # slugs listed in /sitemap.xml.gz (None: no sitemap)
+    sitemap_bomb: bool = False
+    base: str = ""
+    requests: list[Request] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, slug: str, published: datetime, *, kind: str = "article", listed: bool = True) -> Story:
+        story = Story(slug, f"Story {slug.replace('-', ' ')}", published, kind)
+        self.stories[slug] = story
+        if listed:
+            self.feed.insert(0, slug)
+        return story
+
+    def url(self, slug: str) -> str:
+        return self.base + f"/news/{slug}"
+
+    def asked(self, slug: str) -> list[Request]:
+        with self.lock:
+            return [r for r in self.requests if r.path == f"/news/{slug}"]
+
+    def clear(self) -> None:
+        with self.lock:
+            self.requests.clear()
+
+    # -- rendering -------------------------------------------------------------------------
+
+    def article_html(self, story: Story) -> str:
+        paragraphs = "".join(
+            f"<p>{SENTENCES[(i + len(story.slug)) % len(SENTENCES)]} {story.title} is the subject here.</p>"
+            for i in range(8)
+        )
+        if story.edit:
+            paragraphs += (
+                f"<p>Correction {story.edit}: an earlier version misstated the date of the vote.</p>"
+            )
+        published = story.published.isoformat()
+        return (
+            f"<!doctype html><html><head><title>{story.title}</title>"
+            f'<link rel="canonical" href="{self.url(story.slug)}">'
+            f'<meta property="og:type" content="article">'
+            f'<meta property="article:published_time" content="{published}">'
+            f'</head><body><nav><a href="/">Home</a> <a href="/news/">News</a></nav>'
+            f'<article><h1>{story.title}</h1><time datetime="{published}">{published}</time>'
+            f'<div class="article-body">{paragraphs}</div></article>'
+            f"<footer>(c) Mini Gazette</footer></body></html>"
+        )
+
+    def shell_html(self, story: Story) -> str:
+        return (
+            f"<!doctype html><html><head><title>{story.title}</title></head>"
+            f'<body><div id="app"></div><script>window.__STATE__={{"id":"{story.slug}"}}</script>'
+            f'<script src="/static/app.js"></script></body></html>'
+        )
+
+    def front_html(self) -> str:
+        teasers = "".join(
+            f'<article><h2><a href="{s.path}">{s.title}</a></h2></article>'
+            for s in list(self.stories.values())[:6]
+        )
+        return (
+            f"<!doctype html><html><head><title>News</title></head><body><main>{teasers}</main></body></html>"
+        )
+
+    def feed_xml(self) -> str:
+        items = "".join(
+            f"<item><title>{self.stories[slug].title}</title><link>{self.url(slug)}</link>"
+            f"<pubDate>{format_datetime(self.stories[slug].published, usegmt=True)}</pubDate></item>"
+            for slug in self.feed
+        )
+        return f'<?xml version="1.0"?><rss version="2.0"><channel><title>Mini</title>{items}</channel></rss>'
+
+    def sitemap_xml(self) -> str:
+        urls = "".join(
+            f"<url><loc>{self.url(slug)}</loc><lastmod>{self.stories[slug].published.isoformat()}</lastmod></url>"
+            for slug in self.sitemap or []
+        )
+        return f'<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{urls}</urlset>'
+
+    def sources_yaml(self, path: Path, **overrides: Any) -> Path:
+        discovery: dict[str, Any] = {"feeds": [self.base + "/feed.rss"]}
+        if self.sitemap is not None:
+            discovery["sitemaps"] = [self.base + "/sitemap.xml.gz"]
+        source: dict[str, Any] = {
+            "key": "mini",
+            "name": "Mini Gazette",
+            "homepage": self.base + "/",
+            "discovery": discovery,
+            "article_urls": {"allow": [r"/news/[a-z0-9-]+$"]},
+            "related": {"depth": 0},
+            "politeness": {
+                "concurrency": 4,
+                "delay": 0,
+                "download_timeout": 2.0,
+                "max_response_bytes": 200_000,
+            },
+            "allow_private_networks": True,
+        }
+        for key, value in overrides.items():
+            if isinstance(value, dict) and isinstance(source.get(key), dict):
+                source[key] = {**source[key], **value}
+            else:
+                source[key] = value
+        path.write_text(yaml.safe_dump({"version": 1, "sources": [source]}))
+        return path
+
+
+def make_handler(site: MiniSite) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+        def send(
+            self, status: int, body: bytes, ctype: str = "text/html; charset=utf-8", **extra: str
+        ) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", ctype)
+            self.send_header("Content-Length", str(len(body)))
+            for key, value in extra.items():
+                self.send_header(key.replace("_", "-"), value)
+            self.end_headers()
+            self.wfile.write(body)
+
+        def conditional(self, body: bytes, modified: datetime) -> None:
+            etag = '"' + hashlib.md5(body).hexdigest() + '"'
+            if self.headers.get("If-None-Match") == etag:
+                self.send_response(304)
+                self.send_header("ETag", etag)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            self.send(200, body, ETag=etag, Last_Modified=format_datetime(modified, usegmt=True))
+
+        def do_GET(self) -> None:
+            path = self.path
+            with site.lock:
+                site.requests.append(
+                    Request(path, self.headers.get("If-None-Match"), self.headers.get("If-Modified-Since"))
+                )
+            if path == "/robots.txt":
+                self.send(200, b"User-agent: *\nAllow: /\n", "text/plain")
+            elif path == "/feed.rss":
+                self.send(200, site.feed_xml().encode(), "application/rss+xml")
+            elif path == "/sitemap.xml.gz" and site.sitemap is not None:
+                raw = (
+                    b"<urlset>" + b" " * 5_000_000 + b"</urlset>"
+                    if site.sitemap_bomb
+                    else site.sitemap_xml().encode()
+                )
+                self.send(200, gzip.compress(raw), "application/gzip")
+            elif path in ("/", "/news/"):
+                self.send(200, site.front_html().encode())
+            elif path.startswith("/news/") and path.removeprefix("/news/") in site.stories:
+                story = site.stories[path.removeprefix("/news/")]
+                if story.kind == "gone":
+                    self.send(410, b"<html><body>Gone</body></html>")
+                elif story.kind == "missing":
+                    self.send(404, b"<html><body>Not found</body></html>")
+                elif story.kind == "front":
+                    self.send(301, b"", Location="/news/")
+                elif story.kind == "shell":
+                    self.conditional(site.shell_html(story).encode(), story.published)
+                else:
+                    self.conditional(site.article_html(story).encode(), story.published)
+            else:
+                self.send(404, b"<html><body>no such page</body></html>")
+
+    return Handler
+
+
+class QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass
+
+
+def serve(site: MiniSite) -> Iterator[MiniSite]:
+    """Serve ``site`` on a free loopback port for the duration of the generator."""
+    server = QuietServer(("127.0.0.1", 0), make_handler(site))
+    site.base = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield site
+    finally:
+        server.shutdown()
+        server.server_close()
