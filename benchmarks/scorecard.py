@@ -73,7 +73,9 @@ class Scorecard:
     surface_requests_per_run: float | None
     wall_seconds: float | None = None
     failures: list[str] = field(default_factory=list)  # one line per false/missed alarm (first 20)
-    misses: list[str] = field(default_factory=list)  # stories not stored / corrections not captured (first 20)
+    misses: list[str] = field(
+        default_factory=list
+    )  # stories not stored / corrections not captured (first 20)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -177,7 +179,10 @@ def _stored_articles(engine: Engine) -> dict[str, list[_Stored]]:
     with engine.connect() as conn:
         for vrow in conn.execute(
             select(
-                ArticleVersion.article_id, ArticleVersion.recorded_at, ArticleVersion.event, ArticleVersion.text
+                ArticleVersion.article_id,
+                ArticleVersion.recorded_at,
+                ArticleVersion.event,
+                ArticleVersion.text,
             ).order_by(ArticleVersion.article_id, ArticleVersion.version)
         ):
             versions[vrow.article_id].append((vrow.recorded_at, vrow.event, vrow.text))
@@ -228,7 +233,9 @@ def score(
             if article is not None and article.removed_at is None and article.text:
                 live_stored += 1
                 live = story.version_at(end)
-                if live is not None and best_version(article.text, story.versions) == story.versions.index(live):
+                if live is not None and best_version(article.text, story.versions) == story.versions.index(
+                    live
+                ):
                     current += 1
             elif len(misses) < 20:
                 state = "not stored" if article is None else "stored as removed"
@@ -247,7 +254,9 @@ def score(
                     continue
                 corrections += 1
                 if len(misses) < 20:
-                    misses.append(f"{url}: correction at {version.at:%Y-%m-%d %H:%M} (age {_hours(age)} h) missed")
+                    misses.append(
+                        f"{url}: correction at {version.at:%Y-%m-%d %H:%M} (age {_hours(age)} h) missed"
+                    )
                 continue
             corrections += 1
             captured += 1
@@ -268,7 +277,9 @@ def score(
             else:
                 retractions += 1
                 if len(misses) < 20:
-                    misses.append(f"{url}: retracted at {story.removal.at:%Y-%m-%d %H:%M}, still live in the database")
+                    misses.append(
+                        f"{url}: retracted at {story.removal.at:%Y-%m-%d %H:%M}, still live in the database"
+                    )
 
     with engine.connect() as conn:
         article_ids = set(conn.scalars(select(Article.id)))
@@ -358,7 +369,9 @@ def score(
     )
 
 
-def _capture_time(article: _Stored | None, story: LiveStory, index: int, made_at: datetime) -> datetime | None:
+def _capture_time(
+    article: _Stored | None, story: LiveStory, index: int, made_at: datetime
+) -> datetime | None:
     """When the database first held a version that reads like ``story.versions[index]``."""
     if article is None:
         return None

@@ -83,7 +83,7 @@ def soak(
 
     workdir.mkdir(parents=True, exist_ok=True)
     url = database_url or f"sqlite:///{workdir / 'news.db'}"
-    hours = int(round(days * 24))
+    hours = round(days * 24)
     env = {
         "NEWSFLOW_DATABASE_URL": url,
         "NEWSFLOW_RAW_STORE": str(workdir / "raw"),
@@ -135,7 +135,9 @@ def _progress(at: datetime, batch: list[RunRecord]) -> None:
     failed = [r for r in batch if r.status == "failed"]
     if at.hour == 0 or failed:
         note = "; ".join(f"{r.source}: {(r.error or '')[:160]}" for r in failed)
-        print(f"[{at:%Y-%m-%d %H:%M}] {len(batch)} runs{', failed: ' + note if failed else ''}", file=sys.stderr)
+        print(
+            f"[{at:%Y-%m-%d %H:%M}] {len(batch)} runs{', failed: ' + note if failed else ''}", file=sys.stderr
+        )
 
 
 def main(argv: list[str] | None = None) -> int:

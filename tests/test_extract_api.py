@@ -256,3 +256,36 @@ def test_bare_extraction_fallback_gives_the_same_text(monkeypatch: pytest.Monkey
     assert direct is not None and fallback is not None
     assert fallback.text == direct.text
     assert fallback.text.split("\n\n") == SEED_PARAGRAPHS
+
+
+@pytest.mark.parametrize(
+    ("text", "furniture"),
+    [
+        ("World\nHarbour board votes\nBy Ann Lee\n12 March 2026\nFacebook Twitter Email Print", True),
+        ("The harbour board voted on Tuesday to close the east pier.", False),  # a one-line brief
+        ("市议会周二投票决定关闭东码头。", False),  # CJK full stop
+        # Thai ends sentences with spaces: a short paragraph on one long line is prose.
+        (
+            "คณะกรรมการท่าเรือลงมติเมื่อวันอังคารให้ปิดท่าเรือฝั่งตะวันออก เนื่องจากโครงสร้างเสียหาย "
+            "หลังพายุเมื่อเดือนที่แล้ว และจะเปิดอีกครั้งในฤดูใบไม้ผลิ",
+            False,
+        ),
+        ("Short\n" * 100, False),  # too long to be only a headline and buttons
+    ],
+)
+def test_furniture_only_text_is_told_from_short_bodies(text: str, furniture: bool) -> None:
+    from pipeline.extract.api import is_furniture_only
+
+    assert is_furniture_only(text) is furniture
+
+
+def test_page_with_an_empty_body_container_is_empty_not_an_article() -> None:
+    """A CMS that renders headline, byline and share buttons around an empty body."""
+    page = (
+        "<html><head><title>Harbour board votes</title></head><body><article>"
+        "<h1>Harbour board votes</h1><p class='byline'>By Ann Lee</p><time>12 March 2026</time>"
+        "<div class='body'></div><ul class='share'><li>Facebook</li><li>Twitter</li><li>Email</li></ul>"
+        "</article></body></html>"
+    )
+    outcome = extract_outcome(page.encode(), "https://capital.example/2026/03/12/harbour/")
+    assert outcome.status != "ok"

@@ -10,6 +10,7 @@ the benchmark.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -269,6 +270,10 @@ def extract_outcome(
     )
     if not text:
         return Outcome(article, "empty", SHELL_REASON if shell else "no main text found", detection.reasons)
+    if is_furniture_only(text):
+        # A CMS that renders the chrome but an empty body container: trafilatura falls back
+        # to the headline, byline and share buttons. Storing that would overwrite the story.
+        return Outcome(article, "empty", FURNITURE_REASON, detection.reasons)
     if shell:
         article.is_article = False
         return Outcome(
@@ -278,6 +283,26 @@ def extract_outcome(
         reason = "not an article page: " + ", ".join(detection.reasons)
         return Outcome(article, "not_article", reason, detection.reasons)
     return Outcome(article, "ok", None, detection.reasons)
+
+
+#: Text this short with no sentence in it is page furniture, not a body.
+FURNITURE_MAX_CHARS = 400
+FURNITURE_MAX_LINE = 100
+FURNITURE_REASON = "no body text: only headline, byline and page furniture (no sentence)"
+_SENTENCE_END = re.compile(r"[.!?;:\u3002\uff01\uff1f\u0964\u061f\u06d4][\"'\u201d\u2019)\]]*(?:\s|$)")
+
+
+def is_furniture_only(text: str) -> bool:
+    """Short text without a single sentence end (any script): a headline, a byline, buttons.
+
+    Every body, even a one-paragraph brief, ends a sentence somewhere; chrome (section label,
+    headline, "By …", dates, "Facebook Twitter Email Print") never does.
+    """
+    if len(text) > FURNITURE_MAX_CHARS or _SENTENCE_END.search(text) is not None:
+        return False
+    # Scripts that end sentences with a space (Thai, Lao, Khmer) still write paragraphs:
+    # one long line is prose, not a stack of labels and buttons.
+    return all(len(line) <= FURNITURE_MAX_LINE for line in text.splitlines())
 
 
 def _same_words(a: list[str], b: list[str]) -> bool:
