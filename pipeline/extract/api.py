@@ -270,10 +270,6 @@ def extract_outcome(
     )
     if not text:
         return Outcome(article, "empty", SHELL_REASON if shell else "no main text found", detection.reasons)
-    if is_furniture_only(text):
-        # A CMS that renders the chrome but an empty body container: trafilatura falls back
-        # to the headline, byline and share buttons. Storing that would overwrite the story.
-        return Outcome(article, "empty", FURNITURE_REASON, detection.reasons)
     if shell:
         article.is_article = False
         return Outcome(
@@ -282,6 +278,11 @@ def extract_outcome(
     if not detection.is_article:
         reason = "not an article page: " + ", ".join(detection.reasons)
         return Outcome(article, "not_article", reason, detection.reasons)
+    if is_furniture_only(text):
+        # An article page whose CMS rendered the chrome around an empty body container:
+        # trafilatura falls back to headline, byline and share buttons. Storing that would
+        # overwrite the story; "empty" makes it a lost article the quality gate reports.
+        return Outcome(article, "empty", FURNITURE_REASON, detection.reasons)
     return Outcome(article, "ok", None, detection.reasons)
 
 
