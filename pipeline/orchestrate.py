@@ -15,6 +15,7 @@ from typing import Any
 
 from pipeline.config import load_sources
 from pipeline.errors import UsageError
+from pipeline.redact import redact
 
 STAGES = ("crawl", "extract", "load", "check")
 
@@ -146,7 +147,7 @@ def run_source(
         publish(crawled.run_id, database_url=database_url)
     except Exception as exc:  # one source's failure must not stop the others
         summary.status = "failed"
-        summary.error = f"{type(exc).__name__}: {exc}"
+        summary.error = redact(f"{type(exc).__name__}: {exc}")
         if crawled_run:
             stage = current[0] if current else "run"
             try:

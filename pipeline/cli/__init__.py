@@ -7,6 +7,9 @@ libraries inside the commands so that ``newsflow --help`` stays fast.
 from __future__ import annotations
 
 import sys
+import traceback
+
+from rich.markup import escape
 
 # Importing a command module registers its commands (one line per module).
 import pipeline.cli.airflow_cmd
@@ -24,18 +27,39 @@ import pipeline.cli.status_cmd
 from pipeline.cli.app import app, console_err
 from pipeline.config import ConfigError
 from pipeline.errors import NewsflowError
+from pipeline.redact import install_log_redaction, redact
 
 __all__ = ["app", "main", "pipeline"]
 
 
 def main() -> None:
-    """Entry point: run the Typer app, turning expected errors into one line + exit code."""
+    """Entry point: run the Typer app, turning expected errors into one line + exit code.
+
+    An unexpected exception still shows its traceback (it is a bug to report), but redacted:
+    driver and HTTP messages may carry URLs with credentials. A database that cannot be
+    reached is no bug: one line, exit 1.
+    """
+    install_log_redaction()
     try:
         app(standalone_mode=True)
     except ConfigError as exc:
         for issue in exc.issues:
-            console_err.print(f"[red]error:[/red] {issue}", highlight=False, soft_wrap=True)
+            console_err.print(f"[red]error:[/red] {redact(issue)}", highlight=False, soft_wrap=True)
         sys.exit(2)
     except NewsflowError as exc:
-        console_err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+        console_err.print(f"[red]error:[/red] {redact(exc)}", highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
+    except Exception as exc:
+        from sqlalchemy.exc import OperationalError
+
+        if isinstance(exc, OperationalError):
+            text = str(exc.orig or exc).strip()
+            first = text.splitlines()[0] if text else type(exc).__name__
+            console_err.print(
+                f"[red]error:[/red] database unavailable: {escape(redact(first))}",
+                highlight=False,
+                soft_wrap=True,
+            )
+        else:
+            sys.stderr.write(redact(traceback.format_exc()))
+        sys.exit(1)

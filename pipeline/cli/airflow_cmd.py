@@ -46,6 +46,7 @@ def standalone(
     from pipeline.airflow_local import AirflowHome, news_environment, serve
     from pipeline.dagkit import project_path
     from pipeline.db import migrate
+    from pipeline.redact import redact
 
     news_env = news_environment()
     migrate.upgrade(news_env["NEWSFLOW_DATABASE_URL"])
@@ -63,7 +64,7 @@ def standalone(
             f"[green]Airflow is up:[/green] {h.base_url}  user [bold]{h.username}[/bold]  password [bold]{h.password}[/bold]"
         )
         console.print(
-            f"news database: {news_env['NEWSFLOW_DATABASE_URL']}; logs: {h.home / 'logs'}; Ctrl-C stops."
+            f"news database: {redact(news_env['NEWSFLOW_DATABASE_URL'])}; logs: {h.home / 'logs'}; Ctrl-C stops."
         )
 
     console.print(f"starting Airflow in {airflow_home.home} (first start migrates its database, ~1 min)")

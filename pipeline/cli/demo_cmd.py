@@ -33,10 +33,13 @@ def demo(
     from pipeline.demo import DEMO_DIR, seed_report
     from pipeline.demo_ports import start_demo_network
     from pipeline.demo_site import DEFAULT_PORT
+    from pipeline.redact import redact
     from pipeline.settings import get_settings
 
     migrate.upgrade(database_url)
-    console.print(f"[bold]1.[/bold] news database migrated: {database_url or get_settings().database_url}")
+    console.print(
+        f"[bold]1.[/bold] news database migrated: {redact(database_url or get_settings().database_url)}"
+    )
     network, same_ports = start_demo_network(DEMO_DIR / "ports.json", articles=articles)
     if not same_ports:
         console.print(
