@@ -13,7 +13,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pipeline.config import load_sources
 from pipeline.errors import UsageError
 from pipeline.redact import redact
 
@@ -174,6 +173,7 @@ def run_sources(
     with another's extraction keeps both cores busy, just as concurrent DAG runs do.
     Summaries come back in the order of ``source_keys``.
     """
+    from pipeline.config import load_sources
     from pipeline.db import migrate
     from pipeline.stages.extract import workers_sharing_cores
 

@@ -25,7 +25,7 @@ import pipeline.cli.search_cmd
 import pipeline.cli.sources_cmd
 import pipeline.cli.status_cmd
 from pipeline.cli.app import app, console_err
-from pipeline.config import ConfigError
+from pipeline.config_errors import ConfigError
 from pipeline.errors import NewsflowError
 from pipeline.redact import install_log_redaction, redact
 
