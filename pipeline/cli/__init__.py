@@ -9,7 +9,11 @@ from __future__ import annotations
 import sys
 import traceback
 
+import typer
 from rich.markup import escape
+
+# Typer vendors Click (typer._click); its usage errors are that Click's, not the PyPI one's.
+from typer._click.exceptions import UsageError as ClickUsageError
 
 # Importing a command module registers its commands (one line per module).
 import pipeline.cli.airflow_cmd
@@ -41,7 +45,22 @@ def main() -> None:
     """
     install_log_redaction()
     try:
-        app(standalone_mode=True)
+        # Not standalone: Click's usage errors come back here, to be shown as one line
+        # (Typer would draw a multi-line box); Exit comes back as its code.
+        code = app(standalone_mode=False)
+        sys.exit(code if isinstance(code, int) else 0)
+    except ClickUsageError as exc:  # BadParameter, NoSuchOption, MissingParameter …
+        command = exc.ctx.command_path if exc.ctx is not None else "newsflow"
+        message = " ".join(exc.format_message().split())
+        console_err.print(
+            f"[red]error:[/red] {escape(redact(message))} (see {command} --help)",
+            highlight=False,
+            soft_wrap=True,
+        )
+        sys.exit(2)
+    except typer.Abort:
+        console_err.print("aborted", highlight=False)
+        sys.exit(1)
     except ConfigError as exc:
         for issue in exc.issues:
             console_err.print(f"[red]error:[/red] {redact(issue)}", highlight=False, soft_wrap=True)

@@ -28,7 +28,7 @@ app.add_typer(airflow_app, name="airflow")
 def standalone(
     ctx: typer.Context,
     home: Path = typer.Option(Path("data/airflow"), "--home", help="AIRFLOW_HOME (created if missing)."),
-    port: int = typer.Option(8080, "--port", help="Port of the API server / UI."),
+    port: int = typer.Option(8080, "--port", min=1, max=65535, help="Port of the API server / UI."),
     metadata_url: str | None = typer.Option(
         None, "--metadata-url", help="Airflow's own metadata DB; default SQLite in --home."
     ),
@@ -38,7 +38,9 @@ def standalone(
         envvar="NEWSFLOW_AIRFLOW_PASSWORD",
         help="Admin password (default: generated, kept).",
     ),
-    crawl_slots: int = typer.Option(2, "--crawl-slots", help="Slots of crawl_pool (concurrent crawls)."),
+    crawl_slots: int = typer.Option(
+        2, "--crawl-slots", min=1, max=64, help="Slots of crawl_pool (concurrent crawls)."
+    ),
 ) -> None:
     """Start a local Airflow (api-server, scheduler, dag-processor, triggerer); Ctrl-C stops it."""
     if ctx.invoked_subcommand is not None:
@@ -79,7 +81,9 @@ def trigger(
     user: str = typer.Option("admin", "--user", envvar="NEWSFLOW_AIRFLOW_USER"),
     password: str | None = typer.Option(None, "--password", envvar="NEWSFLOW_AIRFLOW_PASSWORD"),
     wait: bool = typer.Option(False, "--wait", help="Wait for the run to finish; exit 1 if it failed."),
-    timeout: float = typer.Option(3600, "--timeout", help="Seconds to wait with --wait."),
+    timeout: float = typer.Option(
+        3600, "--timeout", min=0, max=7 * 86400, help="Seconds to wait with --wait."
+    ),
 ) -> None:
     """Trigger a DAG run through the Airflow REST API (unpausing the DAG) and print its run id."""
     from pipeline.airflow_local import AirflowClient

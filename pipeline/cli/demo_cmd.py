@@ -23,7 +23,9 @@ NEXT_STEPS = """\
 @app.command("demo")
 def demo(
     database_url: str | None = typer.Option(None, "--database-url", help="Default NEWSFLOW_DATABASE_URL."),
-    articles: int = typer.Option(0, "--articles", help="Extra generated articles per outlet (scale mode)."),
+    articles: int = typer.Option(
+        0, "--articles", min=0, max=100_000, help="Extra generated articles per outlet (scale mode)."
+    ),
     query: str = typer.Option("Belgorod governor", "--query", help="The search shown at the end."),
 ) -> None:
     """Serve the demo news network on loopback, run the whole pipeline over it, show what it stored."""

@@ -13,6 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from pipeline.cli.app import app, console
+from pipeline.limits import MAX_PAGES
 from pipeline.orchestrate import DEFAULT_PARALLEL, STAGES, SourceRunSummary
 
 
@@ -111,14 +112,16 @@ def run(
     source: list[str] | None = typer.Option(
         None, "--source", "-s", help="Source key (repeatable); default all."
     ),
-    max_pages: int | None = typer.Option(None, "--max-pages", help="Override limits.max_pages."),
+    max_pages: int | None = typer.Option(
+        None, "--max-pages", min=1, max=MAX_PAGES, help="Override limits.max_pages."
+    ),
     sources_path: Path | None = typer.Option(
         None, "--sources", help="Sources file; default NEWSFLOW_SOURCES."
     ),
     database_url: str | None = typer.Option(None, "--database-url", help="Default NEWSFLOW_DATABASE_URL."),
     as_json: bool = typer.Option(False, "--json", help="Print the summaries as JSON instead of a table."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Show the crawler's INFO log."),
-    parallel: int = typer.Option(DEFAULT_PARALLEL, "--parallel", min=1, help="Sources run at once."),
+    parallel: int = typer.Option(DEFAULT_PARALLEL, "--parallel", min=1, max=64, help="Sources run at once."),
     wait: bool = typer.Option(
         True,
         "--wait/--no-wait",

@@ -142,9 +142,14 @@ def crawl(
         source = sources.get(source_key)
     except KeyError as exc:
         raise UsageError(exc.args[0]) from exc
-    for name, value in (("max_pages", max_pages), ("related_depth", related_depth)):
-        if value is not None and value < (1 if name == "max_pages" else 0):
-            raise UsageError(f"{name} must be {'positive' if name == 'max_pages' else 'zero or more'}")
+    from pipeline.limits import MAX_PAGES
+
+    for name, value, low, high in (
+        ("max_pages", max_pages, 1, MAX_PAGES),
+        ("related_depth", related_depth, 0, 5),
+    ):
+        if value is not None and not low <= value <= high:
+            raise UsageError(f"{name} must be between {low} and {high:,}")
     if backfill:
         from pipeline import clock
 
