@@ -68,15 +68,18 @@ def soak(
     parallel: int = 3,
     network_days: int | None = None,
     on_hour: Callable[[datetime, list[RunRecord]], None] | None = None,
+    on_day: Callable[[Scorecard], None] | None = None,
 ) -> SoakResult:
     """Run ``days`` simulated days of hourly runs of every outlet and score the result.
 
     ``workdir`` receives the raw store, the sources file and (without ``database_url``) the
     SQLite database. ``network_days`` is the length of the network's timeline (default: the
     soak's length rounded up), so a short soak can run on the first hours of a month.
+    ``on_day`` receives the scorecard so far at every simulated midnight (a month-long soak
+    leaves figures behind even when it is stopped early).
     """
     from pipeline.db import migrate
-    from pipeline.db.engine import dispose_engines, get_engine
+    from pipeline.db.engine import dispose_engines
     from pipeline.demo_site.living import LivingNetwork
     from pipeline.orchestrate import run_sources
     from pipeline.settings import reset_settings_cache
@@ -110,20 +113,28 @@ def soak(
             runs.extend(batch)
             if on_hour is not None:
                 on_hour(at, batch)
-        wall = time.perf_counter() - started
-        broken = {(outlet, _run_hour(served_at)) for outlet, _url, served_at in network.served_broken()}
-        card = score(
-            get_engine(url),
-            network.timeline,
-            {o.key: o.base_url for o in network.outlets},
-            runs,
-            end=at,
-            broken=broken,
-            requests=network.requests(),
-            wall_seconds=round(wall, 1),
-        )
+            if on_day is not None and at.hour == 0 and at != start + timedelta(hours=hours):
+                on_day(_score(network, url, runs, at, started))
+        card = _score(network, url, runs, at, started)
     dispose_engines()
     return SoakResult(card, runs, url)
+
+
+def _score(network: Any, url: str, runs: list[RunRecord], at: datetime, started: float) -> Scorecard:
+    """The database against the network's ground truth, up to ``at``."""
+    from pipeline.db.engine import get_engine
+
+    broken = {(outlet, _run_hour(served_at)) for outlet, _url, served_at in network.served_broken()}
+    return score(
+        get_engine(url),
+        network.timeline,
+        {o.key: o.base_url for o in network.outlets},
+        runs,
+        end=at,
+        broken=broken,
+        requests=network.requests(),
+        wall_seconds=round(time.perf_counter() - started, 1),
+    )
 
 
 def _run_hour(served_at: datetime) -> datetime:
@@ -140,6 +151,18 @@ def _progress(at: datetime, batch: list[RunRecord]) -> None:
         )
 
 
+def _checkpoint_writer(path: Path | None) -> Callable[[Scorecard], None] | None:
+    if path is None:
+        return None
+    path.parent.mkdir(parents=True, exist_ok=True)
+
+    def write(card: Scorecard) -> None:
+        with path.open("a", encoding="utf-8") as out:
+            out.write(json.dumps(card.as_dict(), default=str) + "\n")
+
+    return write
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--days", type=float, default=30.0, help="simulated days of hourly runs (default 30)")
@@ -150,6 +173,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workdir", type=Path, help="keep the database and WARCs here (default: a temp dir)")
     parser.add_argument("--json", action="store_true", help="print the scorecard as one JSON object")
     parser.add_argument("--output", type=Path, help="also write the JSON scorecard to this file")
+    parser.add_argument(
+        "--checkpoints",
+        type=Path,
+        help="append the scorecard so far at every simulated midnight (JSON Lines)",
+    )
     args = parser.parse_args(argv)
     start = datetime.fromisoformat(args.start.replace("Z", "+00:00"))
     if start.tzinfo is None:
@@ -164,6 +192,7 @@ def main(argv: list[str] | None = None) -> int:
             database_url=args.database_url,
             parallel=args.parallel,
             on_hour=_progress,
+            on_day=_checkpoint_writer(args.checkpoints),
         )
     data: dict[str, Any] = result.scorecard.as_dict()
     if args.output:
