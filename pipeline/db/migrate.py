@@ -28,8 +28,8 @@ def migration_lock(connection: Any) -> Iterator[None]:
     race to create ``alembic_version`` (one failed with a unique violation). PostgreSQL: a
     session-level advisory lock — the loser waits, then sees the winner's committed tables and
     does nothing.
-    SQLite: an exclusive ``flock`` on the database file (SQLite's own locks are ``fcntl``
-    locks, which ``flock`` does not touch). Both are held around the migration transaction,
+    SQLite: an exclusive ``flock`` on a sidecar ``<database>.migrate-lock`` file (opening and
+    closing the database file itself would release SQLite's own POSIX locks of this process). Both are held around the migration transaction,
     so the next process reads only after the commit; a crashed holder releases them (the
     session or the file descriptor ends with it).
     """
@@ -55,7 +55,10 @@ def migration_lock(connection: Any) -> Iterator[None]:
     if not database or database == ":memory:" or database.startswith("file:"):
         yield
         return
-    with open(database, "ab") as handle:  # creates the file SQLite would create anyway
+    # A sidecar file, never the database itself: closing any descriptor of the database file
+    # drops every POSIX lock this process holds on it, SQLite's included (its connections in
+    # the pool then fail with "disk I/O error" or, worse, lose their lock silently).
+    with open(f"{database}.migrate-lock", "ab") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield

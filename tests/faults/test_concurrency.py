@@ -154,3 +154,38 @@ def test_two_concurrent_runs_of_one_source_make_no_duplicates(fresh_pg: str, tmp
     engine.dispose()
     assert [status for status, _ in runs] == ["success", "success"]
     assert len(urls) == len(set(urls)) == 4, urls
+
+
+def test_upgrade_beside_open_sqlite_connections_keeps_them_working(tmp_path: Path) -> None:
+    """The migration lock once opened and closed the database file itself, which drops every
+    POSIX lock the process holds on it (SQLite's "how to corrupt" 2.2): in the soak, a
+    long-lived process upgrading before each batch of sources, with crawler subprocesses
+    writing, failed with "disk I/O error". The lock is a sidecar file now."""
+    from sqlalchemy import text as sql
+
+    from pipeline.db import migrate
+    from pipeline.db.engine import make_engine
+
+    url = f"sqlite:///{tmp_path / 'news.db'}"
+    migrate.upgrade(url)
+    pooled = make_engine(url)
+    insert = sql(
+        "INSERT INTO sources (key, name, homepage, config_hash, created_at, updated_at) "
+        "VALUES (:k, 'x', 'http://127.0.0.1:9/', 'h', '2026-01-01', '2026-01-01')"
+    )
+    try:
+        reader = pooled.connect()  # an idle pooled connection, as the stage threads leave them
+        for round_ in range(5):
+            migrate.upgrade(url)
+            with pooled.begin() as conn:
+                conn.execute(insert, {"k": f"s{round_}"})
+            fresh = make_engine(url)
+            with fresh.connect() as conn:
+                assert conn.execute(sql("SELECT count(*) FROM sources")).scalar_one() == round_ + 1
+            fresh.dispose()
+            assert reader.execute(sql("SELECT count(*) FROM sources")).scalar_one() == round_ + 1
+            reader.rollback()
+        reader.close()
+    finally:
+        pooled.dispose()
+    assert (tmp_path / "news.db.migrate-lock").exists()
