@@ -271,6 +271,11 @@ def test_bare_extraction_fallback_gives_the_same_text(monkeypatch: pytest.Monkey
             False,
         ),
         ("Short\n" * 100, False),  # too long to be only a headline and buttons
+        (
+            "World Residents divided over road safety plan By Daniel Harmon October 01, 2026 12:36 PM"
+            " Facebook Twitter Email Print this article Advertisement",
+            True,
+        ),  # chrome on one line; "12:36" is no sentence end
     ],
 )
 def test_furniture_only_text_is_told_from_short_bodies(text: str, furniture: bool) -> None:

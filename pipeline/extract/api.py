@@ -313,22 +313,24 @@ def extract_outcome(
 
 #: Text this short with no sentence in it is page furniture, not a body.
 FURNITURE_MAX_CHARS = 400
-FURNITURE_MAX_LINE = 100
 FURNITURE_REASON = "no body text: only headline, byline and page furniture (no sentence)"
 _SENTENCE_END = re.compile(r"[.!?;:\u3002\uff01\uff1f\u0964\u061f\u06d4][\"'\u201d\u2019)\]]*(?:\s|$)")
+#: Scripts that end sentences with a space, not a mark (Thai, Lao, Tibetan, Myanmar, Khmer):
+#: no sentence end proves nothing there.
+_UNPUNCTUATED_SCRIPT = re.compile(r"[\u0e00-\u0eff\u0f00-\u0fff\u1000-\u109f\u1780-\u17ff]")
 
 
 def is_furniture_only(text: str) -> bool:
-    """Short text without a single sentence end (any script): a headline, a byline, buttons.
+    """Short text without a single sentence end: a headline, a byline, share buttons.
 
     Every body, even a one-paragraph brief, ends a sentence somewhere; chrome (section label,
-    headline, "By …", dates, "Facebook Twitter Email Print") never does.
+    headline, "By …", dates, "Facebook Twitter Email Print") never does. Text mostly in a
+    script that does not mark sentence ends is never judged furniture.
     """
     if len(text) > FURNITURE_MAX_CHARS or _SENTENCE_END.search(text) is not None:
         return False
-    # Scripts that end sentences with a space (Thai, Lao, Khmer) still write paragraphs:
-    # one long line is prose, not a stack of labels and buttons.
-    return all(len(line) <= FURNITURE_MAX_LINE for line in text.splitlines())
+    letters = sum(1 for ch in text if ch.isalpha())
+    return len(_UNPUNCTUATED_SCRIPT.findall(text)) * 3 < max(letters, 1)
 
 
 def _same_words(a: list[str], b: list[str]) -> bool:
