@@ -7,14 +7,17 @@ sits in a downloader middleware (:class:`FenceMiddleware`), which Scrapy runs fo
 request it downloads: the spider's own, every redirect hop and meta refresh (Scrapy
 schedules them as new requests) and robots.txt. It refuses, in this order:
 
-1. a URL without a usable host (unparseable, broken IPv6 literal, bad port) or not http(s);
-2. an IP-literal host the network policy forbids (``blocked_network``, no DNS needed);
+1. a URL without a usable host (unparseable, broken IPv6 literal, bad port) or not http(s)
+   (``offsite``);
+2. an IP-literal host no ``allow_private_networks`` entry could ever open: link-local
+   (cloud metadata), unspecified, multicast (``blocked_network``, no DNS needed);
 3. a host outside the source's scope (``offsite``): its ``allowed_domains`` and the hosts of
    its configured discovery URLs; related links (and revisits of what they stored) may
    also go where ``related.scope`` allows (``configured_sources``: the other sources'
-   domains, ``any``: anywhere);
-4. a host name whose resolved addresses the policy forbids (``blocked_network``, through the
-   crawl's pinned resolver, see :mod:`crawlers.guard`).
+   domains, ``any``: anywhere). No DNS lookup is made for a host refused here;
+4. an address (literal, or what the host name resolves to through the crawl's pinned
+   resolver, see :mod:`crawlers.guard`) that is not public and not listed in
+   ``allow_private_networks`` with this port (``blocked_network``).
 
 Hosts are compared in their normalised spelling (:mod:`pipeline.hosts`): ``2130706433``,
 ``0x7f.1`` and ``[::ffff:127.0.0.1]`` are ``127.0.0.1``; ``http://allowed@evil/`` is
@@ -114,12 +117,11 @@ class FenceMiddleware:
         except ValueError as exc:
             raise self._refuse(request, "offsite_blocked", OffsiteRequest(f"unusable URL: {exc}")) from None
         ip = target.ip
-        if ip is not None:
-            problem = self.guard.policy.problem(ip, target.port)
-            if problem:
-                raise self._refuse(
-                    request, "network_blocked", BlockedNetwork(refusal_message(target.host, problem))
-                )
+        problem = self.guard.policy.problem(ip, target.port) if ip is not None else None
+        if ip is not None and problem and not self.guard.policy.openable(ip):
+            raise self._refuse(
+                request, "network_blocked", BlockedNetwork(refusal_message(target.host, problem))
+            )
         fence: Fence | None = getattr(getattr(spider, "scope", None), "fence", None)
         if fence is not None:
             wide = planned is None or planned.discovery in WIDE_DISCOVERIES
@@ -130,8 +132,8 @@ class FenceMiddleware:
             raise self._refuse(request, "offsite_blocked", OffsiteRequest(f"{target.scheme!r} URL"))
         if ip is None:
             problem = await self.guard.verdict(request.url)
-            if problem:
-                raise self._refuse(
-                    request, "network_blocked", BlockedNetwork(refusal_message(target.host, problem))
-                )
+        if problem:
+            raise self._refuse(
+                request, "network_blocked", BlockedNetwork(refusal_message(target.host, problem))
+            )
         return None

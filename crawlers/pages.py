@@ -12,9 +12,11 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 from lxml import etree
+
+from pipeline.urls import safe_join as join
 
 ARTICLE_LD_TYPES = {
     "article",
@@ -70,20 +72,6 @@ class PageInfo:
     score: int = 0
     signals: list[str] = field(default_factory=list)
     amp: bool = False
-
-
-def join(base: str, href: str) -> str | None:
-    """``href`` made absolute against ``base``; ``None`` when it cannot be parsed.
-
-    One broken link (``http://[::1``, a port that is no number) must cost that link, never
-    the page it is on.
-    """
-    try:
-        absolute = urljoin(base, href)
-        urlsplit(absolute).port  # noqa: B018 - raises ValueError for a bad port
-    except ValueError:
-        return None
-    return absolute
 
 
 def _attr(root: Any, xpath: str) -> str | None:

@@ -132,11 +132,18 @@ class NetworkPolicy:
             return None if not ip.is_reserved else f"{ip} is a reserved address"
         if any(o.admits(ip, port) for o in self.openings):
             return None
-        if not any(ip.version == o.version and ip in o for o in OPENABLE):
+        if not self.openable(ip):
             return f"{ip} is {kind}"
         where = f"[{ip}]" if ip.version == 6 else str(ip)
         entry = f"{where}:{port}" if port else str(ip)
         return f"{ip} is {kind} not listed in {KEY} (add {entry!r} to allow it)"
+
+    @staticmethod
+    def openable(ip: IPAddress) -> bool:
+        """Whether an ``allow_private_networks`` entry could open ``ip`` at all."""
+        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+            ip = ip.ipv4_mapped
+        return any(ip.version == o.version and ip in o for o in OPENABLE)
 
     def __repr__(self) -> str:
         return f"NetworkPolicy({[str(o) for o in self.openings]})"

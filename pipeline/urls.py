@@ -15,7 +15,7 @@ import hashlib
 import re
 from functools import lru_cache
 from typing import Literal
-from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urljoin, urlsplit, urlunsplit
 
 from pipeline.hosts import DEFAULT_PORTS, bracketed, normalize_host
 
@@ -57,6 +57,20 @@ def canonicalize(url: str, trailing_slash: TrailingSlash = "keep") -> str:
     query = urlencode(sorted(query_pairs), doseq=True)
     path = _clean_path(parts.path or "/", trailing_slash)
     return urlunsplit((scheme, netloc, path, query, ""))
+
+
+def safe_join(base: str, href: str) -> str | None:
+    """``href`` made absolute against ``base``; ``None`` when it cannot be parsed.
+
+    One broken link on a page (``http://[::1``, a port that is no number) must cost that
+    link, never the page: crawler, extraction and load all join links through this.
+    """
+    try:
+        absolute = urljoin(base, href)
+        urlsplit(absolute).port  # noqa: B018 - raises ValueError for a bad port
+    except ValueError:
+        return None
+    return absolute
 
 
 def url_hash(url: str) -> str:

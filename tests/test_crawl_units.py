@@ -21,7 +21,6 @@ from crawlers.state import Known, decide
 from pipeline.config import Limits, Source
 from pipeline.netpolicy import NetworkPolicy
 
-
 OPEN = ["127.0.0.0/8", "10.0.0.0/8", "192.168.0.0/16", "::1"]
 
 
