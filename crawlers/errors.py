@@ -1,7 +1,8 @@
 """Failure categories of ``fetches.error_category``: one small vocabulary for ops and gates.
 
 Categories: ``timeout``, ``too_large``, ``redirect_loop``, ``http_4xx``, ``http_5xx``,
-``not_html``, ``blocked_network``, ``robots``, ``dns``, ``connection``, ``other``.
+``not_html``, ``blocked_network``, ``offsite``, ``robots``, ``dns``, ``connection``, ``other``.
+``offsite`` (outside the source's fence) and ``robots`` are skips, not errors.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from twisted.internet import defer
 from twisted.internet import error as tx_error
 from twisted.web._newclient import ResponseFailed, ResponseNeverReceived
 
+from crawlers.fence import OffsiteRequest
 from crawlers.guard import BlockedNetwork
 from crawlers.resolver import installed_resolver
 
@@ -32,6 +34,7 @@ CATEGORIES = (
     "http_5xx",
     "not_html",
     "blocked_network",
+    "offsite",
     "robots",
     "dns",
     "connection",
@@ -67,6 +70,7 @@ def categorize(exc: BaseException) -> tuple[str, str]:
     message = str(exc).strip() or type(exc).__name__
     checks: list[tuple[tuple[type[BaseException], ...], str]] = [
         ((BlockedNetwork,), "blocked_network"),
+        ((OffsiteRequest,), "offsite"),
         ((RedirectLoop,), "redirect_loop"),
         ((DownloadTimeoutError, tx_error.TimeoutError, defer.TimeoutError), "timeout"),
         ((CannotResolveHostError, tx_error.DNSLookupError), "dns"),

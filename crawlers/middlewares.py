@@ -1,6 +1,7 @@
 """Downloader middlewares of the news crawl (see ``crawlers.settings`` for their order).
 
-- :class:`crawlers.guard.NetworkGuardMiddleware` refuses forbidden address ranges;
+- :class:`crawlers.fence.FenceMiddleware` refuses requests outside the source's fence (scope
+  and network guard);
 - :class:`RedirectGuardMiddleware` stops redirect loops early (with a clear category,
   instead of Scrapy's generic "max redirections reached") and keeps a redirect from
   fetching a canonical URL the run fetches anyway.

@@ -12,9 +12,11 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 from lxml import etree
+
+from pipeline.urls import safe_join as join
 
 ARTICLE_LD_TYPES = {
     "article",
@@ -146,7 +148,7 @@ def analyse(root: Any, url: str) -> PageInfo:
         root, "//meta[@property='og:url']/@content"
     )
     if canonical:
-        info.canonical = urljoin(url, canonical)
+        info.canonical = join(url, canonical) or canonical
     info.og_type = (_attr(root, "//meta[@property='og:type']/@content") or "").lower() or None
     info.ld_types = _ld_types(root)
     info.title = _attr(root, "//meta[@property='og:title']/@content") or _attr(root, "//title/text()")
@@ -211,7 +213,7 @@ def headline_links(container: Any, url: str) -> int:
             continue
         if any(RELATED_HEADING.match(" ".join(h.itertext())) for h in heading.itersiblings(preceding=True)):
             continue
-        hrefs = [urljoin(url, a.get("href") or "") for a in heading.iter("a")]
+        hrefs = [join(url, a.get("href") or "") or "" for a in heading.iter("a")]
         if any(h and h.split("#")[0] != url for h in hrefs):
             count += 1
     return count
@@ -222,21 +224,22 @@ def _hrefs(elements: Iterable[Any], base: str) -> Iterator[tuple[Any, str]]:
         href = (a.get("href") or "").strip()
         if not href or href.startswith(("#", "javascript:", "mailto:", "tel:", "data:")):
             continue
-        absolute = urljoin(base, href)
-        if urlsplit(absolute).scheme in {"http", "https"}:
+        absolute = join(base, href)
+        if absolute is not None and urlsplit(absolute).scheme in {"http", "https"}:
             yield a, absolute
 
 
 def base_url(root: Any, url: str) -> str:
     base = _attr(root, "//base/@href")
-    return urljoin(url, base) if base else url
+    return (join(url, base) or url) if base else url
 
 
 def listing_links(root: Any, url: str) -> list[Link]:
     """Links of a listing page: pagination, navigation (sections) and content links."""
     base = base_url(root, url)
     out: list[Link] = []
-    next_urls = {urljoin(base, h) for h in root.xpath("//link[@rel='next']/@href | //a[@rel='next']/@href")}
+    next_hrefs = root.xpath("//link[@rel='next']/@href | //a[@rel='next']/@href")
+    next_urls = {u for u in (join(base, str(h)) for h in next_hrefs) if u is not None}
     for a, href in _hrefs(root.iter("a"), base):
         text = " ".join(a.itertext()).strip()
         rel = (a.get("rel") or "").lower()

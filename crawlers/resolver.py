@@ -6,10 +6,12 @@ and ``127.0.0.1`` (or ``169.254.169.254``) to the connection â€” DNS rebinding â
 an internal service. :class:`GuardedResolver` is installed on the reactor through Scrapy's
 ``TWISTED_DNS_RESOLVER`` setting and therefore answers every connection's name resolution:
 
-- each host is looked up once per crawl (one process per run); the answer is checked with
-  :func:`crawlers.guard.address_problem` (the same policy, the same ``allow_private_networks``
-  opening) and pinned, so the guard middleware, robots.txt and every connection to that host
-  use exactly the addresses that were checked;
+- each host is looked up once per crawl (one process per run) and pinned, so the fence
+  middleware, robots.txt and every connection to that host use exactly the same addresses;
+  every use checks them, with the port it connects to, against the source's
+  :class:`pipeline.netpolicy.NetworkPolicy` (``allow_private_networks`` can open one port);
+- host spellings are normalised first (:func:`pipeline.hosts.normalize_host`): ``0x7f.1``
+  is the literal ``127.0.0.1``, checked as such without DNS;
 - an answer with a forbidden address delivers no address at all: the connection fails at
   resolution time, whatever the middleware decided, and :meth:`GuardedResolver.refusal`
   tells the spider why (``blocked_network`` instead of a DNS error).
@@ -31,7 +33,9 @@ from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IHostnameResolver, IHostResolution
 from zope.interface import implementer
 
-from crawlers.guard import IPAddress, address_problem, refusal_message, resolve
+from crawlers.guard import IPAddress, policy_from_settings, refusal_message, resolve
+from pipeline.hosts import DEFAULT_PORTS, normalize_host
+from pipeline.netpolicy import NetworkPolicy
 
 if TYPE_CHECKING:
     from typing import Self
@@ -64,16 +68,16 @@ class GuardedResolver:
         self,
         reactor: Any,
         *,
-        allow_private: bool,
+        policy: NetworkPolicy,
         timeout: float = 15.0,
         lookup: Lookup | None = None,
     ) -> None:
         self.reactor = reactor
-        self.allow_private = allow_private
+        self.policy = policy
         self.timeout = timeout
         self._lookup: Lookup = lookup or resolve
-        self._answers: dict[str, asyncio.Future[Answer]] = {}
-        self._refused: dict[str, str] = {}
+        self._answers: dict[str, asyncio.Future[tuple[IPAddress, ...]]] = {}
+        self._refused: dict[tuple[str, int | None], str] = {}
 
     @classmethod
     def from_crawler(cls, crawler: Any, reactor: Any) -> Self:
@@ -81,7 +85,7 @@ class GuardedResolver:
         settings = crawler.settings
         return cls(
             reactor,
-            allow_private=settings.getbool("NEWSFLOW_ALLOW_PRIVATE_NETWORKS"),
+            policy=policy_from_settings(settings),
             timeout=settings.getfloat("DNS_TIMEOUT") or 15.0,
         )
 
@@ -89,43 +93,52 @@ class GuardedResolver:
         self.reactor.installNameResolver(self)
 
     async def answer(self, host: str, port: int | None = None) -> Answer:
-        """The checked, pinned answer for ``host`` (looked up on first use; lookup errors raise)."""
-        host = host.strip("[]").lower()
+        """The checked, pinned answer for ``host`` on ``port`` (lookup errors raise ``OSError``)."""
         try:
-            return self._check(host, (ipaddress.ip_address(host),))
+            host = normalize_host(host)
+        except ValueError as exc:
+            raise OSError(f"invalid host {host!r}: {exc}") from None
+        try:
+            return self._check(host, port, (ipaddress.ip_address(host),))
         except ValueError:
             pass
         pending = self._answers.get(host)
         if pending is None:
-            pending = asyncio.ensure_future(self._lookup_and_check(host, port))
+            pending = asyncio.ensure_future(self._lookup_pinned(host, port))
             self._answers[host] = pending
         try:
-            return await asyncio.shield(pending)
+            addresses = await asyncio.shield(pending)
         except BaseException:
             failed = pending.done() and (pending.cancelled() or pending.exception() is not None)
             if failed and self._answers.get(host) is pending:
                 del self._answers[host]  # a failed lookup is not pinned; the next use retries
             raise
+        return self._check(host, port, addresses)
 
-    async def _lookup_and_check(self, host: str, port: int | None) -> Answer:
+    async def _lookup_pinned(self, host: str, port: int | None) -> tuple[IPAddress, ...]:
         found = await asyncio.wait_for(self._lookup(host, port), self.timeout)
         if not found:
             raise OSError(f"no address for {host}")
-        return self._check(host, tuple(dict.fromkeys(found)))
+        return tuple(dict.fromkeys(found))
 
-    def _check(self, host: str, addresses: tuple[IPAddress, ...]) -> Answer:
+    def _check(self, host: str, port: int | None, addresses: tuple[IPAddress, ...]) -> Answer:
         for ip in addresses:
-            problem = address_problem(ip, self.allow_private)
+            problem = self.policy.problem(ip, port)
             if problem:
-                self._refused[host] = problem
+                self._refused[(host, port)] = problem
                 return Answer(addresses, problem)
         return Answer(addresses, None)
 
     def refusal(self, url: str) -> str | None:
         """The error message when a connection to ``url``'s host was refused at resolution time."""
-        host = (urlsplit(url).hostname or "").lower()
-        problem = self._refused.get(host)
-        return refusal_message(host, problem, self.allow_private, when=" at connection") if problem else None
+        try:
+            parts = urlsplit(url)
+            host = normalize_host(parts.hostname or "")
+            port = parts.port or DEFAULT_PORTS.get(parts.scheme.lower())
+        except ValueError:
+            return None
+        problem = self._refused.get((host, port))
+        return refusal_message(host, problem, when=" at connection") if problem else None
 
     def resolveHostName(
         self,

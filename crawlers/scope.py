@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from functools import lru_cache
 from urllib.parse import urlsplit
 
+from crawlers.fence import Fence
 from pipeline.config import Source
 from pipeline.urls import canonicalize, same_site
 
@@ -52,6 +53,7 @@ class Scope:
     def __init__(self, source: Source, others: Sequence[Source] = ()) -> None:
         self.source = source
         self.others = [o for o in others if o.key != source.key]
+        self.fence = Fence(source, self.others)
         # Listings and related blocks repeat the same links page after page; a bounded cache
         # keeps canonicalisation off the per-page profile without growing with the site.
         self.canonical = lru_cache(maxsize=16384)(self._canonical)  # type: ignore[method-assign]
@@ -74,6 +76,13 @@ class Scope:
     def _canonical(self, url: str) -> str:
         owner = self.owner(url)
         return canonicalize(url, owner.trailing_slash if owner else "keep")
+
+    def usable(self, url: str) -> str | None:
+        """The canonical form, or ``None`` for a URL that cannot be parsed (skip that link only)."""
+        try:
+            return self.canonical(url)
+        except ValueError:
+            return None
 
     def denied(self, url: str) -> bool:
         owner = self.owner(url)

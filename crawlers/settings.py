@@ -45,7 +45,8 @@ def scrapy_settings(source: Source, *, user_agent: str, log_level: str = "INFO")
         # The frontier de-duplicates by canonical URL; Scrapy's fingerprint set would only cost memory.
         "DUPEFILTER_CLASS": "scrapy.dupefilters.BaseDupeFilter",
         "DOWNLOADER_MIDDLEWARES": {
-            "crawlers.guard.NetworkGuardMiddleware": 40,
+            # The fence: scope and network guard, for every request incl. redirect hops.
+            "crawlers.fence.FenceMiddleware": 40,
             "crawlers.middlewares.RedirectGuardMiddleware": 45,
             # Below retries (550): sees each robots.txt fetch's final answer or failure.
             "crawlers.archive.RobotsArchiveMiddleware": 540,

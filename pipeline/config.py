@@ -32,6 +32,9 @@ from pipeline import yamlsafe
 from pipeline.config_errors import ConfigError as ConfigError
 from pipeline.config_errors import ConfigIssue as ConfigIssue
 from pipeline.config_errors import read_document, read_sources_text
+from pipeline.hosts import bracketed, normalize_host
+from pipeline.netpolicy import parse_opening
+from pipeline.urls import split_domain
 
 SLUG = r"^[a-z0-9][a-z0-9_-]{0,62}$"
 
@@ -250,21 +253,50 @@ class Source(StrictModel):
     tags: list[str] = Field(default_factory=list)
     owner: str = "newsflow"
     trailing_slash: Literal["keep", "strip", "add"] = "keep"
-    allow_private_networks: bool = False
+    allow_private_networks: list[str] = Field(
+        default_factory=list,
+        description=(
+            "Non-public addresses the source may reach, as narrowly as possible: addresses or "
+            "CIDR blocks, optionally with a port ('127.0.0.1:8701', '[::1]:8701', '10.0.0.0/8'). "
+            "Empty: public addresses only."
+        ),
+    )
 
     @field_validator("allowed_domains")
     @classmethod
-    def _lowercase_domains(cls, domains: list[str]) -> list[str]:
+    def _normalise_domains(cls, domains: list[str]) -> list[str]:
+        out = []
         for domain in domains:
-            if not re.fullmatch(r"[A-Za-z0-9.-]+(:\d+)?", domain):
-                raise ValueError(f"invalid domain {domain!r}")
-        return [d.lower() for d in domains]
+            try:
+                host, port = split_domain(domain)
+            except ValueError as exc:
+                raise ValueError(f"invalid domain {domain!r}: {exc}") from None
+            out.append(bracketed(host) if port is None else f"{bracketed(host)}:{port}")
+        return out
+
+    @field_validator("allow_private_networks", mode="before")
+    @classmethod
+    def _explicit_openings(cls, value: Any) -> Any:
+        # ``true`` used to open every private range: refused, because the point is to say which.
+        if value is True:
+            raise ValueError(
+                "'true' is no longer accepted: list the addresses the source may reach, "
+                "e.g. ['127.0.0.1:8701'] (an address or CIDR block, optionally with a port)"
+            )
+        if value is False or value is None:
+            return []
+        return value
+
+    @field_validator("allow_private_networks")
+    @classmethod
+    def _valid_openings(cls, entries: list[str]) -> list[str]:
+        return [str(parse_opening(entry)) for entry in entries]
 
     @model_validator(mode="after")
     def _default_domain(self) -> Source:
         if not self.allowed_domains and self.homepage.host:
             # Keep a non-default port: several demo outlets share 127.0.0.1 on different ports.
-            host = self.homepage.host.lower()
+            host = bracketed(normalize_host(self.homepage.host))
             default_port = {"http": 80, "https": 443}.get(self.homepage.scheme)
             if self.homepage.port is not None and self.homepage.port != default_port:
                 host = f"{host}:{self.homepage.port}"

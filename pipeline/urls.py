@@ -2,22 +2,28 @@
 
 The canonical form keys everything (``articles.url_hash``, crawl de-duplication), so it is
 deliberately conservative: it removes only what never changes the page (fragments, default
-ports, tracking parameters, host case) and applies the per-site trailing-slash rule.
+ports, tracking parameters, user info, host spelling) and applies the per-site trailing-slash
+rule. Hosts are normalised by :func:`pipeline.hosts.normalize_host` (IDNA, numeric IPv4,
+IPv6 literals in brackets), the same reading the crawl's fence uses. A URL that cannot be
+parsed at all (a broken IPv6 literal, a port that is no number) raises ``ValueError``: the
+caller skips that one link.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+from functools import lru_cache
 from typing import Literal
-from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urljoin, urlsplit, urlunsplit
+
+from pipeline.hosts import DEFAULT_PORTS, bracketed, normalize_host
 
 TRACKING_PARAMS = re.compile(
     r"^(utm_[a-z_]+|fbclid|gclid|gclsrc|dclid|msclkid|yclid|mc_cid|mc_eid|igshid|_ga|_gl|"
     r"ocid|cmpid|ito|ncid|sr_share|share|smid|at_medium|at_campaign|guccounter|__twitter_impression)$",
     re.IGNORECASE,
 )
-DEFAULT_PORTS = {"http": 80, "https": 443}
 
 TrailingSlash = Literal["keep", "strip", "add"]
 
@@ -34,14 +40,15 @@ def _clean_path(path: str, trailing_slash: TrailingSlash) -> str:
 
 
 def canonicalize(url: str, trailing_slash: TrailingSlash = "keep") -> str:
-    """Normalise ``url``: scheme/host case, default port, fragment, tracking params, slashes."""
+    """Normalise ``url``: scheme/host spelling, default port, fragment, tracking params, slashes.
+
+    ``ValueError`` when the URL cannot be parsed (see the module docstring).
+    """
     parts = urlsplit(url.strip())
     scheme = parts.scheme.lower()
-    host = (parts.hostname or "").lower().rstrip(".")
+    host = normalize_host(parts.hostname) if parts.hostname else ""
     port = parts.port
-    netloc = host
-    if parts.username:
-        netloc = f"{parts.username}@{host}"
+    netloc = bracketed(host)
     if port is not None and DEFAULT_PORTS.get(scheme) != port:
         netloc = f"{netloc}:{port}"
     query_pairs = [
@@ -50,6 +57,20 @@ def canonicalize(url: str, trailing_slash: TrailingSlash = "keep") -> str:
     query = urlencode(sorted(query_pairs), doseq=True)
     path = _clean_path(parts.path or "/", trailing_slash)
     return urlunsplit((scheme, netloc, path, query, ""))
+
+
+def safe_join(base: str, href: str) -> str | None:
+    """``href`` made absolute against ``base``; ``None`` when it cannot be parsed.
+
+    One broken link on a page (``http://[::1``, a port that is no number) must cost that
+    link, never the page: crawler, extraction and load all join links through this.
+    """
+    try:
+        absolute = urljoin(base, href)
+        urlsplit(absolute).port  # noqa: B018 - raises ValueError for a bad port
+    except ValueError:
+        return None
+    return absolute
 
 
 def url_hash(url: str) -> str:
@@ -61,15 +82,47 @@ def canonical_hash(url: str, trailing_slash: TrailingSlash = "keep") -> str:
     return url_hash(canonicalize(url, trailing_slash))
 
 
+@lru_cache(maxsize=1024)
+def split_domain(domain: str) -> tuple[str, int | None]:
+    """An ``allowed_domains`` entry as (normalised host, port or ``None``); ``ValueError`` if bad.
+
+    ``example.com``, ``127.0.0.1:8701``, ``[::1]:8701``, ``::1``; a bare IPv6 address has no port.
+    """
+    domain = domain.strip()
+    if domain.startswith("["):
+        host, _, rest = domain[1:].partition("]")
+        port = rest.removeprefix(":") if rest.startswith(":") else None
+        if rest and port is None:
+            raise ValueError(f"invalid domain {domain!r}")
+    elif domain.count(":") == 1:
+        host, port = domain.split(":")
+    else:
+        host, port = domain, None
+    if port is not None and not (port.isdigit() and 0 < int(port) < 65536):
+        raise ValueError(f"invalid port in {domain!r}")
+    return normalize_host(host), int(port) if port is not None else None
+
+
 def same_site(url: str, domains: list[str]) -> bool:
-    """True when the URL's host (with port, if any) is one of ``domains`` or a subdomain."""
-    parts = urlsplit(url)
-    host = (parts.hostname or "").lower()
-    with_port = f"{host}:{parts.port}" if parts.port else host
+    """True when the URL's host is one of ``domains`` or a subdomain (and the port matches).
+
+    A domain with a port matches only that port (the URL's default port counts); one without
+    matches any port. Hosts compare in their normalised spelling, so ``0x7f.1`` is ``127.0.0.1``.
+    An unparseable URL or domain matches nothing.
+    """
+    try:
+        parts = urlsplit(url)
+        host = normalize_host(parts.hostname or "")
+        port = parts.port or DEFAULT_PORTS.get(parts.scheme.lower())
+    except ValueError:
+        return False
     for domain in domains:
-        d = domain.lower()
-        if ":" in d:
-            if with_port == d:
+        try:
+            d, d_port = split_domain(domain)
+        except ValueError:
+            continue
+        if d_port is not None:
+            if host == d and port == d_port:
                 return True
         elif host == d or host.endswith("." + d):
             return True

@@ -4,8 +4,8 @@
 one thing replaced: the lookup, which answers from ``NEWSFLOW_TEST_DNS`` (JSON: host ->
 addresses). ``python -m tests.dnsstub [--no-guard-middleware] -- <crawlers.run arguments>``
 runs the real crawl subprocess entry with it installed as ``TWISTED_DNS_RESOLVER``;
-``--no-guard-middleware`` removes the guard middleware, so whatever is refused was refused
-by the resolver at connection time.
+``--no-guard-middleware`` removes the fence middleware (scope and guard), so whatever is
+refused was refused by the resolver at connection time.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ def main(argv: list[str]) -> int:
         result["TWISTED_DNS_RESOLVER"] = "tests.dnsstub.StubResolver"
         if no_guard:
             middlewares = dict(result["DOWNLOADER_MIDDLEWARES"])
-            middlewares["crawlers.guard.NetworkGuardMiddleware"] = None
+            middlewares["crawlers.fence.FenceMiddleware"] = None
             result["DOWNLOADER_MIDDLEWARES"] = middlewares
         return result
 

@@ -22,6 +22,8 @@ from typing import Any
 
 import yaml
 
+from pipeline.netpolicy import openings_for
+
 SENTENCES = [
     "The council met on Tuesday evening to debate the proposal in front of a packed public gallery.",
     "Residents from both sides of the river spoke for more than two hours about the plans.",
@@ -161,7 +163,7 @@ class MiniSite:
                 "download_timeout": 2.0,
                 "max_response_bytes": 200_000,
             },
-            "allow_private_networks": True,
+            "allow_private_networks": openings_for(self.base),
         }
         for key, value in overrides.items():
             if isinstance(value, dict) and isinstance(source.get(key), dict):

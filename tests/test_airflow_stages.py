@@ -32,11 +32,11 @@ sources:
     name: Alpha
     homepage: http://127.0.0.1:9/
     quality: {min_extraction_yield: 0.5, max_empty_text_rate: 0.2, max_error_rate: 0.5, min_articles: 2}
-    allow_private_networks: true
+    allow_private_networks: ["127.0.0.1:9"]
   - key: beta
     name: Beta
     homepage: http://127.0.0.1:10/
-    allow_private_networks: true
+    allow_private_networks: ["127.0.0.1:10"]
 """
 
 WINDOW = (datetime(2026, 1, 1, 10, tzinfo=UTC), datetime(2026, 1, 1, 11, tzinfo=UTC))

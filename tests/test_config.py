@@ -37,7 +37,7 @@ def test_defaults_fill_allowed_domains_and_hash_is_stable() -> None:
     alpha = parsed.get("alpha")
     assert alpha.allowed_domains == ["alpha.example"]
     assert alpha.related.depth == 1 and alpha.related.scope == "same_site"
-    assert alpha.allow_private_networks is False
+    assert alpha.allow_private_networks == []  # public addresses only
     assert alpha.config_hash() == parse_sources(GOOD).get("alpha").config_hash()
     assert alpha.config_hash() != parsed.get("beta").config_hash()
 
@@ -88,9 +88,16 @@ def test_duplicate_keys_and_yaml_syntax() -> None:
 
 def test_dump_round_trips() -> None:
     text = dump_sources(
-        [{"key": "x", "name": "X", "homepage": "http://127.0.0.1:9/", "allow_private_networks": True}]
+        [
+            {
+                "key": "x",
+                "name": "X",
+                "homepage": "http://127.0.0.1:9/",
+                "allow_private_networks": ["127.0.0.1:9"],
+            }
+        ]
     )
-    assert parse_sources(text).get("x").allow_private_networks is True
+    assert parse_sources(text).get("x").allow_private_networks == ["127.0.0.1:9"]
 
 
 def test_cli_check_exit_codes(tmp_path: Path) -> None:

@@ -21,6 +21,7 @@ from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
 from pipeline.db.models import CrawlLink, CrawlRun, Fetch
+from pipeline.netpolicy import openings_for
 from pipeline.rawstore import read_response
 from pipeline.stages.crawl import crawl
 
@@ -219,7 +220,7 @@ def write_sources(path: Path, base: str, **overrides: Any) -> Path:
         "related": {"depth": 1},
         "politeness": {"concurrency": 4, "delay": 0, "download_timeout": 1.0, "max_response_bytes": 100_000},
         "limits": {"max_pages": 100},
-        "allow_private_networks": True,
+        "allow_private_networks": openings_for(base),
     }
     source.update(overrides)
     path.write_text(yaml.safe_dump({"version": 1, "sources": [source]}))

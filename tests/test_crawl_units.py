@@ -13,31 +13,38 @@ from twisted.internet.error import ConnectionRefusedError, DNSLookupError
 from crawlers.discovery import parse_feed, parse_sitemap, robots_sitemaps
 from crawlers.errors import RedirectLoop, categorize, category_for_status
 from crawlers.frontier import PRIO_ARTICLE, PRIO_SURFACE, Frontier, Planned
-from crawlers.guard import BlockedNetwork, address_problem
+from crawlers.guard import BlockedNetwork
 from crawlers.pages import analyse, listing_links, parse_html, related_links
 from crawlers.scope import Scope, shape_is_article
 from crawlers.settings import robots_agent
 from crawlers.state import Known, decide
 from pipeline.config import Limits, Source
+from pipeline.netpolicy import NetworkPolicy
+
+OPEN = ["127.0.0.0/8", "10.0.0.0/8", "192.168.0.0/16", "::1"]
 
 
 @pytest.mark.parametrize(
-    ("address", "allow", "problem"),
+    ("address", "opened", "problem"),
     [
-        ("127.0.0.1", False, "loopback"),
-        ("127.0.0.1", True, None),
-        ("10.1.2.3", False, "private"),
-        ("192.168.0.10", True, None),
-        ("169.254.169.254", True, "link-local"),  # cloud metadata: refused even when opted in
-        ("0.0.0.0", True, "unspecified"),
-        ("::1", False, "loopback"),
-        ("::ffff:10.0.0.1", False, "private"),
-        ("224.0.0.1", True, "multicast"),
-        ("93.184.216.34", False, None),
+        ("127.0.0.1", [], "loopback"),
+        ("127.0.0.1", OPEN, None),
+        ("127.0.0.1", ["127.0.0.1:8701"], None),  # the port (8701) is the listed one
+        ("127.0.0.1", ["127.0.0.1:8702"], "not listed in allow_private_networks"),
+        ("10.1.2.3", [], "private"),
+        ("10.1.2.3", ["127.0.0.0/8"], "private"),  # loopback opened, RFC 1918 still closed
+        ("192.168.0.10", OPEN, None),
+        ("169.254.169.254", OPEN, "link-local"),  # cloud metadata: refused whatever is opened
+        ("0.0.0.0", OPEN, "unspecified"),
+        ("::1", [], "loopback"),
+        ("::ffff:10.0.0.1", [], "private"),
+        ("::ffff:10.0.0.1", OPEN, None),
+        ("224.0.0.1", OPEN, "multicast"),
+        ("93.184.216.34", [], None),
     ],
 )
-def test_network_guard_ranges(address: str, allow: bool, problem: str | None) -> None:
-    verdict = address_problem(ipaddress.ip_address(address), allow)
+def test_network_guard_ranges(address: str, opened: list[str], problem: str | None) -> None:
+    verdict = NetworkPolicy(opened).problem(ipaddress.ip_address(address), 8701)
     if problem is None:
         assert verdict is None
     else:

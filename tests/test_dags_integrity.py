@@ -120,7 +120,7 @@ def test_adding_a_source_adds_its_dag(tmp_path: Path) -> None:
             "schedule": {"cron": "*/20 * * * *", "timezone": "Europe/Paris", "paused": True},
             "tags": ["regional"],
             "owner": "desk-europe",
-            "allow_private_networks": True,
+            "allow_private_networks": ["127.0.0.1:8799"],
         }
     )
     text = yaml.safe_dump(data, sort_keys=False)

@@ -23,6 +23,7 @@ from pipeline.airflow_local import AirflowHome, free_port
 from pipeline.db.engine import make_engine
 from pipeline.db.models import Article, ArticleLink, ArticleVersion, CrawlRun, Source
 from pipeline.demo_site import DemoNetwork
+from pipeline.netpolicy import openings_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.airflow]
 
@@ -235,7 +236,7 @@ def test_quality_gate_fails_a_source_whose_extraction_breaks(
                         "discovery": {"feeds": [f"{redesigned_site}/feed.rss"]},
                         "article_urls": {"allow": [r"/\d{4}/\d{2}/\d{2}/[a-z0-9-]+/$"]},
                         "politeness": {"delay": 0, "download_timeout": 5},
-                        "allow_private_networks": True,
+                        "allow_private_networks": openings_for(redesigned_site),
                     }
                 ],
             }

@@ -26,6 +26,7 @@ from lxml import html as lxml_html
 from pipeline.config import parse_sources
 from pipeline.demo_site import DemoNetwork, Manifest, seed_body
 from pipeline.errors import UsageError
+from pipeline.netpolicy import openings_for
 from pipeline.urls import canonicalize
 
 FIXTURES = Path(__file__).parent / "fixtures" / "demo"
@@ -117,7 +118,7 @@ def test_sources_are_valid_and_point_at_the_served_outlets(net: DemoNetwork, tmp
     assert [s.key for s in parsed.sources] == [o.key for o in net.outlets]
     for src, outlet in zip(parsed.sources, net.outlets, strict=True):
         assert str(src.homepage) == outlet.base_url + "/"
-        assert src.allow_private_networks is True
+        assert src.allow_private_networks == openings_for(outlet.base_url)  # its own port, nothing else
         assert src.politeness.download_timeout < SLOW
         assert src.politeness.max_response_bytes < 3 * src.politeness.max_response_bytes
         for url in src.all_start_urls():

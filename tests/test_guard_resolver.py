@@ -22,12 +22,17 @@ from typing import Any
 import pytest
 from scrapy import Request
 
-from crawlers.guard import BlockedNetwork, IPAddress, NetworkGuardMiddleware
+from crawlers.guard import IPAddress, NetworkGuard
 from crawlers.resolver import GuardedResolver, installed_resolver
+from pipeline.netpolicy import NetworkPolicy
 from tests.dnsstub import ENV
 from tests.test_crawl_local import QuietServer, Site, fetch_rows, make_handler, write_sources
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+CLOSED = NetworkPolicy()
+OPENED = NetworkPolicy(["127.0.0.0/8", "::1"])  # loopback, any port
 
 
 class ScriptedLookup:
@@ -72,7 +77,7 @@ async def connect_resolution(resolver: GuardedResolver, host: str, port: int = 8
 def test_rebinding_name_gets_the_checked_answer_at_connection_time() -> None:
     async def scenario() -> None:
         lookup = ScriptedLookup(["93.184.216.34"], ["127.0.0.1"])  # second answer: rebound
-        resolver = GuardedResolver(None, allow_private=False, lookup=lookup)
+        resolver = GuardedResolver(None, policy=CLOSED, lookup=lookup)
         checked = await resolver.answer("rebind.example")  # the guard middleware's check
         assert checked.problem is None
         assert await connect_resolution(resolver, "rebind.example", 8080) == ["93.184.216.34:8080"]
@@ -83,19 +88,21 @@ def test_rebinding_name_gets_the_checked_answer_at_connection_time() -> None:
 
 
 @pytest.mark.parametrize(
-    ("answer", "allow_private", "problem"),
+    ("answer", "policy", "problem"),
     [
-        (["169.254.169.254"], True, "link-local"),  # cloud metadata: never, even with the opening
-        (["93.184.216.34", "127.0.0.1"], False, "loopback"),  # one forbidden address refuses the host
-        (["10.1.2.3"], False, "private"),
-        (["::ffff:169.254.169.254"], True, "link-local"),
+        (["169.254.169.254"], OPENED, "link-local"),  # cloud metadata: never, whatever is opened
+        (["93.184.216.34", "127.0.0.1"], CLOSED, "loopback"),  # one forbidden address refuses the host
+        (["10.1.2.3"], CLOSED, "private"),
+        (["10.1.2.3"], OPENED, "private"),  # loopback opened, RFC 1918 still closed
+        (["127.0.0.2"], NetworkPolicy(["127.0.0.1:80"]), "loopback"),  # another loopback address
+        (["::ffff:169.254.169.254"], OPENED, "link-local"),
     ],
 )
 def test_forbidden_answer_is_refused_at_connection_resolution(
-    answer: list[str], allow_private: bool, problem: str
+    answer: list[str], policy: NetworkPolicy, problem: str
 ) -> None:
     async def scenario() -> None:
-        resolver = GuardedResolver(None, allow_private=allow_private, lookup=ScriptedLookup(answer))
+        resolver = GuardedResolver(None, policy=policy, lookup=ScriptedLookup(answer))
         # No check before: the connection's own resolution applies the policy.
         assert await connect_resolution(resolver, "evil.example") == []
         message = resolver.refusal("http://evil.example/latest/meta-data")
@@ -108,7 +115,7 @@ def test_forbidden_answer_is_refused_at_connection_resolution(
 def test_literals_failures_and_the_loopback_opening() -> None:
     async def scenario() -> None:
         lookup = ScriptedLookup(OSError("temporary failure"), ["127.0.0.1"])
-        opened = GuardedResolver(None, allow_private=True, lookup=lookup)
+        opened = GuardedResolver(None, policy=OPENED, lookup=lookup)
         assert await connect_resolution(opened, "127.0.0.1", 81) == ["127.0.0.1:81"]
         assert await connect_resolution(opened, "[::1]", 82) == ["::1:82"]
         assert await connect_resolution(opened, "169.254.169.254") == []
@@ -116,26 +123,31 @@ def test_literals_failures_and_the_loopback_opening() -> None:
         assert await connect_resolution(opened, "demo.test") == []  # lookup failed: DNS error
         assert opened.refusal("http://demo.test/") is None  # ... not a refusal
         assert await connect_resolution(opened, "demo.test") == ["127.0.0.1:80"]  # failure not pinned
-        closed = GuardedResolver(None, allow_private=False, lookup=ScriptedLookup(["127.0.0.1"]))
+        closed = GuardedResolver(None, policy=CLOSED, lookup=ScriptedLookup(["127.0.0.1"]))
         assert await connect_resolution(closed, "127.0.0.1") == []
+        one_port = GuardedResolver(None, policy=NetworkPolicy(["127.0.0.1:81"]), lookup=lookup)
+        assert await connect_resolution(one_port, "127.0.0.1", 81) == ["127.0.0.1:81"]
+        assert await connect_resolution(one_port, "2130706433", 81) == ["127.0.0.1:81"]  # a literal
+        assert await connect_resolution(one_port, "127.0.0.1", 82) == []  # only the listed port
+        assert "not listed in allow_private_networks" in (one_port.refusal("http://0x7f.1:82/") or "")
 
     asyncio.run(scenario())
 
 
 def test_guard_middleware_checks_through_a_resolver_of_its_own_when_none_is_installed() -> None:
-    """Outside a crawl with ``TWISTED_DNS_RESOLVER``, the middleware applies the same policy."""
+    """Outside a crawl with ``TWISTED_DNS_RESOLVER``, the guard applies the same policy."""
 
     async def scenario() -> None:
         assert installed_resolver() is None
-        closed = NetworkGuardMiddleware(allow_private=False)
+        closed = NetworkGuard(CLOSED)
         assert "loopback" in (await closed.verdict("http://127.0.0.1:8080/a") or "")
         assert "loopback" in (await closed.verdict("http://localhost/a") or "")  # a name, looked up
-        assert await closed.verdict("http:///no-host") == "no host in 'http:///no-host'"
-        opened = NetworkGuardMiddleware(allow_private=True)
+        assert "no usable host" in (await closed.verdict("http:///no-host") or "")
+        opened = NetworkGuard(NetworkPolicy(["127.0.0.0/8", "::1"]))
         assert await opened.verdict("http://localhost/a") is None
         assert "link-local" in (await opened.verdict("http://169.254.169.254/latest") or "")
-        with pytest.raises(BlockedNetwork, match=r"127\.0\.0\.1 is a loopback address \(set allow_private"):
-            await closed.process_request(Request("http://127.0.0.1/x"))
+        message = await closed.verdict(Request("http://127.0.0.1/x").url) or ""
+        assert "127.0.0.1 is a loopback address not listed in allow_private_networks" in message
 
     asyncio.run(scenario())
 

@@ -23,6 +23,7 @@ from pipeline.demo_site.living.schedule import EDIT_AGES, QUIET_UNTIL
 from pipeline.demo_site.living.site import LivingSite
 from pipeline.demo_site.outlets import SPEC_BY_KEY
 from pipeline.errors import UsageError
+from pipeline.netpolicy import openings_for
 
 START = datetime(2026, 10, 1, tzinfo=UTC)
 SM = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
@@ -447,9 +448,9 @@ def test_sources_validate_and_article_patterns_fit_the_urls(net: LivingNetwork, 
     loaded = load_sources(net.write_sources(tmp_path / "sources.yaml"))
     assert [s.key for s in loaded.sources] == [s.key for s in sources.sources] == list(SPEC_BY_KEY)
     for source in sources.sources:
-        assert source.schedule.cron == "0 * * * *" and source.allow_private_networks
-        assert source.politeness.delay == 0
         base = net.base_url(source.key)
+        assert source.schedule.cron == "0 * * * *" and source.allow_private_networks == openings_for(base)
+        assert source.politeness.delay == 0
         allow = [re.compile(p) for p in source.article_urls.allow]
         for story in net.timeline.outlet_stories(source.key):
             assert any(p.search(story.url(base)) for p in allow), story.path

@@ -29,6 +29,7 @@ from crawlers.discovery import (
     robots_sitemaps,
 )
 from crawlers.errors import AlreadyClaimed, categorize_request, category_for_status, failure_exception
+from crawlers.fence import WIDE_DISCOVERIES
 from crawlers.frontier import PRIO_ARTICLE, PRIO_RELATED, PRIO_SURFACE, Frontier, Planned
 from crawlers.items import Edge, FetchItem, archived_headers, http_header, http_headers
 from crawlers.pages import PageInfo, analyse, listing_links, parse_html, related_links
@@ -177,7 +178,15 @@ class NewsSpider(SurfaceHandling, scrapy.Spider):
         """
         if not url.startswith(("http://", "https://")):
             return False
-        canonical = self.scope.canonical(url)
+        canonical = self.scope.usable(url)
+        if canonical is None:  # unparseable (a broken IPv6 literal, a bad port): this link only
+            self.counts["unusable_urls"] += 1
+            return False
+        refused = self.scope.fence.refusal(canonical, wide=discovery in WIDE_DISCOVERIES)
+        if refused:
+            self.counts["offsite_blocked"] += 1
+            self.logger.info("fence: not queueing %s (%s): %s", canonical, discovery, refused)
+            return False
         key = url_hash(canonical)
         if key in self.purged:
             if self.frontier.claim(canonical):
@@ -383,7 +392,7 @@ class NewsSpider(SurfaceHandling, scrapy.Spider):
             category, message = categorize_request(exc, request.url)
             item.error_category = category
             item.error_message = message[:2000]
-            if category == "robots":
+            if category in ("robots", "offsite"):
                 item.outcome = "skipped"
             return [item]
         finally:
@@ -507,7 +516,10 @@ class NewsSpider(SurfaceHandling, scrapy.Spider):
         fetched = item.canonical_url
         if not info.canonical:
             return fetched
-        declared = self.scope.canonical(info.canonical)
+        declared = self.scope.usable(info.canonical)
+        if declared is None:  # unparseable: the page keeps its fetched URL
+            item.hints["declared_canonical"] = info.canonical[:500]
+            return fetched
         if declared in (fetched, planned.url):
             return fetched
         if not self.scope.is_own(declared) or not self.scope.article_like(declared):
@@ -595,7 +607,10 @@ class NewsSpider(SurfaceHandling, scrapy.Spider):
         follow = planned.depth < self.options.related_depth and self.window is None
         seen: set[str] = set()
         for link in related_links(root, url, self.source.related.selectors):
-            target = self.scope.canonical(link.url)
+            target = self.scope.usable(link.url)
+            if target is None:
+                self.counts["unusable_urls"] += 1
+                continue
             if target in seen or target in (canonical, planned.url) or not self.scope.article_like(target):
                 continue
             seen.add(target)
@@ -614,7 +629,11 @@ class NewsSpider(SurfaceHandling, scrapy.Spider):
         for link in listing_links(root, url):
             if not self.scope.is_own(link.url):
                 continue
-            if self.scope.article_like(self.scope.canonical(link.url)):
+            canonical = self.scope.usable(link.url)
+            if canonical is None:
+                self.counts["unusable_urls"] += 1
+                continue
+            if self.scope.article_like(canonical):
                 self.counts["listed_articles"] += 1
                 self.add(link.url, "listing", referrer=planned.url)
             elif link.kind == "pagination":

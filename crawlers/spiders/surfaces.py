@@ -97,9 +97,9 @@ class SurfaceHandling:
         if not previous:
             return
         gone = 0
-        for entry in vanished(previous, current, self.scope.canonical):
-            canonical = self.scope.canonical(entry.url)
-            if not self.is_stored(canonical) or not self.scope.is_own(canonical):
+        for entry in vanished(previous, current, lambda u: self.scope.usable(u) or u):
+            canonical = self.scope.usable(entry.url)
+            if canonical is None or not self.is_stored(canonical) or not self.scope.is_own(canonical):
                 continue
             gone += 1
             reason = f"vanished from {surface_url}"

@@ -11,13 +11,15 @@ from typing import Any
 from pipeline.config import dump_sources
 from pipeline.demo_site.catalog import Catalog
 from pipeline.demo_site.outlets import OUTLET_SPECS
+from pipeline.netpolicy import openings_for
 
 HEADER = """\
 # newsflow sources: the one file ops edit to add a site. Validate with `newsflow sources check`.
 # Every key is documented in README.md ("Configuration"); unknown keys are errors.
 #
 # These entries point at the demo news network on loopback (`newsflow demo-site` serves it on
-# these fixed ports; `make demo` starts it for you), so they set allow_private_networks.
+# these fixed ports; `make demo` starts it for you), so each lists exactly its own address and
+# port in allow_private_networks (nothing else on this machine is reachable).
 """
 
 
@@ -56,7 +58,7 @@ def sources_for(
                     "max_response_bytes": max_response_bytes,
                 },
                 "limits": {"max_pages": 500 + generated + generated // 10},
-                "allow_private_networks": True,
+                "allow_private_networks": openings_for(base),
             }
         )
     return out

@@ -15,12 +15,12 @@ import hashlib
 import re
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
-from urllib.parse import urljoin
 
 from lxml import etree
 from lxml.html import HtmlElement
 
 from pipeline.extract import rules
+from pipeline.urls import safe_join
 
 _WS = re.compile(r"\s+")
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
@@ -100,8 +100,8 @@ def _links_of(block: HtmlElement, url: str, page: str, out: dict[str, str]) -> N
         href = (anchor.get("href") or "").strip()
         if not href or href.startswith(("#", "javascript:", "mailto:")):
             continue
-        target = urljoin(url, href)
-        if target.startswith(("http://", "https://")) and target.split("#")[0] != page:
+        target = safe_join(url, href)
+        if target is not None and target.startswith(("http://", "https://")) and target.split("#")[0] != page:
             out.setdefault(target, "related")
 
 

@@ -12,11 +12,12 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 from lxml.html import HtmlElement
 
 from pipeline.extract.jsonld import ARTICLE_TYPES, node_types, text_value
+from pipeline.urls import safe_join
 
 _WORD = re.compile(r"\w+")
 _SEPARATORS = re.compile(r"\s+[|\-–—:·•»/~]\s+|\s*[|•»~]\s*|\s+::\s+")
@@ -219,12 +220,21 @@ def _language(tree: HtmlElement, meta: dict[str, str]) -> str | None:
 
 
 def _canonical(tree: HtmlElement, meta: dict[str, str], url: str) -> str | None:
+    """The declared canonical URL, when it is a usable http(s) URL (else the page has none)."""
+    declared: str | None = None
     for link in tree.iterfind(".//link[@rel]"):
         if "canonical" in (link.get("rel") or "").lower().split() and link.get("href"):
-            return urljoin(url, str(link.get("href", "")).strip())
-    if meta.get("og:url"):
-        return urljoin(url, meta["og:url"])
-    return None
+            declared = str(link.get("href", "")).strip()
+            break
+    if declared is None:
+        declared = meta.get("og:url")
+    if not declared:
+        return None
+    absolute = safe_join(url, declared)
+    if absolute is None:
+        return None  # a broken IPv6 literal or port: no canonical, never a lost page
+    parts = urlsplit(absolute)
+    return absolute if parts.scheme in ("http", "https") and parts.hostname else None
 
 
 def _tags(meta: dict[str, str], tree: HtmlElement, nodes: list[dict[str, Any]]) -> list[str]:
@@ -259,7 +269,7 @@ def _section(meta: dict[str, str], nodes: list[dict[str, Any]]) -> str | None:
 def _image(meta: dict[str, str], nodes: list[dict[str, Any]], url: str) -> str | None:
     for key in ("og:image", "og:image:url", "twitter:image", "twitter:image:src"):
         if meta.get(key):
-            return urljoin(url, meta[key])
+            return safe_join(url, meta[key])
     for node in nodes:
         if node_types(node) & ARTICLE_TYPES:
             image = node.get("image")
@@ -268,7 +278,7 @@ def _image(meta: dict[str, str], nodes: list[dict[str, Any]], url: str) -> str |
             if isinstance(image, dict):
                 image = image.get("url")
             if isinstance(image, str) and image:
-                return urljoin(url, image)
+                return safe_join(url, image)
     return None
 
 

@@ -10,7 +10,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from pipeline.load import neardup
-from pipeline.load.validate import Rejected, parse_record, validate
+from pipeline.load.validate import Rejected, parse_record, usable_url, validate
 from pipeline.records import ExtractedArticle
 from pipeline.urls import canonicalize, url_hash
 
@@ -65,8 +65,11 @@ def choose_canonical(record: ExtractedArticle, staged: StagedRow) -> str:
     """
     page = _canonical(staged.final_url or record.url)
     for candidate in (record.canonical_url, staged.fetch_canonical_url):
-        if candidate:
-            canonical = _canonical(candidate)
+        if candidate and usable_url(candidate):  # file://, broken: the fetched URL stands
+            try:
+                canonical = _canonical(candidate)
+            except ValueError:
+                continue
             if _host(canonical) == _host(page):
                 return canonical
     return page

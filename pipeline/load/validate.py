@@ -31,6 +31,16 @@ class Rejected(Exception):
         return str(self).split(":", 1)[0]
 
 
+def usable_url(url: str) -> bool:
+    """An http(s) URL with a host, parseable and not oversized (what may key an article)."""
+    try:
+        _check_url(url, "url")
+        urlsplit(url.strip()).port  # noqa: B018 - raises ValueError for a bad port
+    except (Rejected, ValueError):
+        return False
+    return True
+
+
 def _check_url(url: str | None, what: str) -> None:
     if url is None or not url.strip():
         raise Rejected(f"missing {what}")
@@ -70,8 +80,9 @@ def parse_record(payload: dict[str, Any] | None) -> ExtractedArticle:
 def validate(record: ExtractedArticle, now: datetime) -> None:
     """Raise :class:`Rejected` when ``record`` must not be stored."""
     _check_url(record.url, "url")
-    if record.canonical_url is not None:
-        _check_url(record.canonical_url, "canonical_url")
+    # The declared canonical is advice, not identity: an unusable one (file://, javascript:,
+    # a broken IPv6 literal, oversized) falls back to the fetched URL in
+    # :func:`pipeline.load.prepare.choose_canonical`; it never costs the article.
     if not record.text.strip():
         raise Rejected("empty text")
     if len(record.text) > MAX_TEXT_CHARS:

@@ -26,6 +26,7 @@ from pipeline.demo_site.network import Outlet, check_loopback
 from pipeline.demo_site.outlets import OUTLET_SPECS
 from pipeline.demo_site.server import RequestLog
 from pipeline.errors import UsageError
+from pipeline.netpolicy import openings_for
 
 DEFAULT_START = datetime(2026, 10, 1, tzinfo=UTC)
 MAX_RESPONSE_BYTES = 1_000_000
@@ -158,7 +159,7 @@ class LivingNetwork:
         return dict(self._base_urls)
 
     def sources(self) -> list[dict[str, Any]]:
-        """``sources.yaml`` entries: hourly, loopback allowed, no politeness delay, short timeouts."""
+        """``sources.yaml`` entries: hourly, own loopback port allowed, no politeness delay, short timeouts."""
         out: list[dict[str, Any]] = []
         for outlet, spec in zip(self.outlets, OUTLET_SPECS, strict=True):
             base = outlet.base_url
@@ -183,7 +184,7 @@ class LivingNetwork:
                         "max_response_bytes": MAX_RESPONSE_BYTES,
                     },
                     "limits": {"max_pages": 500},
-                    "allow_private_networks": True,
+                    "allow_private_networks": openings_for(base),
                 }
             )
         return out
