@@ -120,8 +120,8 @@ def test_oversized_file_is_refused_before_parsing(tmp_path: Path) -> None:
 
 def test_duplicate_key_in_a_source_names_line_and_key() -> None:
     """A second ``allow_private_networks:`` no longer silently wins."""
-    text = sources_text(("alpha", "0 * * * *", "UTC")) + "    allow_private_networks: false\n"
-    text += "    allow_private_networks: true\n"
+    text = sources_text(("alpha", "0 * * * *", "UTC")) + "    allow_private_networks: []\n"
+    text += "    allow_private_networks: ['127.0.0.1:9']\n"
     with pytest.raises(ConfigError) as info:
         parse_sources(text, "s.yaml")
     [issue] = info.value.issues

@@ -97,8 +97,7 @@ def retractions_are_reflected_and_a_return_restores(ctx: Ctx) -> None:
     assert reasons["missing-story"] == "HTTP 404 Not Found"
     assert reasons["moved-story"] is not None and "not an article" in reasons["moved-story"]
     assert ctx.article("kept-story").removed_at is None
-    ctx.site.stories["missing-story"].kind = "article"  # an editor puts it back
-    ctx.site.stories["missing-story"].edit = 1
+    ctx.site.stories["missing-story"].kind = "article"  # an editor puts it back, as it was
     back = ctx.run(T0 + timedelta(hours=2, minutes=40), "r3")
     assert back.passed, back.failure
     assert ctx.article("missing-story").removed_at is None
