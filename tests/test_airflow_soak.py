@@ -8,11 +8,12 @@ the clock, triggers one run per outlet for that hour over REST (with the hour as
 interval, as the scheduler would), and waits. Airflow's own cron is switched off
 (``use_job_schedule``): it follows the real clock, the web follows the simulated one.
 
-Then, as ops would: Clear the crawl task (with downstream) of a finished run — it reruns and
-every article keeps its WARC record; and backfill three past hours of one outlet while a
-shell crawl of that outlet holds it busy — the crawl tasks wait (rescheduled, not failed),
-run one at a time, and read their window with ``backfill=True``. Finally the database is
-scored against the network's ground truth with :func:`benchmarks.scorecard.score`.
+Then, as ops would and at the same time: Clear the crawl task (with downstream) of a
+finished run — it reruns and every article keeps a readable WARC record; and backfill two past
+hours of another outlet while a shell crawl of it holds the source busy — the crawl tasks wait
+(rescheduled, not failed), then run one at a time although the backfill runs its DAG runs at
+once, each reading its window with ``backfill=True``. Finally the database is scored against
+the network's ground truth with :func:`benchmarks.scorecard.score`, as the in-process soak is.
 """
 
 from __future__ import annotations
@@ -39,10 +40,10 @@ from tests.conftest import create_pg_database, drop_pg_database
 pytestmark = [pytest.mark.slow, pytest.mark.airflow, pytest.mark.postgres]
 
 START = datetime(2026, 10, 1, tzinfo=UTC)  # in the real past: Airflow backfills only the past
-HOURS = 3
+HOURS = 2
 CLEARED = "northern-ledger"
 BACKFILLED = "harbour-times"
-BACKFILL_HOURS = 3  # the windows [START - 3 h, START - 2 h), …, [START - 1 h, START)
+BACKFILL_HOURS = 2  # the windows [START - 2 h, START - 1 h) and [START - 1 h, START)
 BUSY_RECHECK_SECONDS = 3
 
 
@@ -107,16 +108,6 @@ def provenance_gaps(database_url: str) -> list[str]:
     return gaps
 
 
-def wait_for_runs(
-    client: AirflowClient, components: AirflowComponents, runs: dict[str, str], timeout: float = 300
-) -> dict[str, str]:
-    """Wait until every ``{dag_id: run_id}`` has finished; their final states."""
-    return {
-        dag: client.wait_for_run(dag, run, timeout=timeout, components=components)
-        for dag, run in runs.items()
-    }
-
-
 def test_airflow_soak_with_clear_and_backfill(
     metadata_url: str, pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -154,6 +145,7 @@ def test_airflow_soak_with_clear_and_backfill(
             for key in keys:
                 client.wait_for_dag(dag_id(key), components=components)
                 client.set_paused(dag_id(key), False)
+            ready = time.monotonic()
 
             # -- hourly runs of every outlet, the clock moved between them -------------------
             last: dict[str, str] = {}
@@ -162,128 +154,82 @@ def test_airflow_soak_with_clear_and_backfill(
                 network.set_now(at)
                 # A manual run with the hour as logical date owns the hour before it, like the
                 # scheduled run of that tick.
-                triggered = {dag_id(k): client.trigger(dag_id(k), logical_date=at.isoformat()) for k in keys}
-                states = wait_for_runs(client, components, triggered)
+                triggered = {k: client.trigger(dag_id(k), logical_date=at.isoformat()) for k in keys}
+                states = {k: client.wait_for_run(dag_id(k), r, 300, components) for k, r in triggered.items()}
                 rows = news_runs(pg_url)
-                for key in keys:
-                    run_id = triggered[dag_id(key)]
+                for key, run_id in triggered.items():
                     row = rows[f"{key}__{run_id}"]
-                    assert row["window_end"] is not None and row["window_end"].replace(tzinfo=UTC) == at
-                    status = "success" if states[dag_id(key)] == "success" else "failed"
+                    assert row["window_end"].replace(tzinfo=UTC) == at
+                    status = "success" if states[key] == "success" else "failed"
                     records.append(RunRecord(key, at, f"{key}__{run_id}", status, row["error"]))
                     last[key] = run_id
             assert all(r.status == "success" for r in records), [r for r in records if r.status != "success"]
             hourly_done = time.monotonic()
 
-            # -- Clear the crawl task (and what follows it) of a finished run ------------------
+            # -- meanwhile, as ops would: Clear a crawl task, and backfill a busy source -------
             cleared_run = last[CLEARED]
-            before = {
-                ti["task_id"]: ti["try_number"] for ti in client.task_instances(dag_id(CLEARED), cleared_run)
-            }
+            tries_before = try_numbers(client, dag_id(CLEARED), cleared_run)
             assert client.clear_run(dag_id(CLEARED), cleared_run, ["crawl"], downstream=True) >= 5
-            state = client.wait_for_run(dag_id(CLEARED), cleared_run, timeout=300, components=components)
-            assert state == "success", client.task_states(dag_id(CLEARED), cleared_run)
-            after = {
-                ti["task_id"]: ti["try_number"] for ti in client.task_instances(dag_id(CLEARED), cleared_run)
-            }
-            assert after["crawl"] == before["crawl"] + 1 and after["publish"] == before["publish"] + 1
-            rerun = news_runs(pg_url)[f"{CLEARED}__{cleared_run}"]
-            assert rerun["status"] == "success" and "crawl" in rerun["stats"]
-            assert provenance_gaps(pg_url) == []
-            cleared_done = time.monotonic()
 
-            # -- a backfill of past hours while a shell crawl holds the source ---------------
-            monkeypatch.setenv("NEWSFLOW_NOW", f"file:{clock}")
-            monkeypatch.setenv("NEWSFLOW_SOURCES", str(sources))
-            from pipeline.config import load_sources
-            from pipeline.runs import start_run, sync_source
-            from pipeline.settings import reset_settings_cache
-
-            reset_settings_cache()
-            shell_run = f"{BACKFILLED}__manual__shell"
-            with session_scope(get_engine(pg_url)) as session:
-                config = load_sources(sources).get(BACKFILLED)
-                start_run(session, sync_source(session, config), shell_run)  # `newsflow crawl` at work
+            shell_run = start_shell_crawl(pg_url, sources, clock, monkeypatch)
             first = START - timedelta(hours=BACKFILL_HOURS)
             backfill = client.create_backfill(
                 dag_id(BACKFILLED),
                 first.isoformat(),
                 (START - timedelta(hours=1)).isoformat(),
-                max_active_runs=BACKFILL_HOURS,
+                max_active_runs=BACKFILL_HOURS,  # more than the DAG's max_active_runs=1
             )
             backfill_runs = wait_for_backfill_runs(client, components, dag_id(BACKFILLED), BACKFILL_HOURS)
-            waited = wait_for_reschedule(client, components, dag_id(BACKFILLED), backfill_runs)
-            with session_scope(get_engine(pg_url)) as session:  # the shell crawl ends
-                session.execute(
-                    update(CrawlRun)
-                    .where(CrawlRun.run_id == shell_run)
-                    .values(status="failed", error="interrupted", finished_at=START + timedelta(hours=HOURS))
-                )
-            running_crawls = 0
-            deadline = time.monotonic() + 300
-            while time.monotonic() < deadline:
-                components.check_alive()
-                instances = {r: client.task_instances(dag_id(BACKFILLED), r) for r in backfill_runs}
-                crawls = [ti for tis in instances.values() for ti in tis if ti["task_id"] == "crawl"]
-                running_crawls = max(running_crawls, sum(ti["state"] == "running" for ti in crawls))
-                states = {r: client.run_state(dag_id(BACKFILLED), r) for r in backfill_runs}
-                if all(s in ("success", "failed") for s in states.values()):
-                    break
-                time.sleep(1)
-            assert all(s == "success" for s in states.values()), (
-                states,
-                {r: client.task_states(dag_id(BACKFILLED), r) for r in backfill_runs},
+            assert wait_for_reschedule(client, components, dag_id(BACKFILLED), backfill_runs), (
+                "no backfill crawl was rescheduled while the source was busy"
             )
-            info = client.request("GET", f"/backfills/{backfill['id']}")
-            assert info["dag_id"] == dag_id(BACKFILLED)
-            # One crawl of the source at a time, although the backfill ran its runs at once.
-            assert running_crawls <= 1
+            end_shell_crawl(pg_url, shell_run)
+            watched = [(dag_id(CLEARED), cleared_run)] + [(dag_id(BACKFILLED), r) for r in backfill_runs]
+            most_crawling, instances = watch_until_finished(client, components, watched)
+
+            # The cleared run reran crawl .. publish, and every article keeps its WARC record.
+            tries_after = try_numbers(client, dag_id(CLEARED), cleared_run)
+            assert tries_after["crawl"] == tries_before["crawl"] + 1
+            assert tries_after["publish"] == tries_before["publish"] + 1
+            rows = news_runs(pg_url)
+            assert rows[f"{CLEARED}__{cleared_run}"]["status"] == "success"
+            assert "crawl" in rows[f"{CLEARED}__{cleared_run}"]["stats"]
+            assert provenance_gaps(pg_url) == []
+
+            # The backfill: one crawl of the source at a time although its runs ran at once,
+            # each reading its own past window from dated feed/sitemap entries.
+            assert client.request("GET", f"/backfills/{backfill['id']}")["dag_id"] == dag_id(BACKFILLED)
+            assert most_crawling[dag_id(BACKFILLED)] == 1
             spans = sorted(
                 (parse_time(ti["start_date"]), parse_time(ti["end_date"]))
-                for tis in instances.values()
+                for (dag, _run), tis in instances.items()
+                if dag == dag_id(BACKFILLED)
                 for ti in tis
                 if ti["task_id"] == "crawl"
             )
             assert len(spans) == BACKFILL_HOURS
             assert all(later[0] >= earlier[1] for earlier, later in pairwise(spans)), spans
-            rows = news_runs(pg_url)
-            windows = []
+            assert not any(rows[r.run_id]["params"]["backfill"] for r in records)  # the hourly runs
+            windows, in_window = [], 0
             for run_id in backfill_runs:
                 row = rows[f"{BACKFILLED}__{run_id}"]
                 assert row["params"]["backfill"] is True and row["status"] == "success", row
                 report = row["stats"]["crawl"]["backfill"]
+                assert report["window_end"] == row["window_end"].replace(tzinfo=UTC).isoformat()
                 assert report["not_recovered"], report  # it says what a backfill cannot see
+                in_window += report["entries_in_window"]
                 windows.append(
                     (row["window_start"].replace(tzinfo=UTC), row["window_end"].replace(tzinfo=UTC))
                 )
-                assert report["window_end"] == row["window_end"].replace(tzinfo=UTC).isoformat()
-                records.append(
-                    RunRecord(
-                        BACKFILLED, START + timedelta(hours=HOURS), f"{BACKFILLED}__{run_id}", "success"
-                    )
-                )
+                at = START + timedelta(hours=HOURS)
+                records.append(RunRecord(BACKFILLED, at, f"{BACKFILLED}__{run_id}", "success"))
             assert sorted(windows) == [
                 (first + timedelta(hours=i), first + timedelta(hours=i + 1)) for i in range(BACKFILL_HOURS)
             ]
-            # The window's stories are dated entries of the feed/sitemap, stored by the first hourly run.
-            assert (
-                sum(
-                    rows[f"{BACKFILLED}__{r}"]["stats"]["crawl"]["backfill"]["entries_in_window"]
-                    for r in backfill_runs
-                )
-                > 0
-            )
-            assert waited, "no backfill crawl was rescheduled while the source was busy"
-            assert busy_message_logged(home.home / "logs", dag_id(BACKFILLED))
-            assert not [
-                r
-                for r in rows.values()
-                if r["params"].get("backfill")
-                and r["run_id"] not in {f"{BACKFILLED}__{b}" for b in backfill_runs}
-            ]
-            backfill_done = time.monotonic()
+            assert in_window > 0  # the windows' stories, dated in the feed and sitemaps
+            assert busy_message_logged(home.home / "logs", dag_id(BACKFILLED), shell_run)
+            ops_done = time.monotonic()
 
-        end = START + timedelta(hours=HOURS)
         broken = {
             (outlet, served_at.replace(minute=0, second=0, microsecond=0))
             for outlet, _url, served_at in network.served_broken()
@@ -295,7 +241,7 @@ def test_airflow_soak_with_clear_and_backfill(
                 network.timeline,
                 {o.key: o.base_url for o in network.outlets},
                 records,
-                end=end,
+                end=START + timedelta(hours=HOURS),
                 broken=broken,
                 requests=network.requests(),
                 wall_seconds=round(time.monotonic() - started, 1),
@@ -304,14 +250,70 @@ def test_airflow_soak_with_clear_and_backfill(
             engine.dispose()
     print(card.table())
     print(
-        f"hourly runs {hourly_done - started:.0f} s, clear {cleared_done - hourly_done:.0f} s,"
-        f" backfill {backfill_done - cleared_done:.0f} s"
+        f"airflow up {ready - started:.0f} s, hourly runs {hourly_done - ready:.0f} s,"
+        f" clear + backfill {ops_done - hourly_done:.0f} s"
     )
     assert card.runs == len(keys) * HOURS + BACKFILL_HOURS
     assert card.false_alarms == 0 and card.missed_alarms == 0, card.failures
     assert card.provenance_missing == 0 and card.duplicates == 0
     assert card.completeness == 1.0, card.misses
     assert card.live_published > 0
+
+
+def try_numbers(client: AirflowClient, dag: str, run_id: str) -> dict[str, int]:
+    return {ti["task_id"]: int(ti["try_number"]) for ti in client.task_instances(dag, run_id)}
+
+
+def start_shell_crawl(pg_url: str, sources: Path, clock: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A crawl of :data:`BACKFILLED` started from a shell (``newsflow crawl``), still at work."""
+    from pipeline.config import load_sources
+    from pipeline.runs import start_run, sync_source
+    from pipeline.settings import reset_settings_cache
+
+    monkeypatch.setenv("NEWSFLOW_NOW", f"file:{clock}")
+    reset_settings_cache()
+    run_id = f"{BACKFILLED}__manual__shell"
+    with session_scope(get_engine(pg_url)) as session:
+        start_run(session, sync_source(session, load_sources(sources).get(BACKFILLED)), run_id)
+    return run_id
+
+
+def end_shell_crawl(pg_url: str, run_id: str) -> None:
+    with session_scope(get_engine(pg_url)) as session:
+        session.execute(
+            update(CrawlRun)
+            .where(CrawlRun.run_id == run_id)
+            .values(status="failed", error="interrupted", finished_at=START + timedelta(hours=HOURS))
+        )
+
+
+def watch_until_finished(
+    client: AirflowClient, components: AirflowComponents, runs: list[tuple[str, str]], timeout: float = 400
+) -> tuple[dict[str, int], dict[tuple[str, str], list[dict[str, Any]]]]:
+    """Poll until every (dag, run) has finished, all successfully; the most crawl tasks seen
+    running at once per DAG, and the runs' final task instances."""
+    most: dict[str, int] = {dag: 0 for dag, _run in runs}
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        components.check_alive()
+        instances = {(dag, run): client.task_instances(dag, run) for dag, run in runs}
+        for dag in most:
+            crawling = sum(
+                ti["state"] == "running"
+                for (d, _run), tis in instances.items()
+                if d == dag
+                for ti in tis
+                if ti["task_id"] == "crawl"
+            )
+            most[dag] = max(most[dag], crawling)
+        states = {key: client.run_state(*key) for key in runs}
+        if all(s in ("success", "failed") for s in states.values()):
+            assert all(s == "success" for s in states.values()), {
+                key: client.task_states(*key) for key in runs
+            }
+            return most, instances
+        time.sleep(1)
+    raise AssertionError(f"runs not finished after {timeout:.0f}s: {[client.task_states(*k) for k in runs]}")
 
 
 def wait_for_backfill_runs(
@@ -344,10 +346,10 @@ def wait_for_reschedule(
     return False
 
 
-def busy_message_logged(logs: Path, dag: str) -> bool:
+def busy_message_logged(logs: Path, dag: str, other_run: str) -> bool:
     """The crawl task's log says why it waits (the source is busy, and with which run)."""
     for path in (logs / f"dag_id={dag}").rglob("*.log"):
         text = path.read_text(errors="replace")
-        if "is busy" in text and "__manual__shell" in text:
+        if "is busy" in text and other_run in text:
             return True
     return False
