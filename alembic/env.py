@@ -8,6 +8,7 @@ from sqlalchemy import pool
 
 from alembic import context
 from pipeline.db.engine import make_engine, normalise_url
+from pipeline.db.migrate import migration_lock
 from pipeline.db.models import Base
 
 config = context.config
@@ -69,7 +70,7 @@ def _run(connection: Any) -> None:
         include_object=include_object,
         compare_type=True,
     )
-    with context.begin_transaction():
+    with migration_lock(connection), context.begin_transaction():
         context.run_migrations()
 
 

@@ -55,6 +55,13 @@ def category_for_status(status: int) -> str | None:
     return None
 
 
+def _decompression_bomb(exc: BaseException, message: str) -> bool:
+    """Scrapy's HttpCompressionMiddleware stops inflating a gzip/deflate/br/zstd body at
+    ``DOWNLOAD_MAXSIZE`` and ignores the request (cause ``_DecompressionMaxSizeExceeded``)."""
+    cause = type(exc.__cause__).__name__ if exc.__cause__ is not None else ""
+    return cause == "_DecompressionMaxSizeExceeded" or "during decompression" in message
+
+
 def categorize(exc: BaseException) -> tuple[str, str]:
     """The category and a one-line message for a download failure."""
     message = str(exc).strip() or type(exc).__name__
@@ -84,6 +91,8 @@ def categorize(exc: BaseException) -> tuple[str, str]:
                 message = f"download cancelled (response larger than the size limit): {message}"
             return category, message
     if isinstance(exc, IgnoreRequest):
+        if _decompression_bomb(exc, message):
+            return "too_large", f"compressed response inflates past the size limit: {message}"
         if "robots.txt" in message:
             return "robots", message
         if "max redirections" in message:

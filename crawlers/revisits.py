@@ -34,12 +34,38 @@ def next_due(
     ``None`` when the schedule is exhausted (the article is older than its last age at our
     last visit), so an old article costs nothing.
     """
-    born = known.published or published_hint or known.first_seen
+    born = schedule_origin(known.published or published_hint, known.first_seen)
     visited_age = known.last_visit - born
     for age in schedule:
         if age > visited_age:
             return born + age
     return None
+
+
+#: A date without a time (``/2026/09/30/`` in the URL, a date-only meta) is often the outlet's
+#: local date: the story went live anywhere from 14 h before that midnight (UTC+14) to the end
+#: of the day at UTC-12, 38 h after it.
+DATE_ONLY_SPAN = timedelta(hours=38)
+
+
+def schedule_origin(published: datetime | None, first_seen: datetime) -> datetime:
+    """When the story went live, as well as we know: the age origin of the schedule.
+
+    A publication time is trusted unless it is later than our first sighting (a future-dated
+    page). A bare date (midnight UTC) can be a day and a half off, which would shift every
+    revisit past the edits it is meant to catch (an edit at 24 h checked at 21 h and then at
+    45 h); when we first saw the story within the span that date allows, our first sighting —
+    at most one run interval after publication for an hourly source — is the better origin.
+    """
+    if published is None:
+        return first_seen
+    if _date_only(published) and published <= first_seen <= published + DATE_ONLY_SPAN:
+        return first_seen
+    return min(published, first_seen)
+
+
+def _date_only(value: datetime) -> bool:
+    return value.hour == value.minute == value.second == value.microsecond == 0
 
 
 @dataclass(frozen=True)

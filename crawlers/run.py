@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pipeline import clock
+from pipeline.redact import install_log_redaction, redact
 
 if TYPE_CHECKING:
     from crawlers.spiders.news import NewsSpider
@@ -36,8 +37,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--source", required=True, help="source key in the sources file")
     parser.add_argument("--run-id", required=True)
     parser.add_argument("--sources", default=None, help="sources file (default NEWSFLOW_SOURCES)")
-    parser.add_argument("--database-url", default=None)
-    parser.add_argument("--raw-store", default=None)
+    parser.add_argument(
+        "--database-url",
+        default=None,
+        help="default NEWSFLOW_DATABASE_URL; prefer the variable: a command line is visible to every local user",
+    )
+    parser.add_argument("--raw-store", default=None, help="default NEWSFLOW_RAW_STORE")
     parser.add_argument("--max-pages", type=int, default=None)
     parser.add_argument("--related-depth", type=int, default=None)
     parser.add_argument("--recrawl", action="store_true")
@@ -104,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
         sources = load_sources(Path(args.sources) if args.sources else None)
         source = sources.get(args.source)
     except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {redact(exc)}", file=sys.stderr)
         return EXIT_USAGE
     except KeyError as exc:
         print(f"error: {exc.args[0]}", file=sys.stderr)
@@ -170,6 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     process = CrawlerProcess(
         settings=scrapy_settings(source, user_agent=settings.user_agent, log_level=args.log_level)
     )
+    install_log_redaction()  # on the handler Scrapy just installed
     crawler = process.create_crawler(spider_class)
     process.crawl(
         crawler,
@@ -225,7 +231,7 @@ def finish(
     if recorder is None:
         error = "the crawler did not start (see the log above)"
     elif recorder.failed is not None:
-        error = f"cannot record fetches: {type(recorder.failed).__name__}: {recorder.failed}"
+        error = redact(f"cannot record fetches: {type(recorder.failed).__name__}: {recorder.failed}")
     elif reason != "finished":
         error = f"crawl interrupted ({reason})"
     elif recorder.totals.surfaces and not recorder.totals.surfaces_ok:

@@ -17,7 +17,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, aliased
 
 from crawlers.dates import parse_date
-from crawlers.revisits import next_due
+from crawlers.revisits import next_due, schedule_origin
 from pipeline.db.models import Article, ArticlePurge, Fetch
 
 OK_OUTCOMES = ("fetched", "not_modified")
@@ -54,8 +54,8 @@ class Known:
 
     @property
     def born(self) -> datetime:
-        """The age origin: the publication date, else the first sighting."""
-        return self.published or self.first_seen
+        """The age origin of the revisit schedule (:func:`crawlers.revisits.schedule_origin`)."""
+        return schedule_origin(self.published, self.first_seen)
 
 
 @dataclass(frozen=True)

@@ -3,19 +3,22 @@
 Adding a source to ``sources.yaml`` adds its DAG; no code changes. The file only wires
 tasks to the stage functions in :mod:`pipeline.stages` (which do the work) and passes run
 ids and counts between them. Parse time reads ``sources.yaml`` and nothing else: no
-database, no network. An invalid ``sources.yaml`` raises one import error naming the file,
-line and source key.
+database, no network. A file that cannot be read as a whole (YAML syntax, aliases, a bad top
+level) raises one import error naming the file and line; a source with an invalid line is
+skipped (logged here, and reported as the import error of ``news_sources_errors.py``, naming
+file, line and key) while every other source keeps its DAG.
 """
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 from typing import Any
 
 from airflow.sdk import DAG, CronDataIntervalTimetable, Param, dag, task
 
 from pipeline import dagkit
-from pipeline.config import ConfigError, Source, load_sources
+from pipeline.config import ConfigError, Source, load_sources_partial
 from pipeline.dag_tasks import extract_load_check_publish
 
 
@@ -83,13 +86,19 @@ def build_ingest_dag(source: Source) -> DAG:
     return ingest()
 
 
+log = logging.getLogger("newsflow.dags")
+
+
 def _load_sources() -> list[Source]:
     path = dagkit.sources_path()
     try:
-        return load_sources(path).sources
+        sources, issues = load_sources_partial(path)
     except ConfigError as exc:
         # One import error that says what to fix, instead of a traceback into pydantic.
         raise RuntimeError(f"newsflow: {path} is invalid, no ingest DAGs built:\n{exc}") from None
+    for issue in issues:
+        log.error("newsflow: source skipped, no DAG built: %s", issue)
+    return sources
 
 
 for _source in _load_sources():

@@ -11,11 +11,10 @@ import hashlib
 import json
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 import yaml
 from pydantic import (
@@ -28,6 +27,11 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+
+from pipeline import yamlsafe
+from pipeline.config_errors import ConfigError as ConfigError
+from pipeline.config_errors import ConfigIssue as ConfigIssue
+from pipeline.config_errors import read_document, read_sources_text
 
 SLUG = r"^[a-z0-9][a-z0-9_-]{0,62}$"
 
@@ -43,23 +47,46 @@ def _check_regex(pattern: str) -> str:
 Regex = Annotated[str, AfterValidator(_check_regex)]
 
 
+#: Airflow's cron presets (``airflow.utils.dates.cron_presets``), which its timetables accept.
+CRON_PRESETS = {
+    "@hourly": "0 * * * *",
+    "@daily": "0 0 * * *",
+    "@weekly": "0 0 * * 0",
+    "@monthly": "0 0 1 * *",
+    "@quarterly": "0 0 1 */3 *",
+    "@yearly": "0 0 1 1 *",
+}
+
+
 def _check_cron(expr: str) -> str:
-    fields = expr.split()
-    if expr.startswith("@"):
-        if expr not in {"@hourly", "@daily", "@weekly", "@monthly", "@yearly"}:
-            raise ValueError(f"unknown cron preset {expr!r}")
-        return expr
-    if len(fields) != 5:
+    """Validate with croniter, as Airflow's ``CronDataIntervalTimetable`` does, and ask it for a
+    next tick: an expression that parses but never fires (``0 0 30 2 *``) would break the
+    scheduler later, far from the file."""
+    from datetime import datetime
+
+    from croniter import CroniterBadCronError, CroniterBadDateError, CroniterError, croniter
+
+    expression = CRON_PRESETS.get(expr, expr)
+    if expr.startswith("@") and expr not in CRON_PRESETS:
+        raise ValueError(f"unknown cron preset {expr!r} (known: {', '.join(CRON_PRESETS)})")
+    fields = expression.split()
+    if len(fields) != 5:  # croniter also takes seconds/years; Airflow's timetables do not
         raise ValueError(f"cron expression {expr!r} must have 5 fields, has {len(fields)}")
-    if not all(re.fullmatch(r"[0-9*/,\-A-Za-z?]+", f) for f in fields):
-        raise ValueError(f"cron expression {expr!r} has an invalid field")
+    try:
+        croniter(expression, datetime(2025, 1, 1), max_years_between_matches=5).get_next(datetime)
+    except (CroniterBadCronError, CroniterBadDateError, CroniterError, ValueError, KeyError) as exc:
+        raise ValueError(f"invalid cron expression {expr!r}: {exc}") from None
     return expr
 
 
 def _check_timezone(name: str) -> str:
+    """Validate with pendulum, which Airflow's timetables use to read the name."""
+    import pendulum
+
     try:
         ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
+        pendulum.timezone(name)
+    except Exception as exc:  # ZoneInfoNotFoundError, ValueError, pendulum's own errors
         raise ValueError(f"unknown time zone {name!r}") from exc
     return name
 
@@ -279,44 +306,6 @@ class SourcesFile(StrictModel):
         raise KeyError(f"no source {key!r} in the sources file (known: {known})")
 
 
-@dataclass(frozen=True)
-class ConfigIssue:
-    """One problem found in the file, located for a human."""
-
-    path: str
-    line: int | None
-    source_key: str | None
-    location: str
-    message: str
-
-    def __str__(self) -> str:
-        where = f"{self.path}:{self.line}" if self.line else self.path
-        src = f" source {self.source_key!r}" if self.source_key else ""
-        return f"{where}:{src} {self.location}: {self.message}"
-
-
-class ConfigError(Exception):
-    """``sources.yaml`` is invalid; ``issues`` says where and why."""
-
-    def __init__(self, issues: list[ConfigIssue]) -> None:
-        self.issues = issues
-        super().__init__("\n".join(str(i) for i in issues))
-
-
-def _node_lines(node: yaml.Node, path: tuple[Any, ...], out: dict[tuple[Any, ...], int]) -> None:
-    """Record the 1-based line of every mapping key and sequence item, by its data path."""
-    out.setdefault(path, node.start_mark.line + 1)
-    if isinstance(node, yaml.MappingNode):
-        for key_node, value_node in node.value:
-            key = key_node.value
-            out[(*path, key)] = key_node.start_mark.line + 1
-            _node_lines(value_node, (*path, key), out)
-    elif isinstance(node, yaml.SequenceNode):
-        for index, item in enumerate(node.value):
-            out[(*path, index)] = item.start_mark.line + 1
-            _node_lines(item, (*path, index), out)
-
-
 def _line_for(loc: tuple[Any, ...], lines: dict[tuple[Any, ...], int]) -> int | None:
     for cut in range(len(loc), -1, -1):
         if loc[:cut] in lines:
@@ -324,38 +313,103 @@ def _line_for(loc: tuple[Any, ...], lines: dict[tuple[Any, ...], int]) -> int | 
     return None
 
 
+def _source_key(raw_sources: list[Any], loc: tuple[Any, ...]) -> str | None:
+    if len(loc) >= 2 and loc[0] == "sources" and isinstance(loc[1], int) and loc[1] < len(raw_sources):
+        item = raw_sources[loc[1]]
+        if isinstance(item, dict):
+            return str(item.get("key")) if item.get("key") is not None else f"#{loc[1] + 1}"
+    return None
+
+
+def _validation_issues(
+    exc: ValidationError, prefix: tuple[Any, ...], raw_sources: list[Any], doc: yamlsafe.Document, path: str
+) -> list[ConfigIssue]:
+    issues = []
+    for err in exc.errors():
+        loc = (*prefix, *err["loc"])
+        location = ".".join(str(p) for p in loc) or "file"
+        message = err["msg"]
+        if err["type"] == "extra_forbidden":
+            message = f"unknown key {loc[-1]!r}"
+        issues.append(
+            ConfigIssue(path, _line_for(loc, doc.lines), _source_key(raw_sources, loc), location, message)
+        )
+    return issues
+
+
+def _source_index(loc: tuple[Any, ...]) -> int | None:
+    return loc[1] if len(loc) >= 2 and loc[0] == "sources" and isinstance(loc[1], int) else None
+
+
+def _problem_issues(
+    doc: yamlsafe.Document, raw_sources: list[Any], path: str
+) -> dict[int, list[ConfigIssue]]:
+    """Duplicate/merge keys inside a source, by source index (they make that source invalid)."""
+    found: dict[int, list[ConfigIssue]] = {}
+    for problem in doc.problems:
+        index = _source_index(problem.path)
+        if index is not None:
+            location = ".".join(str(p) for p in problem.path)
+            issue = ConfigIssue(
+                path, problem.line, _source_key(raw_sources, problem.path), location, problem.message
+            )
+            found.setdefault(index, []).append(issue)
+    return found
+
+
 def parse_sources(text: str, path: str = "sources.yaml") -> SourcesFile:
-    """Validate YAML text; raise :class:`ConfigError` with located issues."""
+    """Validate YAML text; raise :class:`ConfigError` with located issues (all of them)."""
+    doc, raw_sources = read_document(text, path)
+    issues = [issue for group in _problem_issues(doc, raw_sources, path).values() for issue in group]
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        raise ConfigError([ConfigIssue(path, line, None, "yaml", str(exc).splitlines()[0])]) from exc
-    if root is None or not isinstance(data, dict):
-        raise ConfigError([ConfigIssue(path, 1, None, "file", "expected a mapping with a 'sources' list")])
-    lines: dict[tuple[Any, ...], int] = {}
-    _node_lines(root, (), lines)
-    try:
-        return SourcesFile.model_validate(data)
+        parsed = SourcesFile.model_validate(doc.data)
     except ValidationError as exc:
-        issues = []
-        listed = data.get("sources")
-        raw_sources: list[Any] = listed if isinstance(listed, list) else []
-        for err in exc.errors():
-            loc = tuple(err["loc"])
-            key = None
-            if len(loc) >= 2 and loc[0] == "sources" and isinstance(loc[1], int):
-                item = raw_sources[loc[1]] if loc[1] < len(raw_sources) else None
-                if isinstance(item, dict):
-                    key = str(item.get("key")) if item.get("key") is not None else f"#{loc[1] + 1}"
-            location = ".".join(str(p) for p in loc) or "file"
-            message = err["msg"]
-            if err["type"] == "extra_forbidden":
-                message = f"unknown key {loc[-1]!r}"
-            issues.append(ConfigIssue(path, _line_for(loc, lines), key, location, message))
-        raise ConfigError(issues) from exc
+        issues += _validation_issues(exc, (), raw_sources, doc, path)
+    if issues:
+        raise ConfigError(sorted(issues, key=lambda i: i.line or 0))
+    return parsed
+
+
+def parse_sources_partial(text: str, path: str = "sources.yaml") -> tuple[list[Source], list[ConfigIssue]]:
+    """The valid sources of a file and the issues of the invalid ones, for the DAG processor.
+
+    One source's typo must not hide every other source's DAG: a source with an issue (or a
+    duplicate key, or a key an earlier source already took) is left out and reported. Only
+    problems of the file as a whole (YAML syntax, aliases, size, a bad top level) raise
+    :class:`ConfigError`.
+    """
+    doc, raw_sources = read_document(text, path)
+    data = doc.data
+    top = {k: v for k, v in data.items() if k != "sources"}
+    try:
+        SourcesFile.model_validate({**top, "sources": []})
+    except ValidationError as exc:
+        raise ConfigError(_validation_issues(exc, (), raw_sources, doc, path)) from None
+    if not isinstance(data.get("sources"), list):
+        line = _line_for(("sources",), doc.lines)
+        raise ConfigError([ConfigIssue(path, line, None, "sources", "expected a list of sources")])
+    by_index = _problem_issues(doc, raw_sources, path)
+    valid: list[Source] = []
+    issues: list[ConfigIssue] = []
+    for index, item in enumerate(raw_sources):
+        if index in by_index:
+            issues += by_index[index]
+            continue
+        try:
+            source = Source.model_validate(item)
+        except ValidationError as exc:
+            issues += _validation_issues(exc, ("sources", index), raw_sources, doc, path)
+            continue
+        if any(s.key == source.key for s in valid):
+            line = _line_for(("sources", index, "key"), doc.lines)
+            issues.append(
+                ConfigIssue(
+                    path, line, source.key, f"sources.{index}.key", f"duplicate source key {source.key!r}"
+                )
+            )
+            continue
+        valid.append(source)
+    return valid, issues
 
 
 def load_sources(path: Path | str | None = None) -> SourcesFile:
@@ -364,12 +418,12 @@ def load_sources(path: Path | str | None = None) -> SourcesFile:
         from pipeline.settings import get_settings
 
         path = get_settings().sources
-    p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError([ConfigIssue(str(p), None, None, "file", f"cannot read: {exc.strerror}")]) from exc
-    return parse_sources(text, str(p))
+    return parse_sources(read_sources_text(path), str(Path(path)))
+
+
+def load_sources_partial(path: Path | str) -> tuple[list[Source], list[ConfigIssue]]:
+    """:func:`parse_sources_partial` of a file (the DAG processor's view of ``sources.yaml``)."""
+    return parse_sources_partial(read_sources_text(path), str(Path(path)))
 
 
 def dump_sources(sources: list[dict[str, Any]]) -> str:

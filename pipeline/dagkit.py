@@ -237,21 +237,23 @@ def require_news_run(context: Mapping[str, Any]) -> str:
 def on_task_failure(context: Mapping[str, Any]) -> None:
     """Task failure callback: mark the news run failed and alert (log + webhook/e-mail)."""
     from pipeline.notify import Alert, notify
+    from pipeline.redact import install_log_redaction, redact
     from pipeline.stages.check import fail_run
 
     prepare_task_environment()
+    install_log_redaction()
     ti = context.get("ti") or context.get("task_instance")
     task_id = getattr(ti, "task_id", None)
     dag = context.get("dag")
     dag_id = getattr(dag, "dag_id", None)
     exception = context.get("exception")
-    message = f"{type(exception).__name__}: {exception}" if exception else "task failed"
+    message = redact(f"{type(exception).__name__}: {exception}") if exception else "task failed"
     run_id = news_run_of(context)
     if run_id is not None:
         try:
             fail_run(run_id, f"{task_id}: {message}")
         except Exception as exc:  # the alert matters more than the bookkeeping
-            message += f" (could not mark run failed: {exc})"
+            message += redact(f" (could not mark run failed: {exc})")
     source = dag_id.removeprefix("news_ingest__") if dag_id and dag_id.startswith("news_ingest__") else None
     notify(
         Alert(

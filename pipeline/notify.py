@@ -12,10 +12,11 @@ import json
 import logging
 import smtplib
 import urllib.request
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from email.message import EmailMessage
 from typing import Any
 
+from pipeline.redact import redact, settings_secrets
 from pipeline.settings import Settings, get_settings
 
 log = logging.getLogger("newsflow.alerts")
@@ -69,12 +70,17 @@ def _send_email(settings: Settings, alert: Alert) -> None:
     message["To"] = settings.alert_email_to
     message.set_content(alert.text())
     with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=TIMEOUT_SECONDS) as smtp:
+        if settings.smtp_user and settings.smtp_password:
+            smtp.login(settings.smtp_user, settings.smtp_password.get_secret_value())
         smtp.send_message(message)
 
 
 def notify(alert: Alert, settings: Settings | None = None) -> list[str]:
     """Send ``alert`` on every configured channel; return the channels that delivered."""
     settings = settings or get_settings()
+    # Exception texts in an alert may carry URLs with credentials: hide them from every channel.
+    secrets = settings_secrets(settings)
+    alert = replace(alert, title=redact(alert.title, secrets), message=redact(alert.message, secrets))
     level = logging.WARNING if alert.level == "warning" else logging.ERROR
     log.log(level, "%s: %s", alert.title, alert.message, extra={"alert": alert.as_dict()})
     delivered = ["log"]
@@ -83,11 +89,15 @@ def notify(alert: Alert, settings: Settings | None = None) -> list[str]:
             _post_webhook(settings.alert_webhook_url, alert)
             delivered.append("webhook")
         except Exception as exc:  # an unreachable hook must not hide the original failure
-            log.warning("alert webhook %s failed: %s", settings.alert_webhook_url, exc)
+            log.warning(
+                "alert webhook %s failed: %s",
+                redact(settings.alert_webhook_url, secrets),
+                redact(exc, secrets),
+            )
     if settings.smtp_host and settings.alert_email_to:
         try:
             _send_email(settings, alert)
             delivered.append("email")
         except Exception as exc:
-            log.warning("alert e-mail via %s failed: %s", settings.smtp_host, exc)
+            log.warning("alert e-mail via %s failed: %s", settings.smtp_host, redact(exc, secrets))
     return delivered

@@ -6,6 +6,7 @@ It calls exactly the stage functions the DAG tasks call (crawl -> extract -> loa
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -13,13 +14,18 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pipeline.config import load_sources
 from pipeline.errors import UsageError
+from pipeline.redact import redact
 
 STAGES = ("crawl", "extract", "load", "check")
 
 #: Sources ``newsflow run`` runs at once by default: overlaps one source's crawl with another's extraction.
 DEFAULT_PARALLEL = 3
+
+#: How often a run that found its source busy looks again (seconds).
+BUSY_POLL_SECONDS = 2.0
+
+log = logging.getLogger("newsflow.run")
 
 #: Called as ``on_stage(source_key, stage)`` when a stage starts (progress display).
 StageCallback = Callable[[str, str], None]
@@ -67,6 +73,7 @@ def run_source(
     on_stage: StageCallback | None = None,
     crawl_log_level: str = "INFO",
     extract_workers: int | None = None,
+    wait_if_busy: bool = True,
 ) -> SourceRunSummary:
     """Crawl, extract, load and check one source; never raises for a failed stage.
 
@@ -75,8 +82,15 @@ def run_source(
     marks the run failed in the database (``fail_run``), so it does not stay ``running``.
     ``extract_workers`` as for :func:`pipeline.stages.extract.extract` (None:
     ``NEWSFLOW_WORKERS``, 0 = every core).
+
+    When another crawl of the source is live (:class:`~pipeline.runs.SourceBusy`: another
+    ``newsflow run``, or its Airflow DAG), ``wait_if_busy`` waits for it — saying so once on
+    the log — and then crawls (mostly conditional requests by then); otherwise the run fails
+    with the busy message. The wait is bounded: a run still 'running' after
+    ``NEWSFLOW_STALE_RUN_HOURS`` is expired as dead.
     """
     from pipeline.quality import QualityGateFailed
+    from pipeline.runs import SourceBusy
     from pipeline.stages.check import check, fail_run, publish
     from pipeline.stages.crawl import crawl
     from pipeline.stages.extract import extract
@@ -96,18 +110,28 @@ def run_source(
         finally:
             summary.stage_seconds[stage] = round(time.perf_counter() - started, 2)
 
+    def crawl_when_free() -> Any:
+        announced = False
+        while True:
+            try:
+                return crawl(
+                    source_key,
+                    run_id,
+                    max_pages=max_pages,
+                    sources_path=sources_path,
+                    database_url=database_url,
+                    log_level=crawl_log_level,
+                )
+            except SourceBusy as busy:
+                if not wait_if_busy:
+                    raise
+                if not announced:
+                    log.warning("%s; waiting for it to finish", busy)
+                    announced = True
+                time.sleep(BUSY_POLL_SECONDS)
+
     try:
-        crawled = timed(
-            "crawl",
-            lambda: crawl(
-                source_key,
-                run_id,
-                max_pages=max_pages,
-                sources_path=sources_path,
-                database_url=database_url,
-                log_level=crawl_log_level,
-            ),
-        )
+        crawled = timed("crawl", crawl_when_free)
         summary.run_id = crawled.run_id
         crawled_run[:] = [crawled.run_id]
         summary.pages_fetched = crawled.pages_fetched
@@ -146,7 +170,7 @@ def run_source(
         publish(crawled.run_id, database_url=database_url)
     except Exception as exc:  # one source's failure must not stop the others
         summary.status = "failed"
-        summary.error = f"{type(exc).__name__}: {exc}"
+        summary.error = redact(f"{type(exc).__name__}: {exc}")
         if crawled_run:
             stage = current[0] if current else "run"
             try:
@@ -165,6 +189,7 @@ def run_sources(
     on_stage: StageCallback | None = None,
     crawl_log_level: str = "INFO",
     parallel: int = 1,
+    wait_if_busy: bool = True,
 ) -> list[SourceRunSummary]:
     """Run the pipeline for the chosen sources (all configured ones by default).
 
@@ -173,6 +198,7 @@ def run_sources(
     with another's extraction keeps both cores busy, just as concurrent DAG runs do.
     Summaries come back in the order of ``source_keys``.
     """
+    from pipeline.config import load_sources
     from pipeline.db import migrate
     from pipeline.stages.extract import workers_sharing_cores
 
@@ -198,6 +224,7 @@ def run_sources(
             on_stage=on_stage,
             crawl_log_level=crawl_log_level,
             extract_workers=workers,
+            wait_if_busy=wait_if_busy,
         )
 
     if at_once == 1:

@@ -50,16 +50,24 @@ def sync_source(session: Session, config: SourceConfig) -> Source:
     now = utcnow()
     row = session.scalars(select(Source).where(Source.key == config.key)).one_or_none()
     if row is None:
-        row = Source(
-            key=config.key,
-            name=config.name,
-            homepage=str(config.homepage),
-            config_hash=config.config_hash(),
-            created_at=now,
-            updated_at=now,
+        # INSERT … ON CONFLICT DO NOTHING: two first runs of a source on a fresh database
+        # both get here; the second must find the first's row, not die on the unique key.
+        from pipeline.db.dialect import dialect_insert
+
+        session.execute(
+            dialect_insert(session, Source)
+            .values(
+                key=config.key,
+                name=config.name,
+                homepage=str(config.homepage),
+                config_hash=config.config_hash(),
+                created_at=now,
+                updated_at=now,
+            )
+            .on_conflict_do_nothing(index_elements=["key"])
         )
-        session.add(row)
-    elif row.config_hash != config.config_hash() or row.name != config.name:
+        row = session.scalars(select(Source).where(Source.key == config.key)).one()
+    if row.config_hash != config.config_hash() or row.name != config.name:
         row.name = config.name
         row.homepage = str(config.homepage)
         row.config_hash = config.config_hash()

@@ -26,6 +26,7 @@ from pipeline import clock
 from pipeline.db.engine import get_engine
 from pipeline.db.types import UTCDateTime
 from pipeline.errors import UsageError
+from pipeline.limits import MAX_QUERY_CHARS, MAX_QUERY_TERMS, MAX_SEARCH_LIMIT, MAX_SINCE_HOURS
 
 SNIPPET_MARK = "**"
 _RELATIVE = re.compile(r"^(\d+)\s*([hdw])$")
@@ -53,6 +54,18 @@ class SearchHit:
         return data
 
 
+_TOKENS = re.compile(r'-?"[^"]*"?|\S+')
+
+
+def check_query(query: str) -> None:
+    """:class:`UsageError` for a query beyond the bounds above (checked before any SQL)."""
+    if len(query) > MAX_QUERY_CHARS:
+        raise UsageError(f"search query is {len(query):,} characters; at most {MAX_QUERY_CHARS:,}")
+    terms = len(_TOKENS.findall(query))
+    if terms > MAX_QUERY_TERMS:
+        raise UsageError(f"search query has {terms} terms; at most {MAX_QUERY_TERMS}")
+
+
 def parse_since(value: str | None, now: datetime | None = None) -> datetime | None:
     """``2026-05-01``, an ISO timestamp (naive = UTC) or a relative ``24h`` / ``7d`` / ``2w``."""
     if value is None or not value.strip():
@@ -62,6 +75,8 @@ def parse_since(value: str | None, now: datetime | None = None) -> datetime | No
     if match:
         amount, unit = int(match.group(1)), match.group(2)
         hours = {"h": 1, "d": 24, "w": 24 * 7}[unit] * amount
+        if hours > MAX_SINCE_HOURS:
+            raise UsageError(f"--since {value!r} reaches back more than {MAX_SINCE_HOURS // 8766} years")
         return (now or clock.now()) - timedelta(hours=hours)
     try:
         stamp = datetime.fromisoformat(value.replace("Z", "+00:00"))
@@ -77,7 +92,7 @@ def to_fts5(query: str) -> str | None:
     """
     positives: list[str] = []
     negatives: list[str] = []
-    for token in re.findall(r'-?"[^"]*"?|\S+', query):
+    for token in _TOKENS.findall(query):
         negate = token.startswith("-") and len(token) > 1
         body = token[1:] if negate else token
         if not negate and body.lower() == "or":
@@ -214,8 +229,9 @@ def search(
 
     Removed (and purged) stories are left out unless ``include_removed``.
     """
-    if limit < 1:
-        raise UsageError("--limit must be at least 1")
+    if not 1 <= limit <= MAX_SEARCH_LIMIT:
+        raise UsageError(f"--limit must be between 1 and {MAX_SEARCH_LIMIT:,}")
+    check_query(query)
     with get_engine(database_url).connect().execution_options(read_only=True) as conn:
         return _search(conn, query, source, since, limit, all_copies, include_removed)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///data/newsflow.db"
@@ -43,6 +43,10 @@ class Settings(BaseSettings):
     smtp_host: str | None = Field(default=None, description="SMTP server for failure e-mails.")
     smtp_port: int = 25
     smtp_from: str = "newsflow@localhost"
+    smtp_user: str | None = Field(default=None, description="SMTP login (with smtp_password), optional.")
+    smtp_password: SecretStr | None = Field(
+        default=None, description="SMTP password; never shown (see pipeline.redact)."
+    )
     alert_email_to: str | None = Field(default=None, description="Recipient of failure e-mails.")
     workers: int = Field(default=0, ge=0, description="Extraction processes; 0 = one per core.")
     stale_run_hours: float = Field(

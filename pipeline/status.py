@@ -16,6 +16,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from pipeline.db.models import Article, CrawlRun, Source
+from pipeline.redact import redact
 from pipeline.runs import STALE_PREFIX, expire_stale_runs
 
 
@@ -153,7 +154,7 @@ def collect_status(
                 failures_by_category=dict(run.errors_by_category or {}),
                 articles_removed=int(((run.stats or {}).get("load") or {}).get("articles_removed") or 0),
                 stage=run.stage,
-                error=run.error,
+                error=redact(run.error) if run.error else None,
             )
             for run, key in rows
         ]

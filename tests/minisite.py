@@ -36,7 +36,8 @@ SENTENCES = [
 
 @dataclass
 class Story:
-    """One story page; ``kind`` is article | shell (JS shell) | gone (410) | missing (404) | front."""
+    """One story page; ``kind`` is article | shell (JS shell) | gone (410) | missing (404) | front
+    (redirect to the section front) | broken (a CMS that renders the chrome, not the body)."""
 
     slug: str
     title: str
@@ -116,6 +117,9 @@ class MiniSite:
             f'<script src="/static/app.js"></script></body></html>'
         )
 
+    def broken_html(self, story: Story) -> str:
+        return site_chrome(story.title, story.published.isoformat(), self.url(story.slug))
+
     def front_html(self) -> str:
         teasers = "".join(
             f'<article><h2><a href="{s.path}">{s.title}</a></h2></article>'
@@ -166,6 +170,18 @@ class MiniSite:
                 source[key] = value
         path.write_text(yaml.safe_dump({"version": 1, "sources": [source]}))
         return path
+
+
+def site_chrome(title: str, published: str, url: str) -> str:
+    """An article page whose body container came back empty: headline, byline, share buttons."""
+    return (
+        f"<!doctype html><html><head><title>{title}</title>"
+        f'<link rel="canonical" href="{url}"><meta property="og:type" content="article"></head>'
+        f"<body><article><h1>{title}</h1><p class='byline'>By Mini Staff</p>"
+        f'<time datetime="{published}">{published}</time><div class="article-body"></div>'
+        "<ul class='share'><li>Facebook</li><li>Twitter</li><li>Email</li></ul></article>"
+        "<footer>(c) Mini Gazette</footer></body></html>"
+    )
 
 
 def make_handler(site: MiniSite) -> type[BaseHTTPRequestHandler]:
@@ -223,6 +239,8 @@ def make_handler(site: MiniSite) -> type[BaseHTTPRequestHandler]:
                     self.send(404, b"<html><body>Not found</body></html>")
                 elif story.kind == "front":
                     self.send(301, b"", Location="/news/")
+                elif story.kind == "broken":
+                    self.conditional(site.broken_html(story).encode(), story.published)
                 elif story.kind == "shell":
                     self.conditional(site.shell_html(story).encode(), story.published)
                 else:

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
-from crawlers.revisits import next_due, plan_revisits
+from crawlers.revisits import next_due, plan_revisits, schedule_origin
 from crawlers.state import Known
 from pipeline.config import Limits
 from pipeline.db.models import ArticlePurge
@@ -47,6 +47,22 @@ def known(
         article_id=article_id,
         **extra,  # type: ignore[arg-type]
     )
+
+
+def test_schedule_origin_distrusts_a_bare_date() -> None:
+    """A URL date (outlet's local day) must not shift the 1 d revisit before a 24 h edit."""
+    url_date = datetime(2026, 9, 30, tzinfo=UTC)  # /2026/09/30/ of a story live at 10-01 03:25 UTC
+    first_seen = datetime(2026, 10, 1, 4, tzinfo=UTC)
+    assert schedule_origin(url_date, first_seen) == first_seen
+    story = Known(
+        '"e"', None, first_seen, first_seen, url_date, "h", True, stored=True, url="u", article_id=1
+    )
+    assert next_due(story, SCHEDULE) == first_seen + timedelta(hours=1)
+    assert schedule_origin(url_date, url_date + timedelta(days=3)) == url_date  # found late: the date
+    timed = datetime(2026, 10, 1, 3, 25, tzinfo=UTC)
+    assert schedule_origin(timed, first_seen) == timed
+    assert schedule_origin(first_seen + timedelta(hours=5), first_seen) == first_seen  # future-dated
+    assert schedule_origin(None, first_seen) == first_seen
 
 
 def test_schedule_due_times_order_cap_and_end() -> None:

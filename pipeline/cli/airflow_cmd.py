@@ -28,7 +28,7 @@ app.add_typer(airflow_app, name="airflow")
 def standalone(
     ctx: typer.Context,
     home: Path = typer.Option(Path("data/airflow"), "--home", help="AIRFLOW_HOME (created if missing)."),
-    port: int = typer.Option(8080, "--port", help="Port of the API server / UI."),
+    port: int = typer.Option(8080, "--port", min=1, max=65535, help="Port of the API server / UI."),
     metadata_url: str | None = typer.Option(
         None, "--metadata-url", help="Airflow's own metadata DB; default SQLite in --home."
     ),
@@ -38,7 +38,9 @@ def standalone(
         envvar="NEWSFLOW_AIRFLOW_PASSWORD",
         help="Admin password (default: generated, kept).",
     ),
-    crawl_slots: int = typer.Option(2, "--crawl-slots", help="Slots of crawl_pool (concurrent crawls)."),
+    crawl_slots: int = typer.Option(
+        2, "--crawl-slots", min=1, max=64, help="Slots of crawl_pool (concurrent crawls)."
+    ),
 ) -> None:
     """Start a local Airflow (api-server, scheduler, dag-processor, triggerer); Ctrl-C stops it."""
     if ctx.invoked_subcommand is not None:
@@ -46,6 +48,7 @@ def standalone(
     from pipeline.airflow_local import AirflowHome, news_environment, serve
     from pipeline.dagkit import project_path
     from pipeline.db import migrate
+    from pipeline.redact import redact
 
     news_env = news_environment()
     migrate.upgrade(news_env["NEWSFLOW_DATABASE_URL"])
@@ -63,7 +66,7 @@ def standalone(
             f"[green]Airflow is up:[/green] {h.base_url}  user [bold]{h.username}[/bold]  password [bold]{h.password}[/bold]"
         )
         console.print(
-            f"news database: {news_env['NEWSFLOW_DATABASE_URL']}; logs: {h.home / 'logs'}; Ctrl-C stops."
+            f"news database: {redact(news_env['NEWSFLOW_DATABASE_URL'])}; logs: {h.home / 'logs'}; Ctrl-C stops."
         )
 
     console.print(f"starting Airflow in {airflow_home.home} (first start migrates its database, ~1 min)")
@@ -78,7 +81,9 @@ def trigger(
     user: str = typer.Option("admin", "--user", envvar="NEWSFLOW_AIRFLOW_USER"),
     password: str | None = typer.Option(None, "--password", envvar="NEWSFLOW_AIRFLOW_PASSWORD"),
     wait: bool = typer.Option(False, "--wait", help="Wait for the run to finish; exit 1 if it failed."),
-    timeout: float = typer.Option(3600, "--timeout", help="Seconds to wait with --wait."),
+    timeout: float = typer.Option(
+        3600, "--timeout", min=0, max=7 * 86400, help="Seconds to wait with --wait."
+    ),
 ) -> None:
     """Trigger a DAG run through the Airflow REST API (unpausing the DAG) and print its run id."""
     from pipeline.airflow_local import AirflowClient

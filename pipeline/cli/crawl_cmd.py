@@ -11,6 +11,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from pipeline.cli.app import app, console
+from pipeline.limits import MAX_PAGES
 
 
 @app.command("crawl")
@@ -19,8 +20,12 @@ def crawl_command(
     run_id: str | None = typer.Option(
         None, "--run-id", help="Run id; default a new manual id. Re-using one replaces that run's raw data."
     ),
-    max_pages: int | None = typer.Option(None, "--max-pages", help="Override limits.max_pages."),
-    related_depth: int | None = typer.Option(None, "--related-depth", help="Override related.depth."),
+    max_pages: int | None = typer.Option(
+        None, "--max-pages", min=1, max=MAX_PAGES, help="Override limits.max_pages."
+    ),
+    related_depth: int | None = typer.Option(
+        None, "--related-depth", min=0, max=5, help="Override related.depth."
+    ),
     recrawl: bool = typer.Option(False, "--recrawl", help="Refetch stored articles (conditionally)."),
     sources_path: Path | None = typer.Option(
         None, "--sources", help="Sources file; default NEWSFLOW_SOURCES."

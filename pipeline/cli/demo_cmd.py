@@ -23,7 +23,9 @@ NEXT_STEPS = """\
 @app.command("demo")
 def demo(
     database_url: str | None = typer.Option(None, "--database-url", help="Default NEWSFLOW_DATABASE_URL."),
-    articles: int = typer.Option(0, "--articles", help="Extra generated articles per outlet (scale mode)."),
+    articles: int = typer.Option(
+        0, "--articles", min=0, max=100_000, help="Extra generated articles per outlet (scale mode)."
+    ),
     query: str = typer.Option("Belgorod governor", "--query", help="The search shown at the end."),
 ) -> None:
     """Serve the demo news network on loopback, run the whole pipeline over it, show what it stored."""
@@ -33,10 +35,13 @@ def demo(
     from pipeline.demo import DEMO_DIR, seed_report
     from pipeline.demo_ports import start_demo_network
     from pipeline.demo_site import DEFAULT_PORT
+    from pipeline.redact import redact
     from pipeline.settings import get_settings
 
     migrate.upgrade(database_url)
-    console.print(f"[bold]1.[/bold] news database migrated: {database_url or get_settings().database_url}")
+    console.print(
+        f"[bold]1.[/bold] news database migrated: {redact(database_url or get_settings().database_url)}"
+    )
     network, same_ports = start_demo_network(DEMO_DIR / "ports.json", articles=articles)
     if not same_ports:
         console.print(

@@ -12,13 +12,15 @@ from pipeline.cli.app import app, console
 @app.command("demo-site")
 def demo_site(
     host: str = typer.Option("127.0.0.1", help="Loopback address to bind (anything else is refused)."),
-    port: int = typer.Option(8701, help="First port; the outlets use PORT, PORT+1, PORT+2 (0 = free ports)."),
+    port: int = typer.Option(
+        8701, min=0, max=65533, help="First port; the outlets use PORT, PORT+1, PORT+2 (0 = free ports)."
+    ),
     sources_out: Path | None = typer.Option(
         None, "--sources-out", help="Write a sources.yaml for the outlets as served.", show_default=False
     ),
-    articles: int = typer.Option(0, min=0, help="Scale mode: add N generated articles."),
+    articles: int = typer.Option(0, min=0, max=100_000, help="Scale mode: add N generated articles."),
     edition: int = typer.Option(1, min=1, max=2, help="Start in edition 1 ('now') or 2 ('later')."),
-    slow_seconds: float = typer.Option(3.0, min=0.0, help="Delay of the deliberately slow page."),
+    slow_seconds: float = typer.Option(3.0, min=0.0, max=600.0, help="Delay of the deliberately slow page."),
 ) -> None:
     """Serve the demo news network (three outlets on loopback) until Ctrl-C."""
     import threading

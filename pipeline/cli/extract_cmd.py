@@ -13,13 +13,16 @@ from pipeline.cli.app import app, console
 def extract_command(
     run: str = typer.Option(..., "--run", help="Run id whose archived responses to extract."),
     shard: int = typer.Option(
-        0, "--shard", min=0, help="Process only this shard (fetch id modulo --shards)."
+        0, "--shard", min=0, max=9_999, help="Process only this shard (fetch id modulo --shards)."
     ),
-    shards: int = typer.Option(1, "--shards", min=1, help="Number of shards the run is split into."),
+    shards: int = typer.Option(
+        1, "--shards", min=1, max=10_000, help="Number of shards the run is split into."
+    ),
     workers: int | None = typer.Option(
         None,
         "--workers",
         min=0,
+        max=256,
         help="Processes (default NEWSFLOW_WORKERS; 0 = one per core).",
         show_default=False,
     ),

@@ -12,7 +12,7 @@ from pipeline.cli.app import app, console
 @app.command("load")
 def load_command(
     run: str = typer.Option(..., "--run", help="Run id whose extracted records to load."),
-    batch_size: int = typer.Option(500, "--batch-size", min=1, help="Records per transaction."),
+    batch_size: int = typer.Option(500, "--batch-size", min=1, max=100_000, help="Records per transaction."),
     database_url: str | None = typer.Option(
         None, "--database-url", help="SQLAlchemy URL; default NEWSFLOW_DATABASE_URL.", show_default=False
     ),
@@ -22,6 +22,7 @@ def load_command(
         None,
         "--writers",
         min=1,
+        max=16,
         help="Batch transactions in flight at once (default: 2 on PostgreSQL, 1 on SQLite).",
         show_default=False,
     ),

@@ -14,7 +14,9 @@ def purge_command(
     url: str | None = typer.Option(
         None, "--url", help="The story's URL (any URL it was fetched under).", show_default=False
     ),
-    article: int | None = typer.Option(None, "--article", help="The story's article id.", show_default=False),
+    article: int | None = typer.Option(
+        None, "--article", min=1, max=2**63 - 1, help="The story's article id.", show_default=False
+    ),
     reason: str = typer.Option(..., "--reason", help="Why (kept in the audit row article_purges)."),
     database_url: str | None = typer.Option(
         None, "--database-url", help="SQLAlchemy URL; default NEWSFLOW_DATABASE_URL.", show_default=False

@@ -13,6 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from pipeline.cli.app import app, console
+from pipeline.limits import MAX_PAGES
 from pipeline.orchestrate import DEFAULT_PARALLEL, STAGES, SourceRunSummary
 
 
@@ -65,6 +66,7 @@ def run_with_progress(
     database_url: str | None,
     crawl_log_level: str = "WARNING",
     parallel: int = DEFAULT_PARALLEL,
+    wait_if_busy: bool = True,
 ) -> list[SourceRunSummary]:
     """Run the pipeline showing one progress row per source that advances stage by stage."""
     from pipeline.config import load_sources
@@ -98,6 +100,7 @@ def run_with_progress(
             on_stage=on_stage,
             crawl_log_level=crawl_log_level,
             parallel=parallel,
+            wait_if_busy=wait_if_busy,
         )
         for summary in summaries:
             progress.update(tasks[summary.source], completed=len(STAGES), description=summary.status)
@@ -109,14 +112,21 @@ def run(
     source: list[str] | None = typer.Option(
         None, "--source", "-s", help="Source key (repeatable); default all."
     ),
-    max_pages: int | None = typer.Option(None, "--max-pages", help="Override limits.max_pages."),
+    max_pages: int | None = typer.Option(
+        None, "--max-pages", min=1, max=MAX_PAGES, help="Override limits.max_pages."
+    ),
     sources_path: Path | None = typer.Option(
         None, "--sources", help="Sources file; default NEWSFLOW_SOURCES."
     ),
     database_url: str | None = typer.Option(None, "--database-url", help="Default NEWSFLOW_DATABASE_URL."),
     as_json: bool = typer.Option(False, "--json", help="Print the summaries as JSON instead of a table."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Show the crawler's INFO log."),
-    parallel: int = typer.Option(DEFAULT_PARALLEL, "--parallel", min=1, help="Sources run at once."),
+    parallel: int = typer.Option(DEFAULT_PARALLEL, "--parallel", min=1, max=64, help="Sources run at once."),
+    wait: bool = typer.Option(
+        True,
+        "--wait/--no-wait",
+        help="When another crawl of a source is live: wait for it, or fail that source.",
+    ),
 ) -> None:
     """Crawl, extract, load and check the chosen sources (all by default); exit 1 if any failed."""
     crawl_log_level = "INFO" if verbose else "WARNING"
@@ -130,11 +140,12 @@ def run(
             database_url=database_url,
             crawl_log_level=crawl_log_level,
             parallel=parallel,
+            wait_if_busy=wait,
         )
         typer.echo(json.dumps([s.as_dict() for s in summaries], indent=2))
     else:
         summaries = run_with_progress(
-            source, max_pages, sources_path, database_url, crawl_log_level, parallel
+            source, max_pages, sources_path, database_url, crawl_log_level, parallel, wait
         )
         console.print(summary_table(summaries))
         for s in summaries:

@@ -7,6 +7,7 @@ import json
 import typer
 
 from pipeline.cli.app import app, console
+from pipeline.limits import MAX_SEARCH_LIMIT
 
 DatabaseUrl = typer.Option(
     None, "--database-url", help="SQLAlchemy URL; default NEWSFLOW_DATABASE_URL.", show_default=False
@@ -22,7 +23,7 @@ def search_command(
     query: str = typer.Argument(..., help='Words, "exact phrase", or, -excluded (web-search syntax).'),
     source: str | None = Source,
     since: str | None = Since,
-    limit: int = typer.Option(20, "--limit", min=1, help="At most this many hits."),
+    limit: int = typer.Option(20, "--limit", min=1, max=MAX_SEARCH_LIMIT, help="At most this many hits."),
     all_copies: bool = typer.Option(False, "--all-copies", help="Show every near-duplicate copy."),
     include_removed: bool = typer.Option(
         False, "--include-removed", help="Also stories gone from the web or purged (marked as removed)."
@@ -72,7 +73,7 @@ def articles_command(
         None, "--updated-since", help="Content changed at/after this time (incremental export)."
     ),
     source: str | None = Source,
-    limit: int | None = typer.Option(None, "--limit", min=1, help="At most this many articles."),
+    limit: int | None = typer.Option(None, "--limit", min=1, max=10**9, help="At most this many articles."),
     as_json: bool = typer.Option(False, "--json", help="Export JSON Lines: every column of news_articles."),
     database_url: str | None = DatabaseUrl,
 ) -> None:

@@ -16,6 +16,14 @@ app.add_typer(sources_app, name="sources")
 @sources_app.command("check")
 def check(path: Path | None = typer.Argument(None, help="Sources file; default NEWSFLOW_SOURCES.")) -> None:
     """Validate the sources file (exit 2 naming file, source and line) and list the sources."""
+    from pipeline.config_errors import read_document, read_sources_text
+
+    if path is None:
+        from pipeline.settings import get_settings
+
+        path = get_settings().sources
+    # A hostile or broken file is refused before the (slow to import) models are loaded.
+    read_document(read_sources_text(path), str(path))
     from pipeline.config import load_sources
 
     sources = load_sources(path)

@@ -17,8 +17,8 @@ def _when(value: object) -> str:
 
 @app.command("status")
 def status(
-    runs: int = typer.Option(5, "--runs", help="Recent runs shown per source."),
-    newest: int = typer.Option(10, "--newest", help="Newest articles shown."),
+    runs: int = typer.Option(5, "--runs", min=1, max=1_000, help="Recent runs shown per source."),
+    newest: int = typer.Option(10, "--newest", min=0, max=1_000, help="Newest articles shown."),
     database_url: str | None = typer.Option(None, "--database-url", help="Default NEWSFLOW_DATABASE_URL."),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:

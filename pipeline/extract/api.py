@@ -50,9 +50,28 @@ class Outcome:
     """What happened to one page: the article, or why there is none."""
 
     article: ExtractedArticle | None
-    status: str  # ok | not_article | empty | removed
+    status: str  # ok | not_article | empty | removed | error (pathological HTML)
     reason: str | None = None
     detection: tuple[str, ...] = field(default_factory=tuple)
+
+
+#: Elements nested deeper than this make a page pathological: real pages stay under ~60, and
+#: libxml2 silently drops everything below depth 255, which once stored a byline as the text.
+MAX_DEPTH = 200
+TOO_DEEP = "too_deep"
+
+
+def nesting_depth(tree: HtmlElement, limit: int = MAX_DEPTH) -> int:
+    """The tree's depth, counted up to ``limit`` (an iterative walk, linear in the elements)."""
+    stack = [(tree, 1)]
+    deepest = 0
+    while stack:
+        element, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if deepest >= limit:
+            return deepest
+        stack.extend((child, depth + 1) for child in element)
+    return deepest
 
 
 def _parse(html: str) -> HtmlElement | None:
@@ -194,6 +213,12 @@ def extract_outcome(
     tree = _parse(html)
     if tree is None:
         return Outcome(None, "empty", "no parsable HTML")
+    if nesting_depth(tree) >= MAX_DEPTH:
+        return Outcome(
+            None,
+            "error",
+            f"{TOO_DEEP}: HTML nested {MAX_DEPTH} or more elements deep (pathological page, not extracted)",
+        )
 
     nodes = parse_jsonld(tree)
     meta = extract_page_meta(tree, nodes, url)
@@ -270,10 +295,6 @@ def extract_outcome(
     )
     if not text:
         return Outcome(article, "empty", SHELL_REASON if shell else "no main text found", detection.reasons)
-    if is_furniture_only(text):
-        # A CMS that renders the chrome but an empty body container: trafilatura falls back
-        # to the headline, byline and share buttons. Storing that would overwrite the story.
-        return Outcome(article, "empty", FURNITURE_REASON, detection.reasons)
     if shell:
         article.is_article = False
         return Outcome(
@@ -282,6 +303,11 @@ def extract_outcome(
     if not detection.is_article:
         reason = "not an article page: " + ", ".join(detection.reasons)
         return Outcome(article, "not_article", reason, detection.reasons)
+    if is_furniture_only(text):
+        # An article page whose CMS rendered the chrome around an empty body container:
+        # trafilatura falls back to headline, byline and share buttons. Storing that would
+        # overwrite the story; "empty" makes it a lost article the quality gate reports.
+        return Outcome(article, "empty", FURNITURE_REASON, detection.reasons)
     return Outcome(article, "ok", None, detection.reasons)
 
 

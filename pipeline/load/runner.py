@@ -27,6 +27,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, func, select, text, update
@@ -172,14 +173,17 @@ class RunLoader:
     # -- reading -----------------------------------------------------------------------------
 
     def total_records(self) -> int:
-        with self.engine.connect() as conn:
-            return int(
-                conn.execute(
-                    select(func.count()).where(
-                        ExtractedRecord.run_id == self.run_pk, ExtractedRecord.status == "ok"
-                    )
-                ).scalar_one()
-            )
+        def count() -> int:
+            with self.engine.connect() as conn:
+                return int(
+                    conn.execute(
+                        select(func.count()).where(
+                            ExtractedRecord.run_id == self.run_pk, ExtractedRecord.status == "ok"
+                        )
+                    ).scalar_one()
+                )
+
+        return with_retries(count, f"run {self.run_id} count")
 
     def _pages(self) -> Iterator[list[StagedRow]]:
         last = 0
@@ -204,10 +208,16 @@ class RunLoader:
         # A read-only transaction of its own: the write transaction then starts with a write,
         # which SQLite needs to queue writers instead of failing on a stale snapshot, and on
         # SQLite the read does not take the write lock (so it overlaps with the batch writes).
+        # Every read is retried like the writes: a dropped reader connection (failover, an
+        # admin's pg_terminate_backend) just reads the same keyset page again.
         reader = self.engine.execution_options(read_only=True)
-        while True:
+
+        def page(after: int) -> list[StagedRow]:
             with reader.connect() as conn:
-                rows = [StagedRow(*row) for row in conn.execute(query.where(er.id > last))]
+                return [StagedRow(*row) for row in conn.execute(query.where(er.id > after))]
+
+        while True:
+            rows = with_retries(partial(page, last), f"run {self.run_id} read")
             if not rows:
                 return
             last = rows[-1].record_id
@@ -224,18 +234,22 @@ class RunLoader:
         """Which of ``hashes`` are tombstoned by a purge (``article_purges``)."""
         if not hashes:
             return set()
-        found: set[str] = set()
         ordered = sorted(hashes)
-        with self.engine.execution_options(read_only=True).connect() as conn:
-            size = chunk_size(conn)
-            for start in range(0, len(ordered), size):
-                chunk = ordered[start : start + size]
-                found.update(
-                    conn.execute(
-                        select(ArticlePurge.url_hash).where(member_of(conn, ArticlePurge.url_hash, chunk))
-                    ).scalars()
-                )
-        return found
+
+        def read() -> set[str]:
+            found: set[str] = set()
+            with self.engine.execution_options(read_only=True).connect() as conn:
+                size = chunk_size(conn)
+                for start in range(0, len(ordered), size):
+                    chunk = ordered[start : start + size]
+                    found.update(
+                        conn.execute(
+                            select(ArticlePurge.url_hash).where(member_of(conn, ArticlePurge.url_hash, chunk))
+                        ).scalars()
+                    )
+            return found
+
+        return with_retries(read, f"run {self.run_id} purge check")
 
     @staticmethod
     def _fetch_hashes(staged: StagedRow) -> set[str]:
@@ -441,8 +455,12 @@ class RunLoader:
         run removes is judged by the fetch times alone (the later one wins, see
         :mod:`pipeline.load.removals`), whatever order the batches committed in.
         """
-        with self.engine.execution_options(read_only=True).connect() as conn:
-            signals = removal_signals(conn, self.run_pk)
+
+        def read() -> Any:
+            with self.engine.execution_options(read_only=True).connect() as conn:
+                return removal_signals(conn, self.run_pk)
+
+        signals = with_retries(read, f"run {self.run_id} removal signals")
         if not signals:
             return
 
@@ -526,9 +544,13 @@ class RunLoader:
         """
         if self.engine.dialect.name != "postgresql":
             return
-        with self.engine.connect() as conn:
-            conn.execute(text("SELECT gin_clean_pending_list('ix_articles_search_vector'::regclass)"))
-            conn.commit()
+
+        def merge() -> None:
+            with self.engine.connect() as conn:
+                conn.execute(text("SELECT gin_clean_pending_list('ix_articles_search_vector'::regclass)"))
+                conn.commit()
+
+        with_retries(merge, f"run {self.run_id} search index")
 
 
 def progress_bar(total: int, enabled: bool) -> AbstractContextManager[Callable[[int], None] | None]:

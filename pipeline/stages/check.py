@@ -21,6 +21,7 @@ from pipeline.config import Quality, SourcesFile, load_sources
 from pipeline.db.engine import get_engine, session_scope
 from pipeline.db.models import Article, CrawlRun, ExtractedRecord, Fetch
 from pipeline.quality import LostPage, QualityGateFailed, RunMetrics, verdict
+from pipeline.redact import redact
 from pipeline.runs import get_run, utcnow
 
 ATTEMPT_OUTCOMES = ("fetched", "not_modified", "error")
@@ -219,7 +220,7 @@ def fail_run(run_id: str, error: str, *, database_url: str | None = None) -> boo
         if run is None:
             return False
         if run.status != "failed" or not run.error:  # keep the first, most specific cause
-            run.error = error[:10_000]
+            run.error = redact(error)[:10_000]
         run.status = "failed"
         if run.finished_at is None:
             run.finished_at = utcnow()

@@ -9,6 +9,7 @@ subprocess, relays its progress, and returns the counters the subprocess wrote.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Callable
@@ -58,15 +59,17 @@ def crawler_command(
     run_id: str,
     *,
     sources_path: str | Path,
-    database_url: str,
-    raw_store: str,
     max_pages: int | None = None,
     related_depth: int | None = None,
     recrawl: bool = False,
     backfill: bool = False,
     log_level: str = "INFO",
 ) -> list[str]:
-    """The subprocess command line (also what ops can run by hand to debug a source)."""
+    """The subprocess command line (also what ops can run by hand to debug a source).
+
+    It carries no secret: every local user can read a command line (``ps``, ``/proc``), so
+    the database URL and the raw store go by environment (:func:`crawler_environment`).
+    """
     cmd = [
         sys.executable,
         "-m",
@@ -77,10 +80,6 @@ def crawler_command(
         run_id,
         "--sources",
         str(sources_path),
-        "--database-url",
-        database_url,
-        "--raw-store",
-        raw_store,
         "--progress",
         "--log-level",
         log_level,
@@ -94,6 +93,14 @@ def crawler_command(
     if backfill:
         cmd.append("--backfill")
     return cmd
+
+
+def crawler_environment(database_url: str, raw_store: str) -> dict[str, str]:
+    """The subprocess's environment: ours plus where to write (``NEWSFLOW_*``, read by settings).
+
+    A process's environment is readable only by its owner (and root), unlike its argv.
+    """
+    return {**os.environ, "NEWSFLOW_DATABASE_URL": database_url, "NEWSFLOW_RAW_STORE": raw_store}
 
 
 def crawl(
@@ -135,9 +142,14 @@ def crawl(
         source = sources.get(source_key)
     except KeyError as exc:
         raise UsageError(exc.args[0]) from exc
-    for name, value in (("max_pages", max_pages), ("related_depth", related_depth)):
-        if value is not None and value < (1 if name == "max_pages" else 0):
-            raise UsageError(f"{name} must be {'positive' if name == 'max_pages' else 'zero or more'}")
+    from pipeline.limits import MAX_PAGES
+
+    for name, value, low, high in (
+        ("max_pages", max_pages, 1, MAX_PAGES),
+        ("related_depth", related_depth, 0, 5),
+    ):
+        if value is not None and not low <= value <= high:
+            raise UsageError(f"{name} must be between {low} and {high:,}")
     if backfill:
         from pipeline import clock
 
@@ -162,22 +174,22 @@ def crawl(
         source_key,
         run_id,
         sources_path=path.resolve(),
-        database_url=url,
-        raw_store=settings.raw_store,
         max_pages=max_pages,
         related_depth=related_depth,
         recrawl=recrawl,
         backfill=backfill,
         log_level=log_level,
     )
-    returncode, reported = _run(cmd, on_progress)
+    returncode, reported = _run(cmd, on_progress, crawler_environment(url, settings.raw_store))
     return _result(engine, run_id, returncode, reported)
 
 
-def _run(cmd: list[str], on_progress: ProgressCallback | None) -> tuple[int, dict[str, Any] | None]:
+def _run(
+    cmd: list[str], on_progress: ProgressCallback | None, env: dict[str, str]
+) -> tuple[int, dict[str, Any] | None]:
     """Run the crawler; stdout carries JSON progress lines, stderr (the log) is inherited."""
     result: dict[str, Any] | None = None
-    with subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, bufsize=1) as proc:
+    with subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, bufsize=1, env=env) as proc:
         assert proc.stdout is not None
         for line in proc.stdout:
             try:

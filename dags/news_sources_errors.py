@@ -1,0 +1,28 @@
+"""Reports the sources of ``sources.yaml`` that ``news_ingest.py`` skipped, as an import error.
+
+Airflow shows a DAG file's import error in the UI and in ``airflow dags list-import-errors``;
+it is where ops look when a DAG is missing. A source with a bad line must not take every
+other source's ingest DAG down with it, so ``news_ingest.py`` builds the valid ones and this
+file (which defines no DAG) fails to import, naming file, line and key of each skipped
+source. A file broken as a whole is ``news_ingest.py``'s import error, not repeated here.
+"""
+
+from __future__ import annotations
+
+from pipeline import dagkit
+from pipeline.config import ConfigError, load_sources_partial
+
+
+def _skipped() -> list[str]:
+    try:
+        _, issues = load_sources_partial(dagkit.sources_path())
+    except ConfigError:
+        return []
+    return [str(issue) for issue in issues]
+
+
+if _skipped_sources := _skipped():
+    raise RuntimeError(
+        f"newsflow: {len(_skipped_sources)} problem(s) in sources.yaml, those sources have no ingest DAG"
+        " (the other sources' DAGs are loaded):\n" + "\n".join(_skipped_sources)
+    )
