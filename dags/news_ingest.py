@@ -61,15 +61,22 @@ def build_ingest_dag(source: Source) -> DAG:
         },
     )
     def ingest() -> None:
-        @task(pool="crawl_pool", execution_timeout=timedelta(hours=2))
+        # One crawl of the source at a time across all of its runs: a backfill starts several
+        # runs at once whatever max_active_runs says, and two windows must not race.
+        @task(pool="crawl_pool", execution_timeout=timedelta(hours=2), max_active_tis_per_dag=1)
         def crawl(**context: Any) -> list[dict[str, Any]]:
-            """Scrapy in a subprocess; archives to WARC and records fetches. Returns the shard plan."""
+            """Scrapy in a subprocess; archives to WARC and records fetches. Returns the shard plan.
+
+            A backfill run reads its past window from dated feed/sitemap entries; a busy
+            source reschedules the task (see ``dagkit.crawl_exclusively``).
+            """
             from pipeline.stages.crawl import crawl as stage
 
             dagkit.prepare_task_environment()
-            options = dagkit.crawl_options(context["params"])
+            options = dagkit.crawl_options(context["params"], run_type=dagkit.run_type_of(context))
             news_run = dagkit.require_news_run(context)
-            result = stage(key, news_run, window=dagkit.window_of(context), **options)
+            window = dagkit.window_of(context)
+            result = dagkit.crawl_exclusively(lambda: stage(key, news_run, window=window, **options))
             context["ti"].xcom_push(key="crawl", value=result.as_dict())
             result.raise_for_status()  # a failed crawl fails the task, so its retries apply
             return [] if options["dry_run"] else dagkit.shard_plan(news_run, result.pages_fetched)

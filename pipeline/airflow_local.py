@@ -342,18 +342,39 @@ class AirflowClient:
         run: dict[str, Any] = self.request("POST", f"/dags/{dag_id}/dagRuns", json=body)
         return str(run["dag_run_id"])
 
-    def clear_run(self, dag_id: str, run_id: str, task_ids: list[str] | None = None) -> int:
-        """Clear the run's task instances (all, or ``task_ids``) so the scheduler reruns them."""
+    def clear_run(
+        self, dag_id: str, run_id: str, task_ids: list[str] | None = None, *, downstream: bool = False
+    ) -> int:
+        """Clear the run's task instances (all, or ``task_ids`` and, with ``downstream``, the
+        tasks after them: the UI's *Clear* of one task) so the scheduler reruns them."""
         body: dict[str, Any] = {
             "dry_run": False,
             "dag_run_id": run_id,
             "only_failed": False,
             "reset_dag_runs": True,
+            "include_downstream": downstream,
         }
         if task_ids is not None:
             body["task_ids"] = task_ids
         cleared = self.request("POST", f"/dags/{dag_id}/clearTaskInstances", json=body)
         return len(cleared.get("task_instances", []))
+
+    def create_backfill(
+        self, dag_id: str, from_date: str, to_date: str, *, max_active_runs: int | None = None
+    ) -> dict[str, Any]:
+        """``POST /backfills`` (what ``airflow backfill create`` does): runs for the logical
+        dates in ``[from_date, to_date]``; returns the backfill (its ``id``)."""
+        body: dict[str, Any] = {"dag_id": dag_id, "from_date": from_date, "to_date": to_date}
+        if max_active_runs is not None:
+            body["max_active_runs"] = max_active_runs
+        backfill: dict[str, Any] = self.request("POST", "/backfills", json=body)
+        return backfill
+
+    def task_instances(self, dag_id: str, run_id: str) -> list[dict[str, Any]]:
+        """The run's task instances as the API describes them (state, try number, dates, …)."""
+        data = self.request("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances", params={"limit": 100})
+        instances: list[dict[str, Any]] = data["task_instances"]
+        return instances
 
     def run_state(self, dag_id: str, run_id: str) -> str:
         run: dict[str, Any] = self.request("GET", f"/dags/{dag_id}/dagRuns/{run_id}")

@@ -8,14 +8,18 @@ Airflow itself is imported lazily, so importing this module costs nothing at par
 
 from __future__ import annotations
 
+import logging
 import math
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from pipeline.errors import NewsflowError
+from pipeline.errors import NewsflowError, UsageError
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
@@ -38,6 +42,10 @@ PAGES_PER_SHARD = 500
 MAX_SHARDS = 8
 #: Shards of one run extracted at the same time.
 MAX_PARALLEL_SHARDS = 4
+
+#: ``dag_run.run_type`` of the runs an Airflow backfill creates (``DagRunType.BACKFILL_JOB``
+#: in the scheduler, ``DagRunType.BACKFILL`` in the task SDK: both are this string).
+BACKFILL_RUN_TYPE = "backfill"
 
 
 def project_path(value: str | Path) -> Path:
@@ -90,8 +98,25 @@ def window_of(context: Mapping[str, Any]) -> tuple[datetime | None, datetime | N
     return (datetime.fromisoformat(start.isoformat()), datetime.fromisoformat(end.isoformat()))
 
 
-def crawl_options(params: Mapping[str, Any]) -> dict[str, Any]:
-    """Trigger-form params -> keyword arguments of :func:`pipeline.stages.crawl`."""
+def run_type_of(context: Mapping[str, Any]) -> str | None:
+    """The DAG run's type as a plain string (``scheduled``, ``manual``, ``backfill``, …)."""
+    run_type = getattr(context.get("dag_run"), "run_type", None)
+    if run_type is None:
+        return None
+    return str(getattr(run_type, "value", run_type))
+
+
+def is_backfill(context: Mapping[str, Any]) -> bool:
+    """True for a run an Airflow backfill created (``airflow backfill create``, ``POST /backfills``).
+
+    Such a run owns a window in the past; crawling today's site for it would recover
+    nothing of that window, so its crawl reads the window from dated feed/sitemap entries.
+    """
+    return run_type_of(context) == BACKFILL_RUN_TYPE
+
+
+def crawl_options(params: Mapping[str, Any], *, run_type: str | None = None) -> dict[str, Any]:
+    """Trigger-form params (and the run type) -> keyword arguments of :func:`pipeline.stages.crawl`."""
 
     def optional_int(name: str) -> int | None:
         value = params.get(name)
@@ -102,7 +127,43 @@ def crawl_options(params: Mapping[str, Any]) -> dict[str, Any]:
         "related_depth": optional_int("related_depth"),
         "recrawl": bool(params.get("recrawl") or False),
         "dry_run": bool(params.get("dry_run") or False),
+        "backfill": run_type == BACKFILL_RUN_TYPE,
     }
+
+
+def busy_recheck() -> timedelta:
+    """How long a crawl task whose source is busy waits before it tries again (the setting)."""
+    from pipeline.settings import get_settings
+
+    return timedelta(seconds=get_settings().busy_recheck_seconds)
+
+
+def crawl_exclusively(crawl: Callable[[], T], *, now: datetime | None = None) -> T:
+    """Run the crawl stage the Airflow way: a busy source waits, a usage error fails at once.
+
+    - :class:`~pipeline.runs.SourceBusy` (another crawl of the source is in progress: a
+      ``newsflow crawl`` from a shell, or a crawl whose process died and is not yet stale)
+      reschedules the task (``up_for_reschedule``, no retry used, the pool slot freed) for
+      :func:`busy_recheck` later, with the reason in the task log. The other crawl ends, or
+      turns stale after ``NEWSFLOW_STALE_RUN_HOURS``, so the wait is bounded.
+    - Any other :class:`~pipeline.errors.UsageError` (a backfill window in the future, an
+      unknown source, bad params) is deterministic: the task fails without retries.
+    - Everything else propagates, so the task's retries apply.
+    """
+    from pipeline.runs import SourceBusy
+
+    try:
+        return crawl()
+    except SourceBusy as exc:
+        from airflow.sdk.exceptions import AirflowRescheduleException
+
+        when = (now or datetime.now(UTC)) + busy_recheck()
+        log.warning("%s; this crawl waits and tries again at %s", exc, when.isoformat(timespec="seconds"))
+        raise AirflowRescheduleException(when) from exc  # type: ignore[no-untyped-call]
+    except UsageError as exc:
+        from airflow.sdk.exceptions import AirflowFailException
+
+        raise AirflowFailException(f"{type(exc).__name__}: {exc} (not retried)") from exc
 
 
 def shard_plan(
@@ -221,7 +282,11 @@ Tasks: `crawl` (Scrapy subprocess, pool `crawl_pool`) → `extract` (mapped over
 **Rerun**: clear the run (or any task) — every task is idempotent for its run, the database
 ends in the same state. **Manual run**: *Trigger* with params `max_pages`, `related_depth`,
 `recrawl` (refetch everything), `dry_run` (crawl only, nothing loaded).
-**Backfill**: `airflow backfill create --dag-id news_ingest__{key} --from-date … --to-date …`.
+**Backfill**: `airflow backfill create --dag-id news_ingest__{key} --from-date … --to-date …`
+(or *Backfill* in the UI): each past window is read from the dated entries of the source's
+feeds and sitemaps only — not listings, related links or revisits, which show today's site —
+and `stats.crawl.backfill` of its run says what could not be recovered. Crawls of one source
+never overlap (one `crawl` task at a time across all runs of this DAG, backfills included).
 Configuration lives in `sources.yaml` (source `{key}`); the crawl_runs row with run id
 `{key}__<airflow run id>` records what happened.
 """

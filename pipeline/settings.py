@@ -57,6 +57,14 @@ class Settings(BaseSettings):
             " died): by the next run of its source, `newsflow status` and retention."
         ),
     )
+    busy_recheck_seconds: float = Field(
+        default=60,
+        gt=0,
+        description=(
+            "An Airflow crawl task whose source is busy (another crawl of it in progress) is"
+            " rescheduled after this many seconds instead of failing."
+        ),
+    )
     near_dup_threshold: float = Field(
         default=0.8,
         gt=0,

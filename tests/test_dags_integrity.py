@@ -39,6 +39,7 @@ for dag_id, dag in bag.dags.items():
         "tasks": {t.task_id: {"retries": t.retries, "pool": t.pool,
                               "backoff": bool(t.retry_exponential_backoff),
                               "has_failure_callback": bool(t.on_failure_callback),
+                              "max_active_tis_per_dag": getattr(t, "max_active_tis_per_dag", None),
                               "outlets": [getattr(o, "name", None) for o in t.outlets],
                               "mapped": any(c.__name__ == "MappedOperator" for c in type(t).__mro__)} for t in dag.tasks},
         "edges": sorted([t.task_id, d] for t in dag.tasks for d in t.downstream_task_ids),
@@ -94,6 +95,9 @@ def test_shipped_dags_import_cleanly_and_are_well_formed(tmp_path: Path) -> None
         assert set(dag["params"]) == {"max_pages", "related_depth", "recrawl", "dry_run"}
         tasks = dag["tasks"]
         assert tasks["crawl"]["pool"] == "crawl_pool"
+        # Backfills start several runs at once: the crawls of one source still never overlap.
+        assert tasks["crawl"]["max_active_tis_per_dag"] == 1
+        assert "backfill" in dag["doc_md"].lower() and "feeds and sitemaps" in dag["doc_md"]
         assert tasks["extract"]["mapped"] is True
         assert tasks["publish"]["outlets"] == ["newsflow_articles"]
         assert dag["edges"] == [

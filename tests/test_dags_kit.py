@@ -51,18 +51,85 @@ def test_crawl_options_from_trigger_form() -> None:
         "related_depth": None,
         "recrawl": False,
         "dry_run": False,
+        "backfill": False,
     }
     assert dagkit.crawl_options({"max_pages": "7", "related_depth": 0, "recrawl": True, "dry_run": None}) == {
         "max_pages": 7,
         "related_depth": 0,
         "recrawl": True,
         "dry_run": False,
+        "backfill": False,
     }
+    # Only a backfill run reads its window from dated feed/sitemap entries.
+    assert dagkit.crawl_options({}, run_type="backfill")["backfill"] is True
+    for run_type in ("scheduled", "manual", "asset_triggered", None):
+        assert dagkit.crawl_options({}, run_type=run_type)["backfill"] is False
 
 
 @dataclass
 class FakeDagRun:
     run_id: str
+    run_type: Any = None
+
+
+def test_backfill_runs_are_recognised_by_the_real_airflow_run_types() -> None:
+    from airflow.sdk.api.datamodels._generated import DagRunType as SdkRunType
+    from airflow.utils.types import DagRunType
+
+    # The task SDK hands tasks its own enum (BACKFILL), the scheduler uses BACKFILL_JOB.
+    for run_type in (SdkRunType.BACKFILL, DagRunType.BACKFILL_JOB, "backfill"):
+        context = {"dag_run": FakeDagRun("backfill__2026-01-01T10:00:00+00:00", run_type)}
+        assert dagkit.run_type_of(context) == "backfill"
+        assert dagkit.is_backfill(context) is True
+    for run_type in (SdkRunType.SCHEDULED, SdkRunType.MANUAL, DagRunType.MANUAL):
+        context = {"dag_run": FakeDagRun("r", run_type)}
+        assert dagkit.is_backfill(context) is False
+        assert dagkit.run_type_of(context) == run_type.value
+    assert dagkit.is_backfill({}) is False and dagkit.run_type_of({}) is None
+
+
+def test_a_busy_source_reschedules_the_crawl_task(db_env: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from airflow.sdk.exceptions import AirflowRescheduleException
+
+    from pipeline.config import parse_sources
+    from pipeline.runs import start_run, sync_source
+    from pipeline.settings import reset_settings_cache
+
+    monkeypatch.setenv("NEWSFLOW_BUSY_RECHECK_SECONDS", "45")
+    reset_settings_cache()
+    config = parse_sources("sources:\n  - key: alpha\n    name: A\n    homepage: http://127.0.0.1:9/\n")
+
+    def begin(run_id: str) -> str:
+        with session_scope(get_engine(db_env)) as session:
+            return start_run(session, sync_source(session, config.get("alpha")), run_id).run_id
+
+    begin("alpha__scheduled__1")  # crawling, no crawl statistics yet: the source is busy
+    now = datetime(2026, 1, 1, 10, tzinfo=UTC)
+    with pytest.raises(AirflowRescheduleException) as caught:
+        dagkit.crawl_exclusively(lambda: begin("alpha__backfill__2"), now=now)
+    assert caught.value.reschedule_date == datetime(2026, 1, 1, 10, 0, 45, tzinfo=UTC)
+    assert "alpha__scheduled__1" in str(caught.value.__cause__)
+    # The same run id again (a retry of the crawl task) is not refused.
+    assert dagkit.crawl_exclusively(lambda: begin("alpha__scheduled__1")) == "alpha__scheduled__1"
+    reset_settings_cache()
+
+
+def test_usage_errors_fail_the_crawl_task_without_retries() -> None:
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from pipeline.errors import UsageError
+
+    def future_backfill() -> None:
+        raise UsageError("a backfill window must lie in the past (it ends at 2099-01-01T00:00:00+00:00)")
+
+    with pytest.raises(AirflowFailException, match=r"must lie in the past.*not retried"):
+        dagkit.crawl_exclusively(future_backfill)
+
+    def network_down() -> None:
+        raise OSError("connection refused")
+
+    with pytest.raises(OSError):  # anything else: the task's retries apply
+        dagkit.crawl_exclusively(network_down)
 
 
 @dataclass
