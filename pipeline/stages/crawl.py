@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.errors import NewsflowError, UsageError
+from pipeline.redact import redact
 
 ProgressCallback = Callable[[dict[str, Any]], None]
 
@@ -45,12 +46,15 @@ class CrawlResult:
         return self.status != "failed"
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The XCom value: the error redacted, as every value that leaves the process."""
+        data = asdict(self)
+        data["error"] = redact(self.error) if self.error else None
+        return data
 
     def raise_for_status(self) -> CrawlResult:
         """Raise :class:`CrawlFailed` when the run failed (Airflow tasks want an exception)."""
         if self.status == "failed":
-            raise CrawlFailed(f"crawl {self.run_id} failed: {self.error or 'see the crawl log'}")
+            raise CrawlFailed(redact(f"crawl {self.run_id} failed: {self.error or 'see the crawl log'}"))
         return self
 
 

@@ -9,6 +9,7 @@ the CLI's error line.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import threading
 import time
@@ -186,3 +187,15 @@ def test_status_and_cli_errors_show_no_configured_secret(
         assert not leaked(out.output), out.output
     shown = runner.invoke(app, ["status", "--json"]).output
     assert "postgresql://news:***@db/news" in shown
+
+
+def test_crawl_xcom_and_task_error_carry_no_database_password() -> None:
+    """The crawl task's XCom value and its exception are the run's error, redacted."""
+    from pipeline.stages.crawl import CrawlFailed, CrawlResult
+
+    error = f"cannot record fetches: OperationalError: postgresql://news:{DB_PASSWORD}@db:5432/news"
+    result = CrawlResult("r1", 0, 0, 0, {}, "failed", error)
+    assert DB_PASSWORD not in json.dumps(result.as_dict())
+    with pytest.raises(CrawlFailed) as failure:
+        result.raise_for_status()
+    assert DB_PASSWORD not in str(failure.value) and "cannot record fetches" in str(failure.value)
