@@ -115,7 +115,7 @@ def _feed_entry(a: str, i: str, ap: int, ip: int) -> tuple[dict[str, Route], dic
     entries = [
         a + OWN,
         i + "/news/internal-feed-internal-story",
-        f"http://127.0.0.1:{ap}@127.0.0.1:{ip}/news/userinfo-internal-story",
+        f"http://127.0.0.1:{ap}@127.0.0.1:{ip}/news/userinfo-internal-story",  # credential-fixture
     ]
     return {"/feed.rss": (200, feed(entries), {})}, {}
 
@@ -135,7 +135,7 @@ NUMERIC = [
     "http://127.1:{ip}/news/short-internal-story",
     "http://127.0.0.1.:{ip}/news/trailing-dot-internal-story",
     "http://[::ffff:127.0.0.1]:{ip}/news/mapped-internal-story",
-    "http://127.0.0.1:{ap}@127.0.0.1:{ip}/news/userinfo-internal-story",
+    "http://127.0.0.1:{ap}@127.0.0.1:{ip}/news/userinfo-internal-story",  # credential-fixture
     "{i}/news/plain-internal-story",
 ]
 
@@ -143,7 +143,9 @@ TRAPS: dict[str, Trap] = {
     "302 redirect": _redirect_to("{i}/news/internal-redirect-internal-story"),
     "302 to 2130706433": _redirect_to("http://2130706433:{ip}/news/internal-internal-story"),
     "302 to 0x7f.1": _redirect_to("http://0x7f.1:{ip}/news/internal-internal-story"),
-    "302 with userinfo": _redirect_to("http://127.0.0.1:{ap}@127.0.0.1:{ip}/news/internal-internal-story"),
+    "302 with userinfo": _redirect_to(
+        "http://127.0.0.1:{ap}@127.0.0.1:{ip}/news/internal-internal-story"  # credential-fixture
+    ),
     "302 to [::ffff:127.0.0.1]": _redirect_to("http://[::ffff:127.0.0.1]:{ip}/news/internal-internal-story"),
     "sitemap index entry": _sitemap_index("same_site"),
     "sitemap index entry, scope any": _sitemap_index("any"),
@@ -295,7 +297,7 @@ OFF, NET = OffsiteRequest, BlockedNetwork
         ("http://127.0.0.1:18482/news/a-internal-story", OFF, NET),  # loopback, but not the listed port
         ("http://2130706433:18482/news/a-internal-story", OFF, NET),
         ("http://0177.0.0.1:18482/news/a-internal-story", OFF, NET),
-        ("http://127.0.0.1:18481@127.0.0.1:18482/", OFF, NET),
+        ("http://127.0.0.1:18481@127.0.0.1:18482/", OFF, NET),  # credential-fixture
         ("http://[::1]:18481/", OFF, NET),  # loopback, but not the listed address
         ("http://10.0.0.5:18481/", OFF, NET),  # RFC 1918: a decision, never a connection
         ("http://192.168.1.1/", OFF, NET),
@@ -390,7 +392,7 @@ def test_explicit_list_is_normalised() -> None:
         ("HTTP://[::FFFF:127.0.0.1]:80/x", "http://127.0.0.1/x"),
         ("http://2130706433:8080/x", "http://127.0.0.1:8080/x"),
         ("http://0x7f.1/x", "http://127.0.0.1/x"),
-        ("http://user:pw@Example.COM./x", "http://example.com/x"),
+        ("http://user:pw@Example.COM./x", "http://example.com/x"),  # credential-fixture
         ("http://Bücher.example/x", "http://xn--bcher-kva.example/x"),
     ],
 )

@@ -67,7 +67,7 @@ def failing_webhook() -> Iterator[tuple[str, list[bytes]]]:
 @pytest.mark.parametrize(
     "text",
     [
-        f"postgresql+psycopg://news:{DB_PASSWORD}@db.internal:5432/news",
+        f"postgresql+psycopg://news:{DB_PASSWORD}@db.internal:5432/news",  # credential-fixture
         f"https://hooks.slack.com/services/T0001/B0002/{WEBHOOK_TOKEN}",
         f"https://cdn.example.org/a.js?sig={WEBHOOK_TOKEN}&x=1",
         f"host=db user=news password={DB_PASSWORD} dbname=news",
@@ -126,12 +126,15 @@ def test_failed_alert_logs_no_webhook_token_nor_exception_secrets(
     from pipeline.dagkit import on_task_failure
 
     hook, received = failing_webhook
-    monkeypatch.setenv("NEWSFLOW_DATABASE_URL", f"postgresql+psycopg://news:{DB_PASSWORD}@127.0.0.1:1/news")
+    monkeypatch.setenv(
+        "NEWSFLOW_DATABASE_URL",
+        f"postgresql+psycopg://news:{DB_PASSWORD}@127.0.0.1:1/news",  # credential-fixture
+    )
     monkeypatch.setenv("NEWSFLOW_ALERT_WEBHOOK_URL", hook)
     monkeypatch.setenv("NEWSFLOW_SMTP_PASSWORD", SMTP_PASSWORD)
     reset_settings_cache()
     error = RuntimeError(
-        f"cannot connect to postgresql://news:{DB_PASSWORD}@127.0.0.1:1/news (smtp pass {SMTP_PASSWORD})"
+        f"cannot connect to postgresql://news:{DB_PASSWORD}@127.0.0.1:1/news (smtp pass {SMTP_PASSWORD})"  # credential-fixture
     )
     with caplog.at_level(logging.WARNING, logger="newsflow.alerts"):
         on_task_failure({"exception": error, "dag": None, "ti": None})
@@ -144,7 +147,13 @@ def test_failed_alert_logs_no_webhook_token_nor_exception_secrets(
 def test_log_filter_redacts_arguments_and_tracebacks() -> None:
     """What :func:`install_log_redaction` puts on handlers: ``%s`` args and tracebacks included."""
     record = logging.LogRecord(
-        "x", logging.ERROR, __file__, 1, "connect %s", (f"sqlite://u:{DB_PASSWORD}@h/x",), None
+        "x",
+        logging.ERROR,
+        __file__,
+        1,
+        "connect %s",
+        (f"sqlite://u:{DB_PASSWORD}@h/x",),  # credential-fixture
+        None,
     )
     try:
         raise ValueError(f"token={WEBHOOK_TOKEN}")
@@ -178,7 +187,10 @@ def test_status_and_cli_errors_show_no_configured_secret(
     engine = make_engine(db)
     with session_scope(engine) as session:
         start_run(session, sync_source(session, source), "r1")
-    fail_run("r1", f"load: OperationalError to postgresql://news:{DB_PASSWORD}@db/news; hook {WEBHOOK_TOKEN}")
+    fail_run(
+        "r1",
+        f"load: OperationalError to postgresql://news:{DB_PASSWORD}@db/news; hook {WEBHOOK_TOKEN}",  # credential-fixture
+    )
     engine.dispose()
     runner = CliRunner()
     for args in (["status", "--json"], ["status"]):
@@ -193,7 +205,7 @@ def test_crawl_xcom_and_task_error_carry_no_database_password() -> None:
     """The crawl task's XCom value and its exception are the run's error, redacted."""
     from pipeline.stages.crawl import CrawlFailed, CrawlResult
 
-    error = f"cannot record fetches: OperationalError: postgresql://news:{DB_PASSWORD}@db:5432/news"
+    error = f"cannot record fetches: OperationalError: postgresql://news:{DB_PASSWORD}@db:5432/news"  # credential-fixture
     result = CrawlResult("r1", 0, 0, 0, {}, "failed", error)
     assert DB_PASSWORD not in json.dumps(result.as_dict())
     with pytest.raises(CrawlFailed) as failure:
