@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
-import yaml
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -463,4 +462,4 @@ def dump_sources(sources: list[dict[str, Any]]) -> str:
     validated = SourcesFile.model_validate({"version": 1, "sources": sources})
     data = validated.model_dump(mode="json", exclude_defaults=True)
     data["version"] = 1
-    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+    return yamlsafe.dump(data)

@@ -124,3 +124,15 @@ def load(text: str) -> Document:
         return Document(loader.construct_document(root), lines, problems)
     finally:
         loader.dispose()
+
+
+class _NoAliasDumper(yaml.SafeDumper):
+    """PyYAML writes an anchor for every object it meets twice; :func:`load` refuses anchors."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
+def dump(data: Any) -> str:
+    """YAML that :func:`load` accepts: safe types, no anchors or aliases (repeated values are copied)."""
+    return yaml.dump(data, Dumper=_NoAliasDumper, sort_keys=False, allow_unicode=True)

@@ -19,6 +19,7 @@ from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 from warcio.archiveiterator import ArchiveIterator
 
+from pipeline import yamlsafe
 from pipeline.db.models import CrawlLink, CrawlRun, Fetch
 from pipeline.demo_site import DemoNetwork
 from pipeline.demo_site.model import EDITION_TIMES
@@ -40,7 +41,7 @@ def write_sources(net: DemoNetwork, path: Path, **limits: Any) -> Path:
     sources = net.sources()
     for source in sources:
         source["limits"].update(limits)
-    path.write_text(yaml.safe_dump({"version": 1, "sources": sources}))
+    path.write_text(yamlsafe.dump({"version": 1, "sources": sources}))
     return path
 
 

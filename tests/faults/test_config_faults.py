@@ -202,3 +202,15 @@ def test_dagbag_loads_the_good_sources_and_names_the_bad_line(tmp_path: Path) ->
     assert "alpha" not in message and "gamma" not in message
     reextract_sources = bag["dags"]["news_reextract"]["params"]["source"]["schema"]["enum"]
     assert sorted(reextract_sources) == ["alpha", "gamma"]
+
+
+def test_generated_sources_never_carry_anchors() -> None:
+    """PyYAML's safe_dump writes ``&id001`` for a list two sources share, which the strict
+    loader refuses: every generated sources file goes through :func:`yamlsafe.dump`."""
+    from pipeline import yamlsafe
+
+    schedule = ["1h", "1d"]
+    data = {"version": 1, "sources": [{"key": k, "limits": {"revisit": schedule}} for k in ("a", "b")]}
+    text = yamlsafe.dump(data)
+    assert "&" not in text and "*" not in text
+    assert yamlsafe.load(text).data == data
