@@ -264,6 +264,11 @@ def score(
             correction_latency.append(_hours(latency))
             if latency > bound:
                 violations += 1
+                if len(misses) < 20:
+                    misses.append(
+                        f"{url}: correction at {version.at:%Y-%m-%d %H:%M} (age {_hours(age)} h) captured "
+                        f"after {_hours(latency)} h, beyond {_hours(bound)} h"
+                    )
         if story.removal is not None and story.removal.at <= end:
             removed_at = article.removed_at if article is not None else None
             if article is None:

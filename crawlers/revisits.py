@@ -34,7 +34,7 @@ def next_due(
     ``None`` when the schedule is exhausted (the article is older than its last age at our
     last visit), so an old article costs nothing.
     """
-    born = schedule_origin(known.published or published_hint, known.first_seen)
+    born = schedule_origin(known.published or published_hint, known.first_seen, known.first_modified)
     visited_age = known.last_visit - born
     for age in schedule:
         if age > visited_age:
@@ -45,22 +45,30 @@ def next_due(
 #: A date without a time (``/2026/09/30/`` in the URL, a date-only meta) is often the outlet's
 #: local date: the story went live anywhere from 14 h before that midnight (UTC+14) to the end
 #: of the day at UTC-12, 38 h after it.
+DATE_EARLIEST = timedelta(hours=14)
 DATE_ONLY_SPAN = timedelta(hours=38)
 
 
-def schedule_origin(published: datetime | None, first_seen: datetime) -> datetime:
+def schedule_origin(
+    published: datetime | None, first_seen: datetime, first_modified: datetime | None = None
+) -> datetime:
     """When the story went live, as well as we know: the age origin of the schedule.
 
     A publication time is trusted unless it is later than our first sighting (a future-dated
     page). A bare date (midnight UTC) can be a day and a half off, which would shift every
-    revisit past the edits it is meant to catch (an edit at 24 h checked at 21 h and then at
-    45 h); when we first saw the story within the span that date allows, our first sighting —
-    at most one run interval after publication for an hourly source — is the better origin.
+    revisit past the edits it is meant to catch (an edit at 5 d checked at 4 d 1 h and then at
+    10 d). Then the best witness inside the span the date allows wins: the page's own modified
+    time when we first stored it (never before publication, often equal to it), else our first
+    sighting (at most one run interval after publication for a story seen while new).
     """
     if published is None:
         return first_seen
-    if _date_only(published) and published <= first_seen <= published + DATE_ONLY_SPAN:
-        return first_seen
+    if _date_only(published):
+        earliest, latest = published - DATE_EARLIEST, published + DATE_ONLY_SPAN
+        witnesses = [t for t in (first_modified, first_seen) if t is not None and earliest <= t <= latest]
+        if witnesses:
+            return min(witnesses)
+        return published
     return min(published, first_seen)
 
 

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, aliased
 
 from crawlers.dates import parse_date
 from crawlers.revisits import next_due, schedule_origin
-from pipeline.db.models import Article, ArticlePurge, Fetch
+from pipeline.db.models import Article, ArticlePurge, ArticleVersion, Fetch
 
 OK_OUTCOMES = ("fetched", "not_modified")
 #: Outcomes of a request that really went out: the revisit schedule counts a 410 or a
@@ -46,6 +46,7 @@ class Known:
     last_attempt: datetime | None = None  # latest request of any outcome (a 410 counts)
     removed: bool = False  # the stored article is marked removed (410/404/notice page)
     purged: bool = False  # a takedown tombstone exists: never request it again
+    first_modified: datetime | None = None  # the page's modified time when first stored
 
     @property
     def last_visit(self) -> datetime:
@@ -55,7 +56,7 @@ class Known:
     @property
     def born(self) -> datetime:
         """The age origin of the revisit schedule (:func:`crawlers.revisits.schedule_origin`)."""
-        return schedule_origin(self.published, self.first_seen)
+        return schedule_origin(self.published, self.first_seen, self.first_modified)
 
 
 @dataclass(frozen=True)
@@ -121,6 +122,11 @@ def load_known(engine: Engine, source_id: int, exclude_run_id: int | None = None
         attempts = attempts.where(Fetch.run_id != exclude_run_id)
     attempt_sub = attempts.subquery()
     body_fetch = aliased(Fetch)
+    first_version = (
+        select(ArticleVersion.article_id, ArticleVersion.modified_at.label("first_modified"))
+        .where(ArticleVersion.version == 1)
+        .subquery()
+    )
     query = (
         select(
             Fetch.url_hash,
@@ -139,12 +145,14 @@ def load_known(engine: Engine, source_id: int, exclude_run_id: int | None = None
             body_fetch.warc_path.label("body_path"),
             body_fetch.warc_offset.label("body_offset"),
             attempt_sub.c.last_attempt,
+            first_version.c.first_modified,
         )
         .join(sub, sub.c.last_id == Fetch.id)
         .outerjoin(Article, Article.canonical_url == Fetch.canonical_url)
         .outerjoin(body_sub, body_sub.c.url_hash == Fetch.url_hash)
         .outerjoin(body_fetch, body_fetch.id == body_sub.c.body_id)
         .outerjoin(attempt_sub, attempt_sub.c.url_hash == Fetch.url_hash)
+        .outerjoin(first_version, first_version.c.article_id == Article.id)
     )
     known: dict[str, Known] = {}
     with Session(engine) as session:
@@ -169,6 +177,7 @@ def load_known(engine: Engine, source_id: int, exclude_run_id: int | None = None
                 last_attempt=row.last_attempt,
                 removed=row.removed_at is not None,
                 purged=row.url_hash in purged,
+                first_modified=row.first_modified,
             )
         covered = {k.article_id for k in known.values() if k.article_id is not None}
         articles = session.execute(
@@ -181,7 +190,10 @@ def load_known(engine: Engine, source_id: int, exclude_run_id: int | None = None
                 Article.first_seen_at,
                 Article.last_seen_at,
                 Article.removed_at,
-            ).where(Article.source_id == source_id)
+                first_version.c.first_modified,
+            )
+            .outerjoin(first_version, first_version.c.article_id == Article.id)
+            .where(Article.source_id == source_id)
         )
         for art in articles:
             if art.id in covered or art.url_hash in known:
@@ -200,6 +212,7 @@ def load_known(engine: Engine, source_id: int, exclude_run_id: int | None = None
                 article_id=art.id,
                 removed=art.removed_at is not None,
                 purged=art.url_hash in purged,
+                first_modified=art.first_modified,
             )
     return known
 

@@ -63,6 +63,12 @@ def test_schedule_origin_distrusts_a_bare_date() -> None:
     assert schedule_origin(timed, first_seen) == timed
     assert schedule_origin(first_seen + timedelta(hours=5), first_seen) == first_seen  # future-dated
     assert schedule_origin(None, first_seen) == first_seen
+    # A backlog story (found days later): the page's modified time at first capture, when it
+    # lies in the span the bare date allows, is the origin (the 5 d revisit then catches a 5 d edit).
+    backlog_date = datetime(2026, 9, 29, tzinfo=UTC)
+    truth = datetime(2026, 9, 30, 0, 47, tzinfo=UTC)
+    assert schedule_origin(backlog_date, first_seen, truth) == truth
+    assert schedule_origin(backlog_date, first_seen, truth + timedelta(days=3)) == backlog_date
 
 
 def test_schedule_due_times_order_cap_and_end() -> None:
