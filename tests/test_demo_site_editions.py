@@ -232,7 +232,7 @@ def test_cli_serves_prints_origins_and_writes_valid_sources(tmp_path: Path) -> N
     finally:
         os.kill(proc.pid, signal.SIGINT)
         try:
-            proc.wait(timeout=20)
+            proc.wait(timeout=60)  # a loaded CI machine stops three servers slowly
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()

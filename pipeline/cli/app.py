@@ -18,3 +18,16 @@ app = typer.Typer(
 _WIDTH = None if sys.stdout.isatty() else 160
 console = Console(width=_WIDTH)
 console_err = Console(stderr=True, width=_WIDTH)
+
+
+@app.callback()
+def _fresh_settings() -> None:
+    """Each command reads the environment it runs in.
+
+    Settings are cached per process; a command invoked in-process (tests, notebooks) after
+    something else read them — a log record passing the redaction filter does — must not act
+    on a database URL from before its environment was set.
+    """
+    from pipeline.settings import reset_settings_cache
+
+    reset_settings_cache()
