@@ -260,7 +260,9 @@ def score(
                 continue
             corrections += 1
             captured += 1
-            latency = capture_at - version.at
+            # While the outlet's CMS serves empty pages the corrected text is not on the web:
+            # the clock starts when it can be read (the broken runs are scored as alarms).
+            latency = capture_at - max(version.at, _readable_from(timeline, story.outlet, version.at))
             correction_latency.append(_hours(latency))
             if latency > bound:
                 violations += 1
@@ -372,6 +374,14 @@ def score(
         failures=failures,
         misses=misses,
     )
+
+
+def _readable_from(timeline: Timeline, outlet: str, at: datetime) -> datetime:
+    """``at``, or the end of a broken-CMS period of ``outlet`` that covers it."""
+    for incident in timeline.incidents:
+        if incident.outlet == outlet and incident.kind == "broken_template" and incident.active_at(at):
+            return incident.end or at
+    return at
 
 
 def _capture_time(
