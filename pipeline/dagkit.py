@@ -82,6 +82,24 @@ def prepare_task_environment() -> None:
         os.environ["NEWSFLOW_RAW_STORE"] = str(PROJECT_ROOT / "data" / "raw")
     os.environ["NEWSFLOW_SOURCES"] = str(sources_path())
     reset_settings_cache()
+    _mask_configured_secrets()
+
+
+def _mask_configured_secrets() -> None:
+    """Tell Airflow's secrets masker our secrets (DB password, webhook token, SMTP password).
+
+    Airflow then hides them in everything it logs for the task — tracebacks of exceptions it
+    catches included — in the task process and the supervisor, which our own log filter does
+    not reach.
+    """
+    from pipeline.redact import configured_secrets
+
+    try:
+        from airflow.sdk.log import mask_secret
+    except ImportError:  # outside Airflow
+        return
+    for secret in configured_secrets():
+        mask_secret(secret)
 
 
 def news_run_id(prefix: str, airflow_run_id: str) -> str:

@@ -211,3 +211,20 @@ def test_crawl_xcom_and_task_error_carry_no_database_password() -> None:
     with pytest.raises(CrawlFailed) as failure:
         result.raise_for_status()
     assert DB_PASSWORD not in str(failure.value) and "cannot record fetches" in str(failure.value)
+
+
+def test_airflow_tasks_register_configured_secrets_with_airflows_masker(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """What Airflow itself logs for a task (a traceback it caught) is masked too."""
+    from airflow.sdk.log import _secrets_masker
+
+    from pipeline.dagkit import prepare_task_environment
+
+    monkeypatch.setenv(
+        "NEWSFLOW_DATABASE_URL",
+        f"postgresql+psycopg://news:{DB_PASSWORD}@127.0.0.1:1/news",  # credential-fixture
+    )
+    prepare_task_environment()
+    masked = _secrets_masker().redact(f"OperationalError: could not connect with {DB_PASSWORD}")
+    assert DB_PASSWORD not in str(masked)
