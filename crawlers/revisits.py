@@ -35,7 +35,7 @@ def next_due(
     last visit), so an old article costs nothing.
     """
     born = schedule_origin(known.published or published_hint, known.first_seen, known.first_modified)
-    visited_age = known.last_visit - born
+    visited_age = known.schedule_visit - born
     for age in schedule:
         if age > visited_age:
             return born + age

@@ -13,17 +13,21 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from crawlers.dates import parse_date
 from crawlers.revisits import next_due, schedule_origin
-from pipeline.db.models import Article, ArticlePurge, ArticleVersion, Fetch
+from pipeline.db.models import Article, ArticlePurge, ArticleVersion, ExtractedRecord, Fetch
 
 OK_OUTCOMES = ("fetched", "not_modified")
 #: Outcomes of a request that really went out: the revisit schedule counts a 410 or a
 #: timeout as a visit, so a removed story is not asked again every run until its next slot.
 ATTEMPT_OUTCOMES = ("fetched", "not_modified", "error")
+#: Extraction verdicts of a page that did not show the story (a broken CMS, a JS shell with no
+#: body): such a revisit is asked again at the next run, for ``LOST_RETRY`` at most.
+LOST_STATUSES = ("empty", "not_article", "error")
+LOST_RETRY = timedelta(hours=12)
 REVISIT_DUE = "revisit due"
 
 
@@ -47,11 +51,31 @@ class Known:
     removed: bool = False  # the stored article is marked removed (410/404/notice page)
     purged: bool = False  # a takedown tombstone exists: never request it again
     first_modified: datetime | None = None  # the page's modified time when first stored
+    last_counted_visit: datetime | None = None  # latest request that did not give a lost page
 
     @property
     def last_visit(self) -> datetime:
         """When the URL was last asked for (successful or not): the schedule's reference."""
         return max(self.fetched_at, self.last_attempt) if self.last_attempt else self.fetched_at
+
+    @property
+    def schedule_visit(self) -> datetime:
+        """The visit the revisit schedule counts from.
+
+        A revisit that fetched a page without the story (extraction empty / not an article)
+        saw nothing: the story stays due and is asked again at the next runs, until
+        ``LOST_RETRY`` after the last visit that counted; then the lost visit counts too, so a
+        page broken for good costs a bounded number of requests per schedule age.
+        """
+        counted = self.last_counted_visit
+        if counted is None or self.last_visit - counted > LOST_RETRY:
+            return self.last_visit
+        return counted
+
+    @property
+    def last_visit_lost(self) -> bool:
+        """The latest request gave a page without the story (see :attr:`schedule_visit`)."""
+        return self.last_counted_visit is not None and self.last_visit > self.last_counted_visit
 
     @property
     def born(self) -> datetime:
@@ -69,9 +93,15 @@ class Decision:
 
     def request_headers(self) -> dict[str, str]:
         headers: dict[str, str] = {}
-        if self.action == "refetch" and self.known is not None and not self.known.removed:
+        if (
+            self.action == "refetch"
+            and self.known is not None
+            and not self.known.removed
+            and not self.known.last_visit_lost
+        ):
             # A removed story is asked unconditionally: if it comes back unchanged, only a full
-            # 200 lets the load restore it (a 304 carries no text to restore).
+            # 200 lets the load restore it (a 304 carries no text to restore). So is a story
+            # whose last page did not show it: a 304 against that page would count as seen.
             if self.known.etag:
                 headers["If-None-Match"] = self.known.etag
             if self.known.last_modified:
@@ -121,6 +151,19 @@ def load_known(engine: Engine, source_id: int, exclude_run_id: int | None = None
     if exclude_run_id is not None:
         attempts = attempts.where(Fetch.run_id != exclude_run_id)
     attempt_sub = attempts.subquery()
+    counted = (
+        select(Fetch.url_hash.label("url_hash"), func.max(Fetch.fetched_at).label("last_counted"))
+        .outerjoin(ExtractedRecord, ExtractedRecord.fetch_id == Fetch.id)
+        .where(
+            Fetch.source_id == source_id,
+            Fetch.outcome.in_(ATTEMPT_OUTCOMES),
+            or_(ExtractedRecord.status.is_(None), ExtractedRecord.status.not_in(LOST_STATUSES)),
+        )
+        .group_by(Fetch.url_hash)
+    )
+    if exclude_run_id is not None:
+        counted = counted.where(Fetch.run_id != exclude_run_id)
+    counted_sub = counted.subquery()
     body_fetch = aliased(Fetch)
     first_version = (
         select(ArticleVersion.article_id, ArticleVersion.modified_at.label("first_modified"))
@@ -146,6 +189,7 @@ def load_known(engine: Engine, source_id: int, exclude_run_id: int | None = None
             body_fetch.warc_offset.label("body_offset"),
             attempt_sub.c.last_attempt,
             first_version.c.first_modified,
+            counted_sub.c.last_counted,
         )
         .join(sub, sub.c.last_id == Fetch.id)
         .outerjoin(Article, Article.canonical_url == Fetch.canonical_url)
@@ -153,6 +197,7 @@ def load_known(engine: Engine, source_id: int, exclude_run_id: int | None = None
         .outerjoin(body_fetch, body_fetch.id == body_sub.c.body_id)
         .outerjoin(attempt_sub, attempt_sub.c.url_hash == Fetch.url_hash)
         .outerjoin(first_version, first_version.c.article_id == Article.id)
+        .outerjoin(counted_sub, counted_sub.c.url_hash == Fetch.url_hash)
     )
     known: dict[str, Known] = {}
     with Session(engine) as session:
@@ -178,6 +223,7 @@ def load_known(engine: Engine, source_id: int, exclude_run_id: int | None = None
                 removed=row.removed_at is not None,
                 purged=row.url_hash in purged,
                 first_modified=row.first_modified,
+                last_counted_visit=row.last_counted,
             )
         covered = {k.article_id for k in known.values() if k.article_id is not None}
         articles = session.execute(

@@ -115,6 +115,23 @@ def broken_cms_page_does_not_overwrite_the_story(ctx: Ctx) -> None:
     assert article.version == 1 and "council met" in article.text
 
 
+def revisit_of_a_broken_page_is_asked_again(ctx: Ctx) -> None:
+    """A revisit that hit a broken page counted as a visit: the correction it should have seen
+    waited for the next schedule age (a 20 d edit behind a broken CMS was missed for 10 days)."""
+    story = ctx.site.add("pier-closure", T0 - timedelta(minutes=30))
+    assert ctx.run(T0, "l1").passed
+    story.kind, story.edit = "broken", 1
+    assert ctx.run(T0 + timedelta(minutes=40), "l2").failure is not None  # the 1 h revisit: lost, alarmed
+    story.kind = "article"  # the CMS is fixed; the next schedule age (3 h) is not due yet
+    ctx.site.clear()
+    fixed = ctx.run(T0 + timedelta(minutes=100), "l3")
+    assert fixed.passed, fixed.failure
+    [asked] = ctx.site.asked("pier-closure")
+    assert asked.if_none_match is None  # a 304 against the broken page would count as seen
+    article = ctx.article("pier-closure")
+    assert article.version == 2 and "Correction 1" in article.text
+
+
 def rerun_of_a_run_id_keeps_provenance(ctx: Ctx) -> None:
     """Rerunning a run id (Airflow Clear) left every article with NULL fetch_id/warc_path."""
     ctx.site.add("school-opening", T0 - timedelta(minutes=30))
@@ -136,6 +153,7 @@ FAULTS: dict[str, Callable[[Ctx], None]] = {
     "retraction-never-reflected": retractions_are_reflected_and_a_return_restores,
     "broken-cms-chrome-stored-as-text": broken_cms_page_does_not_overwrite_the_story,
     "rerun-wiped-provenance": rerun_of_a_run_id_keeps_provenance,
+    "lost-revisit-counted-as-visit": revisit_of_a_broken_page_is_asked_again,
 }
 
 
