@@ -271,6 +271,12 @@ def _middleware(source: Source) -> FenceMiddleware:
     return FenceMiddleware(crawler)
 
 
+async def _no_lookup(url: str) -> str | None:
+    """Tripwire: every row here is decided from the URL alone. A name that reached the
+    resolver would mean a DNS query (traffic off loopback), so the test fails instead."""
+    raise AssertionError(f"the fence would resolve {url}: decisions here must not touch the network")
+
+
 def _source(scope: str, openings: list[str]) -> Source:
     return Source(
         key="s",
@@ -299,7 +305,8 @@ OFF, NET = OffsiteRequest, BlockedNetwork
         ("http://0177.0.0.1:18482/news/a-internal-story", OFF, NET),
         ("http://127.0.0.1:18481@127.0.0.1:18482/", OFF, NET),  # credential-fixture
         ("http://[::1]:18481/", OFF, NET),  # loopback, but not the listed address
-        ("http://10.0.0.5:18481/", OFF, NET),  # RFC 1918: a decision, never a connection
+        # Non-loopback addresses below are decided from the literal: never resolved, never connected.
+        ("http://10.0.0.5:18481/", OFF, NET),  # RFC 1918
         ("http://192.168.1.1/", OFF, NET),
         ("http://[fd00::1]/", OFF, NET),
         ("http://169.254.169.254/latest/meta-data", NET, NET),  # never openable: refused first
@@ -313,12 +320,14 @@ def test_fence_decisions_without_connecting(
     url: str, same_site: type[Exception] | None, anywhere: type[Exception] | str | None
 ) -> None:
     for scope, expected in (("same_site", same_site), ("any", anywhere)):
-        if expected == "dns":
-            continue  # a public name under scope any is looked up: not in a test
         middleware = _middleware(_source(scope, ["127.0.0.1:18481"]))
+        middleware.guard.verdict = _no_lookup  # type: ignore[method-assign]
         related = Request("http://127.0.0.1:18481/", meta={"nf": SimpleNamespace(discovery="related")})
         request = related.replace(url=url)
-        if expected is None:
+        if expected == "dns":  # in scope: the next step would be a DNS lookup (the tripwire)
+            with pytest.raises(AssertionError, match="would resolve"):
+                asyncio.run(middleware.process_request(request))
+        elif expected is None:
             assert asyncio.run(middleware.process_request(request)) is None, (scope, url)
         else:
             assert isinstance(expected, type)
