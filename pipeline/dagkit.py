@@ -92,14 +92,17 @@ def _mask_configured_secrets() -> None:
     catches included — in the task process and the supervisor, which our own log filter does
     not reach.
     """
+    import sys
+
     from pipeline.redact import configured_secrets
 
-    try:
-        from airflow.sdk.log import mask_secret
-    except ImportError:  # outside Airflow
+    # Only where Airflow runs the task (its task runner has loaded the masker): importing
+    # Airflow here would reconfigure the logging of a process that is not a task.
+    masker = sys.modules.get("airflow.sdk.log")
+    if masker is None:
         return
     for secret in configured_secrets():
-        mask_secret(secret)
+        masker.mask_secret(secret)
 
 
 def news_run_id(prefix: str, airflow_run_id: str) -> str:

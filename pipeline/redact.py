@@ -77,14 +77,21 @@ def secrets_of_webhook(url: str | None) -> set[str]:
     except ValueError:
         return {url}
     found = _secrets_of_url(url)
-    tail = parts.path + (f"?{parts.query}" if parts.query else "")
-    if tail.strip("/"):
-        found.add(tail.lstrip("/"))
-    # Its token-like parts alone too (a driver or proxy may quote just those): path segments
-    # and query values that are long or mix in digits, not words such as ``services``.
-    pieces = [*parts.path.split("/"), *(v for _, _, v in (p.partition("=") for p in parts.query.split("&")))]
-    found |= {p for p in pieces if len(p) >= 20 or (len(p) >= 8 and any(c.isdigit() for c in p))}
+    # The path+query and its parts alone (a driver or proxy may quote just those), when they
+    # look like a token: long, or mixing in digits. Words such as ``services`` or a plain
+    # ``/hook`` path are no secret, and masking them would garble every log line saying "webhook".
+    tail = (parts.path + (f"?{parts.query}" if parts.query else "")).lstrip("/")
+    pieces = [
+        tail,
+        *parts.path.split("/"),
+        *(v for _, _, v in (p.partition("=") for p in parts.query.split("&"))),
+    ]
+    found |= {p for p in pieces if _token_like(p)}
     return found
+
+
+def _token_like(text: str) -> bool:
+    return len(text) >= 20 or (len(text) >= 8 and any(c.isdigit() for c in text))
 
 
 @lru_cache(maxsize=8)

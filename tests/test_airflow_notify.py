@@ -7,37 +7,19 @@ import logging
 import socketserver
 import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
 
 import pytest
 
 from pipeline.notify import Alert, notify
 from pipeline.settings import Settings
+from tests.webhook import serve_webhook
 
 
 @pytest.fixture
-def webhook() -> Iterator[tuple[str, list[dict[str, Any]]]]:
-    received: list[dict[str, Any]] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            length = int(self.headers["Content-Length"])
-            received.append(json.loads(self.rfile.read(length)))
-            self.send_response(204)
-            self.end_headers()
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = HTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}/hook", received
-    finally:
-        server.shutdown()
-        server.server_close()
+def webhook() -> Iterator[tuple[str, list[bytes]]]:
+    with serve_webhook(204) as endpoint:
+        yield endpoint
 
 
 class _SMTPHandler(socketserver.StreamRequestHandler):
@@ -94,7 +76,7 @@ def test_log_only_by_default(caplog: pytest.LogCaptureFixture) -> None:
 
 
 def test_webhook_and_email_are_delivered(
-    webhook: tuple[str, list[dict[str, Any]]], smtp_server: tuple[int, list[str]]
+    webhook: tuple[str, list[bytes]], smtp_server: tuple[int, list[str]]
 ) -> None:
     url, received = webhook
     port, messages = smtp_server
@@ -102,8 +84,9 @@ def test_webhook_and_email_are_delivered(
         alert_webhook_url=url, smtp_host="127.0.0.1", smtp_port=port, alert_email_to="ops@example.org"
     )
     assert notify(ALERT, settings) == ["log", "webhook", "email"]
-    assert received[0]["source"] == "alpha" and received[0]["task_id"] == "check"
-    assert received[0]["text"].startswith("news_ingest__alpha failed: quality gate failed")
+    payload = json.loads(received[0])
+    assert payload["source"] == "alpha" and payload["task_id"] == "check"
+    assert payload["text"].startswith("news_ingest__alpha failed: quality gate failed")
     assert "Subject: [newsflow] news_ingest__alpha failed" in messages[0]
     assert "run_id: alpha__scheduled__x" in messages[0]
 

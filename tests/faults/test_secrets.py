@@ -15,9 +15,7 @@ import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
-from typing import Any
 
 import psutil
 import pytest
@@ -29,6 +27,7 @@ from pipeline.redact import RedactingFilter, redact
 from pipeline.settings import reset_settings_cache
 from tests.conftest import create_pg_database, drop_pg_database
 from tests.minisite import MiniSite, serve
+from tests.webhook import serve_webhook
 
 DB_PASSWORD = "Pg-S3cret-Pa55word"
 WEBHOOK_TOKEN = "XoXoTok3nS3cretValue"
@@ -43,25 +42,8 @@ def leaked(text: str) -> list[str]:
 @pytest.fixture
 def failing_webhook() -> Iterator[tuple[str, list[bytes]]]:
     """A loopback webhook endpoint that answers every POST with HTTP 500."""
-    received: list[bytes] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            received.append(self.rfile.read(int(self.headers["Content-Length"])))
-            self.send_response(500)
-            self.end_headers()
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = HTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}/services/T0001/B0002/{WEBHOOK_TOKEN}", received
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serve_webhook(500, f"/services/T0001/B0002/{WEBHOOK_TOKEN}") as endpoint:
+        yield endpoint
 
 
 @pytest.mark.parametrize(
