@@ -157,32 +157,21 @@ def test_search_queries_are_bounded_and_cheap(sqlite_url: str) -> None:
     from pipeline.db.engine import make_engine
     from pipeline.search import search
     from pipeline.stages.load import load
-    from tests.loadkit import bulk_records, make_run, make_source
+    from tests.loadkit import WORDS, bulk_records, make_run, make_source
 
     engine = make_engine(sqlite_url)
     source_id = make_source(engine)
     bulk_records(engine, make_run(engine, source_id), source_id, 150)
     engine.dispose()
     load("r1", database_url=sqlite_url)
-    words = [
-        "council",
-        "budget",
-        "river",
-        "harbour",
-        "election",
-        "minister",
-        "school",
-        "bridge",
-        "storm",
-        "vaccine",
-    ]
     with pytest.raises(UsageError, match="at most 32"):
         search(" ".join(["x"] * 40), database_url=sqlite_url)
     with pytest.raises(UsageError, match="characters"):
         search("x" * 5000, database_url=sqlite_url)
-    # The largest query allowed, OR-ed so it matches: well under a second.
-    widest = " OR ".join((words * 4)[: MAX_QUERY_TERMS // 2])
+    # The largest query allowed, OR-ed so it matches. A ceiling, not a benchmark (the 4,000-word
+    # query this bounds took 20 s): generous enough for a loaded CI machine.
+    widest = " OR ".join(WORDS[: MAX_QUERY_TERMS // 2])
     started = time.monotonic()
     hits = search(widest, database_url=sqlite_url, limit=50)
-    assert time.monotonic() - started < 1.0
+    assert time.monotonic() - started < 5.0
     assert hits
