@@ -19,6 +19,7 @@ from sqlalchemy.engine import make_url
 from pipeline.db import migrate
 from pipeline.db.engine import dispose_engines, normalise_url
 from pipeline.settings import reset_settings_cache
+from tests.minisite import MiniSite, serve
 
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
@@ -129,3 +130,9 @@ def demo_network() -> Iterator[object]:
         yield network
     finally:
         network.stop()
+
+
+@pytest.fixture
+def site() -> Iterator[MiniSite]:
+    """A tiny living news site on a loopback port (:mod:`tests.minisite`); tests change it between runs."""
+    yield from serve(MiniSite())

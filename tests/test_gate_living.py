@@ -6,7 +6,6 @@ small loopback site whose stories change between runs; time moves with ``NEWSFLO
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -14,15 +13,10 @@ import pytest
 
 from pipeline.config import Quality
 from pipeline.quality import LostPage, RunMetrics, evaluate
-from tests.minisite import MiniSite, serve
+from tests.minisite import MiniSite
 from tests.pipeline_runs import fetches, run_at
 
 T0 = datetime(2024, 3, 4, 12, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def site() -> Iterator[MiniSite]:
-    yield from serve(MiniSite())
 
 
 def test_quiet_hours_pass_and_js_shells_fail_naming_the_pages(

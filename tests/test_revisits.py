@@ -6,7 +6,6 @@ loopback; time moves with ``NEWSFLOW_NOW``; the site records exactly what was re
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -19,16 +18,11 @@ from crawlers.state import Known
 from pipeline.config import Limits
 from pipeline.db.models import ArticlePurge
 from pipeline.urls import url_hash
-from tests.minisite import MiniSite, serve
+from tests.minisite import MiniSite
 from tests.pipeline_runs import fetches, run_at, run_row
 
 T0 = datetime(2024, 3, 4, 12, 0, tzinfo=UTC)
 SCHEDULE = Limits().revisit_ages()
-
-
-@pytest.fixture
-def site() -> Iterator[MiniSite]:
-    yield from serve(MiniSite())
 
 
 def known(

@@ -10,7 +10,7 @@ DAG file's wiring is what is tested; the real scheduler case is ``tests/test_air
 from __future__ import annotations
 
 import runpy
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,7 +23,7 @@ from sqlalchemy import create_engine, select
 from pipeline.airflow_local import DAGS_FOLDER
 from pipeline.db.models import CrawlRun
 from pipeline.settings import reset_settings_cache
-from tests.minisite import MiniSite, serve
+from tests.minisite import MiniSite
 from tests.pipeline_runs import fetches
 
 T0 = datetime(2026, 10, 5, 12, 0, tzinfo=UTC)
@@ -127,11 +127,6 @@ FAULTS: dict[str, Callable[[Ctx], None]] = {
     "backfill-recrawled-todays-site": backfill_reads_its_window_not_todays_site,
     "backfill-windows-crawled-at-once": backfill_windows_never_crawl_at_once,
 }
-
-
-@pytest.fixture
-def site() -> Iterator[MiniSite]:
-    yield from serve(MiniSite())
 
 
 @pytest.mark.parametrize("fault", sorted(FAULTS))

@@ -8,7 +8,7 @@ fault as it was reported and asserts the behaviour that replaced it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import create_engine, select, text
 
 from pipeline.db.models import Article, ArticleVersion
-from tests.minisite import MiniSite, serve
+from tests.minisite import MiniSite
 from tests.pipeline_runs import RunOutcome, fetches, run_at
 
 T0 = datetime(2026, 10, 5, 8, 0, tzinfo=UTC)
@@ -155,11 +155,6 @@ FAULTS: dict[str, Callable[[Ctx], None]] = {
     "rerun-wiped-provenance": rerun_of_a_run_id_keeps_provenance,
     "lost-revisit-counted-as-visit": revisit_of_a_broken_page_is_asked_again,
 }
-
-
-@pytest.fixture
-def site() -> Iterator[MiniSite]:
-    yield from serve(MiniSite())
 
 
 @pytest.mark.parametrize("fault", sorted(FAULTS))
