@@ -20,8 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from pipeline import yamlsafe
 from pipeline.netpolicy import openings_for
 
 SENTENCES = [
@@ -165,13 +164,18 @@ class MiniSite:
             },
             "allow_private_networks": openings_for(self.base),
         }
-        for key, value in overrides.items():
-            if isinstance(value, dict) and isinstance(source.get(key), dict):
-                source[key] = {**source[key], **value}
-            else:
-                source[key] = value
-        path.write_text(yaml.safe_dump({"version": 1, "sources": [source]}))
-        return path
+        return write_one_source(path, source, **overrides)
+
+
+def write_one_source(path: Path, source: dict[str, Any], **overrides: Any) -> Path:
+    """``sources.yaml`` with ``source``; an override of a section (a dict) merges into it."""
+    for key, value in overrides.items():
+        if isinstance(value, dict) and isinstance(source.get(key), dict):
+            source[key] = {**source[key], **value}
+        else:
+            source[key] = value
+    path.write_text(yamlsafe.dump({"version": 1, "sources": [source]}))
+    return path
 
 
 def site_chrome(title: str, published: str, url: str) -> str:

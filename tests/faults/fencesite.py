@@ -11,13 +11,12 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from pipeline.netpolicy import openings_for
+from tests.minisite import QuietServer, write_one_source
 
 SENTENCE = "The harbour board met on Tuesday to discuss the new ferry timetable for the winter season."
 
@@ -105,16 +104,9 @@ def _handler(server: Server) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
-class _Quiet(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        pass
-
-
 @contextmanager
 def serving(server: Server) -> Iterator[Server]:
-    httpd = _Quiet(("127.0.0.1", 0), _handler(server))
+    httpd = QuietServer(("127.0.0.1", 0), _handler(server))
     server.port = httpd.server_address[1]
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
@@ -146,10 +138,4 @@ def write_sources(path: Path, allowed: Server, **overrides: Any) -> Path:
         "limits": {"max_pages": 30},
         "allow_private_networks": openings_for(base),
     }
-    for key, value in overrides.items():
-        if isinstance(value, dict) and isinstance(source.get(key), dict):
-            source[key] = {**source[key], **value}
-        else:
-            source[key] = value
-    path.write_text(yaml.safe_dump({"version": 1, "sources": [source]}))
-    return path
+    return write_one_source(path, source, **overrides)
