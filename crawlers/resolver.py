@@ -25,7 +25,6 @@ import sys
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from twisted.internet.address import IPv4Address as TxIPv4Address
 from twisted.internet.address import IPv6Address as TxIPv6Address
@@ -34,7 +33,7 @@ from twisted.internet.interfaces import IHostnameResolver, IHostResolution
 from zope.interface import implementer
 
 from crawlers.guard import IPAddress, policy_from_settings, refusal_message, resolve
-from pipeline.hosts import DEFAULT_PORTS, normalize_host
+from pipeline.hosts import normalize_host, url_target
 from pipeline.netpolicy import NetworkPolicy
 
 if TYPE_CHECKING:
@@ -132,13 +131,11 @@ class GuardedResolver:
     def refusal(self, url: str) -> str | None:
         """The error message when a connection to ``url``'s host was refused at resolution time."""
         try:
-            parts = urlsplit(url)
-            host = normalize_host(parts.hostname or "")
-            port = parts.port or DEFAULT_PORTS.get(parts.scheme.lower())
+            target = url_target(url)
         except ValueError:
             return None
-        problem = self._refused.get((host, port))
-        return refusal_message(host, problem, when=" at connection") if problem else None
+        problem = self._refused.get((target.host, target.port))
+        return refusal_message(target.host, problem, when=" at connection") if problem else None
 
     def resolveHostName(
         self,

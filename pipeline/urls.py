@@ -17,7 +17,7 @@ from functools import lru_cache
 from typing import Literal
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urljoin, urlsplit, urlunsplit
 
-from pipeline.hosts import DEFAULT_PORTS, bracketed, normalize_host
+from pipeline.hosts import DEFAULT_PORTS, bracketed, normalize_host, url_target
 
 TRACKING_PARAMS = re.compile(
     r"^(utm_[a-z_]+|fbclid|gclid|gclsrc|dclid|msclkid|yclid|mc_cid|mc_eid|igshid|_ga|_gl|"
@@ -111,11 +111,10 @@ def same_site(url: str, domains: list[str]) -> bool:
     An unparseable URL or domain matches nothing.
     """
     try:
-        parts = urlsplit(url)
-        host = normalize_host(parts.hostname or "")
-        port = parts.port or DEFAULT_PORTS.get(parts.scheme.lower())
+        target = url_target(url)
     except ValueError:
         return False
+    host, port = target.host, target.port
     for domain in domains:
         try:
             d, d_port = split_domain(domain)
