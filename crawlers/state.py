@@ -17,7 +17,7 @@ from sqlalchemy import Engine, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from crawlers.dates import parse_date
-from crawlers.revisits import next_due, schedule_origin
+from crawlers.revisits import next_due
 from pipeline.db.models import Article, ArticlePurge, ArticleVersion, ExtractedRecord, Fetch
 
 OK_OUTCOMES = ("fetched", "not_modified")
@@ -76,11 +76,6 @@ class Known:
     def last_visit_lost(self) -> bool:
         """The latest request gave a page without the story (see :attr:`schedule_visit`)."""
         return self.last_counted_visit is not None and self.last_visit > self.last_counted_visit
-
-    @property
-    def born(self) -> datetime:
-        """The age origin of the revisit schedule (:func:`crawlers.revisits.schedule_origin`)."""
-        return schedule_origin(self.published, self.first_seen, self.first_modified)
 
 
 @dataclass(frozen=True)
