@@ -16,12 +16,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.utils import format_datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
 from pipeline import yamlsafe
 from pipeline.netpolicy import openings_for
+from tests.loopback import serving
 
 SENTENCES = [
     "The council met on Tuesday evening to debate the proposal in front of a packed public gallery.",
@@ -257,21 +258,8 @@ def make_handler(site: MiniSite) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
-class QuietServer(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        pass
-
-
 def serve(site: MiniSite) -> Iterator[MiniSite]:
     """Serve ``site`` on a free loopback port for the duration of the generator."""
-    server = QuietServer(("127.0.0.1", 0), make_handler(site))
-    site.base = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(make_handler(site)) as port:
+        site.base = f"http://127.0.0.1:{port}"
         yield site
-    finally:
-        server.shutdown()
-        server.server_close()

@@ -7,11 +7,10 @@ requests, network guard, budgets) with a site whose every byte is visible here.
 from __future__ import annotations
 
 import hashlib
-import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +23,7 @@ from pipeline.db.models import CrawlLink, CrawlRun, Fetch
 from pipeline.netpolicy import openings_for
 from pipeline.rawstore import read_response
 from pipeline.stages.crawl import crawl
+from tests.loopback import serving
 
 
 def article_html(base: str, slug: str, title: str, related: list[str], promo: str | None = None) -> str:
@@ -189,25 +189,12 @@ def make_handler(site: Site) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
-class QuietServer(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        pass  # the crawler hangs up on the slow and the oversized page on purpose
-
-
 @pytest.fixture
 def gazette() -> Iterator[Site]:
     site = Site()
-    server = QuietServer(("127.0.0.1", 0), make_handler(site))
-    site.base = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(make_handler(site)) as port:
+        site.base = f"http://127.0.0.1:{port}"
         yield site
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def write_sources(path: Path, base: str, **overrides: Any) -> Path:

@@ -14,7 +14,6 @@ import json
 import os
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,7 +25,8 @@ from crawlers.guard import IPAddress, NetworkGuard
 from crawlers.resolver import GuardedResolver, installed_resolver
 from pipeline.netpolicy import NetworkPolicy
 from tests.dnsstub import ENV
-from tests.test_crawl_local import QuietServer, Site, fetch_rows, make_handler, write_sources
+from tests.loopback import serving
+from tests.test_crawl_local import Site, fetch_rows, make_handler, write_sources
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -156,16 +156,9 @@ def test_guard_middleware_checks_through_a_resolver_of_its_own_when_none_is_inst
 def named_site() -> Iterator[tuple[Site, int]]:
     """The local gazette, addressed as ``news.test`` (only the stub DNS knows that name)."""
     site = Site()
-    server = QuietServer(("127.0.0.1", 0), make_handler(site))
-    port = server.server_address[1]
-    site.base = f"http://news.test:{port}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(make_handler(site)) as port:
+        site.base = f"http://news.test:{port}"
         yield site, port
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def stub_crawl(

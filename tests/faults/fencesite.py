@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.netpolicy import openings_for
-from tests.minisite import QuietServer, write_one_source
+from tests import loopback
+from tests.minisite import write_one_source
 
 SENTENCE = "The harbour board met on Tuesday to discuss the new ferry timetable for the winter season."
 
@@ -106,15 +107,9 @@ def _handler(server: Server) -> type[BaseHTTPRequestHandler]:
 
 @contextmanager
 def serving(server: Server) -> Iterator[Server]:
-    httpd = QuietServer(("127.0.0.1", 0), _handler(server))
-    server.port = httpd.server_address[1]
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with loopback.serving(_handler(server)) as port:
+        server.port = port
         yield server
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
 
 
 def internal_service() -> Server:
