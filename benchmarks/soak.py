@@ -28,9 +28,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from benchmarks.scorecard import RunRecord, Scorecard, score
+
+if TYPE_CHECKING:
+    from pipeline.demo_site.living import LivingNetwork
 
 DEFAULT_START = datetime(2026, 10, 1, tzinfo=UTC)
 DEFAULT_SEED = 13
@@ -120,7 +123,9 @@ def soak(
     return SoakResult(card, runs, url)
 
 
-def _score(network: Any, url: str, runs: list[RunRecord], at: datetime, started: float) -> Scorecard:
+def _score(
+    network: LivingNetwork, url: str, runs: list[RunRecord], at: datetime, started: float
+) -> Scorecard:
     """The database against the network's ground truth, up to ``at``."""
     from pipeline.db.engine import get_engine
 
