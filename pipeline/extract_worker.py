@@ -27,6 +27,8 @@ class PageResult:
     status: str  # ok | not_article | empty | removed | error
     reason: str | None
     record: dict[str, Any] | None
+    #: the article detector's score (positive: article), None when the page was not judged
+    score: float | None = None
 
 
 def page_extractor(source_json: dict[str, Any] | None) -> Callable[[PageTask], PageResult]:
@@ -47,7 +49,7 @@ def extract_page(task: PageTask, source: Any = None) -> PageResult:
         content_type = task.content_type or response.header("Content-Type")
         outcome = extract_outcome(response.body, task.url, source, content_type=content_type)
         record = outcome.article.model_dump(mode="json") if outcome.article is not None else None
-        return PageResult(task.fetch_id, outcome.status, outcome.reason, record)
+        return PageResult(task.fetch_id, outcome.status, outcome.reason, record, outcome.score)
     except Exception as exc:  # recorded, never fatal: one bad page must not stop the run
         return PageResult(task.fetch_id, "error", f"{type(exc).__name__}: {exc}"[:1000], None)
 

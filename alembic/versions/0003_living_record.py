@@ -30,7 +30,7 @@ depends_on: str | Sequence[str] | None = None
 def _view_sql(dialect: str, with_removal: bool) -> str:
     from pipeline.db.views import news_articles_view
 
-    return news_articles_view(dialect, with_removal=with_removal)
+    return news_articles_view(dialect, with_removal=with_removal, with_v2=False)
 
 
 def _recreate_view(with_removal: bool) -> None:

@@ -22,6 +22,8 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -157,6 +159,8 @@ class ExtractedRecord(Base):
     fetch_id: Mapped[int] = mapped_column(ForeignKey("fetches.id", ondelete="CASCADE"), unique=True)
     status: Mapped[str] = mapped_column(String(20))  # ok | not_article | empty | error
     reason: Mapped[str | None] = mapped_column(Text)
+    # The article detector's score (positive: article), so a rejected page shows how close it came.
+    detection_score: Mapped[float | None] = mapped_column(Float)
     record: Mapped[dict[str, Any] | None] = mapped_column(PortableJSON)
     extractor_version: Mapped[str] = mapped_column(String(40))
     created_at: Mapped[datetime]
@@ -181,11 +185,16 @@ class Article(Base):
     published_at: Mapped[datetime | None]
     published_from: Mapped[str | None] = mapped_column(String(20))
     modified_at: Mapped[datetime | None]
+    modified_from: Mapped[str | None] = mapped_column(String(20))
     language: Mapped[str | None] = mapped_column(String(12))
     description: Mapped[str | None] = mapped_column(Text)
     section: Mapped[str | None] = mapped_column(String(200))
     tags: Mapped[list[str]] = mapped_column(PortableJSON, default=list)
     image_url: Mapped[str | None] = mapped_column(Text)
+    # Page signals (JSON-LD isAccessibleForFree, paywall markers, a body ending in a subscribe
+    # prompt): a paywalled page may hold only the teaser, is_complete says whether the body is whole.
+    is_paywalled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    is_complete: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     text: Mapped[str] = mapped_column(Text)
     word_count: Mapped[int] = mapped_column(Integer)
     content_hash: Mapped[str] = mapped_column(String(64))

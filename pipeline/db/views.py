@@ -37,7 +37,7 @@ SELECT
     r.run_id AS run_id,
     f.warc_path,
     f.warc_offset,
-    f.warc_length{removal}{extra}
+    f.warc_length{removal}{v2}{extra}
 FROM articles a
 JOIN sources s ON s.id = a.source_id
 LEFT JOIN crawl_runs r ON r.id = a.run_id
@@ -50,8 +50,17 @@ def _sqlite_ts(column: str) -> str:
     return f"strftime('%Y-%m-%dT%H:%M:%fZ', a.{column})"
 
 
-def news_articles_view(dialect: str, *, with_removal: bool = True) -> str:
-    """The view's SELECT for ``postgresql`` or ``sqlite``; ``with_removal`` adds the removal columns."""
+#: Extraction v2 (migration 0004): where the modified date came from, and the paywall flags.
+_V2_COLUMNS = ",\n    a.modified_from,\n    a.is_paywalled,\n    a.is_complete"
+
+
+def news_articles_view(dialect: str, *, with_removal: bool = True, with_v2: bool = True) -> str:
+    """The view's SELECT for ``postgresql`` or ``sqlite``.
+
+    ``with_removal`` adds the removal columns (0003), ``with_v2`` the extraction v2 columns (0004):
+    a migration asks for the shape its own schema has.
+    """
+    v2 = _V2_COLUMNS if with_v2 else ""
     if dialect == "postgresql":
         removal = ",\n    a.removed_at,\n    a.removal_reason" if with_removal else ""
         return _VIEW_SELECT.format(
@@ -63,6 +72,7 @@ def news_articles_view(dialect: str, *, with_removal: bool = True) -> str:
             ts_last="a.last_seen_at",
             ts_updated="a.updated_at",
             removal=removal,
+            v2=v2,
             extra=",\n    a.search_vector",
         )
     removal = (
@@ -77,5 +87,6 @@ def news_articles_view(dialect: str, *, with_removal: bool = True) -> str:
         ts_last=_sqlite_ts("last_seen_at"),
         ts_updated=_sqlite_ts("updated_at"),
         removal=removal,
+        v2=v2,
         extra="",
     )

@@ -53,6 +53,8 @@ class Outcome:
     status: str  # ok | not_article | empty | removed | error (pathological HTML)
     reason: str | None = None
     detection: tuple[str, ...] = field(default_factory=tuple)
+    #: the article detector's score (positive: article); None when the page was not judged
+    score: float | None = None
 
 
 #: Elements nested deeper than this make a page pathological: real pages stay under ~60, and
@@ -285,7 +287,7 @@ def extract_outcome(
         notice = removal_notice(tree, lines)
         if notice is not None:
             article.is_article = False
-            return Outcome(article, "removed", f"story-removed notice: '{notice}'", detection.reasons)
+            return Outcome(article, "removed", f"story-removed notice: '{notice}'", detection.reasons, detection.score)
     # A client-rendered page whose body is neither in the HTML nor in its JSON (fetched
     # later by XHR): named as such, so the quality gate can report the cause.
     shell = (
@@ -294,21 +296,25 @@ def extract_outcome(
         and looks_like_js_shell(tree, bool(state_scripts), asks_js)
     )
     if not text:
-        return Outcome(article, "empty", SHELL_REASON if shell else "no main text found", detection.reasons)
+        return Outcome(article, "empty", SHELL_REASON if shell else "no main text found", detection.reasons, detection.score)
     if shell:
         article.is_article = False
         return Outcome(
-            article, "not_article", f"{SHELL_REASON} ({', '.join(detection.reasons)})", detection.reasons
+            article,
+            "not_article",
+            f"{SHELL_REASON} ({', '.join(detection.reasons)})",
+            detection.reasons,
+            detection.score,
         )
     if not detection.is_article:
         reason = "not an article page: " + ", ".join(detection.reasons)
-        return Outcome(article, "not_article", reason, detection.reasons)
+        return Outcome(article, "not_article", reason, detection.reasons, detection.score)
     if is_furniture_only(text):
         # An article page whose CMS rendered the chrome around an empty body container:
         # trafilatura falls back to headline, byline and share buttons. Storing that would
         # overwrite the story; "empty" makes it a lost article the quality gate reports.
-        return Outcome(article, "empty", FURNITURE_REASON, detection.reasons)
-    return Outcome(article, "ok", None, detection.reasons)
+        return Outcome(article, "empty", FURNITURE_REASON, detection.reasons, detection.score)
+    return Outcome(article, "ok", None, detection.reasons, detection.score)
 
 
 #: Text this short with no sentence in it is page furniture, not a body.

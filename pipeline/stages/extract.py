@@ -217,6 +217,7 @@ def _write(session: Session, run_pk: int, results: list[PageResult], version: st
         row.run_id = run_pk
         row.status = result.status
         row.reason = result.reason
+        row.detection_score = result.score
         row.record = result.record
         row.extractor_version = version
         row.created_at = now
