@@ -52,6 +52,7 @@ class Known:
     purged: bool = False  # a takedown tombstone exists: never request it again
     first_modified: datetime | None = None  # the page's modified time when first stored
     last_counted_visit: datetime | None = None  # latest request that did not give a lost page
+    first_lost_visit: datetime | None = None  # earliest lost request after ``last_counted_visit``
 
     @property
     def last_visit(self) -> datetime:
@@ -64,11 +65,16 @@ class Known:
 
         A revisit that fetched a page without the story (extraction empty / not an article)
         saw nothing: the story stays due and is asked again at the next runs, until
-        ``LOST_RETRY`` after the last visit that counted; then the lost visit counts too, so a
-        page broken for good costs a bounded number of requests per schedule age.
+        ``LOST_RETRY`` after the first lost visit; then the lost visits count too, so a page
+        broken for good costs a bounded number of requests per schedule age. The window runs
+        from the first lost visit, not from the last visit that counted: a 20 d revisit comes
+        ten days after the 10 d one, and measured from that the window was always over.
         """
         counted = self.last_counted_visit
-        if counted is None or self.last_visit - counted > LOST_RETRY:
+        if counted is None or not self.last_visit_lost:
+            return self.last_visit
+        lost_since = self.first_lost_visit or self.last_visit
+        if self.last_visit - lost_since > LOST_RETRY:
             return self.last_visit
         return counted
 
@@ -159,6 +165,21 @@ def load_known(engine: Engine, source_id: int, exclude_run_id: int | None = None
     if exclude_run_id is not None:
         counted = counted.where(Fetch.run_id != exclude_run_id)
     counted_sub = counted.subquery()
+    lost = (
+        select(Fetch.url_hash.label("url_hash"), func.min(Fetch.fetched_at).label("first_lost"))
+        .join(ExtractedRecord, ExtractedRecord.fetch_id == Fetch.id)
+        .join(counted_sub, counted_sub.c.url_hash == Fetch.url_hash)
+        .where(
+            Fetch.source_id == source_id,
+            Fetch.outcome.in_(ATTEMPT_OUTCOMES),
+            ExtractedRecord.status.in_(LOST_STATUSES),
+            Fetch.fetched_at > counted_sub.c.last_counted,
+        )
+        .group_by(Fetch.url_hash)
+    )
+    if exclude_run_id is not None:
+        lost = lost.where(Fetch.run_id != exclude_run_id)
+    lost_sub = lost.subquery()
     body_fetch = aliased(Fetch)
     first_version = (
         select(ArticleVersion.article_id, ArticleVersion.modified_at.label("first_modified"))
@@ -185,6 +206,7 @@ def load_known(engine: Engine, source_id: int, exclude_run_id: int | None = None
             attempt_sub.c.last_attempt,
             first_version.c.first_modified,
             counted_sub.c.last_counted,
+            lost_sub.c.first_lost,
         )
         .join(sub, sub.c.last_id == Fetch.id)
         .outerjoin(Article, Article.canonical_url == Fetch.canonical_url)
@@ -193,6 +215,7 @@ def load_known(engine: Engine, source_id: int, exclude_run_id: int | None = None
         .outerjoin(attempt_sub, attempt_sub.c.url_hash == Fetch.url_hash)
         .outerjoin(first_version, first_version.c.article_id == Article.id)
         .outerjoin(counted_sub, counted_sub.c.url_hash == Fetch.url_hash)
+        .outerjoin(lost_sub, lost_sub.c.url_hash == Fetch.url_hash)
     )
     known: dict[str, Known] = {}
     with Session(engine) as session:
@@ -219,6 +242,7 @@ def load_known(engine: Engine, source_id: int, exclude_run_id: int | None = None
                 purged=row.url_hash in purged,
                 first_modified=row.first_modified,
                 last_counted_visit=row.last_counted,
+                first_lost_visit=row.first_lost,
             )
         covered = {k.article_id for k in known.values() if k.article_id is not None}
         articles = session.execute(

@@ -132,6 +132,25 @@ def revisit_of_a_broken_page_is_asked_again(ctx: Ctx) -> None:
     assert article.version == 2 and "Correction 1" in article.text
 
 
+def lost_revisit_long_after_the_last_visit_is_asked_again(ctx: Ctx) -> None:
+    """The retry window ran from the last visit that counted, not from the lost one: a 20 d
+    revisit that hit a broken CMS came ten days after the 10 d one, so it was never asked
+    again and its correction was missed (30-day soak, 2026-12-07)."""
+    story = ctx.site.add("ferry-timetable", T0 - timedelta(minutes=30))
+    assert ctx.run(T0, "m1").passed
+    story.kind, story.edit = "broken", 1
+    late = ctx.run(T0 + timedelta(days=2, minutes=10), "m2")  # overdue revisit, two days on: lost
+    assert late.failure is not None and ctx.site.url("ferry-timetable") in str(late.failure)
+    story.kind = "article"  # the CMS is fixed an hour later; the 5 d age is far away
+    ctx.site.clear()
+    fixed = ctx.run(T0 + timedelta(days=2, minutes=70), "m3")
+    assert fixed.passed, fixed.failure
+    [asked] = ctx.site.asked("ferry-timetable")
+    assert asked.if_none_match is None
+    article = ctx.article("ferry-timetable")
+    assert article.version == 2 and "Correction 1" in article.text
+
+
 def rerun_of_a_run_id_keeps_provenance(ctx: Ctx) -> None:
     """Rerunning a run id (Airflow Clear) left every article with NULL fetch_id/warc_path."""
     ctx.site.add("school-opening", T0 - timedelta(minutes=30))
@@ -154,6 +173,7 @@ FAULTS: dict[str, Callable[[Ctx], None]] = {
     "broken-cms-chrome-stored-as-text": broken_cms_page_does_not_overwrite_the_story,
     "rerun-wiped-provenance": rerun_of_a_run_id_keeps_provenance,
     "lost-revisit-counted-as-visit": revisit_of_a_broken_page_is_asked_again,
+    "lost-revisit-window-from-last-counted-visit": lost_revisit_long_after_the_last_visit_is_asked_again,
 }
 
 
