@@ -89,7 +89,9 @@ class OursResult:
     seconds: float
 
 
-def run_pages(pages: list[dict[str, Any]], cv: bool) -> tuple[dict[str, OursResult], dict[str, tuple[str, float]]]:
+def run_pages(
+    pages: list[dict[str, Any]], cv: bool
+) -> tuple[dict[str, OursResult], dict[str, tuple[str, float]]]:
     """Ours and plain trafilatura on every page, interleaved page by page (load hits both alike).
 
     With ``cv`` each fold's pages are extracted by models trained on the other folds only.
@@ -128,7 +130,10 @@ def run_pages(pages: list[dict[str, Any]], cv: bool) -> tuple[dict[str, OursResu
 
 
 def text_benchmark(
-    ee: ModuleType, pages: list[dict[str, Any]], mine: dict[str, OursResult], theirs: dict[str, tuple[str, float]]
+    ee: ModuleType,
+    pages: list[dict[str, Any]],
+    mine: dict[str, OursResult],
+    theirs: dict[str, tuple[str, float]],
 ) -> dict[str, Any]:
     docs = [p for p in pages if p["page_type"] == "article"]
     rows: dict[str, list[Any]] = {"ours": [], "trafilatura": []}
@@ -176,7 +181,12 @@ def meta_benchmark(
         result = mine[doc["id"]]
         if not result.is_article:
             return {"title": None, "authors": [], "published": None, "is_article": False}
-        return {"title": result.title, "authors": result.authors, "published": result.published, "is_article": True}
+        return {
+            "title": result.title,
+            "authors": result.authors,
+            "published": result.published,
+            "is_article": True,
+        }
 
     for name in ("ours", "trafilatura"):
         preds = {}
