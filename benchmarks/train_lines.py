@@ -100,7 +100,10 @@ def _export(model: Any) -> list[dict[str, list[Any]]]:
                 "t": [round(float(x), 6) for x in nodes["num_threshold"]],
                 "l": [-1 if is_leaf else int(x) for x, is_leaf in zip(nodes["left"], leaf, strict=True)],
                 "r": [-1 if is_leaf else int(x) for x, is_leaf in zip(nodes["right"], leaf, strict=True)],
-                "v": [round(float(x), 6) if is_leaf else 0.0 for x, is_leaf in zip(nodes["value"], leaf, strict=True)],
+                "v": [
+                    round(float(x), 6) if is_leaf else 0.0
+                    for x, is_leaf in zip(nodes["value"], leaf, strict=True)
+                ],
             }
         )
     return trees
@@ -118,8 +121,12 @@ def _fit(pages: list[dict[str, Any]]) -> Any:
         rows += r
         labels += y
         weights += w
+    from threadpoolctl import threadpool_limits
+
     model = HistGradientBoostingClassifier(**PARAMS)
-    model.fit(np.array(rows), np.array(labels), sample_weight=np.array(weights))
+    # One thread: OpenMP workers spin at barriers on a busy machine (measured 20x slower on 2 cores).
+    with threadpool_limits(limits=1):
+        model.fit(np.array(rows), np.array(labels), sample_weight=np.array(weights))
     return model
 
 

@@ -28,8 +28,12 @@ from pipeline.extract import rules
 _WS = re.compile(r"\s+")
 _TOKEN = re.compile(r"\w+")
 #: Sentence ends in Latin, CJK, Devanagari, Arabic and Ethiopic scripts.
-_SENT_END = re.compile(r"[.!?\u3002\uff01\uff1f\u0964\u061f\u06d4\u1362][\"'\u201d\u2019\u300d\u300f)\]]*(?:\s|$)")
-_ENDS_SENTENCE = re.compile(r"[.!?:;\u3002\uff01\uff1f\u0964\u061f\u06d4\u1362\u2026][\"'\u201d\u2019\u300d\u300f)\]]*$")
+_SENT_END = re.compile(
+    r"[.!?\u3002\uff01\uff1f\u0964\u061f\u06d4\u1362][\"'\u201d\u2019\u300d\u300f)\]]*(?:\s|$)"
+)
+_ENDS_SENTENCE = re.compile(
+    r"[.!?:;\u3002\uff01\uff1f\u0964\u061f\u06d4\u1362\u2026][\"'\u201d\u2019\u300d\u300f)\]]*$"
+)
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\u0e00-\u0e7f]")
 #: Teaser, credit and consent phrases in many languages (searched, not anchored: a hint only).
 _HINT = re.compile(
@@ -48,7 +52,9 @@ _NEG_ATTR = re.compile(
     r"byline|author|meta|date|more|card|list|popular|trending|outbrain|taboola|modal|popup"
 )
 _POS_ATTR = re.compile(r"article|content|body|story|post|entry|text|main|paragraph|prose|rich")
-_BLOCK_TAGS = frozenset({"p", "li", "h1", "h2", "h3", "h4", "h5", "h6", "td", "th", "dd", "dt", "blockquote", "pre"})
+_BLOCK_TAGS = frozenset(
+    {"p", "li", "h1", "h2", "h3", "h4", "h5", "h6", "td", "th", "dd", "dt", "blockquote", "pre"}
+)
 KEY_CHARS = 24
 MAX_ANCESTORS = 8
 MAX_ANCHORS = 400
@@ -104,9 +110,19 @@ BASE_FEATURES: tuple[str, ...] = (
 )
 #: Features averaged over the neighbouring lines: navigation, teaser lists and credits come in
 #: runs, body paragraphs in runs of sentences; a line is judged with its neighbourhood.
-CONTEXT_OF: tuple[str, ...] = ("ends_sentence", "log_chars", "link_share", "neg_attr", "rule_hit", "hint", "is_anchor")
+CONTEXT_OF: tuple[str, ...] = (
+    "ends_sentence",
+    "log_chars",
+    "link_share",
+    "neg_attr",
+    "rule_hit",
+    "hint",
+    "is_anchor",
+)
 CONTEXT_WINDOW = 3
-FEATURES = BASE_FEATURES + tuple(f"near_{name}" for name in CONTEXT_OF) + ("prev_link_share", "next_link_share")
+FEATURES = (
+    BASE_FEATURES + tuple(f"near_{name}" for name in CONTEXT_OF) + ("prev_link_share", "next_link_share")
+)
 
 
 def norm(text: str) -> str:
@@ -213,7 +229,9 @@ def _link_share(line: str, index: PageIndex) -> float:
     return min(1.0, chars / max(1, len(line)))
 
 
-def line_features(lines: list[str], index: PageIndex, tags: dict[str, str], title: str | None) -> list[list[float]]:
+def line_features(
+    lines: list[str], index: PageIndex, tags: dict[str, str], title: str | None
+) -> list[list[float]]:
     """One feature row (in :data:`FEATURES` order) per line of ``lines`` (normalised lines)."""
     n = len(lines)
     if n == 0:
@@ -245,7 +263,9 @@ def line_features(lines: list[str], index: PageIndex, tags: dict[str, str], titl
         bare = line[2:] if line.startswith("- ") else line
         tag = tags.get(bare) or tags.get(line) or ""
         line_tokens = _tokens(line)
-        overlap = len(line_tokens & title_tokens) / max(1, len(line_tokens | title_tokens)) if title_tokens else 0.0
+        overlap = (
+            len(line_tokens & title_tokens) / max(1, len(line_tokens | title_tokens)) if title_tokens else 0.0
+        )
         rows.append(
             [
                 math.log1p(chars),
