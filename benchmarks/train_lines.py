@@ -15,6 +15,14 @@ model trained on the other folds only.
     PYTHONPATH=. .venv/bin/python -m benchmarks.train_lines [--shared ../shared]
 
 writes the model trained on all dev pages, with its per-fold line-level figures inside.
+
+Status (issue 15): not registered in ``benchmarks.cv.TRAINERS`` and no model shipped. The one
+complete 5-fold run (WCXB dev, 711 articles, gradient boosting over the base features,
+sqrt-token weights, threshold 0.5) gave F1 0.9424 against 0.9426 for the rule cleaner on the
+same candidate lines (precision 0.9383 vs 0.9334, recall 0.9467 vs 0.9519; "without" snippet
+rate 0.032 vs 0.044, "with" 0.861 vs 0.867): no gain, so the rules stay. The neighbourhood
+features and per-page token weights were not yet measured. Register the trainer and ship
+the model only when ``python -m benchmarks.extraction`` shows a cross-validated gain.
 """
 
 from __future__ import annotations

@@ -33,7 +33,7 @@ from pipeline.records import BodySource, ExtractedArticle
 if TYPE_CHECKING:
     from pipeline.config import Source
 
-EXTRACTOR_VERSION = "newsflow-extract/1.3+trafilatura-2.3"
+EXTRACTOR_VERSION = "newsflow-extract/1.2+trafilatura-2.3"
 MAX_HTML_CHARS = 8_000_000
 
 try:  # the cascade behind bare_extraction, without its defensive deep copy (trafilatura 2.3)

@@ -5,7 +5,9 @@ to it: teasers, credits, consent placeholders, navigation glued to the text. Ins
 growing list of phrases tuned on the dev pages, a small gradient-boosted tree model over the
 line features of :mod:`pipeline.extract.linefeatures` keeps or drops each line. It is
 trained by ``benchmarks/train_lines.py`` with 5-fold cross-validation on the WCXB dev pages
-and shipped as ``models/lines.json`` (trees as arrays); inference is plain Python.
+and read from ``models/lines.json`` (trees as arrays); inference is plain Python. No model
+is shipped yet (cross-validation has not shown a gain over the rules, see the trainer), so
+the extractor runs the rule cleaner exactly as before.
 
 Per-source rules stay hard rules (they are the operator's word, and site-learned lines are
 evidence from the source itself): ``drop_patterns`` and learned boilerplate are removed
