@@ -98,7 +98,7 @@ def page_samples(page: dict[str, Any]) -> tuple[list[list[float]], list[int], li
 
 def _export(model: Any) -> list[dict[str, list[Any]]]:
     """HistGradientBoosting trees as arrays: feature, threshold, left, right (-1: leaf), value."""
-    trees = []
+    trees: list[dict[str, list[Any]]] = []
     for (predictor,) in model._predictors:
         nodes = predictor.nodes
         leaf = nodes["is_leaf"].astype(bool)
