@@ -25,6 +25,8 @@ from typing import Any
 K = 5
 
 #: model name -> "module:function" of its trainer (imported only when cross-validating).
+#: The line classifier ("lines": "benchmarks.train_lines:train") is not registered yet: its
+#: cross-validated figures did not beat the rule cleaner (see benchmarks/train_lines.py).
 TRAINERS: dict[str, str] = {}
 
 Trainer = Callable[[list[dict[str, Any]]], dict[str, Any]]

@@ -25,6 +25,7 @@ from pipeline.extract.detection import detect_article
 from pipeline.extract.embedded import StateScript, find_state_scripts
 from pipeline.extract.jsonbody import JsonBody, embedded_body, jsonld_body, page_title_texts
 from pipeline.extract.jsonld import parse_jsonld
+from pipeline.extract.lineclass import classify_lines
 from pipeline.extract.metadata import PageMeta, extract_page_meta
 from pipeline.extract.notices import asks_for_javascript, looks_like_js_shell, removal_notice
 from pipeline.records import BodySource, ExtractedArticle
@@ -99,8 +100,10 @@ FALLBACK_CHARS = 1000
 FALLBACK_PAGE_SHARE = 0.3
 
 
-def _run_trafilatura(tree: HtmlElement, url: str, *, favor_recall: bool) -> list[str]:
-    """Trafilatura's text lines for ``tree``, which it may prune in place (comment sections).
+def _run_trafilatura(tree: HtmlElement, url: str, *, favor_recall: bool) -> tuple[list[str], Any]:
+    """Trafilatura's text lines for ``tree`` and its output body (which element made each line).
+
+    Trafilatura may prune ``tree`` in place (comment sections).
 
     ``bare_extraction`` deep-copies a tree it is handed; we own this one and only ever need
     it pruned the same way again, so the cascade is run directly (saves a copy per page).
@@ -123,18 +126,18 @@ def _run_trafilatura(tree: HtmlElement, url: str, *, favor_recall: bool) -> list
             return _run_bare_extraction(tree, url, options)
         body, text, _comments, _comment_text = _sequence(tree, options, url)
         if len(text) < options.min_output_size:
-            return []
-        return (xmltotxt(body, options.formatting) or "").split("\n")
+            return [], None
+        return (xmltotxt(body, options.formatting) or "").split("\n"), body
     except Exception:
-        return []
+        return [], None
 
 
-def _run_bare_extraction(tree: HtmlElement, url: str, options: Any) -> list[str]:
+def _run_bare_extraction(tree: HtmlElement, url: str, options: Any) -> tuple[list[str], Any]:
     from trafilatura import bare_extraction
 
     document = bare_extraction(tree, url=url, options=options)
     # bare_extraction already serialised the body to text (python output format): reuse it.
-    return (getattr(document, "text", None) or "").split("\n")
+    return (getattr(document, "text", None) or "").split("\n"), getattr(document, "body", None)
 
 
 def _size(lines: list[str]) -> int:
@@ -190,15 +193,26 @@ def _fill_from_json(
     return title, authors, dates
 
 
-def _body_lines(tree: HtmlElement, url: str, page_chars: int) -> list[str]:
-    """Trafilatura's body lines: recall mode, and the default mode when that looks truncated."""
-    lines = _run_trafilatura(tree, url, favor_recall=True)
+def _body_lines(tree: HtmlElement, url: str, page_chars: int) -> tuple[list[str], Any]:
+    """Trafilatura's body lines (and output body): recall mode, default mode when that looks truncated."""
+    lines, body = _run_trafilatura(tree, url, favor_recall=True)
     size = _size(lines)
     if size < FALLBACK_CHARS or size < FALLBACK_PAGE_SHARE * page_chars:
-        balanced = _run_trafilatura(tree, url, favor_recall=False)
+        balanced, balanced_body = _run_trafilatura(tree, url, favor_recall=False)
         if _size(balanced) > size:
-            return balanced
-    return lines
+            return balanced, balanced_body
+    return lines, body
+
+
+def _clean_body(
+    tree: HtmlElement, url: str, page_chars: int, title: str | None, cleaner: LineCleaner
+) -> list[str]:
+    """The body lines the learned line classifier keeps; the rule cleaner without a model."""
+    raw, body = _body_lines(tree, url, page_chars)
+    kept = classify_lines(tree, raw, body, title, cleaner)
+    if kept is not None:
+        return kept
+    return _drop_headline(cleaner, cleaner.clean(raw), title)
 
 
 def extract_outcome(
@@ -237,7 +251,7 @@ def extract_outcome(
         drop_patterns=compile_patterns(overrides.drop_patterns) if overrides else [],
         learned=learned if (overrides is None or overrides.learn_boilerplate) else frozenset(),
     )
-    lines = _drop_headline(cleaner, cleaner.clean(_body_lines(tree, url, precleaned.page_chars)), meta.title)
+    lines = _clean_body(tree, url, precleaned.page_chars, meta.title, cleaner)
 
     title = meta.title
     body_source: BodySource = "html"

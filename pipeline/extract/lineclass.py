@@ -1,0 +1,74 @@
+"""The learned line classifier: which of trafilatura's body lines are article text.
+
+Trafilatura (recall mode) finds the body container well but keeps what sits inside or next
+to it: teasers, credits, consent placeholders, navigation glued to the text. Instead of a
+growing list of phrases tuned on the dev pages, a small gradient-boosted tree model over the
+line features of :mod:`pipeline.extract.linefeatures` keeps or drops each line. It is
+trained by ``benchmarks/train_lines.py`` with 5-fold cross-validation on the WCXB dev pages
+and read from ``models/lines.json`` (trees as arrays); inference is plain Python. No model
+is shipped yet (cross-validation has not shown a gain over the rules, see the trainer), so
+the extractor runs the rule cleaner exactly as before.
+
+Per-source rules stay hard rules (they are the operator's word, and site-learned lines are
+evidence from the source itself): ``drop_patterns`` and learned boilerplate are removed
+before the model sees the lines. Without a model file the old rule cleaner runs.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from lxml.html import HtmlElement
+
+from pipeline.extract.cleaning import LineCleaner, line_hash, normalise_line
+from pipeline.extract.linefeatures import FEATURES, index_page, line_features, output_tags
+from pipeline.extract.models import load_model
+
+MODEL = "lines"
+
+
+def _tree_value(tree: dict[str, list[Any]], row: list[float]) -> float:
+    feature, threshold, left, right, value = tree["f"], tree["t"], tree["l"], tree["r"], tree["v"]
+    node = 0
+    while left[node] != -1:
+        node = left[node] if row[feature[node]] <= threshold[node] else right[node]
+    return float(value[node])
+
+
+def probability(model: dict[str, Any], row: list[float]) -> float:
+    """P(line is article text) from the boosted trees (log-odds sum, then the logistic)."""
+    score = float(model["init"]) + float(model["rate"]) * sum(_tree_value(t, row) for t in model["trees"])
+    return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, score))))
+
+
+def candidate_rows(
+    tree: HtmlElement, raw_lines: list[str], body: object, title: str | None
+) -> tuple[list[str], list[list[float]]]:
+    """Normalised non-empty lines and their feature rows (shared with the trainer)."""
+    lines = [line for line in (normalise_line(raw) for raw in raw_lines) if line]
+    return lines, line_features(lines, index_page(tree), output_tags(body), title)
+
+
+def _site_rule(cleaner: LineCleaner, line: str) -> bool:
+    if cleaner.learned and line_hash(line) in cleaner.learned:
+        return True
+    return any(p.search(line) for p in cleaner.drop_patterns)
+
+
+def classify_lines(
+    tree: HtmlElement, raw_lines: list[str], body: object, title: str | None, cleaner: LineCleaner
+) -> list[str] | None:
+    """The lines the model keeps (dropped ones go to ``cleaner.removed``); None without a model."""
+    model = load_model(MODEL)
+    if model is None or tuple(model.get("features", ())) != FEATURES:
+        return None
+    lines, rows = candidate_rows(tree, raw_lines, body, title)
+    threshold = float(model["threshold"])
+    kept: list[str] = []
+    for line, row in zip(lines, rows, strict=True):
+        if _site_rule(cleaner, line) or probability(model, row) < threshold:
+            cleaner.removed.append(line)
+        else:
+            kept.append(line)
+    return cleaner._drop_repeated_runs(kept)
