@@ -1,9 +1,13 @@
 """Full-text search and export over the consumer interface, one API for both backends.
 
-PostgreSQL ranks with ``ts_rank_cd`` over ``articles.search_vector`` (title weighted above
-description above text, GIN-indexed, kept current by a trigger); SQLite ranks with FTS5's
-``bm25`` over ``articles_fts`` (porter stemming) with the same column weights. Queries use
-web-search syntax on both: words (all must match), ``"exact phrase"``, ``or``, ``-excluded``.
+PostgreSQL ranks with ``ts_rank_cd`` over ``search_vector`` (title weighted above description
+above text, GIN-indexed, kept current by a trigger, in the article's own language); SQLite ranks
+with FTS5's ``bm25`` over ``articles_fts`` (porter stemming plus a column of Snowball stems and
+CJK bigrams, :mod:`pipeline.textsearch`) with the same column weights. Queries use web-search
+syntax on both: words (all must match), ``"exact phrase"``, ``or``, ``-excluded``.
+
+PostgreSQL search reads only the ``news_articles`` view, so the ``newsflow_reader`` role can
+run it.
 
 Near-duplicates are collapsed by default — a consumer never sees the same syndicated story
 twice — keeping the best-ranked copy of each cluster. Removed stories (``removed_at`` set: gone
@@ -15,7 +19,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -27,6 +31,7 @@ from pipeline.db.engine import get_engine
 from pipeline.db.types import UTCDateTime
 from pipeline.errors import UsageError
 from pipeline.limits import MAX_QUERY_CHARS, MAX_QUERY_TERMS, MAX_SEARCH_LIMIT, MAX_SINCE_HOURS
+from pipeline.textsearch import PG_CONFIGS, SNOWBALL, has_cjk, pg_query_text, split_query_words, stem_words
 
 SNIPPET_MARK = "**"
 _RELATIVE = re.compile(r"^(\d+)\s*([hdw])$")
@@ -37,7 +42,7 @@ class SearchHit:
     """One search result (one per near-duplicate cluster unless all copies were asked for)."""
 
     article_id: int
-    source: str
+    source_key: str
     title: str | None
     url: str
     published_at: datetime | None
@@ -49,9 +54,18 @@ class SearchHit:
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
-        data["published_at"] = self.published_at.isoformat() if self.published_at else None
-        data["removed_at"] = self.removed_at.isoformat() if self.removed_at else None
+        data["published_at"] = iso_z(self.published_at)
+        data["removed_at"] = iso_z(self.removed_at)
         return data
+
+
+def iso_z(value: datetime | None) -> str | None:
+    """ISO 8601 in UTC with a ``Z`` (the one timestamp spelling of every JSON output)."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 _TOKENS = re.compile(r'-?"[^"]*"?|\S+')
@@ -85,10 +99,12 @@ def parse_since(value: str | None, now: datetime | None = None) -> datetime | No
     return stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
 
 
-def to_fts5(query: str) -> str | None:
+def to_fts5(query: str, words_of: Callable[[str], list[str]] | None = None) -> str | None:
     """Web-search syntax as a safe FTS5 expression (every term quoted: no syntax errors).
 
-    Returns None when nothing positive is left to match (e.g. only ``-excluded`` terms).
+    ``words_of`` maps a term's text to the words to look for (stems, CJK bigrams); by default
+    the term is left to FTS5's tokenizer. Returns None when nothing positive is left to match
+    (e.g. only ``-excluded`` terms).
     """
     positives: list[str] = []
     negatives: list[str] = []
@@ -102,6 +118,10 @@ def to_fts5(query: str) -> str | None:
         words = body.strip('"').replace('"', " ").strip()
         if not words or not re.search(r"\w", words):
             continue
+        if words_of is not None:
+            words = " ".join(words_of(words))
+            if not words:
+                continue
         term = f'"{words}"'
         (negatives if negate else positives).append(term)
     while positives and positives[-1] == "OR":
@@ -114,10 +134,57 @@ def to_fts5(query: str) -> str | None:
     return expression
 
 
-def _filters(source: str | None, since: datetime | None, include_removed: bool = False) -> str:
+def sqlite_match(query: str) -> str | None:
+    """The FTS5 expression over both analyses: porter columns, or ``terms`` in any language.
+
+    The query's language is unknown, so its words are stemmed by each Snowball language (and
+    CJK runs split into bigrams) and the article matches under any one of them.
+    """
+    porter = to_fts5(query)
+    if has_cjk(query):
+        porter = None  # unicode61 keeps a CJK run as one token: only ``terms`` can match it
+    variants = [f"{{title description text}} : ({porter})"] if porter else []
+    seen: set[str] = set()
+    for code in ["", *sorted(SNOWBALL)]:
+
+        def words_of(words: str, code: str = code) -> list[str]:
+            out: list[str] = []
+            for word in split_query_words(words):
+                out.extend([word] if has_cjk(word) else stem_words(word, code))
+            return out
+
+        expression = to_fts5(query, words_of)
+        if expression and expression not in seen:
+            seen.add(expression)
+            variants.append(f"terms : ({expression})")
+    return " OR ".join(f"({v})" for v in variants) or None
+
+
+def pg_tsquery(conn: Connection, query: str) -> tuple[str, str] | None:
+    """The query per text-search configuration, and the OR of them all (for the GIN index).
+
+    Each article is matched and ranked with the query analysed in its own language (the
+    ``byconf`` JSON keyed by configuration): an OR across languages alone would let ``-word``
+    in one language's stemming excuse a match in another's. CJK runs become the phrase of
+    their bigrams first (the index holds bigrams).
+    """
+    rows = conn.execute(
+        text("SELECT cfg, websearch_to_tsquery(cfg::regconfig, :q)::text FROM unnest(CAST(:cfgs AS text[])) cfg"),
+        {"q": pg_query_text(query), "cfgs": sorted({"simple", *PG_CONFIGS.values()})},
+    ).all()
+    by_config = {cfg: tsq for cfg, tsq in rows if tsq}
+    if not by_config:
+        return None
+    any_language = " | ".join(sorted({f"({tsq})" for tsq in by_config.values()}))
+    return any_language, json.dumps(by_config)
+
+
+def _filters(
+    source: str | None, since: datetime | None, include_removed: bool = False, key_column: str = "s.key"
+) -> str:
     clauses = [] if include_removed else ["a.removed_at IS NULL"]
     if source:
-        clauses.append("s.key = :source")
+        clauses.append(f"{key_column} = :source")
     if since:
         clauses.append("COALESCE(a.published_at, a.first_seen_at) >= :since")
     return "".join(f" AND {clause}" for clause in clauses)
@@ -136,26 +203,27 @@ ORDER BY rank DESC, id
 LIMIT :limit
 """
 
-_PG_HITS = """
-    SELECT a.id, ts_rank_cd(a.search_vector, websearch_to_tsquery('english', :q)) AS rank,
-           COALESCE(a.cluster_id, a.id) AS cluster
-    FROM articles a JOIN sources s ON s.id = a.source_id
-    WHERE a.search_vector @@ websearch_to_tsquery('english', :q){filters}
+_PG_OWN_QUERY = "CAST(CAST(:byconf AS jsonb) ->> newsflow_ts_config(a.language)::text AS tsquery)"
+
+_PG_HITS = f"""
+    SELECT a.article_id AS id, ts_rank_cd(a.search_vector, {_PG_OWN_QUERY}) AS rank, a.cluster_id AS cluster
+    FROM news_articles a
+    WHERE a.search_vector @@ CAST(:q AS tsquery) AND a.search_vector @@ {_PG_OWN_QUERY}{{filters}}
 """
 
 _SQLITE_HITS = """
-    SELECT a.id, -bm25(articles_fts, 10.0, 4.0, 1.0) AS rank, COALESCE(a.cluster_id, a.id) AS cluster
+    SELECT a.id, -bm25(articles_fts, 10.0, 4.0, 1.0, 1.0) AS rank, COALESCE(a.cluster_id, a.id) AS cluster
     FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid JOIN sources s ON s.id = a.source_id
     WHERE articles_fts MATCH :q{filters}
 """
 
 _PG_DETAILS = """
-SELECT a.id, s.key, a.title, a.url, a.published_at, a.removed_at, a.removal_reason,
-       ts_headline('english', a.text, websearch_to_tsquery('english', :q),
+SELECT a.article_id, a.source_key, a.title, a.url, a.published_at, a.removed_at, a.removal_reason,
+       ts_headline(newsflow_ts_config(a.language), a.text, {own},
                    'MaxFragments=1, MinWords=8, MaxWords=24, StartSel=**, StopSel=**') AS snippet
-FROM articles a JOIN sources s ON s.id = a.source_id
-WHERE a.id IN :ids
-"""
+FROM news_articles a
+WHERE a.article_id IN :ids
+""".format(own=_PG_OWN_QUERY)
 
 _SQLITE_DETAILS = """
 SELECT a.id, s.key, a.title, a.url, a.published_at, a.removed_at, a.removal_reason,
@@ -175,12 +243,24 @@ def _search(
     include_removed: bool = False,
 ) -> list[SearchHit]:
     postgres = conn.dialect.name == "postgresql"
-    q: str | None = query if postgres else to_fts5(query)
-    if q is None or not query.strip():
+    if not query.strip():
         return []
-    hits = (_PG_HITS if postgres else _SQLITE_HITS).format(filters=_filters(source, since, include_removed))
+    params: dict[str, Any] = {"limit": limit}
+    if postgres:
+        analysed = pg_tsquery(conn, query)
+        if analysed is None:
+            return []
+        params["q"], params["byconf"] = analysed
+    else:
+        match = sqlite_match(query)
+        if match is None:
+            return []
+        params["q"] = match
+    key_column = "a.source_key" if postgres else "s.key"
+    hits = (_PG_HITS if postgres else _SQLITE_HITS).format(
+        filters=_filters(source, since, include_removed, key_column)
+    )
     ranked_sql = text(_RANKED.format(hits=hits, collapse="" if all_copies else "WHERE nth = 1"))
-    params: dict[str, Any] = {"q": q, "limit": limit}
     if source:
         params["source"] = source
     if since:
@@ -194,14 +274,15 @@ def _search(
         .bindparams(bindparam("ids", expanding=True))
         .columns(published_at=UTCDateTime(), removed_at=UTCDateTime())
     )
-    details = {row[0]: row for row in conn.execute(details_sql, {"q": q, "ids": [row.id for row in ranked]})}
+    detail_params = {key: params[key] for key in ("q", "byconf") if key in params}
+    details = {row[0]: row for row in conn.execute(details_sql, {**detail_params, "ids": [r.id for r in ranked]})}
     result = []
     for article_id, rank, cluster in ranked:
         row = details[article_id]
         result.append(
             SearchHit(
                 article_id=article_id,
-                source=row[1],
+                source_key=row[1],
                 title=row[2],
                 url=row[3],
                 published_at=row[4],

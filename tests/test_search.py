@@ -64,7 +64,7 @@ def test_phrase_from_the_seed_story_ranks_it_first(loaded: str) -> None:
 
 
 def test_filters_exclusions_and_odd_queries(loaded: str) -> None:
-    assert [h.source for h in search("barrier", source="ledger", database_url=loaded)] == ["ledger"]
+    assert [h.source_key for h in search("barrier", source="ledger", database_url=loaded)] == ["ledger"]
     recent = search("barrier quay", since=T0 - timedelta(days=2), all_copies=True, database_url=loaded)
     assert "http://127.0.0.1:8701/old" not in {h.url for h in recent}
     assert "http://127.0.0.1:8701/old" in {h.url for h in search("red tape", database_url=loaded)}

@@ -61,7 +61,7 @@ def search_command(
             else ""
         )
         table.add_row(
-            str(hit.article_id), hit.source, published, f"{hit.title or ''}\n{hit.snippet}{removed}"
+            str(hit.article_id), hit.source_key, published, f"{hit.title or ''}\n{hit.snippet}{removed}"
         )
     console.print(table)
 
