@@ -30,6 +30,7 @@ from pipeline import clock
 from pipeline.db.engine import get_engine
 from pipeline.db.types import UTCDateTime
 from pipeline.errors import UsageError
+from pipeline.jsonout import iso_z
 from pipeline.limits import MAX_QUERY_CHARS, MAX_QUERY_TERMS, MAX_SEARCH_LIMIT, MAX_SINCE_HOURS
 from pipeline.textsearch import PG_CONFIGS, SNOWBALL, has_cjk, pg_query_text, split_query_words, stem_words
 
@@ -57,15 +58,6 @@ class SearchHit:
         data["published_at"] = iso_z(self.published_at)
         data["removed_at"] = iso_z(self.removed_at)
         return data
-
-
-def iso_z(value: datetime | None) -> str | None:
-    """ISO 8601 in UTC with a ``Z`` (the one timestamp spelling of every JSON output)."""
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 _TOKENS = re.compile(r'-?"[^"]*"?|\S+')
@@ -169,7 +161,9 @@ def pg_tsquery(conn: Connection, query: str) -> tuple[str, str] | None:
     their bigrams first (the index holds bigrams).
     """
     rows = conn.execute(
-        text("SELECT cfg, websearch_to_tsquery(cfg::regconfig, :q)::text FROM unnest(CAST(:cfgs AS text[])) cfg"),
+        text(
+            "SELECT cfg, websearch_to_tsquery(cfg::regconfig, :q)::text FROM unnest(CAST(:cfgs AS text[])) cfg"
+        ),
         {"q": pg_query_text(query), "cfgs": sorted({"simple", *PG_CONFIGS.values()})},
     ).all()
     by_config = {cfg: tsq for cfg, tsq in rows if tsq}
@@ -217,13 +211,13 @@ _SQLITE_HITS = """
     WHERE articles_fts MATCH :q{filters}
 """
 
-_PG_DETAILS = """
+_PG_DETAILS = f"""
 SELECT a.article_id, a.source_key, a.title, a.url, a.published_at, a.removed_at, a.removal_reason,
-       ts_headline(newsflow_ts_config(a.language), a.text, {own},
+       ts_headline(newsflow_ts_config(a.language), a.text, {_PG_OWN_QUERY},
                    'MaxFragments=1, MinWords=8, MaxWords=24, StartSel=**, StopSel=**') AS snippet
 FROM news_articles a
 WHERE a.article_id IN :ids
-""".format(own=_PG_OWN_QUERY)
+"""
 
 _SQLITE_DETAILS = """
 SELECT a.id, s.key, a.title, a.url, a.published_at, a.removed_at, a.removal_reason,
@@ -274,8 +268,10 @@ def _search(
         .bindparams(bindparam("ids", expanding=True))
         .columns(published_at=UTCDateTime(), removed_at=UTCDateTime())
     )
-    detail_params = {key: params[key] for key in ("q", "byconf") if key in params}
-    details = {row[0]: row for row in conn.execute(details_sql, {**detail_params, "ids": [r.id for r in ranked]})}
+    detail_params: dict[str, Any] = {key: params[key] for key in ("q", "byconf") if key in params}
+    details = {
+        row[0]: row for row in conn.execute(details_sql, {**detail_params, "ids": [r.id for r in ranked]})
+    }
     result = []
     for article_id, rank, cluster in ranked:
         row = details[article_id]
@@ -317,12 +313,44 @@ def search(
         return _search(conn, query, source, since, limit, all_copies, include_removed)
 
 
-_EXPORT_COLUMNS = (
-    "article_id, source_key, source_name, url, canonical_url, title, authors, published_at, "
-    "published_from, modified_at, language, description, section, tags, image_url, text, word_count, "
-    "cluster_id, version, content_hash, first_seen_at, last_seen_at, updated_at, extractor_version, "
-    "fetch_id, run_id, warc_path, warc_offset, warc_length, removed_at, removal_reason"
-)
+#: The exported columns of ``news_articles`` (all but the PostgreSQL-only ``search_vector``).
+EXPORT_COLUMNS = [
+    "article_id",
+    "source_key",
+    "source_name",
+    "url",
+    "canonical_url",
+    "title",
+    "authors",
+    "published_at",
+    "published_from",
+    "modified_at",
+    "modified_from",
+    "language",
+    "description",
+    "section",
+    "tags",
+    "image_url",
+    "text",
+    "word_count",
+    "cluster_id",
+    "version",
+    "content_hash",
+    "first_seen_at",
+    "last_seen_at",
+    "updated_at",
+    "extractor_version",
+    "fetch_id",
+    "run_id",
+    "warc_path",
+    "warc_offset",
+    "warc_length",
+    "removed_at",
+    "removal_reason",
+    "is_paywalled",
+    "is_complete",
+]
+_EXPORT_COLUMNS = ", ".join(EXPORT_COLUMNS)
 
 
 def _json_safe(row: dict[str, Any], sqlite: bool) -> dict[str, Any]:
@@ -332,6 +360,8 @@ def _json_safe(row: dict[str, Any], sqlite: bool) -> dict[str, Any]:
             value = value.astimezone(UTC).isoformat().replace("+00:00", "Z")
         elif sqlite and key in {"authors", "tags"} and isinstance(value, str):
             value = json.loads(value)
+        elif sqlite and key in {"is_paywalled", "is_complete"} and value is not None:
+            value = bool(value)
         out[key] = value
     return out
 

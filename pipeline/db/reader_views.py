@@ -18,7 +18,10 @@ def _ts(dialect: str, column: str) -> str:
 
 def reader_views(dialect: str) -> dict[str, str]:
     """View name -> SELECT for ``postgresql`` or ``sqlite`` (the four reader views of 0005)."""
-    ts = lambda column: _ts(dialect, column)  # noqa: E731
+
+    def ts(column: str) -> str:
+        return _ts(dialect, column)
+
     return {
         "news_article_versions": f"""
 SELECT
