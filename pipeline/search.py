@@ -126,18 +126,17 @@ def to_fts5(query: str, words_of: Callable[[str], list[str]] | None = None) -> s
     return expression
 
 
-def sqlite_match(query: str) -> str | None:
-    """The FTS5 expression over both analyses: porter columns, or ``terms`` in any language.
+def sqlite_match(query: str) -> tuple[str | None, str | None]:
+    """The FTS5 expressions for the porter columns and for the ``terms`` column.
 
-    The query's language is unknown, so its words are stemmed by each Snowball language (and
-    CJK runs split into bigrams) and the article matches under any one of them.
+    The porter one is meant for articles without a Snowball language (English, undeclared,
+    CJK); the ``terms`` one ORs the query stemmed in each Snowball language (stems are tagged
+    with their language, so each variant only meets articles of its language) with CJK runs
+    as bigram phrases. None where nothing can match.
     """
-    porter = to_fts5(query)
-    if has_cjk(query):
-        porter = None  # unicode61 keeps a CJK run as one token: only ``terms`` can match it
-    variants = [f"{{title description text}} : ({porter})"] if porter else []
-    seen: set[str] = set()
-    for code in ["", *sorted(SNOWBALL)]:
+    porter = None if has_cjk(query) else to_fts5(query)  # unicode61 keeps a CJK run as one token
+    variants: list[str] = []
+    for code in sorted(SNOWBALL):
 
         def words_of(words: str, code: str = code) -> list[str]:
             out: list[str] = []
@@ -146,10 +145,13 @@ def sqlite_match(query: str) -> str | None:
             return out
 
         expression = to_fts5(query, words_of)
-        if expression and expression not in seen:
-            seen.add(expression)
-            variants.append(f"terms : ({expression})")
-    return " OR ".join(f"({v})" for v in variants) or None
+        if expression and expression not in variants:
+            variants.append(expression)
+    terms = " OR ".join(f"({v})" for v in variants) or None
+    return (
+        f"{{title description text}} : ({porter})" if porter else None,
+        f"terms : ({terms})" if terms else None,
+    )
 
 
 def pg_tsquery(conn: Connection, query: str) -> tuple[str, str] | None:
@@ -205,11 +207,26 @@ _PG_HITS = f"""
     WHERE a.search_vector @@ CAST(:q AS tsquery) AND a.search_vector @@ {_PG_OWN_QUERY}{{filters}}
 """
 
-_SQLITE_HITS = """
+_SQLITE_MATCH = """
     SELECT a.id, -bm25(articles_fts, 10.0, 4.0, 1.0, 1.0) AS rank, COALESCE(a.cluster_id, a.id) AS cluster
     FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid JOIN sources s ON s.id = a.source_id
-    WHERE articles_fts MATCH :q{filters}
+    WHERE articles_fts MATCH {param}{where}{{filters}}
 """
+
+
+def _sqlite_hits(porter: bool, terms: bool) -> str:
+    """Porter matches for articles without a Snowball language, ``terms`` matches for all."""
+    stemmed = ", ".join(f"'{code}'" for code in sorted(SNOWBALL))
+    parts = []
+    if porter:
+        where = f" AND lower(substr(coalesce(a.language, ''), 1, 2)) NOT IN ({stemmed})"
+        parts.append(_SQLITE_MATCH.format(param=":qp", where=where))
+    if terms:
+        parts.append(_SQLITE_MATCH.format(param=":qt", where=""))
+    union = "\n    UNION ALL\n".join(parts)
+    # LIMIT -1 keeps SQLite from flattening the subquery into the aggregate (bm25 needs the MATCH).
+    return f"SELECT id, MAX(rank) AS rank, cluster FROM ({union}\n    LIMIT -1) GROUP BY id, cluster"
+
 
 _PG_DETAILS = f"""
 SELECT a.article_id, a.source_key, a.title, a.url, a.published_at, a.removed_at, a.removal_reason,
@@ -246,21 +263,22 @@ def _search(
             return []
         params["q"], params["byconf"] = analysed
     else:
-        match = sqlite_match(query)
-        if match is None:
+        porter, terms = sqlite_match(query)
+        if porter is None and terms is None:
             return []
-        params["q"] = match
+        params.update({"qp": porter, "qt": terms, "q": " OR ".join(f"({m})" for m in (porter, terms) if m)})
     key_column = "a.source_key" if postgres else "s.key"
-    hits = (_PG_HITS if postgres else _SQLITE_HITS).format(
-        filters=_filters(source, since, include_removed, key_column)
+    hits_sql = (
+        _PG_HITS if postgres else _sqlite_hits(params.get("qp") is not None, params.get("qt") is not None)
     )
+    hits = hits_sql.format(filters=_filters(source, since, include_removed, key_column))
     ranked_sql = text(_RANKED.format(hits=hits, collapse="" if all_copies else "WHERE nth = 1"))
     if source:
         params["source"] = source
     if since:
         ranked_sql = ranked_sql.bindparams(bindparam("since", type_=UTCDateTime()))
         params["since"] = since
-    ranked = conn.execute(ranked_sql, params).all()
+    ranked = conn.execute(ranked_sql, {k: v for k, v in params.items() if k not in ("qp", "qt") or v}).all()
     if not ranked:
         return []
     details_sql = (

@@ -154,19 +154,20 @@ def _stemmer(algorithm: str) -> Callable[[str], str]:
 
 
 def stem_words(text: str, code: str) -> list[str]:
-    """Lower-cased Snowball stems of the words of ``text`` in language ``code``."""
-    algorithm = SNOWBALL.get(code)
-    words = [w.lower() for w in _WORD.findall(text) if not has_cjk(w)]
-    if algorithm is None:
-        return words
+    """Snowball stems of the words of ``text`` in language ``code``, tagged with the code.
+
+    The tag (``ruгубернатор``) keeps each language's stems apart in the one ``terms`` column,
+    so a query analysed as Serbian never matches, or excuses an exclusion in, a Russian text.
+    """
+    algorithm = SNOWBALL[code]
     stem = _stemmer(algorithm)
-    return [stem(w) for w in words]
+    return [code + stem(w.lower()) for w in _WORD.findall(text) if not has_cjk(w)]
 
 
 def sqlite_terms(language: str | None, *texts: str | None) -> str:
     """The ``terms`` column of SQLite's ``articles_fts``: what the porter columns cannot match.
 
-    Snowball stems for a language other than English, and the CJK bigrams of any text.
+    Tagged Snowball stems for a language other than English, and the CJK bigrams of any text.
     """
     body = "\n".join(t for t in texts if t)
     code = language_code(language)
