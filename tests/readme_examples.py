@@ -66,6 +66,18 @@ SQL_EXAMPLES: tuple[SqlExample, ...] = (
         "SELECT article_id, source_key, removed_at, removal_reason, purged_at FROM news_removals",
     ),
     SqlExample(
+        "Where did this row come from? (the WARC record holds the exact HTTP response)",
+        "SELECT url, run_id, fetch_id, warc_path, warc_offset, extractor_version, version\n"
+        "FROM news_articles WHERE source_key = 'northern-ledger' ORDER BY article_id LIMIT 1",
+    ),
+    SqlExample(
+        "Each story once: the first copy of every cluster (PostgreSQL)",
+        "SELECT DISTINCT ON (cluster_id) cluster_id, article_id, source_key, title\n"
+        "FROM news_articles WHERE published_at >= '2023-05-20'\n"
+        "ORDER BY cluster_id, first_seen_at",
+        backends=("postgresql",),
+    ),
+    SqlExample(
         "Full-text search in the article's language (PostgreSQL, as newsflow_reader)",
         "SELECT article_id, source_key, title FROM news_articles\n"
         "WHERE search_vector @@ websearch_to_tsquery(newsflow_ts_config(language), 'губернатором')",
