@@ -23,7 +23,7 @@ from pipeline.errors import UsageError
 from pipeline.orchestrate import SourceRunSummary
 from tests.test_search import loaded  # noqa: F401  (the two-outlet fixture)
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def newsflow(*args: str, cwd: Path = ROOT, db: str | None = None) -> subprocess.CompletedProcess[str]:
