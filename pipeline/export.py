@@ -2,7 +2,7 @@
 
 Why three: JSON Lines streams into anything, CSV opens in a spreadsheet, Parquet keeps types
 (timestamps, lists) for DuckDB, pandas and Spark. Rows come from
-:func:`pipeline.search.export_articles` (JSON-safe dicts: ISO ``Z`` timestamps, lists for
+:func:`export_articles` below (JSON-safe dicts: ISO ``Z`` timestamps, lists for
 authors/tags); Parquet turns the timestamps back into ``timestamp[us, UTC]``.
 """
 
@@ -13,10 +13,13 @@ import io
 import json
 import sys
 from collections.abc import Iterable, Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO, TextIO
 
+from sqlalchemy import text
+
+from pipeline.db.engine import get_engine
 from pipeline.errors import UsageError
 
 FORMATS = ("jsonl", "csv", "parquet")
@@ -89,8 +92,6 @@ def write_parquet(rows: Iterable[dict[str, Any]], out: BinaryIO | str | Path) ->
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from pipeline.search import EXPORT_COLUMNS
-
     schema = parquet_schema(EXPORT_COLUMNS)
     count = 0
     with pq.ParquetWriter(out, schema) as writer:
@@ -117,3 +118,111 @@ def write_rows(rows: Iterable[dict[str, Any]], fmt: str, output: str | None) -> 
         return writer(rows, sys.stdout)
     with open(str(output), "w", encoding="utf-8", newline="") as handle:
         return writer(rows, handle)
+
+
+#: The exported columns of ``news_articles`` (all but the PostgreSQL-only ``search_vector``).
+EXPORT_COLUMNS = [
+    "article_id",
+    "source_key",
+    "source_name",
+    "url",
+    "canonical_url",
+    "title",
+    "authors",
+    "published_at",
+    "published_from",
+    "modified_at",
+    "modified_from",
+    "language",
+    "description",
+    "section",
+    "tags",
+    "image_url",
+    "text",
+    "word_count",
+    "cluster_id",
+    "version",
+    "content_hash",
+    "first_seen_at",
+    "last_seen_at",
+    "updated_at",
+    "extractor_version",
+    "fetch_id",
+    "run_id",
+    "warc_path",
+    "warc_offset",
+    "warc_length",
+    "removed_at",
+    "removal_reason",
+    "is_paywalled",
+    "is_complete",
+]
+_EXPORT_COLUMNS = ", ".join(EXPORT_COLUMNS)
+
+
+def _json_safe(row: dict[str, Any], sqlite: bool) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in row.items():
+        if isinstance(value, datetime):
+            value = value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+        elif sqlite and key in {"authors", "tags"} and isinstance(value, str):
+            value = json.loads(value)
+        elif sqlite and key in {"is_paywalled", "is_complete"} and value is not None:
+            value = bool(value)
+        out[key] = value
+    return out
+
+
+def _view_time(value: datetime, sqlite: bool) -> Any:
+    # The SQLite view shows timestamps as ISO text with milliseconds and a Z; compare like with like.
+    if not sqlite:
+        return value
+    value = value.astimezone(UTC)
+    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+
+
+def export_articles(
+    *,
+    since: datetime | None = None,
+    updated_since: datetime | None = None,
+    source: str | None = None,
+    limit: int | None = None,
+    database_url: str | None = None,
+    page_size: int = 500,
+) -> Iterator[dict[str, Any]]:
+    """Rows of the ``news_articles`` view as JSON-safe dicts, oldest id first, streamed by pages.
+
+    ``since`` filters on the publication time (first sighting when undated), ``updated_since`` on
+    the last content change — the one an incremental consumer wants.
+    """
+    engine = get_engine(database_url)
+    sqlite = engine.dialect.name == "sqlite"
+    where = ["article_id > :last"]
+    params: dict[str, Any] = {}
+    if since:
+        where.append("COALESCE(published_at, first_seen_at) >= :since")
+        params["since"] = _view_time(since, sqlite)
+    if updated_since:
+        where.append("updated_at >= :updated_since")
+        params["updated_since"] = _view_time(updated_since, sqlite)
+    if source:
+        where.append("source_key = :source")
+        params["source"] = source
+    sql = text(
+        f"SELECT {_EXPORT_COLUMNS} FROM news_articles WHERE {' AND '.join(where)} "
+        "ORDER BY article_id LIMIT :page"
+    )
+    last, emitted = 0, 0
+    while True:
+        with engine.connect().execution_options(read_only=True) as conn:
+            rows = [
+                dict(r) for r in conn.execute(sql, {**params, "last": last, "page": page_size}).mappings()
+            ]
+        for row in rows:
+            if limit is not None and emitted >= limit:
+                return
+            yield _json_safe(row, sqlite)
+            emitted += 1
+        if len(rows) < page_size:
+            return
+        last = rows[-1]["article_id"]

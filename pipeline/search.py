@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -331,109 +331,7 @@ def search(
         return _search(conn, query, source, since, limit, all_copies, include_removed)
 
 
-#: The exported columns of ``news_articles`` (all but the PostgreSQL-only ``search_vector``).
-EXPORT_COLUMNS = [
-    "article_id",
-    "source_key",
-    "source_name",
-    "url",
-    "canonical_url",
-    "title",
-    "authors",
-    "published_at",
-    "published_from",
-    "modified_at",
-    "modified_from",
-    "language",
-    "description",
-    "section",
-    "tags",
-    "image_url",
-    "text",
-    "word_count",
-    "cluster_id",
-    "version",
-    "content_hash",
-    "first_seen_at",
-    "last_seen_at",
-    "updated_at",
-    "extractor_version",
-    "fetch_id",
-    "run_id",
-    "warc_path",
-    "warc_offset",
-    "warc_length",
-    "removed_at",
-    "removal_reason",
-    "is_paywalled",
-    "is_complete",
-]
-_EXPORT_COLUMNS = ", ".join(EXPORT_COLUMNS)
+# The export lives in pipeline.export; kept importable from here for existing callers.
+from pipeline.export import EXPORT_COLUMNS, export_articles  # noqa: E402
 
-
-def _json_safe(row: dict[str, Any], sqlite: bool) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in row.items():
-        if isinstance(value, datetime):
-            value = value.astimezone(UTC).isoformat().replace("+00:00", "Z")
-        elif sqlite and key in {"authors", "tags"} and isinstance(value, str):
-            value = json.loads(value)
-        elif sqlite and key in {"is_paywalled", "is_complete"} and value is not None:
-            value = bool(value)
-        out[key] = value
-    return out
-
-
-def _view_time(value: datetime, sqlite: bool) -> Any:
-    # The SQLite view shows timestamps as ISO text with milliseconds and a Z; compare like with like.
-    if not sqlite:
-        return value
-    value = value.astimezone(UTC)
-    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
-
-
-def export_articles(
-    *,
-    since: datetime | None = None,
-    updated_since: datetime | None = None,
-    source: str | None = None,
-    limit: int | None = None,
-    database_url: str | None = None,
-    page_size: int = 500,
-) -> Iterator[dict[str, Any]]:
-    """Rows of the ``news_articles`` view as JSON-safe dicts, oldest id first, streamed by pages.
-
-    ``since`` filters on the publication time (first sighting when undated), ``updated_since`` on
-    the last content change — the one an incremental consumer wants.
-    """
-    engine = get_engine(database_url)
-    sqlite = engine.dialect.name == "sqlite"
-    where = ["article_id > :last"]
-    params: dict[str, Any] = {}
-    if since:
-        where.append("COALESCE(published_at, first_seen_at) >= :since")
-        params["since"] = _view_time(since, sqlite)
-    if updated_since:
-        where.append("updated_at >= :updated_since")
-        params["updated_since"] = _view_time(updated_since, sqlite)
-    if source:
-        where.append("source_key = :source")
-        params["source"] = source
-    sql = text(
-        f"SELECT {_EXPORT_COLUMNS} FROM news_articles WHERE {' AND '.join(where)} "
-        "ORDER BY article_id LIMIT :page"
-    )
-    last, emitted = 0, 0
-    while True:
-        with engine.connect().execution_options(read_only=True) as conn:
-            rows = [
-                dict(r) for r in conn.execute(sql, {**params, "last": last, "page": page_size}).mappings()
-            ]
-        for row in rows:
-            if limit is not None and emitted >= limit:
-                return
-            yield _json_safe(row, sqlite)
-            emitted += 1
-        if len(rows) < page_size:
-            return
-        last = rows[-1]["article_id"]
+__all__ = ["EXPORT_COLUMNS", "SearchHit", "export_articles", "parse_since", "search", "to_fts5"]
