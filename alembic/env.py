@@ -21,7 +21,7 @@ UNMODELLED = {"articles_fts", "search_vector", "news_articles"}
 def include_object(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
     if name is None:
         return True
-    if name in UNMODELLED or name.startswith("articles_fts"):
+    if name in UNMODELLED or name.startswith(("articles_fts", "news_")):
         return False
     if type_ == "index" and name.startswith("ix_articles_search"):
         return False

@@ -11,11 +11,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from io import BytesIO
 from typing import Any
 from urllib.parse import urljoin
 
 import lxml.etree
+from scrapy.utils.sitemap import Sitemap, sitemap_urls_from_robots
 
 from crawlers.dates import iso, parse_date
 
@@ -128,58 +128,55 @@ class SitemapPage:
     entries: list[Entry]
 
 
+class _NewsSitemap(Sitemap):
+    """Scrapy's streaming sitemap reader, keeping the Google News fields of each ``<url>``.
+
+    Scrapy's reader keeps only the direct children's text (``<news:news>`` would be an empty
+    string), so the nested ``publication_date`` and ``title`` are read before it clears the
+    element.
+    """
+
+    def _process_sitemap_element(self, elem: Any) -> dict[str, Any] | None:
+        news: dict[str, str] = {}
+        for child in elem.iter():
+            name = _local(child.tag)
+            if name in {"publication_date", "title"} and name not in news:
+                news[name] = _text(child)
+        found: dict[str, Any] | None = super()._process_sitemap_element(elem)
+        if found is not None and news:
+            found["news"] = news
+        return found
+
+
 def parse_sitemap(body: bytes, base_url: str) -> SitemapPage:
     """A sitemap index or urlset, incl. Google News (``news:publication_date``, ``news:title``).
 
-    Streams with ``iterparse`` and clears elements as it goes, so a 50,000-URL sitemap does
-    not hold its whole tree in memory.
+    Scrapy's :class:`~scrapy.utils.sitemap.Sitemap` streams it (``iterparse``, elements cleared
+    as it goes, entities and network off), so a 50,000-URL sitemap does not sit in memory.
     """
-    kind = "urlset"
-    entries: list[Entry] = []
-    context = lxml.etree.iterparse(
-        BytesIO(body),
-        events=("start", "end"),
-        recover=True,
-        resolve_entities=False,
-        no_network=True,
-        remove_comments=True,
-    )
     try:
-        for event, elem in context:
-            name = _local(elem.tag)
-            if event == "start":
-                if name == "sitemapindex":
-                    kind = "index"
+        sitemap = _NewsSitemap(body)
+        kind = "index" if sitemap.type == "sitemapindex" else "urlset"
+        entries: list[Entry] = []
+        for found in sitemap:
+            loc = found.get("loc") or ""
+            if not loc:
                 continue
-            if name not in {"url", "sitemap"}:
-                continue
-            loc = lastmod = pub = title = ""
-            for child in elem.iter():
-                cname = _local(child.tag)
-                if cname == "loc" and not loc:
-                    loc = _text(child)
-                elif cname == "lastmod" and not lastmod:
-                    lastmod = _text(child)
-                elif cname == "publication_date":
-                    pub = _text(child)
-                elif cname == "title" and not title:
-                    title = _text(child)
-            if loc:
-                hints: dict[str, Any] = {}
-                if title:
-                    hints["title"] = title[:500]
-                if pub:
-                    hints["news"] = True
-                entries.append(Entry(urljoin(base_url, loc), parse_date(pub), parse_date(lastmod), hints))
-            elem.clear()
-    except lxml.etree.XMLSyntaxError:
-        pass
+            news = found.get("news") or {}
+            hints: dict[str, Any] = {}
+            if news.get("title"):
+                hints["title"] = news["title"][:500]
+            if "publication_date" in news:
+                hints["news"] = True
+            published = parse_date(news.get("publication_date") or "")
+            entries.append(
+                Entry(urljoin(base_url, loc), published, parse_date(found.get("lastmod") or ""), hints)
+            )
+    except (lxml.etree.XMLSyntaxError, StopIteration):
+        return SitemapPage("urlset", [])
     return SitemapPage(kind, entries)
 
 
-def robots_sitemaps(robots_body: bytes) -> Iterator[str]:
-    """The ``Sitemap:`` lines of a robots.txt."""
-    for raw in robots_body.decode("utf-8", "replace").splitlines():
-        key, _, value = raw.partition(":")
-        if key.strip().lower() == "sitemap" and value.strip():
-            yield value.strip()
+def robots_sitemaps(robots_body: bytes, base_url: str = "") -> Iterator[str]:
+    """The ``Sitemap:`` lines of a robots.txt (Scrapy's reader), absolute against ``base_url``."""
+    return iter(sitemap_urls_from_robots(robots_body, base_url=base_url))

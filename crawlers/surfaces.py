@@ -3,8 +3,8 @@
 Pure functions over bytes and entries, so they are testable without a crawl.
 
 *Gzip*: sitemaps are often served as ``.xml.gz`` files (``application/gzip``, no
-``Content-Encoding``), which Scrapy hands over compressed. They are gunzipped here with the
-source's ``max_response_bytes`` as the ceiling of the *decompressed* size, since a few KB of
+``Content-Encoding``), which Scrapy hands over compressed. They are gunzipped here (Scrapy's
+``gunzip``) with the source's ``max_response_bytes`` as the ceiling of the *decompressed* size, since a few KB of
 gzip can expand to gigabytes (a "zip bomb").
 
 *Vanished entries*: a retraction often shows first as a story silently dropped from the
@@ -14,8 +14,9 @@ left while an older entry is still listed (so they did not just fall off the end
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Callable, Sequence
+
+from scrapy.utils.gz import gunzip as scrapy_gunzip
 
 from crawlers.discovery import Entry
 
@@ -41,29 +42,16 @@ def is_gzip(url: str, content_type: str | None, body: bytes) -> bool:
 
 
 def gunzip(body: bytes, limit: int) -> bytes:
-    """The decompressed bytes of a gzip file (all members); :class:`TooLarge` past ``limit``.
+    """The decompressed bytes of a gzip file (Scrapy's :func:`~scrapy.utils.gz.gunzip`).
 
-    Decompresses in bounded steps, so memory never exceeds ``limit`` plus one chunk
-    whatever the compression ratio. A truncated file gives what could be read.
+    :class:`TooLarge` past ``limit``: Scrapy decompresses in chunks and stops at the ceiling,
+    so memory stays bounded whatever the compression ratio. A truncated file gives what could
+    be read.
     """
-    out = bytearray()
-    data = body
-    while data:
-        inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
-        while data:
-            chunk = inflater.decompress(data, 64 * 1024)
-            out += chunk
-            if len(out) > limit:
-                raise TooLarge(f"gzip expands beyond max_response_bytes ({limit} bytes)")
-            data = inflater.unconsumed_tail
-            if inflater.eof:
-                break
-            if not chunk and not data:
-                break
-        data = inflater.unused_data
-        if not data.startswith(GZIP_MAGIC):
-            break
-    return bytes(out)
+    try:
+        return scrapy_gunzip(body, max_size=limit)
+    except ValueError as exc:  # scrapy.utils._compression._DecompressionMaxSizeExceeded
+        raise TooLarge(f"gzip expands beyond max_response_bytes ({limit} bytes)") from exc
 
 
 def vanished(

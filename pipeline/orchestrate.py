@@ -52,14 +52,25 @@ class SourceRunSummary:
     quality: str = "not run"
     stage_seconds: dict[str, float] = field(default_factory=dict)
     error: str | None = None
+    gate_reasons: list[str] = field(default_factory=list)
 
     @property
     def seconds(self) -> float:
         return round(sum(self.stage_seconds.values()), 2)
 
     def as_dict(self) -> dict[str, Any]:
-        data = asdict(self)
+        """JSON conventions of :mod:`pipeline.jsonout`: ``source_key``, the gate as fields."""
+        from pipeline.jsonout import encode, gate_fields
+
+        data: dict[str, Any] = encode(asdict(self))
         data["seconds"] = self.seconds
+        data.pop("gate_reasons")
+        if self.quality == "passed":
+            data["gate"] = gate_fields({"passed": True})
+        elif self.quality.startswith("failed"):
+            data["gate"] = gate_fields(None, self.gate_reasons or [self.quality.removeprefix("failed: ")])
+        else:
+            data["gate"] = gate_fields(None)
         return data
 
 
@@ -165,6 +176,7 @@ def run_source(
             summary.status = "success"
         except QualityGateFailed as exc:
             summary.quality = f"failed: {exc}"
+            summary.gate_reasons = list(exc.failures)
             summary.status = "failed"
             summary.error = str(exc)
         publish(crawled.run_id, database_url=database_url)

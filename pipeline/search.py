@@ -1,9 +1,13 @@
 """Full-text search and export over the consumer interface, one API for both backends.
 
-PostgreSQL ranks with ``ts_rank_cd`` over ``articles.search_vector`` (title weighted above
-description above text, GIN-indexed, kept current by a trigger); SQLite ranks with FTS5's
-``bm25`` over ``articles_fts`` (porter stemming) with the same column weights. Queries use
-web-search syntax on both: words (all must match), ``"exact phrase"``, ``or``, ``-excluded``.
+PostgreSQL ranks with ``ts_rank_cd`` over ``search_vector`` (title weighted above description
+above text, GIN-indexed, kept current by a trigger, in the article's own language); SQLite ranks
+with FTS5's ``bm25`` over ``articles_fts`` (porter stemming plus a column of Snowball stems and
+CJK bigrams, :mod:`pipeline.textsearch`) with the same column weights. Queries use web-search
+syntax on both: words (all must match), ``"exact phrase"``, ``or``, ``-excluded``.
+
+PostgreSQL search reads only the ``news_articles`` view, so the ``newsflow_reader`` role can
+run it.
 
 Near-duplicates are collapsed by default — a consumer never sees the same syndicated story
 twice — keeping the best-ranked copy of each cluster. Removed stories (``removed_at`` set: gone
@@ -15,7 +19,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -26,7 +30,9 @@ from pipeline import clock
 from pipeline.db.engine import get_engine
 from pipeline.db.types import UTCDateTime
 from pipeline.errors import UsageError
+from pipeline.jsonout import iso_z
 from pipeline.limits import MAX_QUERY_CHARS, MAX_QUERY_TERMS, MAX_SEARCH_LIMIT, MAX_SINCE_HOURS
+from pipeline.textsearch import PG_CONFIGS, SNOWBALL, has_cjk, pg_query_text, split_query_words, stem_words
 
 SNIPPET_MARK = "**"
 _RELATIVE = re.compile(r"^(\d+)\s*([hdw])$")
@@ -37,7 +43,7 @@ class SearchHit:
     """One search result (one per near-duplicate cluster unless all copies were asked for)."""
 
     article_id: int
-    source: str
+    source_key: str
     title: str | None
     url: str
     published_at: datetime | None
@@ -49,8 +55,8 @@ class SearchHit:
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
-        data["published_at"] = self.published_at.isoformat() if self.published_at else None
-        data["removed_at"] = self.removed_at.isoformat() if self.removed_at else None
+        data["published_at"] = iso_z(self.published_at)
+        data["removed_at"] = iso_z(self.removed_at)
         return data
 
 
@@ -85,10 +91,12 @@ def parse_since(value: str | None, now: datetime | None = None) -> datetime | No
     return stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
 
 
-def to_fts5(query: str) -> str | None:
+def to_fts5(query: str, words_of: Callable[[str], list[str]] | None = None) -> str | None:
     """Web-search syntax as a safe FTS5 expression (every term quoted: no syntax errors).
 
-    Returns None when nothing positive is left to match (e.g. only ``-excluded`` terms).
+    ``words_of`` maps a term's text to the words to look for (stems, CJK bigrams); by default
+    the term is left to FTS5's tokenizer. Returns None when nothing positive is left to match
+    (e.g. only ``-excluded`` terms).
     """
     positives: list[str] = []
     negatives: list[str] = []
@@ -102,6 +110,10 @@ def to_fts5(query: str) -> str | None:
         words = body.strip('"').replace('"', " ").strip()
         if not words or not re.search(r"\w", words):
             continue
+        if words_of is not None:
+            words = " ".join(words_of(words))
+            if not words:
+                continue
         term = f'"{words}"'
         (negatives if negate else positives).append(term)
     while positives and positives[-1] == "OR":
@@ -114,10 +126,61 @@ def to_fts5(query: str) -> str | None:
     return expression
 
 
-def _filters(source: str | None, since: datetime | None, include_removed: bool = False) -> str:
+def sqlite_match(query: str) -> tuple[str | None, str | None]:
+    """The FTS5 expressions for the porter columns and for the ``terms`` column.
+
+    The porter one is meant for articles without a Snowball language (English, undeclared,
+    CJK); the ``terms`` one ORs the query stemmed in each Snowball language (stems are tagged
+    with their language, so each variant only meets articles of its language) with CJK runs
+    as bigram phrases. None where nothing can match.
+    """
+    porter = None if has_cjk(query) else to_fts5(query)  # unicode61 keeps a CJK run as one token
+    variants: list[str] = []
+    for code in sorted(SNOWBALL):
+
+        def words_of(words: str, code: str = code) -> list[str]:
+            out: list[str] = []
+            for word in split_query_words(words):
+                out.extend([word] if has_cjk(word) else stem_words(word, code))
+            return out
+
+        expression = to_fts5(query, words_of)
+        if expression and expression not in variants:
+            variants.append(expression)
+    terms = " OR ".join(f"({v})" for v in variants) or None
+    return (
+        f"{{title description text}} : ({porter})" if porter else None,
+        f"terms : ({terms})" if terms else None,
+    )
+
+
+def pg_tsquery(conn: Connection, query: str) -> tuple[str, str] | None:
+    """The query per text-search configuration, and the OR of them all (for the GIN index).
+
+    Each article is matched and ranked with the query analysed in its own language (the
+    ``byconf`` JSON keyed by configuration): an OR across languages alone would let ``-word``
+    in one language's stemming excuse a match in another's. CJK runs become the phrase of
+    their bigrams first (the index holds bigrams).
+    """
+    rows = conn.execute(
+        text(
+            "SELECT cfg, websearch_to_tsquery(cfg::regconfig, :q)::text FROM unnest(CAST(:cfgs AS text[])) cfg"
+        ),
+        {"q": pg_query_text(query), "cfgs": sorted({"simple", *PG_CONFIGS.values()})},
+    ).all()
+    by_config = {cfg: tsq for cfg, tsq in rows if tsq}
+    if not by_config:
+        return None
+    any_language = " | ".join(sorted({f"({tsq})" for tsq in by_config.values()}))
+    return any_language, json.dumps(by_config)
+
+
+def _filters(
+    source: str | None, since: datetime | None, include_removed: bool = False, key_column: str = "s.key"
+) -> str:
     clauses = [] if include_removed else ["a.removed_at IS NULL"]
     if source:
-        clauses.append("s.key = :source")
+        clauses.append(f"{key_column} = :source")
     if since:
         clauses.append("COALESCE(a.published_at, a.first_seen_at) >= :since")
     return "".join(f" AND {clause}" for clause in clauses)
@@ -136,25 +199,41 @@ ORDER BY rank DESC, id
 LIMIT :limit
 """
 
-_PG_HITS = """
-    SELECT a.id, ts_rank_cd(a.search_vector, websearch_to_tsquery('english', :q)) AS rank,
-           COALESCE(a.cluster_id, a.id) AS cluster
-    FROM articles a JOIN sources s ON s.id = a.source_id
-    WHERE a.search_vector @@ websearch_to_tsquery('english', :q){filters}
+_PG_OWN_QUERY = "CAST(CAST(:byconf AS jsonb) ->> newsflow_ts_config(a.language)::text AS tsquery)"
+
+_PG_HITS = f"""
+    SELECT a.article_id AS id, ts_rank_cd(a.search_vector, {_PG_OWN_QUERY}) AS rank, a.cluster_id AS cluster
+    FROM news_articles a
+    WHERE a.search_vector @@ CAST(:q AS tsquery) AND a.search_vector @@ {_PG_OWN_QUERY}{{filters}}
 """
 
-_SQLITE_HITS = """
-    SELECT a.id, -bm25(articles_fts, 10.0, 4.0, 1.0) AS rank, COALESCE(a.cluster_id, a.id) AS cluster
+_SQLITE_MATCH = """
+    SELECT a.id, -bm25(articles_fts, 10.0, 4.0, 1.0, 1.0) AS rank, COALESCE(a.cluster_id, a.id) AS cluster
     FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid JOIN sources s ON s.id = a.source_id
-    WHERE articles_fts MATCH :q{filters}
+    WHERE articles_fts MATCH {param}{where}{{filters}}
 """
 
-_PG_DETAILS = """
-SELECT a.id, s.key, a.title, a.url, a.published_at, a.removed_at, a.removal_reason,
-       ts_headline('english', a.text, websearch_to_tsquery('english', :q),
+
+def _sqlite_hits(porter: bool, terms: bool) -> str:
+    """Porter matches for articles without a Snowball language, ``terms`` matches for all."""
+    stemmed = ", ".join(f"'{code}'" for code in sorted(SNOWBALL))
+    parts = []
+    if porter:
+        where = f" AND lower(substr(coalesce(a.language, ''), 1, 2)) NOT IN ({stemmed})"
+        parts.append(_SQLITE_MATCH.format(param=":qp", where=where))
+    if terms:
+        parts.append(_SQLITE_MATCH.format(param=":qt", where=""))
+    union = "\n    UNION ALL\n".join(parts)
+    # LIMIT -1 keeps SQLite from flattening the subquery into the aggregate (bm25 needs the MATCH).
+    return f"SELECT id, MAX(rank) AS rank, cluster FROM ({union}\n    LIMIT -1) GROUP BY id, cluster"
+
+
+_PG_DETAILS = f"""
+SELECT a.article_id, a.source_key, a.title, a.url, a.published_at, a.removed_at, a.removal_reason,
+       ts_headline(newsflow_ts_config(a.language), a.text, {_PG_OWN_QUERY},
                    'MaxFragments=1, MinWords=8, MaxWords=24, StartSel=**, StopSel=**') AS snippet
-FROM articles a JOIN sources s ON s.id = a.source_id
-WHERE a.id IN :ids
+FROM news_articles a
+WHERE a.article_id IN :ids
 """
 
 _SQLITE_DETAILS = """
@@ -175,18 +254,31 @@ def _search(
     include_removed: bool = False,
 ) -> list[SearchHit]:
     postgres = conn.dialect.name == "postgresql"
-    q: str | None = query if postgres else to_fts5(query)
-    if q is None or not query.strip():
+    if not query.strip():
         return []
-    hits = (_PG_HITS if postgres else _SQLITE_HITS).format(filters=_filters(source, since, include_removed))
+    params: dict[str, Any] = {"limit": limit}
+    if postgres:
+        analysed = pg_tsquery(conn, query)
+        if analysed is None:
+            return []
+        params["q"], params["byconf"] = analysed
+    else:
+        porter, terms = sqlite_match(query)
+        if porter is None and terms is None:
+            return []
+        params.update({"qp": porter, "qt": terms, "q": " OR ".join(f"({m})" for m in (porter, terms) if m)})
+    key_column = "a.source_key" if postgres else "s.key"
+    hits_sql = (
+        _PG_HITS if postgres else _sqlite_hits(params.get("qp") is not None, params.get("qt") is not None)
+    )
+    hits = hits_sql.format(filters=_filters(source, since, include_removed, key_column))
     ranked_sql = text(_RANKED.format(hits=hits, collapse="" if all_copies else "WHERE nth = 1"))
-    params: dict[str, Any] = {"q": q, "limit": limit}
     if source:
         params["source"] = source
     if since:
         ranked_sql = ranked_sql.bindparams(bindparam("since", type_=UTCDateTime()))
         params["since"] = since
-    ranked = conn.execute(ranked_sql, params).all()
+    ranked = conn.execute(ranked_sql, {k: v for k, v in params.items() if k not in ("qp", "qt") or v}).all()
     if not ranked:
         return []
     details_sql = (
@@ -194,14 +286,17 @@ def _search(
         .bindparams(bindparam("ids", expanding=True))
         .columns(published_at=UTCDateTime(), removed_at=UTCDateTime())
     )
-    details = {row[0]: row for row in conn.execute(details_sql, {"q": q, "ids": [row.id for row in ranked]})}
+    detail_params: dict[str, Any] = {key: params[key] for key in ("q", "byconf") if key in params}
+    details = {
+        row[0]: row for row in conn.execute(details_sql, {**detail_params, "ids": [r.id for r in ranked]})
+    }
     result = []
     for article_id, rank, cluster in ranked:
         row = details[article_id]
         result.append(
             SearchHit(
                 article_id=article_id,
-                source=row[1],
+                source_key=row[1],
                 title=row[2],
                 url=row[3],
                 published_at=row[4],
@@ -236,75 +331,7 @@ def search(
         return _search(conn, query, source, since, limit, all_copies, include_removed)
 
 
-_EXPORT_COLUMNS = (
-    "article_id, source_key, source_name, url, canonical_url, title, authors, published_at, "
-    "published_from, modified_at, language, description, section, tags, image_url, text, word_count, "
-    "cluster_id, version, content_hash, first_seen_at, last_seen_at, updated_at, extractor_version, "
-    "fetch_id, run_id, warc_path, warc_offset, warc_length, removed_at, removal_reason"
-)
+# The export lives in pipeline.export; kept importable from here for existing callers.
+from pipeline.export import EXPORT_COLUMNS, export_articles  # noqa: E402
 
-
-def _json_safe(row: dict[str, Any], sqlite: bool) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in row.items():
-        if isinstance(value, datetime):
-            value = value.astimezone(UTC).isoformat().replace("+00:00", "Z")
-        elif sqlite and key in {"authors", "tags"} and isinstance(value, str):
-            value = json.loads(value)
-        out[key] = value
-    return out
-
-
-def _view_time(value: datetime, sqlite: bool) -> Any:
-    # The SQLite view shows timestamps as ISO text with milliseconds and a Z; compare like with like.
-    if not sqlite:
-        return value
-    value = value.astimezone(UTC)
-    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
-
-
-def export_articles(
-    *,
-    since: datetime | None = None,
-    updated_since: datetime | None = None,
-    source: str | None = None,
-    limit: int | None = None,
-    database_url: str | None = None,
-    page_size: int = 500,
-) -> Iterator[dict[str, Any]]:
-    """Rows of the ``news_articles`` view as JSON-safe dicts, oldest id first, streamed by pages.
-
-    ``since`` filters on the publication time (first sighting when undated), ``updated_since`` on
-    the last content change — the one an incremental consumer wants.
-    """
-    engine = get_engine(database_url)
-    sqlite = engine.dialect.name == "sqlite"
-    where = ["article_id > :last"]
-    params: dict[str, Any] = {}
-    if since:
-        where.append("COALESCE(published_at, first_seen_at) >= :since")
-        params["since"] = _view_time(since, sqlite)
-    if updated_since:
-        where.append("updated_at >= :updated_since")
-        params["updated_since"] = _view_time(updated_since, sqlite)
-    if source:
-        where.append("source_key = :source")
-        params["source"] = source
-    sql = text(
-        f"SELECT {_EXPORT_COLUMNS} FROM news_articles WHERE {' AND '.join(where)} "
-        "ORDER BY article_id LIMIT :page"
-    )
-    last, emitted = 0, 0
-    while True:
-        with engine.connect().execution_options(read_only=True) as conn:
-            rows = [
-                dict(r) for r in conn.execute(sql, {**params, "last": last, "page": page_size}).mappings()
-            ]
-        for row in rows:
-            if limit is not None and emitted >= limit:
-                return
-            yield _json_safe(row, sqlite)
-            emitted += 1
-        if len(rows) < page_size:
-            return
-        last = rows[-1]["article_id"]
+__all__ = ["EXPORT_COLUMNS", "SearchHit", "export_articles", "parse_since", "search", "to_fts5"]

@@ -16,6 +16,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from pipeline.db.models import Article, CrawlRun, Source
+from pipeline.jsonout import encode, gate_fields
 from pipeline.redact import redact
 from pipeline.runs import STALE_PREFIX, expire_stale_runs
 
@@ -41,6 +42,7 @@ class RunStatus:
     articles_removed: int = 0
     stage: str = ""
     error: str | None = None
+    gate: dict[str, Any] | None = None  # the verdict as fields (pipeline.jsonout.gate_fields)
 
     @property
     def state(self) -> str:
@@ -73,16 +75,8 @@ class StatusReport:
     expired_runs: list[str] | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        def encode(value: Any) -> Any:
-            if isinstance(value, datetime):
-                return value.isoformat()
-            if isinstance(value, dict):
-                return {k: encode(v) for k, v in value.items()}
-            if isinstance(value, list):
-                return [encode(v) for v in value]
-            return value
-
-        data = {k: encode(v) for k, v in asdict(self).items()}
+        """JSON conventions of :mod:`pipeline.jsonout` (``source_key``, ``Z`` times, gate fields)."""
+        data: dict[str, Any] = encode(asdict(self))
         for run, shown in zip(self.runs, data["runs"], strict=True):
             shown["state"] = run.state
         return data
@@ -155,6 +149,7 @@ def collect_status(
                 articles_removed=int(((run.stats or {}).get("load") or {}).get("articles_removed") or 0),
                 stage=run.stage,
                 error=redact(run.error) if run.error else None,
+                gate=gate_fields(run.quality),
             )
             for run, key in rows
         ]

@@ -66,6 +66,9 @@ class MiniSite:
     stories: dict[str, Story] = field(default_factory=dict)
     feed: list[str] = field(default_factory=list)  # slugs listed in the feed, newest first
     sitemap: list[str] | None = None  # slugs listed in /sitemap.xml.gz (None: no sitemap)
+    # Found only through robots.txt's relative ``Sitemap: /sitemap-index.xml.gz``, a gzipped
+    # index that lists /sitemap.xml.gz.
+    sitemap_via_robots: bool = False
     sitemap_bomb: bool = False
     base: str = ""
     requests: list[Request] = field(default_factory=list)
@@ -148,7 +151,9 @@ class MiniSite:
 
     def sources_yaml(self, path: Path, **overrides: Any) -> Path:
         discovery: dict[str, Any] = {"feeds": [self.base + "/feed.rss"]}
-        if self.sitemap is not None:
+        if self.sitemap is not None and self.sitemap_via_robots:
+            discovery["robots_sitemaps"] = True
+        elif self.sitemap is not None:
             discovery["sitemaps"] = [self.base + "/sitemap.xml.gz"]
         source: dict[str, Any] = {
             "key": "mini",
@@ -226,7 +231,14 @@ def make_handler(site: MiniSite) -> type[BaseHTTPRequestHandler]:
                     Request(path, self.headers.get("If-None-Match"), self.headers.get("If-Modified-Since"))
                 )
             if path == "/robots.txt":
-                self.send(200, b"User-agent: *\nAllow: /\n", "text/plain")
+                extra = b"Sitemap: /sitemap-index.xml.gz\n" if site.sitemap_via_robots else b""
+                self.send(200, b"User-agent: *\nAllow: /\n" + extra, "text/plain")
+            elif path == "/sitemap-index.xml.gz" and site.sitemap_via_robots:
+                index = (
+                    '<?xml version="1.0"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+                    f"<sitemap><loc>{site.base}/sitemap.xml.gz</loc></sitemap></sitemapindex>"
+                )
+                self.send(200, gzip.compress(index.encode()), "application/gzip")
             elif path == "/feed.rss":
                 self.send(200, site.feed_xml().encode(), "application/rss+xml")
             elif path == "/sitemap.xml.gz" and site.sitemap is not None:

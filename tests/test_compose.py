@@ -401,7 +401,7 @@ def test_image_requirements_split_lock_and_constraints() -> None:
     names = {mod.normalise(line.split("==")[0]) for line in result.lines}
     # The lock pins what the constraints do not; constraints win where they speak.
     assert f"scrapy=={_locked_version('scrapy')}" in result.lines
-    assert {"trafilatura", "warcio", "datasketch", "apache-airflow"} <= names
+    assert {"trafilatura", "warcio", "numpy", "apache-airflow"} <= names
     assert "sqlalchemy" not in names and result.deferred["sqlalchemy"][1] == "2.0.1"
     # Dev-only tools stay out of the image, shared dependencies stay in.
     assert {"pytest", "mypy", "ruff", "hypothesis"} <= set(result.dev_only)

@@ -200,6 +200,26 @@ def test_gzipped_sitemap_is_read_and_a_bomb_is_refused(
     assert "max_response_bytes" in (bomb.error_message or "")
 
 
+def test_gzipped_sitemap_index_found_through_robots_txt_crawls(
+    site: MiniSite, sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """robots.txt's relative ``Sitemap:`` line -> a gzipped index -> a gzipped urlset -> stories."""
+    site.add("indexed-story", T0 - timedelta(hours=1), listed=False)
+    site.sitemap = ["indexed-story"]
+    site.sitemap_via_robots = True
+    sources = site.sources_yaml(tmp_path / "sources.yaml")
+    first = run_at(monkeypatch, T0, "r1", sources=sources, db_url=sqlite_url)
+    assert first.passed, first.failure
+    rows = {r.url: r for r in fetches(sqlite_url, "r1")}
+    index = rows[site.base + "/sitemap-index.xml.gz"]
+    assert index.outcome == "fetched" and index.hints["gzip"] is True and index.hints["sitemap"] == "index"
+    child = rows[site.base + "/sitemap.xml.gz"]
+    assert child.outcome == "fetched" and child.hints["entries"] == 1 and child.hints["sitemap"] == "urlset"
+    story = rows[site.url("indexed-story")]
+    assert story.discovery == "sitemap" and story.is_article_candidate
+    assert first.checked is not None and first.checked.metrics["articles_loaded"] >= 1
+
+
 def test_backfill_reads_only_the_window_from_feeds(
     site: MiniSite, sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

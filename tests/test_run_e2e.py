@@ -47,7 +47,7 @@ def test_run_twice_counts_and_incremental(db_url: str, tmp_path: Path) -> None:
         first = _run_cli(["run", "--sources", str(sources), "--json"], db_url, tmp_path / "raw")
         wall = time.monotonic() - started
         assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
-        summaries = {s["source"]: s for s in json.loads(first.stdout)}
+        summaries = {s["source_key"]: s for s in json.loads(first.stdout)["runs"]}
         assert set(summaries) == {o.key for o in network.outlets}
         # --json runs sources at once too (default --parallel): less wall time than their sum.
         assert wall < sum(s["seconds"] for s in summaries.values()), (wall, summaries)
@@ -83,7 +83,7 @@ def test_run_twice_counts_and_incremental(db_url: str, tmp_path: Path) -> None:
 
         second = _run_cli(["run", "--sources", str(sources), "--json"], db_url, tmp_path / "raw")
         assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
-        again = {s["source"]: s for s in json.loads(second.stdout)}
+        again = {s["source_key"]: s for s in json.loads(second.stdout)["runs"]}
         for key, summary in again.items():
             assert summary["articles_new"] == 0, f"{key}: second run created articles"
             assert summary["articles_updated"] == 0

@@ -64,7 +64,7 @@ def test_phrase_from_the_seed_story_ranks_it_first(loaded: str) -> None:
 
 
 def test_filters_exclusions_and_odd_queries(loaded: str) -> None:
-    assert [h.source for h in search("barrier", source="ledger", database_url=loaded)] == ["ledger"]
+    assert [h.source_key for h in search("barrier", source="ledger", database_url=loaded)] == ["ledger"]
     recent = search("barrier quay", since=T0 - timedelta(days=2), all_copies=True, database_url=loaded)
     assert "http://127.0.0.1:8701/old" not in {h.url for h in recent}
     assert "http://127.0.0.1:8701/old" in {h.url for h in search("red tape", database_url=loaded)}
@@ -116,7 +116,7 @@ def test_view_has_clean_types_and_provenance(loaded: str) -> None:
 def test_cli_search_and_articles_export(loaded: str) -> None:
     env = {"NEWSFLOW_DATABASE_URL": loaded, "PATH": "/usr/bin:/bin"}
     out = subprocess.run(
-        [sys.executable, "-m", "pipeline", "search", "tidal barrier", "--json", "--limit", "5"],
+        [sys.executable, "-m", "pipeline", "search", "tidal barrier", "--jsonl", "--limit", "5"],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -124,9 +124,9 @@ def test_cli_search_and_articles_export(loaded: str) -> None:
         check=True,
     ).stdout
     hits = [json.loads(line) for line in out.splitlines()]
-    assert hits[0]["url"] == "http://127.0.0.1:8701/seed" and hits[0]["source"] == "capital"
+    assert hits[0]["url"] == "http://127.0.0.1:8701/seed" and hits[0]["source_key"] == "capital"
     out = subprocess.run(
-        [sys.executable, "-m", "pipeline", "articles", "--since", "2026-04-30", "--json"],
+        [sys.executable, "-m", "pipeline", "articles", "--since", "2026-04-30", "--jsonl"],
         cwd=ROOT,
         env=env,
         capture_output=True,

@@ -454,7 +454,7 @@ class NewsSpider(SurfaceHandling, scrapy.Spider):
             else:
                 self.handle_sitemap(body, response.url, planned, item)
         elif planned.role == "robots":
-            for sitemap in robots_sitemaps(response.body):
+            for sitemap in robots_sitemaps(response.body, response.url):
                 self.add(sitemap, "sitemap", role="sitemap", priority=PRIO_SURFACE, incremental=False)
         else:
             self.handle_page(response, planned, item)

@@ -61,7 +61,7 @@ class SurfaceHandling:
             item.error_category = "too_large"
             item.error_message = str(exc)
             return None
-        except (zlib.error, EOFError) as exc:
+        except (OSError, zlib.error, EOFError) as exc:  # BadGzipFile is an OSError
             item.outcome = "error"
             item.error_category = "other"
             item.error_message = f"not a valid gzip file: {exc}"[:2000]

@@ -41,7 +41,7 @@ def main() -> None:
 
     An unexpected exception still shows its traceback (it is a bug to report), but redacted:
     driver and HTTP messages may carry URLs with credentials. A database that cannot be
-    reached is no bug: one line, exit 1.
+    reached is no bug: one line, exit 3 (bad usage is 2, any other failure 1).
     """
     install_log_redaction()
     try:
@@ -69,9 +69,11 @@ def main() -> None:
         console_err.print(f"[red]error:[/red] {redact(exc)}", highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
     except Exception as exc:
-        from sqlalchemy.exc import OperationalError
+        from sqlalchemy.exc import InterfaceError, OperationalError
 
-        if isinstance(exc, OperationalError):
+        from pipeline.db.readonly import DATABASE_UNAVAILABLE_EXIT
+
+        if isinstance(exc, OperationalError | InterfaceError):
             text = str(exc.orig or exc).strip()
             first = text.splitlines()[0] if text else type(exc).__name__
             console_err.print(
@@ -79,6 +81,6 @@ def main() -> None:
                 highlight=False,
                 soft_wrap=True,
             )
-        else:
-            sys.stderr.write(redact(traceback.format_exc()))
+            sys.exit(DATABASE_UNAVAILABLE_EXIT)
+        sys.stderr.write(redact(traceback.format_exc()))
         sys.exit(1)

@@ -15,7 +15,7 @@ from typing import Any
 
 import typer
 
-from pipeline.cli.app import app, console
+from pipeline.cli.app import app, console, console_err
 
 airflow_app = typer.Typer(
     help="Run a local Airflow with the newsflow DAGs; trigger DAG runs through its REST API.",
@@ -81,11 +81,18 @@ def trigger(
     user: str = typer.Option("admin", "--user", envvar="NEWSFLOW_AIRFLOW_USER"),
     password: str | None = typer.Option(None, "--password", envvar="NEWSFLOW_AIRFLOW_PASSWORD"),
     wait: bool = typer.Option(False, "--wait", help="Wait for the run to finish; exit 1 if it failed."),
+    unpause: bool = typer.Option(
+        False, "--unpause", help="Unpause the DAG first (a paused DAG's run waits until it is unpaused)."
+    ),
     timeout: float = typer.Option(
         3600, "--timeout", min=0, max=7 * 86400, help="Seconds to wait with --wait."
     ),
 ) -> None:
-    """Trigger a DAG run through the Airflow REST API (unpausing the DAG) and print its run id."""
+    """Trigger a DAG run through the Airflow REST API and print its run id.
+
+    ``--conf`` keys must be Params the DAG declares (a typo is an error, not a silently ignored
+    key); the DAG is unpaused only with ``--unpause``.
+    """
     from pipeline.airflow_local import AirflowClient
     from pipeline.errors import UsageError
 
@@ -103,8 +110,18 @@ def trigger(
         password = json.loads(stored.read_text()).get(user)
         if not password:
             raise UsageError(f"no password for {user!r} in {stored}")
+    if not isinstance(params, dict):
+        raise UsageError("--conf must be a JSON object of Params, e.g. '{\"max_pages\": 20}'")
     with AirflowClient(url, user, password) as client:
-        client.set_paused(dag_id, False)
+        details: dict[str, Any] = client.request("GET", f"/dags/{dag_id}/details")
+        check_params(dag_id, params, details.get("params") or {})
+        if unpause:
+            client.set_paused(dag_id, False)
+        elif details.get("is_paused"):
+            console_err.print(
+                f"note: {dag_id} is paused; the run waits until it is unpaused (--unpause does it)",
+                highlight=False,
+            )
         run_id = client.trigger(dag_id, params)
         console.print(f"triggered {dag_id} run {run_id}")
         if wait:
@@ -112,3 +129,24 @@ def trigger(
             console.print(f"{dag_id} run {run_id}: {state} {client.task_states(dag_id, run_id)}")
             if state != "success":
                 raise typer.Exit(1)
+
+
+def check_params(dag_id: str, given: dict[str, Any], declared: dict[str, Any]) -> None:
+    """:class:`UsageError` for a ``--conf`` key the DAG does not declare as a Param.
+
+    Airflow itself accepts any key into ``dag_run.conf`` and the task never reads a misspelt
+    one, so ``{"max_page": 5}`` would crawl without a page limit.
+    """
+    import difflib
+
+    from pipeline.errors import UsageError
+
+    unknown = sorted(set(given) - set(declared))
+    if not unknown:
+        return
+    hints = []
+    for key in unknown:
+        close = difflib.get_close_matches(key, list(declared), n=1)
+        hints.append(f"{key!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+    known = ", ".join(sorted(declared)) or "none"
+    raise UsageError(f"{dag_id} has no Param {', '.join(hints)}; its Params: {known}")

@@ -11,6 +11,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from pipeline.cli.app import app, console
+from pipeline.jsonout import encode
 from pipeline.limits import MAX_PAGES
 
 
@@ -53,7 +54,7 @@ def crawl_command(
     }
     if as_json:
         result = crawl(source, run_id, **kwargs)
-        typer.echo(json.dumps(result.as_dict(), indent=2, default=str))
+        typer.echo(json.dumps(encode(result.as_dict()), indent=2, default=str, ensure_ascii=False))
     else:
         with Progress(
             SpinnerColumn(),

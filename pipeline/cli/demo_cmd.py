@@ -103,5 +103,5 @@ def show_search(query: str, database_url: str | None) -> None:
     for column in ("source", "title", "url"):
         table.add_column(column)
     for hit in hits:
-        table.add_row(hit.source, Text(hit.title or "-"), Text(hit.url))
+        table.add_row(hit.source_key, Text(hit.title or "-"), Text(hit.url))
     console.print(table)

@@ -7,6 +7,7 @@ import json
 import typer
 
 from pipeline.cli.app import app, console
+from pipeline.jsonout import encode
 
 
 @app.command("extract")
@@ -48,7 +49,7 @@ def extract_command(
         progress=progress and not as_json,
     )
     if as_json:
-        print(json.dumps(result.as_dict()))
+        print(json.dumps(encode(result.as_dict()), ensure_ascii=False))
         return
     console.print(
         f"run {result.run_id}: {result.pages} pages -> {result.extracted} articles, "

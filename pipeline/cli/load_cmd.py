@@ -7,6 +7,7 @@ import json
 import typer
 
 from pipeline.cli.app import app, console
+from pipeline.jsonout import encode
 
 
 @app.command("load")
@@ -38,7 +39,7 @@ def load_command(
         writers=writers,
     )
     if as_json:
-        print(json.dumps(result.as_dict()))
+        print(json.dumps(encode(result.as_dict()), ensure_ascii=False))
         return
     console.print(
         f"run {result.run_id}: {result.records} records -> {result.new} new, {result.updated} updated, "

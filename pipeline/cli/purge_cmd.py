@@ -7,6 +7,7 @@ import json
 import typer
 
 from pipeline.cli.app import app, console
+from pipeline.jsonout import encode
 
 
 @app.command("purge")
@@ -35,7 +36,7 @@ def purge_command(
     migrate.upgrade(database_url)
     result = purge(url=url, article_id=article, reason=reason, database_url=database_url)
     if as_json:
-        print(json.dumps(result.as_dict()))
+        print(json.dumps(encode(result.as_dict()), ensure_ascii=False))
         return
     if result.already_purged:
         console.print(

@@ -142,7 +142,7 @@ def run(
             parallel=parallel,
             wait_if_busy=wait,
         )
-        typer.echo(json.dumps([s.as_dict() for s in summaries], indent=2))
+        typer.echo(json.dumps({"runs": [s.as_dict() for s in summaries]}, indent=2, ensure_ascii=False))
     else:
         summaries = run_with_progress(
             source, max_pages, sources_path, database_url, crawl_log_level, parallel, wait

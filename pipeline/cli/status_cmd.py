@@ -22,19 +22,22 @@ def status(
     database_url: str | None = typer.Option(None, "--database-url", help="Default NEWSFLOW_DATABASE_URL."),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
-    """Recent runs per source (state, counts, quality verdict, failures), newest articles, DB size."""
-    from pipeline.db import migrate
+    """Recent runs per source (state, counts, quality verdict, failures), newest articles, DB size.
+
+    Reads only: a missing database is an error (exit 3), never created nor migrated here.
+    """
     from pipeline.db.engine import make_engine
+    from pipeline.db.readonly import require_database
     from pipeline.status import collect_status
 
-    migrate.upgrade(database_url)
-    engine = make_engine(database_url)
+    url = require_database(database_url)
+    engine = make_engine(url)
     try:
         report = collect_status(engine, runs_per_source=runs, newest=newest)
     finally:
         engine.dispose()
     if as_json:
-        typer.echo(json.dumps(report.as_dict(), indent=2))
+        typer.echo(json.dumps(report.as_dict(), indent=2, ensure_ascii=False))
         return
     table = Table(title="recent runs")
     for column in (

@@ -11,6 +11,8 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from pipeline.textsearch import register_sqlite_functions
+
 _ENGINES: dict[str, Engine] = {}
 
 
@@ -37,6 +39,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+    # The full-text triggers index each article in its own language (migration 0005).
+    register_sqlite_functions(dbapi_connection)
 
 
 def _sqlite_begin(conn: Any) -> None:

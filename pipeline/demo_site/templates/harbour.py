@@ -25,9 +25,11 @@ def amp_path(story: Story) -> str:
     return story.path.removesuffix(".html") + ".amp.html"
 
 
-def _chrome(ctx: Ctx, title: str, head: str, main: str, *, amp: bool = False, close: bool = True) -> str:
+def _chrome(
+    ctx: Ctx, title: str, head: str, main: str, *, amp: bool = False, close: bool = True, lang: str = "en"
+) -> str:
     nav = " ".join(f'<a href="{ctx.spec.section_path(s)}">{s.title()}</a>' for s in ctx.spec.sections)
-    html_tag = '<html ⚡ lang="en">' if amp else '<html lang="en">'
+    html_tag = f'<html ⚡ lang="{lang}">' if amp else f'<html lang="{lang}">'
     amp_boiler = (
         '<script async src="https://cdn.ampproject.org/v0.js"></script><style amp-boilerplate>body{visibility:hidden}</style>'
         if amp
@@ -115,7 +117,9 @@ def article(ctx: Ctx, story: Story, *, amp: bool = False) -> str:
 {read_next}
 {comments}
 </div>"""
-    return _chrome(ctx, story.title, "\n".join(head), main, amp=amp, close=not story.malformed)
+    return _chrome(
+        ctx, story.title, "\n".join(head), main, amp=amp, close=not story.malformed, lang=story.language
+    )
 
 
 def listing(ctx: Ctx, title: str, stories: list[Story], page: int, pages: int, section: str | None) -> str:

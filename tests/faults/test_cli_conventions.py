@@ -1,0 +1,124 @@
+"""CLI conventions a script relies on (issue 16 part 5), as subprocesses on real databases.
+
+``--json`` is one JSON document and ``--jsonl`` one object per line; ``source_key`` and ISO
+``Z`` timestamps everywhere; bad usage exits 2 with one line, an unavailable database exits 3
+with one line; read commands never create or migrate a database; unknown source keys and
+unknown DAG Params are errors.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pipeline.cli.airflow_cmd import check_params
+from pipeline.db import migrate
+from pipeline.errors import UsageError
+from pipeline.orchestrate import SourceRunSummary
+from tests.test_search import loaded  # noqa: F401  (the two-outlet fixture)
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def newsflow(*args: str, cwd: Path = ROOT, db: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)}
+    if db is not None:
+        env["NEWSFLOW_DATABASE_URL"] = db
+    return subprocess.run(
+        [sys.executable, "-m", "pipeline", *args], cwd=cwd, env=env, capture_output=True, text=True
+    )
+
+
+def one_line_error(done: subprocess.CompletedProcess[str], code: int) -> str:
+    assert done.returncode == code, (done.returncode, done.stderr)
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error:"), done.stderr
+    return lines[0]
+
+
+def test_read_commands_never_create_a_database(tmp_path: Path) -> None:
+    for args in (("status",), ("search", "anything"), ("articles", "--json")):
+        line = one_line_error(newsflow(*args, cwd=tmp_path), 3)
+        assert "no database at data/newsflow.db" in line
+    assert not (tmp_path / "data").exists()
+
+
+def test_status_reads_without_migrating(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/old.db"
+    migrate.upgrade(url, "0004")
+    done = newsflow("status", "--json", db=url)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["runs"] == [] and report["article_count"] == 0
+    assert migrate.current_revision(url) == "0004"
+
+
+def test_unreachable_database_is_one_line_and_exit_3() -> None:
+    done = newsflow("search", "harbour", db="postgresql+psycopg://postgres@127.0.0.1:1/nowhere")
+    assert "database unavailable" in one_line_error(done, 3)
+
+
+def test_json_is_one_document_jsonl_a_stream_and_source_errors(loaded: str) -> None:  # noqa: F811
+    done = newsflow("search", "tidal barrier", "--json", db=loaded)
+    document = json.loads(done.stdout)
+    assert document["count"] == len(document["hits"]) >= 1
+    hit = document["hits"][0]
+    assert hit["source_key"] == "capital" and "source" not in hit
+    assert hit["published_at"].endswith("Z")
+    lines = newsflow("search", "tidal barrier", "--jsonl", "--all-copies", db=loaded).stdout.splitlines()
+    assert len(lines) >= 2 and all(json.loads(line)["source_key"] for line in lines)
+    articles = json.loads(newsflow("articles", "--json", db=loaded).stdout)
+    assert articles["count"] == 4 and all(a["updated_at"].endswith("Z") for a in articles["articles"])
+    line = one_line_error(newsflow("search", "barrier", "--source", "nope", db=loaded), 2)
+    assert "unknown source 'nope'" in line
+    one_line_error(newsflow("articles", "--source", "nope", db=loaded), 2)
+    one_line_error(newsflow("articles", "--format", "xml", db=loaded), 2)
+    status = json.loads(newsflow("status", "--json", db=loaded).stdout)
+    run = status["runs"][0]
+    assert run["source_key"] in {"capital", "ledger"} and run["started_at"].endswith("Z")
+    assert run["gate"] == {"verdict": "not_checked", "passed": None, "reasons": []}
+
+
+def test_exports_csv_and_parquet(loaded: str, tmp_path: Path) -> None:  # noqa: F811
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    done = newsflow("articles", "--format", "csv", db=loaded)
+    rows = list(csv.DictReader(io.StringIO(done.stdout)))
+    assert len(rows) == 4 and json.loads(rows[0]["authors"]) == [] and rows[0]["published_at"].endswith("Z")
+    target = tmp_path / "articles.parquet"
+    done = newsflow(
+        "articles", "--format", "parquet", "--output", str(target), "--source", "ledger", db=loaded
+    )
+    assert done.returncode == 0, done.stderr
+    table = pq.read_table(target)
+    assert table.num_rows == 2 and set(table.column("source_key").to_pylist()) == {"ledger"}
+    assert table.schema.field("published_at").type == pa.timestamp("us", tz="UTC")
+    assert table.schema.field("authors").type == pa.list_(pa.string())
+    assert table.schema.field("article_id").type == pa.int64()
+    empty = tmp_path / "none.parquet"
+    newsflow("articles", "--format", "parquet", "-o", str(empty), "--since", "2099-01-01", db=loaded)
+    assert pq.read_table(empty).num_rows == 0
+
+
+def test_run_summary_json_has_the_gate_as_fields() -> None:
+    failed = SourceRunSummary(source="alpha", run_id="r1", status="failed", quality="failed: gate")
+    failed.gate_reasons = ["articles_new 0 < 1"]
+    data = failed.as_dict()
+    assert data["source_key"] == "alpha" and "source" not in data and "gate_reasons" not in data
+    assert data["gate"] == {"verdict": "failed", "passed": False, "reasons": ["articles_new 0 < 1"]}
+    passed = SourceRunSummary(source="alpha", run_id="r2", quality="passed").as_dict()
+    assert passed["gate"]["verdict"] == "passed" and passed["gate"]["passed"] is True
+
+
+def test_trigger_rejects_unknown_params() -> None:
+    declared = {"max_pages": {"value": None}, "recrawl": {"value": False}}
+    check_params("news_ingest__x", {"max_pages": 5}, declared)
+    with pytest.raises(UsageError, match=r"no Param 'max_page' \(did you mean 'max_pages'\?\)"):
+        check_params("news_ingest__x", {"max_page": 5}, declared)
