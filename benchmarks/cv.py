@@ -25,7 +25,9 @@ from typing import Any
 K = 5
 
 #: model name -> "module:function" of its trainer (imported only when cross-validating).
-TRAINERS: dict[str, str] = {}
+TRAINERS: dict[str, str] = {
+    "detection": "benchmarks.train_detection:train",
+}
 
 Trainer = Callable[[list[dict[str, Any]]], dict[str, Any]]
 

@@ -55,6 +55,8 @@ class Outcome:
     detection: tuple[str, ...] = field(default_factory=tuple)
     #: the article detector's score (positive: article); None when the page was not judged
     score: float | None = None
+    #: the detector's page signals (its model's features), for training and diagnosis
+    signals: dict[str, float] = field(default_factory=dict)
 
 
 #: Elements nested deeper than this make a page pathological: real pages stay under ~60, and
@@ -287,7 +289,14 @@ def extract_outcome(
         notice = removal_notice(tree, lines)
         if notice is not None:
             article.is_article = False
-            return Outcome(article, "removed", f"story-removed notice: '{notice}'", detection.reasons, detection.score)
+            return Outcome(
+                article,
+                "removed",
+                f"story-removed notice: '{notice}'",
+                detection.reasons,
+                detection.score,
+                detection.signals,
+            )
     # A client-rendered page whose body is neither in the HTML nor in its JSON (fetched
     # later by XHR): named as such, so the quality gate can report the cause.
     shell = (
@@ -296,7 +305,14 @@ def extract_outcome(
         and looks_like_js_shell(tree, bool(state_scripts), asks_js)
     )
     if not text:
-        return Outcome(article, "empty", SHELL_REASON if shell else "no main text found", detection.reasons, detection.score)
+        return Outcome(
+            article,
+            "empty",
+            SHELL_REASON if shell else "no main text found",
+            detection.reasons,
+            detection.score,
+            detection.signals,
+        )
     if shell:
         article.is_article = False
         return Outcome(
@@ -305,16 +321,19 @@ def extract_outcome(
             f"{SHELL_REASON} ({', '.join(detection.reasons)})",
             detection.reasons,
             detection.score,
+            detection.signals,
         )
     if not detection.is_article:
-        reason = "not an article page: " + ", ".join(detection.reasons)
-        return Outcome(article, "not_article", reason, detection.reasons, detection.score)
+        reason = f"not an article page (score {detection.score:+.2f}): " + ", ".join(detection.reasons)
+        return Outcome(article, "not_article", reason, detection.reasons, detection.score, detection.signals)
     if is_furniture_only(text):
         # An article page whose CMS rendered the chrome around an empty body container:
         # trafilatura falls back to headline, byline and share buttons. Storing that would
         # overwrite the story; "empty" makes it a lost article the quality gate reports.
-        return Outcome(article, "empty", FURNITURE_REASON, detection.reasons, detection.score)
-    return Outcome(article, "ok", None, detection.reasons, detection.score)
+        return Outcome(
+            article, "empty", FURNITURE_REASON, detection.reasons, detection.score, detection.signals
+        )
+    return Outcome(article, "ok", None, detection.reasons, detection.score, detection.signals)
 
 
 #: Text this short with no sentence in it is page furniture, not a body.
