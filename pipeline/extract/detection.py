@@ -72,12 +72,16 @@ def model_score(model: dict[str, Any], signals: dict[str, float]) -> tuple[float
 def rule_score(signals: dict[str, float]) -> tuple[float, dict[str, float]]:
     """The fallback vote when no model is shipped: declared types, prose, structure, URL."""
     prose = signals["long-paragraphs"] >= math.log1p(2) and signals["sentences"] >= math.log1p(5)
+    # A brief: a few sentences, mostly in sentence-ending paragraphs (not a list of teasers).
+    brief = signals["sentences"] >= math.log1p(2) and signals["sentence-paragraphs"] >= 0.5
     parts = {
         "body-in-json": 2.0 * signals["body-in-json"],
         "jsonld-article": 2.0 * signals["jsonld-article"],
         "jsonld-listing": -2.0 * signals["jsonld-listing"],
         "og-article": 1.0 * signals["og-article"] - 0.5 * signals["og-other"],
-        "text-units": 1.0 if prose else (-2.0 if signals["text-units"] < math.log1p(150) else -0.5),
+        "text-units": 1.0
+        if prose
+        else (0.0 if brief else -2.0 if signals["text-units"] < math.log1p(150) else -0.5),
         "link-density": -1.5 if signals["link-density"] > 0.5 else 0.0,
         "teaser-headings": -1.0 if signals["teaser-headings"] >= math.log1p(12) else 0.0,
         "article-cards": -1.5 if signals["article-cards"] >= math.log1p(5) else 0.0,

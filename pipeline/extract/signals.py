@@ -39,7 +39,11 @@ SIGNALS: tuple[str, ...] = (
     "article-cards",
     "linked-paragraphs",
     "time-elements",
+    "headline-links",
+    "teaser-cards",
+    "price-marks",
     "listing-url",
+    "section-url",
     "article-url",
     "dated",
     "title-units",
@@ -48,6 +52,12 @@ SIGNALS: tuple[str, ...] = (
 _LISTING_PATH = re.compile(
     r"/(?:tag|tags|category|categories|topic|topics|section|sections|author|authors|archive|archives|"
     r"search|page|collections?|shop|products?|store|rubrik|thema|themen|categorie|categoria|label)(?:/|$)",
+    re.I,
+)
+#: A path ending in a section name ("/news/", "/blog", "/noticias/") is that section's front.
+_SECTION_END = re.compile(
+    r"/(?:news|blogs?|articles|latest|stories|press|media|events|resources|guides|library|videos?|photos|"
+    r"podcasts?|nachrichten|aktuelles|noticias|actualites?|notizie|nieuws|wiadomosci|novosti)/?$",
     re.I,
 )
 _DATED_PATH = re.compile(r"/(?:19|20)\d{2}/\d{1,2}/|/(?:19|20)\d{2}-?\d{2}-?\d{2}/")
@@ -78,6 +88,43 @@ def _linked_share(body: HtmlElement, paras: list[str]) -> float:
     anchors = {_norm(a.text_content() or "") for a in body.iter("a") if a.get("href")}
     anchors.discard("")
     return sum(1 for p in paras if _norm(p) in anchors) / len(paras)
+
+
+#: Text units of a link that reads like a headline, and of a teaser card (headline + excerpt).
+HEADLINE_UNITS = (25.0, 300.0)
+CARD_UNITS = 40.0
+
+
+def _headline_links(body: HtmlElement) -> int:
+    """Links whose text is headline-sized: a listing shows dozens, an article a few related."""
+    low, high = HEADLINE_UNITS
+    return sum(1 for a in body.iter("a") if low <= text_units(a.text_content() or "") <= high)
+
+
+def _teaser_cards(body: HtmlElement) -> int:
+    """The largest run of look-alike siblings (same tag and class) that each hold a link and
+    some text: the grid of cards a listing or a product collection is made of."""
+    best = 0
+    for parent in body.iter():
+        if len(parent) < 4:
+            continue
+        groups: dict[tuple[str, str], int] = {}
+        for child in parent:
+            if not isinstance(child.tag, str) or child.find(".//a") is None:
+                continue
+            if text_units(child.text_content() or "") < CARD_UNITS:
+                continue
+            key = (child.tag, child.get("class") or "")
+            groups[key] = groups.get(key, 0) + 1
+        best = max(best, *groups.values(), 0) if groups else best
+    return best
+
+
+def _price_marks(body: HtmlElement) -> int:
+    """Elements marked as a price (class or itemprop): the cards of a product collection."""
+    return len(
+        body.xpath(".//*[contains(translate(@class, 'PRICE', 'price'), 'price') or @itemprop='price']")
+    )
 
 
 def _structure(body: HtmlElement) -> tuple[float, int, int]:
@@ -134,7 +181,11 @@ def page_signals(
         "article-cards": _log(cards),
         "linked-paragraphs": _linked_share(body, paras) if body is not None else 0.0,
         "time-elements": _log(len(body.findall(".//time"))) if body is not None else 0.0,
+        "headline-links": _log(_headline_links(body)) if body is not None else 0.0,
+        "teaser-cards": _log(_teaser_cards(body)) if body is not None else 0.0,
+        "price-marks": _log(_price_marks(body)) if body is not None else 0.0,
         "listing-url": float(bool(_LISTING_PATH.search(path)) or path in {"", "/"}),
+        "section-url": float(bool(_SECTION_END.search(path))),
         "article-url": float(
             bool(_DATED_PATH.search(path) or _ARTICLE_ID.search(path)) or _slug_tokens(path) >= 4
         ),
