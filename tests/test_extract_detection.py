@@ -30,7 +30,9 @@ def page(body: str, title: str, *, lang: str = "en", head: str = "") -> str:
     )
 
 
-def story(headline: str, paragraphs: list[str], *, lang: str = "en", when: str = "2026-11-30T09:15:00Z") -> str:
+def story(
+    headline: str, paragraphs: list[str], *, lang: str = "en", when: str = "2026-11-30T09:15:00Z"
+) -> str:
     body = "".join(f"<p>{p}</p>" for p in paragraphs)
     article = f'<article><h1>{headline}</h1><time datetime="{when}">{when[:10]}</time>{body}</article>'
     return page(article, headline, lang=lang)

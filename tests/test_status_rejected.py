@@ -17,10 +17,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, select
 
-from pipeline.db.models import CrawlRun, ExtractedRecord
-from pipeline.status import collect_status
+from pipeline.db.models import CrawlRun, ExtractedRecord, Fetch
 from pipeline.stages.extract import extract
 from pipeline.stages.reextract import start_reextract
+from pipeline.status import collect_status
 from tests.minisite import MiniSite
 from tests.pipeline_runs import run_at
 
@@ -41,8 +41,6 @@ def _status_cli(args: list[str], db_url: str, raw: Path) -> subprocess.Completed
 
 def _rows(db_url: str) -> dict[str, tuple[str, str | None, float | None, str]]:
     """status, reason, score and owning run id of every extraction row, by final URL."""
-    from pipeline.db.models import Fetch
-
     engine = create_engine(db_url)
     with engine.connect() as conn:
         rows = conn.execute(
@@ -82,7 +80,13 @@ def test_rejected_pages_are_listed_with_reason_and_score_and_reextracted(
     report = collect_status(engine, expire_stale=False)
     engine.dispose()
     [shown] = report.rejected_pages or []
-    assert (shown.run_id, shown.url, shown.status, shown.reason, shown.score) == ("s1", front, status, reason, score)
+    assert (shown.run_id, shown.url, shown.status, shown.reason, shown.score) == (
+        "s1",
+        front,
+        status,
+        reason,
+        score,
+    )
     assert report.rejected_counts == {"s1": {"not_article": 1}}
 
     out = _status_cli(["--json"], sqlite_url, raw)
@@ -101,7 +105,11 @@ def test_rejected_pages_are_listed_with_reason_and_score_and_reextracted(
     # Re-extraction covers the rejected page too: its row is rewritten by the reextract run.
     monkeypatch.setenv("NEWSFLOW_NOW", (T0 + timedelta(hours=1)).isoformat())
     rerun = start_reextract(
-        "mini", T0 - timedelta(hours=1), T0 + timedelta(hours=1), database_url=sqlite_url, sources_path=sources
+        "mini",
+        T0 - timedelta(hours=1),
+        T0 + timedelta(hours=1),
+        database_url=sqlite_url,
+        sources_path=sources,
     )
     result = extract(rerun, workers=0, database_url=sqlite_url, sources_path=sources)
     assert (result.extracted, result.not_article) == (1, 1)

@@ -54,8 +54,12 @@ BRIEFS = {
 
 def cjk_brief(lang: str) -> str:
     headline, paragraphs = BRIEFS[lang]
-    related = "".join(f'<li><a href="/{lang}/news/{i}.html">{t}</a></li>' for i, t in enumerate(RELATED[lang]))
-    nav = "".join(f'<a href="/{lang}/{s}/">{t}</a>' for s, t in zip(("a", "b", "c"), RELATED[lang], strict=True))
+    related = "".join(
+        f'<li><a href="/{lang}/news/{i}.html">{t}</a></li>' for i, t in enumerate(RELATED[lang])
+    )
+    nav = "".join(
+        f'<a href="/{lang}/{s}/">{t}</a>' for s, t in zip(("a", "b", "c"), RELATED[lang], strict=True)
+    )
     body = "".join(f"<p>{p}</p>" for p in paragraphs)
     return (
         f'<html lang="{lang}"><head><title>{headline}</title>'
