@@ -43,7 +43,7 @@ LONG_PARAGRAPH_UNITS = 150
 
 def text_units(text: str) -> float:
     """Non-space characters, Han/kana weighted 3 and Hangul 2 (see the module docstring)."""
-    plain = len(text) - sum(1 for ch in text if ch.isspace())
+    plain = len("".join(text.split()))  # C speed: this runs on every link and card of a page
     wide3 = len(_WIDE3.findall(text))
     wide2 = len(_WIDE2.findall(text))
     return float(plain + 2 * wide3 + wide2)
