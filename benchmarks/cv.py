@@ -25,9 +25,11 @@ from typing import Any
 K = 5
 
 #: model name -> "module:function" of its trainer (imported only when cross-validating).
-#: The line classifier ("lines": "benchmarks.train_lines:train") is not registered yet: its
+#: The line classifier ("lines": "benchmarks.train_lines:train") is not registered: its
 #: cross-validated figures did not beat the rule cleaner (see benchmarks/train_lines.py).
-TRAINERS: dict[str, str] = {}
+TRAINERS: dict[str, str] = {
+    "detection": "benchmarks.train_detection:train",
+}
 
 Trainer = Callable[[list[dict[str, Any]]], dict[str, Any]]
 

@@ -1,5 +1,10 @@
 """``newsflow status``: what ran, what it did, and what is in the database — for ops and scripts.
 
+Pages a run fetched but did not store as articles (not an article, empty, removed, error)
+are listed per run with the extractor's reason and the detector's score, closest calls
+first: a genuine article the detector rejected must be visible to an operator (and can be
+re-extracted), not silently missing.
+
 Before it shows anything, runs still ``running`` past ``NEWSFLOW_STALE_RUN_HOURS`` are marked
 failed (their process died), so the report never shows a dead run as running.
 """
@@ -15,7 +20,7 @@ from sqlalchemy import Engine, func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from pipeline.db.models import Article, CrawlRun, Source
+from pipeline.db.models import Article, CrawlRun, ExtractedRecord, Fetch, Source
 from pipeline.jsonout import encode, gate_fields
 from pipeline.redact import redact
 from pipeline.runs import STALE_PREFIX, expire_stale_runs
@@ -65,6 +70,18 @@ class ArticleBrief:
 
 
 @dataclass(frozen=True)
+class RejectedPage:
+    """A fetched page that is not stored as an article, and why."""
+
+    run_id: str
+    url: str
+    status: str  # not_article | empty | removed | error
+    reason: str | None
+    #: the detector's score (positive: article); None when the page was never judged
+    score: float | None
+
+
+@dataclass(frozen=True)
 class StatusReport:
     runs: list[RunStatus]
     newest_articles: list[ArticleBrief]
@@ -73,6 +90,10 @@ class StatusReport:
     database_bytes: int | None
     removed_count: int = 0
     expired_runs: list[str] | None = None
+    #: per shown run, up to ``rejected_per_run`` pages not stored as articles (closest calls first)
+    rejected_pages: list[RejectedPage] | None = None
+    #: per shown run id: status -> pages not stored as articles (all of them, not only those listed)
+    rejected_counts: dict[str, dict[str, int]] | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """JSON conventions of :mod:`pipeline.jsonout` (``source_key``, ``Z`` times, gate fields)."""
@@ -103,10 +124,58 @@ def database_size(engine: Engine) -> int | None:
         return int(conn.execute(text("select pg_database_size(current_database())")).scalar_one())
 
 
+def rejected_pages(session: Session, run_pks: dict[int, str], per_run: int) -> list[RejectedPage]:
+    """Up to ``per_run`` non-``ok`` extraction rows of each run, highest detection score first."""
+    out: list[RejectedPage] = []
+    if per_run <= 0:
+        return out
+    for pk, run_id in run_pks.items():
+        rows = session.execute(
+            select(
+                Fetch.url,
+                Fetch.final_url,
+                ExtractedRecord.status,
+                ExtractedRecord.reason,
+                ExtractedRecord.detection_score,
+            )
+            .join(Fetch, Fetch.id == ExtractedRecord.fetch_id)
+            .where(ExtractedRecord.run_id == pk, ExtractedRecord.status != "ok")
+            .order_by(ExtractedRecord.detection_score.desc().nulls_last(), ExtractedRecord.fetch_id)
+            .limit(per_run)
+        ).all()
+        out.extend(
+            RejectedPage(run_id, final or url, status, redact(reason) if reason else None, score)
+            for url, final, status, reason, score in rows
+        )
+    return out
+
+
+def rejected_counts(session: Session, run_pks: dict[int, str]) -> dict[str, dict[str, int]]:
+    """Per run id: status -> number of pages not stored as articles."""
+    counts: dict[str, dict[str, int]] = {}
+    if not run_pks:
+        return counts
+    for pk, status, n in session.execute(
+        select(ExtractedRecord.run_id, ExtractedRecord.status, func.count())
+        .where(ExtractedRecord.run_id.in_(list(run_pks)), ExtractedRecord.status != "ok")
+        .group_by(ExtractedRecord.run_id, ExtractedRecord.status)
+    ):
+        counts.setdefault(run_pks[pk], {})[status] = int(n)
+    return counts
+
+
 def collect_status(
-    engine: Engine, runs_per_source: int = 5, newest: int = 10, *, expire_stale: bool = True
+    engine: Engine,
+    runs_per_source: int = 5,
+    newest: int = 10,
+    *,
+    expire_stale: bool = True,
+    rejected_per_run: int = 10,
 ) -> StatusReport:
     """Recent runs per source (newest first), the newest articles, counts and database size.
+
+    ``rejected_per_run``: pages of each shown run not stored as articles, listed with reason
+    and detection score (0: counts only).
 
     ``expire_stale`` first marks stale runs failed (one short write transaction).
     """
@@ -153,6 +222,9 @@ def collect_status(
             )
             for run, key in rows
         ]
+        run_pks = {run.id: run.run_id for run, _key in rows}
+        rejected = rejected_pages(session, run_pks, rejected_per_run)
+        rejected_by_run = rejected_counts(session, run_pks)
         newest_articles = [
             ArticleBrief(
                 source=key,
@@ -188,4 +260,6 @@ def collect_status(
         database_bytes=database_size(engine),
         removed_count=removed,
         expired_runs=expired,
+        rejected_pages=rejected,
+        rejected_counts=rejected_by_run,
     )

@@ -39,7 +39,8 @@ SENTENCES = [
 @dataclass
 class Story:
     """One story page; ``kind`` is article | shell (JS shell) | gone (410) | missing (404) | front
-    (redirect to the section front) | broken (a CMS that renders the chrome, not the body)."""
+    (redirect to the section front) | broken (a CMS that renders the chrome, not the body) |
+    listing (a topic page of teasers served at a story URL)."""
 
     slug: str
     title: str
@@ -132,6 +133,19 @@ class MiniSite:
         )
         return (
             f"<!doctype html><html><head><title>News</title></head><body><main>{teasers}</main></body></html>"
+        )
+
+    def listing_html(self, story: Story) -> str:
+        teasers = "".join(
+            f'<article><h2><a href="/news/topic-item-{i}">Council budget story number {i}</a></h2>'
+            f"<p>{SENTENCES[i % len(SENTENCES)]}</p></article>"
+            for i in range(12)
+        )
+        return (
+            f"<!doctype html><html><head><title>Topics</title>"
+            f'<meta property="og:type" content="website"></head><body>'
+            f'<nav><a href="/">Home</a> <a href="/news/">News</a></nav><main><h1>Topics</h1>{teasers}</main>'
+            f"<footer>(c) Mini Gazette</footer></body></html>"
         )
 
     def feed_xml(self) -> str:
@@ -260,6 +274,8 @@ def make_handler(site: MiniSite) -> type[BaseHTTPRequestHandler]:
                     self.send(301, b"", Location="/news/")
                 elif story.kind == "broken":
                     self.conditional(site.broken_html(story).encode(), story.published)
+                elif story.kind == "listing":
+                    self.conditional(site.listing_html(story).encode(), story.published)
                 elif story.kind == "shell":
                     self.conditional(site.shell_html(story).encode(), story.published)
                 else:

@@ -1,14 +1,18 @@
-"""``newsflow status``: recent runs per source, newest articles, database size."""
+"""``newsflow status``: recent runs per source, pages not stored as articles, newest articles, DB size."""
 
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
 from rich.text import Text
 
 from pipeline.cli.app import app, console
+
+if TYPE_CHECKING:
+    from pipeline.status import StatusReport
 
 
 def _when(value: object) -> str:
@@ -19,10 +23,17 @@ def _when(value: object) -> str:
 def status(
     runs: int = typer.Option(5, "--runs", min=1, max=1_000, help="Recent runs shown per source."),
     newest: int = typer.Option(10, "--newest", min=0, max=1_000, help="Newest articles shown."),
+    rejected: int = typer.Option(
+        10,
+        "--rejected",
+        min=0,
+        max=10_000,
+        help="Pages not stored as articles shown per run (reason, detection score; closest calls first).",
+    ),
     database_url: str | None = typer.Option(None, "--database-url", help="Default NEWSFLOW_DATABASE_URL."),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
-    """Recent runs per source (state, counts, quality verdict, failures), newest articles, DB size.
+    """Recent runs per source (state, counts, quality verdict, failures), rejected pages, newest articles, DB size.
 
     Reads only: a missing database is an error (exit 3), never created nor migrated here.
     """
@@ -33,7 +44,7 @@ def status(
     url = require_database(database_url)
     engine = make_engine(url)
     try:
-        report = collect_status(engine, runs_per_source=runs, newest=newest)
+        report = collect_status(engine, runs_per_source=runs, newest=newest, rejected_per_run=rejected)
     finally:
         engine.dispose()
     if as_json:
@@ -78,6 +89,7 @@ def status(
     console.print(table)
     for run_id in report.expired_runs or []:
         console.print(f"marked failed (stale: its process died): {run_id}", highlight=False)
+    _print_rejected(report)
     articles = Table(title=f"newest articles ({report.article_count} stored, {report.removed_count} removed)")
     for column in ("source", "published (UTC)", "v", "title"):
         articles.add_column(column)
@@ -87,3 +99,20 @@ def status(
     console.print(articles)
     size = f"{report.database_bytes / 1_048_576:.1f} MiB" if report.database_bytes is not None else "n/a"
     console.print(f"database size: {size}; articles per source: {report.articles_per_source}")
+
+
+def _print_rejected(report: StatusReport) -> None:
+    """Per run: how many pages were not stored as articles, and the closest calls."""
+    counts = report.rejected_counts or {}
+    if not counts:
+        return
+    table = Table(title="pages not stored as articles (closest calls first; re-extractable)")
+    for column in ("run id", "status", "score", "url", "reason"):
+        table.add_column(column)
+    for page in report.rejected_pages or []:
+        score = f"{page.score:+.2f}" if page.score is not None else "-"
+        table.add_row(page.run_id, page.status, score, Text(page.url), Text((page.reason or "-")[:160]))
+    console.print(table)
+    for run_id, by_status in counts.items():
+        shown = ", ".join(f"{status} {n}" for status, n in sorted(by_status.items()))
+        console.print(f"{run_id}: not stored: {shown}", highlight=False)

@@ -56,6 +56,8 @@ class Outcome:
     detection: tuple[str, ...] = field(default_factory=tuple)
     #: the article detector's score (positive: article); None when the page was not judged
     score: float | None = None
+    #: the detector's page signals (its model's features), for training and diagnosis
+    signals: dict[str, float] = field(default_factory=dict)
 
 
 #: Elements nested deeper than this make a page pathological: real pages stay under ~60, and
@@ -302,7 +304,12 @@ def extract_outcome(
         if notice is not None:
             article.is_article = False
             return Outcome(
-                article, "removed", f"story-removed notice: '{notice}'", detection.reasons, detection.score
+                article,
+                "removed",
+                f"story-removed notice: '{notice}'",
+                detection.reasons,
+                detection.score,
+                detection.signals,
             )
     # A client-rendered page whose body is neither in the HTML nor in its JSON (fetched
     # later by XHR): named as such, so the quality gate can report the cause.
@@ -318,6 +325,7 @@ def extract_outcome(
             SHELL_REASON if shell else "no main text found",
             detection.reasons,
             detection.score,
+            detection.signals,
         )
     if shell:
         article.is_article = False
@@ -327,16 +335,19 @@ def extract_outcome(
             f"{SHELL_REASON} ({', '.join(detection.reasons)})",
             detection.reasons,
             detection.score,
+            detection.signals,
         )
     if not detection.is_article:
-        reason = "not an article page: " + ", ".join(detection.reasons)
-        return Outcome(article, "not_article", reason, detection.reasons, detection.score)
+        reason = f"not an article page (score {detection.score:+.2f}): " + ", ".join(detection.reasons)
+        return Outcome(article, "not_article", reason, detection.reasons, detection.score, detection.signals)
     if is_furniture_only(text):
         # An article page whose CMS rendered the chrome around an empty body container:
         # trafilatura falls back to headline, byline and share buttons. Storing that would
         # overwrite the story; "empty" makes it a lost article the quality gate reports.
-        return Outcome(article, "empty", FURNITURE_REASON, detection.reasons, detection.score)
-    return Outcome(article, "ok", None, detection.reasons, detection.score)
+        return Outcome(
+            article, "empty", FURNITURE_REASON, detection.reasons, detection.score, detection.signals
+        )
+    return Outcome(article, "ok", None, detection.reasons, detection.score, detection.signals)
 
 
 #: Text this short with no sentence in it is page furniture, not a body.
