@@ -27,6 +27,7 @@ from pipeline.extract.jsonbody import JsonBody, embedded_body, jsonld_body, page
 from pipeline.extract.jsonld import parse_jsonld
 from pipeline.extract.metadata import PageMeta, extract_page_meta
 from pipeline.extract.notices import asks_for_javascript, looks_like_js_shell, removal_notice
+from pipeline.extract.paywall import page_signals, paywall_flags
 from pipeline.records import BodySource, ExtractedArticle
 
 if TYPE_CHECKING:
@@ -229,6 +230,7 @@ def extract_outcome(
 
     state_scripts = find_state_scripts(tree)  # before the pre-clean drops scripts and noscript
     asks_js = asks_for_javascript(tree)
+    paywall = page_signals(tree, nodes)  # before the pre-clean drops the gate's markup
 
     overrides = source.extraction if source is not None else None
     drop_xpaths = css_to_xpath(overrides.drop_selectors) if overrides else []
@@ -258,6 +260,9 @@ def extract_outcome(
             )
             title, authors, dates = _fill_from_json(found, meta, authors, dates)
     text = "\n\n".join(lines)
+    is_paywalled, is_complete = paywall_flags(
+        paywall, lines, cleaner.removed, body_from_json=body_source != "html"
+    )
 
     detection = detect_article(
         tree, nodes, url, meta.og_type, text, dates.published is not None, title, body_source=body_source
@@ -278,6 +283,8 @@ def extract_outcome(
         tags=meta.tags,
         image_url=meta.image_url,
         is_article=detection.is_article,
+        is_paywalled=is_paywalled,
+        is_complete=is_complete,
         body_source=body_source,
         extractor_version=EXTRACTOR_VERSION,
         removed_lines=[*precleaned.removed, *cleaner.removed][:200],
@@ -287,7 +294,9 @@ def extract_outcome(
         notice = removal_notice(tree, lines)
         if notice is not None:
             article.is_article = False
-            return Outcome(article, "removed", f"story-removed notice: '{notice}'", detection.reasons, detection.score)
+            return Outcome(
+                article, "removed", f"story-removed notice: '{notice}'", detection.reasons, detection.score
+            )
     # A client-rendered page whose body is neither in the HTML nor in its JSON (fetched
     # later by XHR): named as such, so the quality gate can report the cause.
     shell = (
@@ -296,7 +305,13 @@ def extract_outcome(
         and looks_like_js_shell(tree, bool(state_scripts), asks_js)
     )
     if not text:
-        return Outcome(article, "empty", SHELL_REASON if shell else "no main text found", detection.reasons, detection.score)
+        return Outcome(
+            article,
+            "empty",
+            SHELL_REASON if shell else "no main text found",
+            detection.reasons,
+            detection.score,
+        )
     if shell:
         article.is_article = False
         return Outcome(
