@@ -6,14 +6,17 @@ visible body is an empty ``<div id="__next">`` often still carries its whole art
 - ``<script id="__NEXT_DATA__" type="application/json">{...}</script>`` (Next.js),
 - ``<script id="__NUXT_DATA__" type="application/json">[...]</script>`` (Nuxt 3, in the
   "devalue" flat-array encoding: values refer to each other by index),
-- ``window.__NUXT__ = {...}`` (Nuxt 2 when it is a literal), ``window.__APOLLO_STATE__ = {...}``,
+- ``window.__NUXT__ = {...}`` (Nuxt 2 as a literal) and Nuxt 2's usual
+  ``window.__NUXT__=(function(a,b){return {...}}(x,y))`` (read by :mod:`.jsliteral`, never run),
+  ``window.__APOLLO_STATE__ = {...}``,
   ``window.__INITIAL_STATE__ = {...}``, ``window.__PRELOADED_STATE__ = {...}`` (Redux and
   friends), also as ``= JSON.parse("...")``.
 
 Nothing is ever evaluated: an assignment's object literal is read with a JSON parser
-(``raw_decode``, which stops where the value ends), and anything that is JavaScript rather
-than JSON (Nuxt 2's ``(function(a,b){...})(...)``, unquoted keys, ``undefined``) is given up
-on. Scripts over :data:`MAX_STATE_CHARS` are skipped, and nesting deeper than the JSON
+(``raw_decode``, which stops where the value ends), Nuxt 2's function form with a parser of
+the literal subset devalue emits, and anything else that is JavaScript rather than JSON
+(a literal with unquoted keys or ``undefined`` outside that function, computed values,
+state built by calls) is given up on. Scripts over :data:`MAX_STATE_CHARS` are skipped, and nesting deeper than the JSON
 parser's recursion limit is caught, so a hostile page costs at most one bounded parse.
 The scripts must be collected before the pre-clean drops every non-JSON-LD script.
 """
@@ -26,6 +29,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from lxml.html import HtmlElement
+
+from pipeline.extract.jsliteral import NotLiteral, parse_nuxt_function
 
 #: A state script larger than this is skipped (the biggest real article states are ~1-2 MB).
 MAX_STATE_CHARS = 5_000_000
@@ -99,7 +104,9 @@ def _assigned_value(text: str) -> Any:
                 continue
             if text[start : start + 1] in ("{", "["):
                 return _decode_at(text, start)
-        except (ValueError, RecursionError):
+            if text[start : start + 1] == "(":  # Nuxt 2: (function(a,b){return {...}}(x,y))
+                return parse_nuxt_function(text, start)
+        except (ValueError, RecursionError, NotLiteral):
             continue  # JavaScript, not JSON: give up on this assignment cleanly
     return None
 
