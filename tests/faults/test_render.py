@@ -1,4 +1,4 @@
-"""``render: browser``: a JavaScript-only page is stored only when rendered, and the browser
+"""Fault rows of issue 15, rendering (``render: browser``): a JavaScript-only page is stored only when rendered, and the browser
 stays inside the crawl's fence (real Chromium, loopback servers only).
 
 Needs Debian's Chromium (``make install`` / ``.ci/run`` install it); skipped without it only
