@@ -34,6 +34,7 @@ import socket
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
 
+from playwright.async_api import Error as PlaywrightError
 from scrapy_playwright.handler import ScrapyPlaywrightDownloadHandler
 
 from crawlers.fence import Fence, fence_verdict
@@ -120,6 +121,7 @@ class BrowserFence:
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
         self.guard = NetworkGuard(policy_from_settings(crawler.settings))
+        self.timeout_ms = int(1000 * crawler.settings.getfloat("DOWNLOAD_TIMEOUT", 20.0))
 
     def fence(self) -> Fence | None:
         spider: Any = self.crawler.spider
@@ -161,7 +163,12 @@ class BrowserFence:
                 self.count("aborted")
                 await route.abort("blockedbyclient")
                 return
-            response = await route.fetch(url=url, max_redirects=0, **overrides)
+            try:
+                response = await route.fetch(url=url, max_redirects=0, timeout=self.timeout_ms, **overrides)
+            except PlaywrightError as exc:  # refused, timed out, or a hop to another scheme
+                log.info("render: %s failed: %s", url, str(exc).splitlines()[0][:200])
+                await route.abort("failed")
+                return
             location = response.headers.get("location")
             if not (300 <= response.status < 400 and location):
                 break

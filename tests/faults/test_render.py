@@ -1,5 +1,6 @@
-"""Fault rows of issue 15, rendering (``render: browser``): a JavaScript-only page is stored only when rendered, and the browser
-stays inside the crawl's fence (real Chromium, loopback servers only).
+"""Fault rows of issue 15, rendering (``render: browser``): a JavaScript-only page is stored
+only when rendered, and the browser stays inside the crawl's fence (real Chromium, loopback
+servers only).
 
 Needs Debian's Chromium (``make install`` / ``.ci/run`` install it); skipped without it only
 outside CI. Every server here listens on 127.0.0.1, and every request the pages attempt
@@ -122,6 +123,7 @@ attempt('other-port', '{outside}/xhr');
 attempt('other-name', '{outside_by_name}/xhr');
 attempt('ipv6-loopback', 'http://[::1]:{outside_port}/xhr');
 attempt('redirect-out', '/hop');
+attempt('redirect-own', '/hop-own');
 try {{ var ws = new WebSocket('ws://127.0.0.1:{outside_port}/ws');
        ws.onopen = function () {{ mark('websocket', 'LEAKED'); }};
        ws.onerror = function () {{ mark('websocket', 'blocked'); }}; }} catch (e) {{ mark('websocket', 'blocked'); }}
@@ -183,9 +185,9 @@ def fenced_site(outside_port: int) -> type[BaseHTTPRequestHandler]:
             pass
 
         def do_GET(self) -> None:
-            if self.path == "/hop":
+            if self.path in ("/hop", "/hop-own"):
                 self.send_response(302)
-                self.send_header("Location", f"{outside}/redirected")
+                self.send_header("Location", f"{outside}/redirected" if self.path == "/hop" else "/data.json")
                 self.send_header("Content-Length", "0")
                 self.end_headers()
                 return
@@ -238,11 +240,12 @@ def test_the_browser_never_leaves_the_fence(
     # ... and from inside: the stored (rendered) page says what each attempt got.
     (page,) = [f for f in fetches(sqlite_url, "fence-1") if f.url == story]
     raw = read_response((page.warc_path or "", page.warc_offset or 0)).body.decode()
-    assert "own-data: ok" in raw  # the page's own requests work
+    assert "own-data: ok" in raw  # the page's own requests work, redirects within the fence too
+    assert "redirect-own: ok" in raw
     for name in ("other-port", "other-name", "ipv6-loopback", "redirect-out"):
         assert f"{name}: blocked" in raw, name
     assert ": LEAKED" not in raw
     stats = crawl_stats(sqlite_url, "fence-1")
     assert stats.get("render_aborted", 0) >= 5, stats
     assert stats.get("render_offsite_blocked", 0) >= 5, stats
-    assert stats.get("render_allowed", 0) >= 2, stats  # the page and its data
+    assert stats.get("render_allowed", 0) >= 3, stats  # the page, its data, the own redirect
