@@ -141,3 +141,21 @@ def test_paywall_flags_reach_news_articles(db_url: str) -> None:
         ("teaser", True, False),
     ]
     engine.dispose()
+
+
+def test_subscribe_buttons_in_the_chrome_are_no_paywall() -> None:
+    ending = "The authority will publish the tender documents for the permanent terminal in September."
+    chrome = "<header><a class='stat-paywall-subscribe' href='/subscribe'>Subscribe</a></header>"
+    html = page(ending).replace("<nav>", chrome + "<nav>")
+    assert flags(html) == (False, True)
+
+
+def test_a_declared_gated_section_absent_from_the_page_proves_nothing_missing() -> None:
+    """Metered sites name a class only their subscriber template renders."""
+    head = (
+        '<script type="application/ld+json">{"@type": "NewsArticle", "isAccessibleForFree": false,'
+        ' "hasPart": {"@type": "WebPageElement", "isAccessibleForFree": false, "cssSelector": ".gated"}}'
+        "</script>"
+    )
+    ending = "The authority will publish the tender documents for the permanent terminal in September."
+    assert flags(page(ending, head=head)) == (True, True)

@@ -10,7 +10,9 @@ are set from what the page itself says, strongest first:
    A ``hasPart`` names its gated section with ``cssSelector``: when that section is absent
    or (nearly) empty in the page, the body is a teaser.
 2. A gate in the markup: an element whose class or id is a paywall marker (``paywall``,
-   ``piano``, ``meter``, ``regwall``, ``subscriber-only``, ...). Markers alone make a page
+   ``meter``, ``regwall``, ``subscriber-only``, ``piano-offer``, ...; not in the header, nav
+   or footer, and not a link or button there: "Subscribe" buttons are every page's chrome;
+   bare ``piano``/``tp-*`` are not markers, Piano also runs free sites' newsletter slots). Markers alone make a page
    paywalled (a metered page still carries them); a marker element that holds a gate
    sentence ("Subscribe to continue reading") means the gate was shown: incomplete.
 3. A body that *ends* in a subscription prompt, in any of the languages below: paywalled
@@ -27,6 +29,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from lxml import etree
 from lxml.html import HtmlElement
 
 from pipeline.extract.jsonld import ARTICLE_TYPES, node_types
@@ -43,13 +46,35 @@ MIN_GATED_PART_CHARS = 200
 MAX_MARKER_ELEMENTS = 50
 
 _MARKER = re.compile(
-    r"(?:^|[\s_-])(?:pay-?wall(?:ed)?|reg-?wall|metered|meter|metering|tp-modal|tp-backdrop|"
-    r"tp-container-inner|piano(?!-analytics)|subscribers?-only|subscriber-content|premium-(?:content|article|only|lock|wall)|"
-    r"locked-(?:content|article)|article-lock(?:ed)?|content-gate|hard-gate|plus-(?:content|article|paywall)|"
-    r"abo-(?:only|content|teaser|wall)|paid-content|piano-(?:offer|inline|paywall))(?:$|[\s_-])",
+    r"(?:^|[\s_-])(?:pay-?wall(?:ed)?|reg-?wall|metered|meter|metering|subscribers?-only|subscriber-content|"
+    r"premium-(?:content|article|only|lock|wall)|locked-(?:content|article)|article-lock(?:ed)?|"
+    r"content-gate|hard-gate|plus-(?:content|article|paywall)|abo-(?:only|content|teaser|wall)|paid-content|"
+    r"piano-(?:offer|inline|paywall))(?=$|[\s_-])",
     re.I,
 )
+#: The words every marker contains: one cheap scan over all class/id values first, and the
+#: per-element check only on pages where one occurs (a few percent of pages).
+_QUICK = (
+    "paywall",
+    "pay-wall",
+    "regwall",
+    "reg-wall",
+    "meter",
+    "subscriber",
+    "premium-",
+    "locked-",
+    "article-lock",
+    "-gate",
+    "plus-",
+    "abo-",
+    "paid-content",
+    "piano-",
+)
 _MARKER_XPATH = "//body//*[@class or @id]"
+_ATTRIBUTES = etree.XPath("//body//@class | //body//@id", smart_strings=False)
+#: Marker elements here are the site's chrome (a "Subscribe" button in the header), not a gate.
+_CHROME = frozenset({"header", "nav", "footer"})
+_NOT_A_GATE = frozenset({"script", "style", "link", "meta", "a", "button", "li", "noscript"})
 
 # Sentences that say the rest of this article is for subscribers (strong: count anywhere
 # in the tail or among the lines the cleaning removed).
@@ -141,7 +166,11 @@ def _parts(node: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _selector_text(tree: HtmlElement, selectors: Iterable[str]) -> int | None:
-    """Text length of the elements a ``cssSelector`` names (None: no usable selector)."""
+    """Text length of the elements a ``cssSelector`` names.
+
+    None when no selector is usable or none matches: a section that is not in the page at
+    all proves nothing (a metered site may name a class only its subscriber template uses).
+    """
     from lxml.cssselect import CSSSelector  # lazily: only pages that declare gated parts
 
     total: int | None = None
@@ -150,8 +179,32 @@ def _selector_text(tree: HtmlElement, selectors: Iterable[str]) -> int | None:
             found = CSSSelector(css)(tree)
         except Exception:  # an invalid selector in a publisher's JSON-LD
             continue
-        total = (total or 0) + sum(len((el.text_content() or "").strip()) for el in found)
+        if found:
+            total = (total or 0) + sum(len((el.text_content() or "").strip()) for el in found)
     return total
+
+
+def _in_chrome(el: HtmlElement) -> bool:
+    return el.tag in _NOT_A_GATE or any(a.tag in _CHROME for a in el.iterancestors())
+
+
+def _markers(tree: HtmlElement) -> tuple[list[str], bool]:
+    """Paywall markers in class/id values outside the chrome, and whether one holds a gate."""
+    values = "\n".join(_ATTRIBUTES(tree)).lower()
+    if not any(word in values for word in _QUICK):
+        return [], False
+    markers: list[str] = []
+    gate_shown = False
+    for el in tree.xpath(_MARKER_XPATH):
+        found = _MARKER.search(f" {el.get('class') or ''} {el.get('id') or ''} ")
+        if found is None or _in_chrome(el):
+            continue
+        markers.append(found.group(0).strip(" _-").lower())
+        if not gate_shown and GATE.search(" ".join((el.text_content() or "").split())[:2000]):
+            gate_shown = True
+        if len(markers) >= MAX_MARKER_ELEMENTS:
+            break
+    return markers, gate_shown
 
 
 def page_signals(tree: HtmlElement, nodes: list[dict[str, Any]]) -> PaywallSignals:
@@ -175,17 +228,7 @@ def page_signals(tree: HtmlElement, nodes: list[dict[str, Any]]) -> PaywallSigna
     if selectors:
         chars = _selector_text(tree, selectors)
         missing = chars is not None and chars < MIN_GATED_PART_CHARS
-    markers: list[str] = []
-    gate_shown = False
-    for el in tree.xpath(_MARKER_XPATH):
-        found = _MARKER.search(f" {el.get('class') or ''} {el.get('id') or ''} ")
-        if found is None:
-            continue
-        markers.append(found.group(0).strip(" _-").lower())
-        if not gate_shown and GATE.search(" ".join((el.text_content() or "").split())[:2000]):
-            gate_shown = True
-        if len(markers) >= MAX_MARKER_ELEMENTS:
-            break
+    markers, gate_shown = _markers(tree)
     return PaywallSignals(declared, declared_free, missing, tuple(dict.fromkeys(markers)), gate_shown)
 
 
