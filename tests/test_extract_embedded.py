@@ -7,6 +7,7 @@ the article exists only in a script. Each must come out as the same six paragrap
 
 from __future__ import annotations
 
+import base64
 import json
 import time
 from datetime import UTC, datetime
@@ -145,6 +146,10 @@ def test_window_assignments_are_read_with_a_json_parser_only() -> None:
     )
     bracket = StateScript("__APOLLO_STATE__", f'window["__APOLLO_STATE__"] = {json.dumps(state)}')
     assert parse_state(bracket) == state
+    encoded = base64.b64encode(json.dumps(state).encode()).decode()
+    assert parse_state(StateScript("__APOLLO_STATE__", f'window.__APOLLO_STATE__="{encoded}";')) == state
+    document = {"__PRELOADED_STATE__": state}  # a <script type="application/json"> holding the name
+    assert parse_state(StateScript("__PRELOADED_STATE__", json.dumps(document))) == document
     # Nuxt 2's function form is read as literals, with the arguments put in for the parameters.
     nuxt2 = 'window.__NUXT__=(function(a,b){return {data:[{title:a,body:b}]}}("x","y"));'
     assert parse_state(StateScript("__NUXT__", nuxt2)) == {"data": [{"title": "x", "body": "y"}]}
