@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import logging
 import socket
+import weakref
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
 
@@ -42,7 +43,7 @@ from crawlers.guard import NetworkGuard, policy_from_settings
 from pipeline.rendering import chromium_path
 
 if TYPE_CHECKING:
-    from playwright.async_api import APIResponse, Page, Request, Route
+    from playwright.async_api import APIResponse, BrowserContext, Page, Request, Route
     from scrapy import Spider
     from scrapy.crawler import Crawler
 
@@ -207,7 +208,7 @@ class FencedPlaywrightHandler(ScrapyPlaywrightDownloadHandler):  # type: ignore[
         self.browser_fence = BrowserFence(crawler)
         options = self.config.launch_options
         options["args"] = [*options.get("args", []), self.sink.proxy_arg]
-        self._routed_contexts: set[int] = set()
+        self._routed_contexts: weakref.WeakSet[BrowserContext] = weakref.WeakSet()
 
     def _make_request_handler(self, *args: Any, **kwargs: Any) -> Any:
         inner = super()._make_request_handler(*args, **kwargs)
@@ -220,10 +221,10 @@ class FencedPlaywrightHandler(ScrapyPlaywrightDownloadHandler):  # type: ignore[
     async def _create_page(self, request: Any, spider: Spider) -> Page:
         page: Page = await super()._create_page(request=request, spider=spider)
         context = page.context
-        if id(context) not in self._routed_contexts:
+        if context not in self._routed_contexts:
             # Popups and other pages the scripts open get no page route of ours: the context's
             # route fences them (page routes take precedence where they exist).
-            self._routed_contexts.add(id(context))
+            self._routed_contexts.add(context)
             await context.route("**", self._context_route)
         return page
 
