@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 UV_VERSION := 0.13.8
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint typecheck unit airflow lock clean
+.PHONY: install chromium demo test lint typecheck unit airflow lock clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,7 +21,19 @@ $(STAMP): $(BIN)/python requirements.lock pyproject.toml
 	$(BIN)/python -m compileall -q pipeline crawlers dags > /dev/null
 	touch $(STAMP)
 
-install: $(STAMP)
+install: $(STAMP) chromium
+
+# Debian's Chromium, for sources with `render: browser` (playwright never downloads a browser).
+# Installed with apt when missing and we are root; otherwise a note (only rendering needs it).
+CHROMIUM ?= /usr/bin/chromium
+chromium:
+	@if [ ! -x "$(CHROMIUM)" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get > /dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium > /dev/null; \
+	  else \
+	    echo "note: $(CHROMIUM) is missing: sources with 'render: browser' need it (apt-get install chromium)"; \
+	  fi; \
+	fi
 
 demo: install
 	$(BIN)/newsflow demo

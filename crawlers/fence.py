@@ -112,28 +112,39 @@ class FenceMiddleware:
     async def process_request(self, request: Request) -> Any:
         spider: Any = self.crawler.spider
         planned = request.meta.get("nf")
-        try:
-            target = url_target(request.url)
-        except ValueError as exc:
-            raise self._refuse(request, "offsite_blocked", OffsiteRequest(f"unusable URL: {exc}")) from None
-        ip = target.ip
-        problem = self.guard.policy.problem(ip, target.port) if ip is not None else None
-        if ip is not None and problem and not self.guard.policy.openable(ip):
-            raise self._refuse(
-                request, "network_blocked", BlockedNetwork(refusal_message(target.host, problem))
-            )
         fence: Fence | None = getattr(getattr(spider, "scope", None), "fence", None)
-        if fence is not None:
-            wide = planned is None or planned.discovery in WIDE_DISCOVERIES
-            reason = fence.refusal(request.url, wide=wide)
-            if reason:
-                raise self._refuse(request, "offsite_blocked", OffsiteRequest(f"refused by fence: {reason}"))
-        elif target.scheme not in SCHEMES:
-            raise self._refuse(request, "offsite_blocked", OffsiteRequest(f"{target.scheme!r} URL"))
-        if ip is None:
-            problem = await self.guard.verdict(request.url)
-        if problem:
-            raise self._refuse(
-                request, "network_blocked", BlockedNetwork(refusal_message(target.host, problem))
-            )
+        wide = planned is None or planned.discovery in WIDE_DISCOVERIES
+        refused = await fence_verdict(request.url, fence, self.guard, wide=wide)
+        if refused is not None:
+            key, exc = refused
+            raise self._refuse(request, key, exc) from None
         return None
+
+
+async def fence_verdict(
+    url: str, fence: Fence | None, guard: NetworkGuard, *, wide: bool
+) -> tuple[str, IgnoreRequest] | None:
+    """The fence's decision on one URL: ``None`` to fetch it, else (stats key, exception).
+
+    The one decision for every request of a crawl: Scrapy's (through :class:`FenceMiddleware`)
+    and a rendering browser's (:mod:`crawlers.render`) alike.
+    """
+    try:
+        target = url_target(url)
+    except ValueError as exc:
+        return "offsite_blocked", OffsiteRequest(f"unusable URL: {exc}")
+    ip = target.ip
+    problem = guard.policy.problem(ip, target.port) if ip is not None else None
+    if ip is not None and problem and not guard.policy.openable(ip):
+        return "network_blocked", BlockedNetwork(refusal_message(target.host, problem))
+    if fence is not None:
+        reason = fence.refusal(url, wide=wide)
+        if reason:
+            return "offsite_blocked", OffsiteRequest(f"refused by fence: {reason}")
+    elif target.scheme not in SCHEMES:
+        return "offsite_blocked", OffsiteRequest(f"{target.scheme!r} URL")
+    if ip is None:
+        problem = await guard.verdict(url)
+    if problem:
+        return "network_blocked", BlockedNetwork(refusal_message(target.host, problem))
+    return None

@@ -141,6 +141,29 @@ def paragraph_chars(container: Any) -> int:
     return total
 
 
+#: A body in the page's JSON at least this long (characters) makes a text-less page an article.
+JSON_BODY_CHARS = 600
+
+
+def json_body_chars(root: Any, title: str | None) -> int:
+    """Length of the article body a page carries in JSON and not in its HTML (0: none).
+
+    The same readers the extraction uses (:mod:`pipeline.extract.jsonbody`), so a shell the
+    crawler keeps is one the extraction can fill; imported lazily, as only text-less pages
+    need them.
+    """
+    from pipeline.extract.embedded import find_state_scripts
+    from pipeline.extract.jsonbody import embedded_body, jsonld_body
+    from pipeline.extract.jsonld import parse_jsonld
+
+    titles = [title] if title else []
+    found = jsonld_body(parse_jsonld(root), titles, [])
+    if found is None:
+        scripts = [s for s in find_state_scripts(root) if len(s.text) >= JSON_BODY_CHARS]
+        found = embedded_body(scripts, titles, []) if scripts else None
+    return found.chars if found is not None else 0
+
+
 def analyse(root: Any, url: str) -> PageInfo:
     """Canonical URL and article signals of a parsed HTML page."""
     info = PageInfo()
@@ -190,6 +213,11 @@ def analyse(root: Any, url: str) -> PageInfo:
     if chars >= 600:
         score += 1
         signals.append("long-text")
+    elif chars < 150 and json_body_chars(root, info.title) >= JSON_BODY_CHARS:
+        # A JavaScript shell whose story is in its JSON (JSON-LD articleBody, framework
+        # state): as good a sign as visible body text, and the extraction reads it.
+        score += 2
+        signals.append("json-body")
     elif chars < 150:
         score -= 1
         signals.append("little-text")

@@ -15,7 +15,7 @@ def robots_agent(user_agent: str) -> str:
 def scrapy_settings(source: Source, *, user_agent: str, log_level: str = "INFO") -> dict[str, Any]:
     """Settings for one source's crawl; every politeness knob comes from ``sources.yaml``."""
     p = source.politeness
-    return {
+    settings: dict[str, Any] = {
         "BOT_NAME": "newsflow",
         "USER_AGENT": user_agent,
         "ROBOTSTXT_OBEY": p.obey_robots,
@@ -63,3 +63,8 @@ def scrapy_settings(source: Source, *, user_agent: str, log_level: str = "INFO")
         "LOGSTATS_INTERVAL": 60.0,
         "MEMUSAGE_ENABLED": False,
     }
+    if source.render == "browser":
+        from crawlers.render import render_settings  # only rendering crawls import playwright
+
+        settings.update(render_settings(source))
+    return settings

@@ -33,6 +33,7 @@ from pipeline.config_errors import ConfigIssue as ConfigIssue
 from pipeline.config_errors import read_document, read_sources_text
 from pipeline.hosts import bracketed, normalize_host
 from pipeline.netpolicy import parse_opening
+from pipeline.rendering import RenderMode
 from pipeline.urls import split_domain
 
 SLUG = r"^[a-z0-9][a-z0-9_-]{0,62}$"
@@ -252,6 +253,10 @@ class Source(StrictModel):
     tags: list[str] = Field(default_factory=list)
     owner: str = "newsflow"
     trailing_slash: Literal["keep", "strip", "add"] = "keep"
+    render: RenderMode = Field(
+        default="none",
+        description="'browser': fetch article pages with headless Chromium (see pipeline.rendering).",
+    )
     allow_private_networks: list[str] = Field(
         default_factory=list,
         description=(

@@ -7,6 +7,7 @@ the article exists only in a script. Each must come out as the same six paragrap
 
 from __future__ import annotations
 
+import base64
 import json
 import time
 from datetime import UTC, datetime
@@ -35,6 +36,9 @@ LAST = "A consultation on the location of the permanent terminal will open next 
         ("next_html_body.html", "embedded_state", ["Jonas Berg"]),
         ("nuxt_data.html", "embedded_state", ["Ana Ruiz"]),
         ("apollo_state.html", "embedded_state", ["Jonas Berg"]),
+        ("nuxt2_function.html", "embedded_state", ["Ana Ruiz"]),
+        ("initial_state.html", "embedded_state", ["Jonas Berg"]),
+        ("preloaded_state.html", "embedded_state", ["Ana Ruiz"]),
         ("jsonld_body.html", "jsonld", ["Jonas Berg"]),
     ],
 )
@@ -142,9 +146,23 @@ def test_window_assignments_are_read_with_a_json_parser_only() -> None:
     )
     bracket = StateScript("__APOLLO_STATE__", f'window["__APOLLO_STATE__"] = {json.dumps(state)}')
     assert parse_state(bracket) == state
-    # JavaScript that is not JSON is given up on, never evaluated.
+    encoded = base64.b64encode(json.dumps(state).encode()).decode()
+    assert parse_state(StateScript("__APOLLO_STATE__", f'window.__APOLLO_STATE__="{encoded}";')) == state
+    document = {"__PRELOADED_STATE__": state}  # a <script type="application/json"> holding the name
+    assert parse_state(StateScript("__PRELOADED_STATE__", json.dumps(document))) == document
+    # Nuxt 2's function form is read as literals, with the arguments put in for the parameters.
     nuxt2 = 'window.__NUXT__=(function(a,b){return {data:[{title:a,body:b}]}}("x","y"));'
-    assert parse_state(StateScript("__NUXT__", nuxt2)) is None
+    assert parse_state(StateScript("__NUXT__", nuxt2)) == {"data": [{"title": "x", "body": "y"}]}
+    wrapped = "window.__NUXT__=(function(a){a.n=2;return {s:a,u:void 0}})({});"
+    assert parse_state(StateScript("__NUXT__", wrapped)) == {"s": {"n": 2}, "u": None}
+    # Anything computed is JavaScript, not a literal: given up on, never evaluated.
+    for code in (
+        'window.__NUXT__=(function(a){return {t:fetch("http://x.example/")}}(1));',
+        "window.__NUXT__=(function(a){return {t:a+1}}(1));",
+        "window.__NUXT__=(function(a){while(1){};return {}}(1));",
+        "window.__NUXT__=(function(a){return {t:`${a}`}}(1));",
+    ):
+        assert parse_state(StateScript("__NUXT__", code)) is None, code
     unquoted = "window.__INITIAL_STATE__ = {article: {headline: 'x'}, n: undefined};"
     assert parse_state(StateScript("__INITIAL_STATE__", unquoted)) is None
 
@@ -153,6 +171,10 @@ def test_hostile_state_is_bounded() -> None:
     deep = "[" * 200_000 + "]" * 200_000
     started = time.perf_counter()
     assert parse_state(StateScript("__NEXT_DATA__", deep)) is None
+    deep_nuxt = "window.__NUXT__=(function(a){return " + "[" * 100_000 + "]" * 100_000 + "}(1));"
+    assert parse_state(StateScript("__NUXT__", deep_nuxt)) is None
+    open_body = "window.__NUXT__=(function(a){return {t:'" + "x" * 1_000_000
+    assert parse_state(StateScript("__NUXT__", open_body)) is None
     cyclic = [{"a": 1, "self": 0}, {"title": 2, "body": 3, "loop": 0}, "Cyclic", ["Reactive", 1]]
     rebuilt = unflatten_devalue(cyclic)
     assert rebuilt["self"] is rebuilt  # a cycle is rebuilt once, not followed forever

@@ -270,6 +270,10 @@ class NewsSpider(SurfaceHandling, scrapy.Spider):
         meta: dict[str, Any] = {"nf": planned, "nf_started": time.monotonic()}
         if planned.role == "robots":
             meta["dont_obey_robotstxt"] = True
+        elif planned.role == "page" and self.source.render == "browser":
+            from crawlers.render import render_meta
+
+            meta.update(render_meta())
         return Request(
             planned.url,
             callback=self.parse_response,
@@ -481,6 +485,8 @@ class NewsSpider(SurfaceHandling, scrapy.Spider):
             item.error_message = "empty or unparseable HTML"
             return
         info = analyse(root, response.url)
+        if response.meta.get("playwright"):
+            item.hints["rendered"] = "browser"  # the body is the DOM after the page's scripts ran
         canonical = self.resolve_canonical(item, info, planned)
         item.canonical_url = canonical
         item.hints["signals"] = info.signals

@@ -15,7 +15,7 @@ from datetime import datetime
 from types import ModuleType
 from urllib.parse import parse_qs, urlsplit
 
-from pipeline.demo_site import feeds
+from pipeline.demo_site import clientside, feeds
 from pipeline.demo_site.catalog import Catalog
 from pipeline.demo_site.model import EDITION_TIMES, Story
 from pipeline.demo_site.outlets import OutletSpec, Wart
@@ -78,7 +78,7 @@ class OutletSite:
         parts = urlsplit(target)
         path, query = parts.path or "/", parse_qs(parts.query)
         ctx = self.ctx()
-        for route in (self._machine, self._listing, self._wart, self._story, self._asset):
+        for route in (self._machine, self._listing, self._wart, self._story, self._asset, self._client_side):
             response = route(ctx, path, query)
             if response is not None:
                 return response
@@ -292,6 +292,14 @@ class OutletSite:
             return Response(200, "text/css", b"body{font-family:serif}\n", last_modified=STATIC_DATE)
         if path == "/static/ads.js":
             return Response(200, "application/javascript", b"/* ads */\n", last_modified=STATIC_DATE)
+        return None
+
+    def _client_side(self, ctx: Ctx, path: str, query: dict[str, list[str]]) -> Response | None:
+        """The JavaScript-only story (:mod:`pipeline.demo_site.clientside`), linked from nowhere."""
+        if path == clientside.SHELL_PATH:
+            return Response(200, body=clientside.shell_html(self.spec).encode(), last_modified=STATIC_DATE)
+        if path == clientside.DATA_PATH:
+            return Response(200, "application/json", clientside.story_json(), last_modified=STATIC_DATE)
         return None
 
 

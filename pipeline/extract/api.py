@@ -28,6 +28,7 @@ from pipeline.extract.jsonld import parse_jsonld
 from pipeline.extract.lineclass import classify_lines
 from pipeline.extract.metadata import PageMeta, extract_page_meta
 from pipeline.extract.notices import asks_for_javascript, looks_like_js_shell, removal_notice
+from pipeline.extract.paywall import page_signals, paywall_flags
 from pipeline.records import BodySource, ExtractedArticle
 
 if TYPE_CHECKING:
@@ -245,6 +246,7 @@ def extract_outcome(
 
     state_scripts = find_state_scripts(tree)  # before the pre-clean drops scripts and noscript
     asks_js = asks_for_javascript(tree)
+    paywall = page_signals(tree, nodes)  # before the pre-clean drops the gate's markup
 
     overrides = source.extraction if source is not None else None
     drop_xpaths = css_to_xpath(overrides.drop_selectors) if overrides else []
@@ -274,6 +276,9 @@ def extract_outcome(
             )
             title, authors, dates = _fill_from_json(found, meta, authors, dates)
     text = "\n\n".join(lines)
+    is_paywalled, is_complete = paywall_flags(
+        paywall, lines, cleaner.removed, body_from_json=body_source != "html"
+    )
 
     detection = detect_article(
         tree, nodes, url, meta.og_type, text, dates.published is not None, title, body_source=body_source
@@ -294,6 +299,8 @@ def extract_outcome(
         tags=meta.tags,
         image_url=meta.image_url,
         is_article=detection.is_article,
+        is_paywalled=is_paywalled,
+        is_complete=is_complete,
         body_source=body_source,
         extractor_version=EXTRACTOR_VERSION,
         removed_lines=[*precleaned.removed, *cleaner.removed][:200],

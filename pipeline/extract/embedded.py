@@ -6,26 +6,32 @@ visible body is an empty ``<div id="__next">`` often still carries its whole art
 - ``<script id="__NEXT_DATA__" type="application/json">{...}</script>`` (Next.js),
 - ``<script id="__NUXT_DATA__" type="application/json">[...]</script>`` (Nuxt 3, in the
   "devalue" flat-array encoding: values refer to each other by index),
-- ``window.__NUXT__ = {...}`` (Nuxt 2 when it is a literal), ``window.__APOLLO_STATE__ = {...}``,
+- ``window.__NUXT__ = {...}`` (Nuxt 2 as a literal) and Nuxt 2's usual
+  ``window.__NUXT__=(function(a,b){return {...}}(x,y))`` (read by :mod:`.jsliteral`, never run),
+  ``window.__APOLLO_STATE__ = {...}``,
   ``window.__INITIAL_STATE__ = {...}``, ``window.__PRELOADED_STATE__ = {...}`` (Redux and
   friends), also as ``= JSON.parse("...")``.
 
 Nothing is ever evaluated: an assignment's object literal is read with a JSON parser
-(``raw_decode``, which stops where the value ends), and anything that is JavaScript rather
-than JSON (Nuxt 2's ``(function(a,b){...})(...)``, unquoted keys, ``undefined``) is given up
-on. Scripts over :data:`MAX_STATE_CHARS` are skipped, and nesting deeper than the JSON
+(``raw_decode``, which stops where the value ends), Nuxt 2's function form with a parser of
+the literal subset devalue emits, and anything else that is JavaScript rather than JSON
+(a literal with unquoted keys or ``undefined`` outside that function, computed values,
+state built by calls) is given up on. Scripts over :data:`MAX_STATE_CHARS` are skipped, and nesting deeper than the JSON
 parser's recursion limit is caught, so a hostile page costs at most one bounded parse.
 The scripts must be collected before the pre-clean drops every non-JSON-LD script.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from dataclasses import dataclass
 from typing import Any
 
 from lxml.html import HtmlElement
+
+from pipeline.extract.jsliteral import NotLiteral, parse_nuxt_function
 
 #: A state script larger than this is skipped (the biggest real article states are ~1-2 MB).
 MAX_STATE_CHARS = 5_000_000
@@ -43,6 +49,7 @@ _ASSIGNMENT = re.compile(
 )
 _JSON_PARSE = re.compile(r"JSON\.parse\(\s*")
 _DECODER = json.JSONDecoder(strict=False)
+_BASE64 = re.compile(r"[A-Za-z0-9+/=\s]+")
 
 
 @dataclass(frozen=True)
@@ -86,21 +93,45 @@ def _decode_at(text: str, start: int) -> Any:
     return value
 
 
+def _string_state(literal: Any) -> Any:
+    """State shipped as a string: JSON text (``JSON.parse("...")``) or base64 of it."""
+    if not isinstance(literal, str) or len(literal) > MAX_STATE_CHARS:
+        return None
+    text = literal.strip()
+    if text[:1] not in ("{", "[") and _BASE64.fullmatch(text[:200]):
+        try:
+            text = base64.b64decode(text, validate=True).decode("utf-8")
+        except (ValueError, UnicodeDecodeError):
+            return None
+    return json.loads(text, strict=False) if text[:1] in ("{", "[") else None
+
+
 def _assigned_value(text: str) -> Any:
-    """The value assigned to a known ``window.X``, if it is JSON (or ``JSON.parse("...")``)."""
+    """The value assigned to a known ``window.X``, if it is JSON (or ``JSON.parse("...")``).
+
+    Also read: a string of JSON or base64-encoded JSON (``window.__APOLLO_STATE__="eyJ..."``),
+    and a script that is one JSON document holding the name as a key.
+    """
     for match in _ASSIGNMENT.finditer(text):
         start = match.end()
         parse_call = _JSON_PARSE.match(text, start)
         try:
             if parse_call is not None:
-                literal = _decode_at(text, parse_call.end())  # a double-quoted JS string is JSON
-                if isinstance(literal, str) and len(literal) <= MAX_STATE_CHARS:
-                    return json.loads(literal, strict=False)
-                continue
+                return _string_state(_decode_at(text, parse_call.end()))  # a "..." JS string is JSON
             if text[start : start + 1] in ("{", "["):
                 return _decode_at(text, start)
-        except (ValueError, RecursionError):
+            if text[start : start + 1] == '"':
+                return _string_state(_decode_at(text, start))
+            if text[start : start + 1] == "(":  # Nuxt 2: (function(a,b){return {...}}(x,y))
+                return parse_nuxt_function(text, start)
+        except (ValueError, RecursionError, NotLiteral):
             continue  # JavaScript, not JSON: give up on this assignment cleanly
+    stripped = text.lstrip()
+    if stripped[:1] in ("{", "["):  # <script type="application/json">{"__PRELOADED_STATE__": ...}
+        try:
+            return _decode_at(stripped, 0)
+        except (ValueError, RecursionError):
+            return None
     return None
 
 
