@@ -124,7 +124,7 @@ def time_elements(
     """
     scope = _headline_scope(headline)
     holds_headline = set(scope)
-    near_scope = set(scope[:NEAR_HEADLINE_LEVELS])
+    near_scope = {anc for anc in scope[:NEAR_HEADLINE_LEVELS] if anc.tag not in ("body", "html")}
     near: datetime | None = None
     elsewhere: datetime | None = None
     modified: datetime | None = None
