@@ -83,14 +83,31 @@ def _clean_one(raw: str, strict: bool = False) -> str | None:
         return None
     # Person names are capitalised in every script that has case; CJK, Arabic, Hebrew, Thai,
     # Devanagari... have none, and a name there is judged by its length only.
+    if len(tokens) >= 3 and _is_avatar_initials(tokens):
+        tokens = tokens[1:]  # "CM Craig McCarthy": the avatar's initials read before the name
+        name = " ".join(tokens)
     cased = [t for t in tokens if _cased(t[0])]
     if cased and not any(t[0].isupper() for t in cased):
-        return None
+        # A declared name (meta, JSON-LD) typed in lower case is still a name; in page text a
+        # lower-case phrase after "by" is prose.
+        if strict or not 2 <= len(tokens) <= 4:
+            return None
+        name = name.title()
     if len(tokens) == 1 and len(name) < (2 if _UNSPACED_NAME.match(name) else 3):
         return None
     if strict and not _strict_name(tokens):
         return None
     return name.title() if name.isupper() else name
+
+
+def _is_avatar_initials(tokens: list[str]) -> bool:
+    first = tokens[0]
+    return (
+        2 <= len(first) <= 3
+        and first.isupper()
+        and len(tokens) > len(first)
+        and first == "".join(t[0] for t in tokens[1 : 1 + len(first)])
+    )
 
 
 def _cased(ch: str) -> bool:
