@@ -51,8 +51,7 @@ _TEASER_MARKER = re.compile(
     r"related|teaser|recommend|popular|trending|most-?read|more-?(?:news|stories|articles)"
     r"|read-?(?:also|more|next)|see-?also|also-?read|comment|relacionad|correlat|verwandt|weitere|lesen-?sie"
     r"|a-?lire|similar",
-    re.I,
-)
+)  # matched against the lower-cased class and id (cheaper than re.I on every element)
 _TEASER_TAGS = frozenset({"aside", "nav", "footer"})
 _ITEM_TAGS = frozenset({"li", "article"})
 #: A link with at least this much text in a list item makes it a teaser (a headline link)...
@@ -65,7 +64,7 @@ NEAR_HEADLINE_LEVELS = 4
 
 
 def _marker(el: HtmlElement) -> str:
-    return f"{el.get('class') or ''} {el.get('id') or ''}"
+    return f"{el.get('class') or ''} {el.get('id') or ''}".lower()
 
 
 def _headline_scope(headline: HtmlElement | None) -> list[HtmlElement]:
@@ -175,9 +174,8 @@ def visible_text(tree: HtmlElement, headline: HtmlElement | None = None, limit: 
         if size > limit:
             return
         hidden = not isinstance(el.tag, str) or el.tag in _INVISIBLE
-        if not hidden and el not in holds_headline:
-            marker = _marker(el)
-            hidden = bool(_TEASER_MARKER.search(marker))
+        if not hidden and (el.get("class") or el.get("id")) and el not in holds_headline:
+            hidden = bool(_TEASER_MARKER.search(_marker(el)))
         if not hidden and el.text:
             parts.append(el.text)
             size += len(el.text)

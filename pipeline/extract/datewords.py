@@ -21,8 +21,79 @@ from dataclasses import dataclass
 from datetime import date
 
 #: Languages whose month names are recognised (ISO 639-1; dateparser's module names).
-LANGUAGES = ["en", "de", "fr", "es", "it", "pt", "nl", "ru", "uk", "be", "pl", "cs", "sk", "sl", "hr", "sr", "bs", "bg", "mk", "ro", "hu", "tr", "el", "ar", "fa", "ur", "he", "hi", "bn", "id", "ms", "vi", "tl", "sv", "nb", "nn", "da", "fi", "et", "lv", "lt", "is", "ca", "gl", "eu", "sq", "az", "kk", "uz", "ka", "hy", "sw", "af", "cy", "ga", "mt", "lb"]
-_MONTH_KEYS = ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december"]
+LANGUAGES = [
+    "en",
+    "de",
+    "fr",
+    "es",
+    "it",
+    "pt",
+    "nl",
+    "ru",
+    "uk",
+    "be",
+    "pl",
+    "cs",
+    "sk",
+    "sl",
+    "hr",
+    "sr",
+    "bs",
+    "bg",
+    "mk",
+    "ro",
+    "hu",
+    "tr",
+    "el",
+    "ar",
+    "fa",
+    "ur",
+    "he",
+    "hi",
+    "bn",
+    "id",
+    "ms",
+    "vi",
+    "tl",
+    "sv",
+    "nb",
+    "nn",
+    "da",
+    "fi",
+    "et",
+    "lv",
+    "lt",
+    "is",
+    "ca",
+    "gl",
+    "eu",
+    "sq",
+    "az",
+    "kk",
+    "uz",
+    "ka",
+    "hy",
+    "sw",
+    "af",
+    "cy",
+    "ga",
+    "mt",
+    "lb",
+]
+_MONTH_KEYS = [
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+]
 
 # Decimal digits of other scripts (Arabic-Indic, Persian, Devanagari, Bengali, fullwidth) to ASCII:
 # one character for one, so match offsets in the translated text are offsets in the original.
@@ -31,9 +102,12 @@ _DIGITS = str.maketrans(
 )
 
 
+_OTHER_DIGIT = re.compile("[\u0660-\u0669\u06f0-\u06f9\u0966-\u096f\u09e6-\u09ef\uff10-\uff19]")
+
+
 def ascii_digits(text: str) -> str:
     """``text`` with every decimal digit written as an ASCII digit (same length)."""
-    return text.translate(_DIGITS)
+    return text.translate(_DIGITS) if _OTHER_DIGIT.search(text) else text
 
 
 @dataclass(frozen=True)
@@ -92,11 +166,25 @@ WORD_DAY_YEAR = re.compile(rf"{_WORD}\s+(\d{{1,2}})(?:st|nd|rd|th)?[,،]?\s+(\d{
 CJK_YMD = re.compile(r"(?<!\d)(\d{4})\s*[年년]\s*(\d{1,2})\s*[月월]\s*(\d{1,2})\s*[日일]")
 
 
+#: Languages whose month names :mod:`pipeline.extract.dateparse` already matches (cheaply).
+WESTERN = frozenset({"en", "de", "fr", "es", "it", "pt", "nl"})
+
+
 def word_dates(text: str, language: str | None = None) -> Iterator[tuple[int, date]]:
-    """(offset, date) of every worded or CJK date in ``text`` (digits already ASCII), in order."""
+    """(offset, date) of every worded or CJK date in ``text`` (digits already ASCII), in order.
+
+    On a page in one of the :data:`WESTERN` languages written in Latin letters only CJK dates
+    are looked for here (the month-name scan of a long text is the expensive part, and those
+    names are matched anyway).
+    """
     found: list[tuple[int, date]] = []
-    for match in CJK_YMD.finditer(text):
-        _add(found, match.start(), int(match[1]), int(match[2]), int(match[3]))
+    if "年" in text or "년" in text:
+        for match in CJK_YMD.finditer(text):
+            _add(found, match.start(), int(match[1]), int(match[2]), int(match[3]))
+    if language in WESTERN and (not text or max(text) < "\u0250"):
+        # A declared Western language and only Latin letters: nothing here to add. (Text in
+        # another script under a template's lang="en" is still read.)
+        return iter(sorted(found, key=lambda item: item[0]))
     for match in DAY_WORD_YEAR.finditer(text):
         month = month_number(match[2], language)
         if month is not None:
