@@ -25,6 +25,7 @@ from pipeline.extract.detection import detect_article
 from pipeline.extract.embedded import StateScript, find_state_scripts
 from pipeline.extract.jsonbody import JsonBody, embedded_body, jsonld_body, page_title_texts
 from pipeline.extract.jsonld import parse_jsonld
+from pipeline.extract.language import choose_language
 from pipeline.extract.lineclass import classify_lines
 from pipeline.extract.metadata import PageMeta, extract_page_meta
 from pipeline.extract.notices import asks_for_javascript, looks_like_js_shell, removal_notice
@@ -34,7 +35,7 @@ from pipeline.records import BodySource, ExtractedArticle
 if TYPE_CHECKING:
     from pipeline.config import Source
 
-EXTRACTOR_VERSION = "newsflow-extract/1.2+trafilatura-2.3"
+EXTRACTOR_VERSION = "newsflow-extract/2.0+trafilatura-2.3"
 MAX_HTML_CHARS = 8_000_000
 
 try:  # the cascade behind bare_extraction, without its defensive deep copy (trafilatura 2.3)
@@ -293,7 +294,9 @@ def extract_outcome(
         published_from=dates.published_from,
         modified_at=dates.modified,
         modified_from=dates.modified_from,
-        language=meta.language or (source.language if source is not None else None),
+        language=choose_language(
+            meta.language, f"{title or ''}\n{text}", source.language if source else None
+        ),
         description=meta.description,
         section=meta.section,
         tags=meta.tags,

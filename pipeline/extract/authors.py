@@ -16,11 +16,21 @@ from lxml.html import HtmlElement
 from pipeline.extract.jsonld import ARTICLE_TYPES, node_types
 from pipeline.extract.rules import AUTHOR_STOPWORDS, NON_PERSON_WORDS
 
+# Byline labels before the name, in the languages of the pages we read: words ("By", "Von",
+# "Автор") end at a word boundary; labels in scripts without spaces ("记者", "بقلم", "글")
+# need a separator after them, so a name that starts with the same character is kept.
+_LABEL_WORDS = (
+    "by|von|par|por|di|door|av|af|autor(?:in|es|a)?|author|authors|auteur|yazar|автор(?:ы)?|текст|συντάκτης"
+)
+_LABEL_UNSPACED = "بقلم|كتب(?:ت|ه)?|إعداد|记者|記者|作者|撰文|執筆|筆者|文|글|취재"
+_SEPARATOR = r"[\s:：／/|・]"
 _BY = re.compile(
     r"^\s*(?:(?:written|posted|reported|reviewed|edited|story|text|words|article|published)\s+)?"
-    r"(?:by|von|par|por|di|door|av|af|autor(?:in)?:?|author:?|authors:?|auteur:?)[\s:]+",
+    rf"(?:(?:{_LABEL_WORDS})\b{_SEPARATOR}*:?|(?:{_LABEL_UNSPACED}){_SEPARATOR}+)\s*",
     re.I,
 )
+# A title after the name: "김민수 기자" (reporter), "山田太郎記者", "王小明 报道" (reports).
+_SUFFIX = re.compile(r"\s*(?:기자|특파원|記者|记者|报道|報道|特派員|特派员)$")
 _SPLIT = re.compile(r"\s*(?:,|;|\||&|\band\b|\bund\b|\bet\b|\by\b|\be\b|\s·\s|\s•\s|\s/\s)\s*", re.I)
 _TRAILING = re.compile(
     r"(?:\s+|\s*[-–—|,:]\s*)(?:(?:(?:last\s+)?updated|published|posted|on)\b.*|\d{1,2}[:/.]\d{2}.*|"
@@ -55,6 +65,7 @@ def _clean_one(raw: str, strict: bool = False) -> str | None:
     name = " ".join(name.split())
     name = _BY.sub("", name)
     name = _TRAILING.sub("", name)
+    name = _SUFFIX.sub("", name)
     name = name.strip(" -–—|,:;.·•()[]\"'")
     if not name or len(name) > 60:
         return None
@@ -70,16 +81,50 @@ def _clean_one(raw: str, strict: bool = False) -> str | None:
         return None
     if name.isupper() and len(tokens) == 1:
         return None
-    # Person names are capitalised in every script that has case.
-    if not any(t[0].isupper() for t in tokens if t[0].isalpha()) and any(t[0].isalpha() for t in tokens):
+    # Person names are capitalised in every script that has case; CJK, Arabic, Hebrew, Thai,
+    # Devanagari... have none, and a name there is judged by its length only.
+    if len(tokens) >= 3 and _is_avatar_initials(tokens):
+        tokens = tokens[1:]  # "CM Craig McCarthy": the avatar's initials read before the name
+        name = " ".join(tokens)
+    cased = [t for t in tokens if _cased(t[0])]
+    if cased and not any(t[0].isupper() for t in cased):
+        # A declared name (meta, JSON-LD) typed in lower case is still a name; in page text a
+        # lower-case phrase after "by" is prose.
+        if strict or not 2 <= len(tokens) <= 4:
+            return None
+        name = name.title()
+    if len(tokens) == 1 and len(name) < (2 if _UNSPACED_NAME.match(name) else 3):
         return None
-    if len(tokens) == 1 and len(name) < 3:
-        return None
-    if strict and not (
-        2 <= len(tokens) <= 4 and all(t[0].isupper() for t in tokens if t.lower() not in _PARTICLES)
-    ):
+    if strict and not _strict_name(tokens):
         return None
     return name.title() if name.isupper() else name
+
+
+def _is_avatar_initials(tokens: list[str]) -> bool:
+    first = tokens[0]
+    return (
+        2 <= len(first) <= 3
+        and first.isupper()
+        and len(tokens) > len(first)
+        and first == "".join(t[0] for t in tokens[1 : 1 + len(first)])
+    )
+
+
+def _cased(ch: str) -> bool:
+    return ch.lower() != ch.upper()
+
+
+# A whole name written without spaces: Chinese and Japanese (2-8 ideographs/kana), Korean.
+_UNSPACED_NAME = re.compile("^[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af·・]{2,8}$")
+
+
+def _strict_name(tokens: list[str]) -> bool:
+    """A byline found in the page text must look like a full name, not a stray word."""
+    if len(tokens) == 1:
+        return bool(_UNSPACED_NAME.match(tokens[0]))
+    return 2 <= len(tokens) <= 4 and all(
+        t[0].isupper() or not _cased(t[0]) for t in tokens if t.lower() not in _PARTICLES
+    )
 
 
 _PARTICLES = {
@@ -193,7 +238,7 @@ def meta_authors(tree: HtmlElement) -> list[str]:
 # Attribute-level tests (one per attribute node, not nine per element): same matches, ~5x
 # cheaper on big pages. "yline"/"uthor" cover Byline/byline and Author/author.
 _BYLINE_XPATH = (
-    ".//*[@rel='author' or @itemprop='author'] | .//@class[contains(., 'yline') or contains(., 'uthor')]/.."
+    ".//*[@rel='author' or @itemprop='author'] | .//@class[contains(., 'yline') or contains(., 'uthor') or contains(., 'writer')]/.."
     " | .//@id[contains(., 'byline')]/.. | .//@data-testid[contains(., 'byline')]/.."
     " | .//a[contains(@href, '/author')]"
 )
@@ -204,16 +249,46 @@ _BY_PREPOSITIONS = ("by", "von", "par", "por", "door")
 _BY_VERBS = ("written", "posted")
 _BY_PREP_RE = "|".join(_BY_PREPOSITIONS)
 _BY_VERB_RE = "|".join(_BY_VERBS)
+_BY_COLON_WORDS = "author|autor|auteur|автор(?:ы)?|текст|yazar"
 # Cheap prefilter on an element's own leading text (first four characters).
-_BY_WORDS = (*_BY_PREPOSITIONS, *(verb[:4] for verb in _BY_VERBS), "auth")
+_BY_WORDS = (
+    *_BY_PREPOSITIONS,
+    *(verb[:4] for verb in _BY_VERBS),
+    "auth", "auto", "aute", "авто", "текс", "yaza", "بقلم", "كتب", "إعدا", "记者", "記者", "作者", "撰文",
+    "執筆", "筆者", "文", "글", "취재",
+)  # fmt: skip
 _BY_LINE = re.compile(
-    rf"^\s*(?:(?:(?:{_BY_VERB_RE})\s+)?(?:{_BY_PREP_RE})(?:\b|(?-i:(?=[A-Z]))):?|author:)\s*[^\W\d_]",
+    rf"^\s*(?:(?:(?:{_BY_VERB_RE})\s+)?(?:{_BY_PREP_RE})(?:\b|(?-i:(?=[A-Z]))):?|(?:{_BY_COLON_WORDS}):"
+    rf"|(?:{_LABEL_UNSPACED}){_SEPARATOR}+)\s*[^\W\d_]",
     re.I | re.UNICODE,
 )
 # An element that holds only the label; the name is in the next element ("<span>By</span><a>…").
 _BY_LABEL_ONLY = re.compile(
-    rf"^\s*(?:(?:{_BY_VERB_RE})\s+)?(?:{_BY_PREP_RE}|author|authors|autor|auteur)\s*:?\s*$", re.I
+    rf"^\s*(?:(?:{_BY_VERB_RE})\s+)?(?:{_BY_PREP_RE}|{_BY_COLON_WORDS}|authors|{_LABEL_UNSPACED})"
+    rf"{_SEPARATOR}*:?\s*$",
+    re.I,
 )
+# "김민수 기자", "山田太郎記者": a name with its title after it, no label before.
+_NAME_THEN_TITLE = re.compile(
+    "^\\s*[\u3040-\u30ff\u4e00-\u9fff\uac00-\ud7af]{2,8}\\s*(?:기자|특파원|記者|记者|特派員|特派员)(?:\\s|$)"
+)
+_TITLE_WORDS = ("기자", "특파원", "記者", "记者", "特派")
+
+
+def _byline_text(el: HtmlElement) -> str | None:
+    """The byline this element holds ("By Jane Roe", "Автор: Иван Петров", "김민수 기자"), if any."""
+    own = (el.text or "").lstrip()
+    lead = own[:4].lower()
+    if lead.startswith(_BY_WORDS):
+        text = _text(el)
+        parent = el.getparent()
+        if _BY_LABEL_ONLY.match(text) and parent is not None:
+            text = _text(parent)
+        return text if len(text) <= 80 and _BY_LINE.match(text) else None
+    if any(word in own[:20] for word in _TITLE_WORDS):
+        text = _text(el)
+        return text if len(text) <= 40 and _NAME_THEN_TITLE.match(text) else None
+    return None
 
 
 def _author_box_name(box: HtmlElement, reject: set[str]) -> list[str]:
@@ -253,16 +328,9 @@ def byline_authors(tree: HtmlElement, reject: set[str], headline: HtmlElement | 
             break
         scope = scope.getparent()
     for el in (scope if scope is not None else tree).iter("p", "span", "div", "li", "address"):
-        # Cheap test on the element's own leading text before joining all of its text.
-        lead = (el.text or "").lstrip()[:4].lower()
-        if not lead.startswith(_BY_WORDS):
-            continue
-        text = _text(el)
-        parent = el.getparent()
-        if _BY_LABEL_ONLY.match(text) and parent is not None:
-            text = _text(parent)
-        if len(text) <= 80 and _BY_LINE.match(text) and not _in_comments(el):
-            names = clean_authors([text], reject, strict=True)
+        line = _byline_text(el)
+        if line is not None and not _in_comments(el):
+            names = clean_authors([line], reject, strict=True)
             if names:
                 return names
     return []

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from lxml.html import HtmlElement
 
 from pipeline.extract.jsonld import ARTICLE_TYPES, node_types, text_value
+from pipeline.extract.language import normalise_code
 from pipeline.urls import safe_join
 
 _WORD = re.compile(r"\w+")
@@ -211,12 +212,24 @@ def site_names(meta: dict[str, str], nodes: list[dict[str, Any]], url: str) -> l
     return [n for n in dict.fromkeys(_norm(n) for n in names) if n]
 
 
-def _language(tree: HtmlElement, meta: dict[str, str]) -> str | None:
-    raw = tree.get("lang") or tree.get("xml:lang") or meta.get("og:locale") or meta.get("content-language")
-    if not raw:
-        return None
-    code = raw.replace("_", "-").split("-")[0].strip().lower()
-    return code if 2 <= len(code) <= 3 and code.isalpha() else None
+def _language(tree: HtmlElement, meta: dict[str, str], nodes: list[dict[str, Any]]) -> str | None:
+    """The first usable declared language: ``<html lang>``, ``og:locale``, Content-Language, JSON-LD.
+
+    A placeholder ("und", "x-default", "*") is skipped, not taken: the next declaration or the
+    detector (:mod:`pipeline.extract.language`) decides instead.
+    """
+    declared = [tree.get("lang"), tree.get("xml:lang"), meta.get("og:locale"), meta.get("content-language")]
+    for el in tree.iterfind(".//meta[@http-equiv]"):
+        if (el.get("http-equiv") or "").lower() == "content-language":
+            declared.append(el.get("content"))
+    for node in nodes:
+        if node_types(node) & ARTICLE_TYPES and isinstance(node.get("inLanguage"), str):
+            declared.append(node["inLanguage"])
+    for raw in declared:
+        code = normalise_code(raw)
+        if code is not None:
+            return code
+    return None
 
 
 def _canonical(tree: HtmlElement, meta: dict[str, str], url: str) -> str | None:
@@ -291,7 +304,7 @@ def extract_page_meta(tree: HtmlElement, nodes: list[dict[str, Any]], url: str) 
         title=title,
         headline_el=headline_el,
         site_names=names,
-        language=_language(tree, meta),
+        language=_language(tree, meta, nodes),
         description=description,
         section=_section(meta, nodes),
         tags=_tags(meta, tree, nodes),

@@ -13,6 +13,7 @@ from pipeline.load import neardup
 from pipeline.load.validate import Rejected, parse_record, usable_url, validate
 from pipeline.records import ExtractedArticle
 from pipeline.urls import canonicalize, url_hash
+from pipeline.wordcount import count_words
 
 
 @dataclass(frozen=True)
@@ -108,7 +109,7 @@ def prepare(staged: StagedRow, now: datetime, run_pk: int) -> PreparedArticle:
         "is_paywalled": record.is_paywalled,
         "is_complete": record.is_complete,
         "text": text,
-        "word_count": len(text.split()),
+        "word_count": count_words(text),
         "content_hash": content_hash(title, text),
         "minhash": neardup.to_bytes(neardup.signature(text)),
         "version": 1,

@@ -1,0 +1,230 @@
+"""Dates the page shows a reader: ``<time>`` elements and the dateline in the visible text.
+
+A news page shows many dates: the article's own (next to the headline and byline) and those
+of the teasers around it ("Related", "Most read", a sidebar of latest stories), of comments,
+of events in the body. Only the article's own is its publication date, so both readers here
+skip what sits in a teaser container (a link list item, an element named related/teaser/
+sidebar/..., ``<aside>``, ``<nav>``, ``<footer>``) unless that container also holds the
+headline, and rank a ``<time>`` next to the headline first.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import datetime
+
+from lxml.html import HtmlElement
+
+from pipeline.extract.dateparse import (
+    DMY_NAME,
+    ISO_DATE,
+    MDY_NAME,
+    NUMERIC_DMY,
+    SLASHED_YMD,
+    build_date,
+    parse_date,
+    parse_human_date,
+)
+from pipeline.extract.datewords import ascii_digits, word_dates
+
+# A dateline's label right before the date: such a date counts wherever it sits on the page.
+_DATELINE_LABEL = re.compile(
+    r"(published|posted|updated|modified|date|on|written|reviewed|min read|\||publié|veröffentlicht"
+    r"|publicado|publicada|pubblicato|aktualisiert|gepubliceerd|опубликовано|обновлено|发布|發佈|更新"
+    r"|公開|입력|수정|نشر)\W*$",
+    re.I,
+)
+# Words before a date that make it something other than the page's date (offers, events,
+# opening hours, deadlines, facts in the body): such a date is skipped, never taken.
+_NOT_PUBLICATION = re.compile(
+    r"(valid|expires?|expiring|effective|as of|last active|last checked|until|till|through|deadline|due"
+    r"|hours|born|since|from|to|by|before|between|released|launched|founded|event|starts?|ends?)\W*$",
+    re.I,
+)
+# An unlabelled date further into the visible text than this is body content, not a dateline.
+TEXT_DATE_MAX_OFFSET = 3000
+_UPDATED_WORD = re.compile(r"\b(updated|modified|aktualisiert|mis à jour|actualizado)\b", re.I)
+_PUBLISHED_MARKER = re.compile(r"publish|pubdate|posted|post-date|entry-date|created", re.I)
+# Containers of other stories' dates: teaser lists, sidebars, comments.
+_TEASER_MARKER = re.compile(
+    r"related|teaser|recommend|popular|trending|most-?read|more-?(?:news|stories|articles)"
+    r"|read-?(?:also|more|next)|see-?also|also-?read|comment|relacionad|correlat|verwandt|weitere|lesen-?sie"
+    r"|a-?lire|similar",
+)  # matched against the lower-cased class and id (cheaper than re.I on every element)
+_TEASER_TAGS = frozenset({"aside", "nav", "footer"})
+_ITEM_TAGS = frozenset({"li", "article"})
+#: A link with at least this much text in a list item makes it a teaser (a headline link)...
+TEASER_LINK_CHARS = 20
+#: ...unless the item is longer than this (then it is a body or a whole story, not a teaser).
+TEASER_ITEM_CHARS = 600
+#: A ``<time>`` whose lowest common ancestor with the headline is at most this many levels
+#: above the headline sits next to it (the dateline); any other is a date elsewhere on the page.
+NEAR_HEADLINE_LEVELS = 4
+
+
+def _marker(el: HtmlElement) -> str:
+    return f"{el.get('class') or ''} {el.get('id') or ''}".lower()
+
+
+def _headline_scope(headline: HtmlElement | None) -> list[HtmlElement]:
+    """The headline's ancestors, nearest first (every container that holds the headline)."""
+    return list(headline.iterancestors()) if headline is not None else []
+
+
+def _is_teaser(el: HtmlElement, holds_headline: set[HtmlElement]) -> bool:
+    """Whether ``el`` sits in a container of other stories (one that does not hold the headline).
+
+    Such a container is a link, an element named like one (related, teaser, most read...), a
+    short list item or ``<article>`` led by a headline link, or an ``<aside>``/``<nav>``/
+    ``<footer>`` of the page (inside the article that holds the headline they are its own
+    furniture: a byline box, a date panel).
+    """
+    regions: list[HtmlElement] = []
+    for anc in el.iterancestors():
+        if anc in holds_headline or anc.tag in ("body", "html"):
+            if regions and anc.tag != "article":
+                return True
+            return False
+        if anc.tag == "a" or _TEASER_MARKER.search(_marker(anc)):
+            return True
+        if anc.tag in _TEASER_TAGS:
+            regions.append(anc)
+        elif anc.tag in _ITEM_TAGS and _teaser_item(anc):
+            return True
+    return bool(regions)
+
+
+def _teaser_item(item: HtmlElement) -> bool:
+    """A short list item or ``<article>`` with a headline-sized link: a teaser of another story."""
+    if len(item.text_content() or "") > TEASER_ITEM_CHARS:
+        return False
+    return any(len((link.text_content() or "").strip()) >= TEASER_LINK_CHARS for link in item.iter("a"))
+
+
+def _is_modified(el: HtmlElement, marker: str) -> bool:
+    parent = el.getparent()
+    context = (parent.text_content() if parent is not None else "")[:80]
+    return (
+        "modif" in marker
+        or "updat" in marker
+        or (bool(_UPDATED_WORD.search(context)) and "publish" not in marker)
+    )
+
+
+def time_elements(
+    tree: HtmlElement, headline: HtmlElement | None = None
+) -> tuple[datetime | None, datetime | None, datetime | None]:
+    """(published next to the headline, published elsewhere, modified) from ``<time>`` elements.
+
+    A ``<time>`` in a teaser container is another story's and never counts. One marked as the
+    publication date (``itemprop=datePublished``, a "published"/"pubdate" class) counts as
+    next to the headline wherever it is.
+    """
+    scope = _headline_scope(headline)
+    holds_headline = set(scope)
+    near_scope = {anc for anc in scope[:NEAR_HEADLINE_LEVELS] if anc.tag not in ("body", "html")}
+    near: datetime | None = None
+    elsewhere: datetime | None = None
+    modified: datetime | None = None
+    for el in tree.iterfind(".//time"):
+        raw = el.get("datetime") or el.get("content") or (el.text_content() or "")
+        parsed = parse_date(raw)
+        if parsed is None or _is_teaser(el, holds_headline):
+            continue
+        parent = el.getparent()
+        marker = " ".join(
+            filter(
+                None,
+                [el.get("class"), el.get("itemprop"), parent.get("class") if parent is not None else None],
+            )
+        ).lower()
+        if _is_modified(el, marker):
+            modified = modified or parsed
+            continue
+        if _PUBLISHED_MARKER.search(marker) or any(anc in near_scope for anc in el.iterancestors()):
+            near = near or parsed
+        else:
+            elsewhere = elsewhere or parsed
+    for el in tree.xpath(".//*[@itemprop='datePublished' or @itemprop='dateModified'][not(self::meta)]"):
+        parsed = parse_date(el.get("content") or el.get("datetime") or el.text_content())
+        if parsed is None or _is_teaser(el, holds_headline):
+            continue
+        if el.get("itemprop") == "datePublished":
+            near = near or parsed
+        else:
+            modified = modified or parsed
+    return near, elsewhere, modified
+
+
+_INVISIBLE = frozenset(
+    {"script", "style", "noscript", "template", "svg", "head", "title", "nav", "footer", "aside"}
+)
+
+
+def visible_text(tree: HtmlElement, headline: HtmlElement | None = None, limit: int = 20_000) -> str:
+    """The start of the page's visible body text (no scripts, navigation, footers or teasers)."""
+    body = tree.find(".//body")
+    holds_headline = set(_headline_scope(headline))
+    parts: list[str] = []
+    size = 0
+
+    def walk(el: HtmlElement) -> None:
+        nonlocal size
+        if size > limit:
+            return
+        hidden = not isinstance(el.tag, str) or el.tag in _INVISIBLE
+        if not hidden and (el.get("class") or el.get("id")) and el not in holds_headline:
+            hidden = bool(_TEASER_MARKER.search(_marker(el)))
+        if not hidden and el.text:
+            parts.append(el.text)
+            size += len(el.text)
+        if not hidden:
+            for child in el:
+                walk(child)
+        if el.tail:
+            parts.append(el.tail)
+            size += len(el.tail)
+
+    walk(body if body is not None else tree)
+    return " ".join(" ".join(parts).split())
+
+
+_TEXT_DATE_FORMATS: tuple[tuple[re.Pattern[str], Callable[[str], datetime | None]], ...] = (
+    (MDY_NAME, parse_human_date),
+    (DMY_NAME, parse_human_date),
+    (ISO_DATE, parse_date),
+    (SLASHED_YMD, parse_date),
+    (NUMERIC_DMY, parse_human_date),
+)
+
+
+def text_date(
+    tree: HtmlElement, headline: HtmlElement | None = None, language: str | None = None
+) -> datetime | None:
+    """The dateline date written in the page's visible text, if there is one.
+
+    Dates lead bylines, so the first date in the visible text is the candidate. Dates
+    introduced as something else ("valid through", "as of", "released on") are skipped;
+    an unlabelled date deep in the text is body content, and then the page has no dateline.
+    Month names of other languages (``language`` first) and CJK dates are read too.
+    """
+    text = ascii_digits(visible_text(tree, headline))
+    found: list[tuple[int, datetime]] = []
+    for rx, parse in _TEXT_DATE_FORMATS:
+        for match in rx.finditer(text):
+            parsed = parse(match.group(0))
+            if parsed is not None:
+                found.append((match.start(), parsed))
+    for start, day in word_dates(text, language):
+        built = build_date(day.year, day.month, day.day)
+        if built is not None:
+            found.append((start, built))
+    for start, parsed in sorted(found, key=lambda item: item[0]):
+        before = text[max(0, start - 40) : start]
+        if _NOT_PUBLICATION.search(before):
+            continue
+        if start <= TEXT_DATE_MAX_OFFSET or _DATELINE_LABEL.search(before):
+            return parsed
+        return None
+    return None

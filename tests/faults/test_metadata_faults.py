@@ -1,0 +1,76 @@
+"""Metadata faults (issue 15): dates of other stories, invented dates, languages, CJK word counts.
+
+Each row is a page shaped like the one that failed, through the real extractor and the real
+load preparation (no database needed for these: the fault was in the values, not the I/O).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from pipeline.extract import extract_outcome
+from pipeline.load.prepare import StagedRow, prepare
+
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "lang"
+BODY = " ".join(
+    [
+        "The council met on Monday evening and voted on the plan after a long debate in the chamber.",
+        "Residents who spoke at the meeting asked for more time to study the proposal in detail.",
+        "Officials said the first works would begin in the spring if the budget is approved in time.",
+    ]
+    * 8
+)
+
+
+def test_a_related_storys_time_before_the_article_no_longer_dates_it() -> None:
+    # Was: the first <time> of the page (a "Read also" teaser) became the article's date.
+    html = (FIXTURES / "ru_article.html").read_text(encoding="utf-8")
+    article = extract_outcome(html, "https://news.example/local/most").article
+    assert article is not None and article.published_at is not None
+    assert article.published_at.date() == date(2026, 12, 7)
+
+
+def test_an_evergreen_page_is_not_given_its_jsonld_creation_date() -> None:
+    # Was: a maintained guide showing no date got the 2015 creation date of its WebPage node.
+    ld = (
+        '<script type="application/ld+json">{"@context": "https://schema.org", "@graph": [{"@type": "WebPage",'
+        ' "datePublished": "2015-06-04T18:42:54+00:00", "dateModified": "2024-08-05T10:00:00+00:00"}]}</script>'
+    )
+    html = (
+        f"<html lang='en'><head><title>Web courses defined</title>{ld}</head><body><main>"
+        f"<h1>Web courses defined</h1><p>{BODY}</p></main></body></html>"
+    )
+    article = extract_outcome(html, "https://college.example/online-learning/web-courses-defined/").article
+    assert article is not None
+    assert article.published_at is None and article.published_from is None
+    assert article.modified_at is not None and article.modified_from == "jsonld"
+
+
+def test_a_template_language_the_text_contradicts_is_not_stored() -> None:
+    # Was: lang="en" left in a CMS template made a Russian article "en".
+    html = (FIXTURES / "ru_article.html").read_text(encoding="utf-8")
+    article = extract_outcome(html, "https://news.example/local/most").article
+    assert article is not None and article.language == "ru"
+
+
+def test_a_chinese_article_has_a_real_word_count() -> None:
+    # Was: len(text.split()) counted a Chinese article as a handful of "words".
+    html = (FIXTURES / "zh_article.html").read_text(encoding="utf-8")
+    article = extract_outcome(html, "https://news.example/city/renovation.html").article
+    assert article is not None
+    now = datetime(2026, 12, 8, tzinfo=UTC)
+    staged = StagedRow(
+        record_id=1,
+        fetch_id=1,
+        source_id=1,
+        fetched_at=now,
+        fetch_url=article.url,
+        final_url=None,
+        fetch_canonical_url=None,
+        extractor_version=article.extractor_version,
+        payload=article.model_dump(mode="json"),
+    )
+    row = prepare(staged, now, run_pk=1).row
+    assert len(article.text.split()) < 10
+    assert row["word_count"] > 250
