@@ -31,8 +31,8 @@ DOC = """\
 
 Re-runs **extract → load → check → publish** for one source over a window of pages already
 in the raw store, without crawling. Use it after fixing a cleaning rule or upgrading the
-extractor. Trigger with params `source`, `start`, `end` (ISO dates or date-times, UTC when no
-offset; `end` is exclusive). Empty `start`/`end` mean the last 24 hours.
+extractor. Trigger with params `source`, `start`, `end` (date pickers; ISO dates or date-times,
+UTC when no offset; `end` is exclusive). Empty `start`/`end` mean the last 24 hours.
 
 The run is recorded in `crawl_runs` with kind `reextract` and run id
 `<source>__reextract__<airflow run id>`; clearing and rerunning it gives the same database state.
@@ -41,6 +41,7 @@ The run is recorded in `crawl_runs` with kind `reextract` and run id
 
 @dag(
     dag_id="news_reextract",
+    dag_display_name="Re-extract a window",
     description="Re-extract and reload a source's archived pages for a window (no crawl)",
     schedule=None,
     start_date=dagkit.START_DATE,
@@ -53,13 +54,27 @@ The run is recorded in `crawl_runs` with kind `reextract` and run id
         "source": Param(
             SOURCE_KEYS[0] if SOURCE_KEYS else "",
             type="string",
+            title="Source",
             description="Source key from sources.yaml.",
+            section="Source",
             **SOURCE_ENUM,
         ),
         "start": Param(
-            None, type=["null", "string"], description="Window start (inclusive), e.g. 2026-01-01."
+            None,
+            type=["null", "string"],
+            format="date-time",
+            title="Window start",
+            description="Inclusive; UTC when no offset is given. Empty: 24 hours before the end.",
+            section="Window",
         ),
-        "end": Param(None, type=["null", "string"], description="Window end (exclusive), e.g. 2026-01-08."),
+        "end": Param(
+            None,
+            type=["null", "string"],
+            format="date-time",
+            title="Window end",
+            description="Exclusive; UTC when no offset is given. Empty: now.",
+            section="Window",
+        ),
     },
 )
 def news_reextract() -> None:

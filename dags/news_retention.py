@@ -26,6 +26,7 @@ setting for one run. Idempotent: a rerun deletes nothing more.
 
 @dag(
     dag_id="news_retention",
+    dag_display_name="Raw store retention",
     description="Prune raw WARC files past the retention period",
     schedule="@daily",
     start_date=dagkit.START_DATE,
@@ -36,9 +37,20 @@ setting for one run. Idempotent: a rerun deletes nothing more.
     default_args=dagkit.default_args("newsflow"),
     params={
         "retention_days": Param(
-            None, type=["null", "integer"], minimum=1, description="Override NEWSFLOW_RAW_RETENTION_DAYS."
+            None,
+            type=["null", "integer"],
+            minimum=1,
+            title="Retention (days)",
+            description="Override NEWSFLOW_RAW_RETENTION_DAYS for this run.",
+            section="Retention",
         ),
-        "dry_run": Param(False, type="boolean", description="Report what would be deleted, delete nothing."),
+        "dry_run": Param(
+            False,
+            type="boolean",
+            title="Dry run",
+            description="Report what would be deleted, delete nothing.",
+            section="Retention",
+        ),
     },
 )
 def news_retention() -> None:
