@@ -64,7 +64,10 @@ def stats_summary(stats: dict[str, str]) -> str:
     exceptions = _number(stats, "downloader/exception_count")
     retries = _number(stats, "retry/count")
     errors = _number(stats, "log_count/ERROR")
-    seconds = stats.get("elapsed_time_seconds", "?")
+    try:
+        seconds = f"{float(stats['elapsed_time_seconds']):.1f}"
+    except (KeyError, ValueError):
+        seconds = "?"
     parts = [
         f"{_number(stats, 'downloader/request_count')} requests",
         f"{_number(stats, 'downloader/response_count')} responses" + (f" ({by_status})" if by_status else ""),
@@ -92,7 +95,8 @@ class CrawlLogRelay:
         match = RECORD.match(line)
         if match:
             self.flush()
-            self.current = _Record(match["name"], logging.getLevelName(match["level"]), [match["message"]])
+            level = int(logging.getLevelNamesMapping()[match["level"]])
+            self.current = _Record(match["name"], level, [match["message"]])
         elif self.current is not None:
             self.current.lines.append(line)
         elif line.strip():

@@ -38,7 +38,9 @@ class ExtractedArticle(BaseModel):
     image_url: str | None = None
     is_article: bool = True
     is_paywalled: bool = Field(default=False, description="The page is behind a paywall (declared or shown).")
-    is_complete: bool = Field(default=True, description="False when the body is a teaser cut short by a paywall.")
+    is_complete: bool = Field(
+        default=True, description="False when the body is a teaser cut short by a paywall."
+    )
     body_source: BodySource = Field(default="html", description="Where the body text was read from.")
     extractor_version: str
     removed_lines: list[str] = Field(

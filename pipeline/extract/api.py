@@ -287,7 +287,9 @@ def extract_outcome(
         notice = removal_notice(tree, lines)
         if notice is not None:
             article.is_article = False
-            return Outcome(article, "removed", f"story-removed notice: '{notice}'", detection.reasons, detection.score)
+            return Outcome(
+                article, "removed", f"story-removed notice: '{notice}'", detection.reasons, detection.score
+            )
     # A client-rendered page whose body is neither in the HTML nor in its JSON (fetched
     # later by XHR): named as such, so the quality gate can report the cause.
     shell = (
@@ -296,7 +298,13 @@ def extract_outcome(
         and looks_like_js_shell(tree, bool(state_scripts), asks_js)
     )
     if not text:
-        return Outcome(article, "empty", SHELL_REASON if shell else "no main text found", detection.reasons, detection.score)
+        return Outcome(
+            article,
+            "empty",
+            SHELL_REASON if shell else "no main text found",
+            detection.reasons,
+            detection.score,
+        )
     if shell:
         article.is_article = False
         return Outcome(
