@@ -115,8 +115,12 @@ class CrawlLogRelay:
         self.levels[name] = self.levels.get(name, 0) + 1
         if record.lines[0].startswith(STATS_HEADER):
             message = stats_summary(parse_stats(record.lines[1:]))
+        elif record.level <= logging.INFO and record.lines[0].endswith(":"):
+            # "Enabled extensions:" / "Overridden settings:" + a pretty-printed list or dict:
+            # one line, so the task log stays one record per line.
+            message = record.lines[0] + " " + " ".join(line.strip() for line in record.lines[1:])
         else:
-            message = "\n".join(record.lines)
+            message = "\n".join(record.lines)  # tracebacks keep their lines
         logging.getLogger(f"{self.prefix}.{record.name}").log(record.level, "%s", message)
 
     def relay(self, lines: Iterable[str]) -> None:
