@@ -62,9 +62,12 @@ def extract_load_check_publish(shard_plan: Any, asset: Any) -> None:
         try:
             result = stage(dagkit.require_news_run(context)).as_dict()
         except QualityGateFailed as exc:
+            # The headline first, as a log line of its own (not inside the traceback Airflow
+            # prints for the exception), then every failure in full with the pages it names.
+            message = gate_message(exc.source_key, exc.failures)
+            log.error("%s", message)
             for failure in exc.failures:
                 log.error("quality gate: %s", failure)
-            message = gate_message(exc.source_key, exc.failures)
             raise AirflowFailException(message) from None  # type: ignore[no-untyped-call]
         log_summary("check", result, time.monotonic() - started)
         return result

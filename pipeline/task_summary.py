@@ -102,9 +102,13 @@ def log_summary(task: str, result: Mapping[str, Any], seconds: float) -> str:
 
 
 def short_reason(failure: str, limit: int = MAX_GATE_REASON) -> str:
-    """A gate failure without its page list, cut at ``limit`` characters."""
+    """A gate failure without its page list: the gate and, when it fits, its likely cause."""
     reason = failure.split(" - pages: ", 1)[0]
-    return reason if len(reason) <= limit else reason[: limit - 1].rstrip() + "…"
+    if len(reason) > limit:
+        reason = reason.split(" - ", 1)[0]  # drop the cause, keep the gate and its numbers
+    if len(reason) > limit:
+        reason = reason[: limit - 1].rsplit(" ", 1)[0] + "…"
+    return reason
 
 
 def gate_message(source: str, failures: list[str]) -> str:

@@ -133,7 +133,9 @@ def test_gate_message_is_short_and_keeps_each_reason() -> None:
     message = gate_message("alpha", failures)
     assert message.startswith("quality gate failed for alpha: extraction yield 10%")
     assert "http://x/" not in message and len(message) < 450 and "\n" not in message
-    assert short_reason("y" * 500).endswith("…") and len(short_reason("y" * 500)) == 160
+    assert short_reason("y " * 250).endswith("…") and len(short_reason("y " * 250)) <= 160
+    cause = "lost articles 5 (article pages that gave no article) is above max_lost_articles 0"
+    assert short_reason(cause + " - " + "pages without body text: " * 10) == cause
 
 
 def _runs(url: str, key: str, finished: list[datetime]) -> None:
