@@ -268,12 +268,13 @@ def require_news_run(context: Mapping[str, Any]) -> str:
 
 def on_task_failure(context: Mapping[str, Any]) -> None:
     """First failure callback: mark the news run failed and log the alert (the notifiers send it)."""
-    from pipeline.notifiers import alert_from_context
+    from pipeline.notifiers import alert_from_context, smtp_connection_from_settings
     from pipeline.redact import install_log_redaction, redact
     from pipeline.stages.check import fail_run
 
     prepare_task_environment()
     install_log_redaction()
+    smtp_connection_from_settings()  # for the SMTP notifier that runs next
     alert = alert_from_context(context)
     run_id = news_run_of(context)
     if run_id is not None:

@@ -7,8 +7,10 @@ and the time — and sends it on its channel:
 
 - :class:`WebhookNotifier` posts it as JSON to ``NEWSFLOW_ALERT_WEBHOOK_URL`` (chat tools:
   Slack/Mattermost/Teams incoming webhooks read the ``text`` field);
-- e-mail goes through the SMTP provider's ``SmtpNotifier`` (Airflow connection
-  ``NEWSFLOW_SMTP_CONN_ID``, default ``smtp_default``) when ``NEWSFLOW_ALERT_EMAIL_TO`` is set.
+- e-mail goes through the SMTP provider's ``SmtpNotifier`` when ``NEWSFLOW_ALERT_EMAIL_TO`` is
+  set, over the Airflow connection ``NEWSFLOW_SMTP_CONN_ID`` (default ``newsflow_smtp``). Ops
+  define it like any Airflow connection, or keep the ``NEWSFLOW_SMTP_*`` settings: then
+  :func:`smtp_connection_from_settings` provides it to the task process.
 
 A channel that cannot be reached is logged and skipped: alerting never turns one failure
 into two.
@@ -101,6 +103,41 @@ class WebhookNotifier(BaseNotifier):
             log.warning("alert webhook %s failed: %s", redact(url, secrets), redact(exc, secrets))
 
 
+DEFAULT_SMTP_CONN_ID = "newsflow_smtp"
+
+
+def smtp_conn_id() -> str:
+    return os.environ.get("NEWSFLOW_SMTP_CONN_ID") or DEFAULT_SMTP_CONN_ID
+
+
+def smtp_connection_from_settings() -> None:
+    """Provide the SMTP connection from ``NEWSFLOW_SMTP_*`` unless ops defined one.
+
+    Airflow resolves ``AIRFLOW_CONN_<ID>`` variables before its metadata database, so this
+    only fills the gap for deployments configured with the newsflow settings (compose).
+    """
+    import json
+
+    from pipeline.settings import get_settings
+
+    variable = f"AIRFLOW_CONN_{smtp_conn_id().upper()}"
+    settings = get_settings()
+    if os.environ.get(variable) or not settings.smtp_host:
+        return
+    password = settings.smtp_password.get_secret_value() if settings.smtp_password else None
+    os.environ[variable] = json.dumps(
+        {
+            "conn_type": "smtp",
+            "host": settings.smtp_host,
+            "port": settings.smtp_port,
+            "login": settings.smtp_user,
+            "password": password,
+            # The settings never asked for TLS: plain SMTP, as the own sender spoke it.
+            "extra": {"from_email": settings.smtp_from, "disable_ssl": True, "disable_tls": True},
+        }
+    )
+
+
 def email_notifiers() -> list[Any]:
     """The SMTP provider's notifier when ``NEWSFLOW_ALERT_EMAIL_TO`` is set (read at parse time)."""
     to = os.environ.get("NEWSFLOW_ALERT_EMAIL_TO")
@@ -114,7 +151,7 @@ def email_notifiers() -> list[Any]:
             from_email=os.environ.get("NEWSFLOW_SMTP_FROM") or None,
             subject=EMAIL_SUBJECT,
             html_content=EMAIL_BODY,
-            smtp_conn_id=os.environ.get("NEWSFLOW_SMTP_CONN_ID", "smtp_default"),
+            smtp_conn_id=smtp_conn_id(),
         )
     ]
 
