@@ -8,6 +8,7 @@ text becomes a new article version). Then the same quality gates and Asset event
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from airflow.sdk import DAG, Param, dag, task
@@ -82,13 +83,23 @@ def news_reextract() -> None:
     def start(**context: Any) -> list[dict[str, Any]]:
         """Create the reextract run for the window; return the extraction shard plan."""
         from pipeline.stages.reextract import start_reextract, stored_responses, window_from_params
+        from pipeline.task_summary import log_summary
 
+        started = time.monotonic()
         dagkit.prepare_task_environment()
         params = context["params"]
         window = window_from_params(params.get("start"), params.get("end"))
         source = str(params["source"])
         news_run = start_reextract(source, *window, dagkit.require_news_run(context))
-        return dagkit.shard_plan(news_run, stored_responses(source, *window))
+        pages = stored_responses(source, *window)
+        summary = {
+            "run_id": news_run,
+            "pages": pages,
+            "from": window[0].isoformat(),
+            "to": window[1].isoformat(),
+        }
+        log_summary("start", summary, time.monotonic() - started)
+        return dagkit.shard_plan(news_run, pages)
 
     extract_load_check_publish(start(), ASSET)
 

@@ -6,6 +6,7 @@ deleted file are detached first. See :mod:`pipeline.stages.retention`.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from airflow.sdk import DAG, Param, dag, task
@@ -58,11 +59,14 @@ def news_retention() -> None:
     def prune(**context: Any) -> dict[str, Any]:
         """Delete expired WARC files (never the last good run's)."""
         from pipeline.stages.retention import prune_raw
+        from pipeline.task_summary import log_summary
 
+        started = time.monotonic()
         dagkit.prepare_task_environment()
         params = context["params"]
         days = params.get("retention_days")
         result = prune_raw(retention_days=int(days) if days else None, dry_run=bool(params.get("dry_run")))
+        log_summary("prune", result.as_dict(), time.monotonic() - started)
         return result.as_dict()
 
     prune()

@@ -105,7 +105,10 @@ def test_clean_run_logs_at_scrapy_levels_with_summaries_and_a_readable_ui(home: 
         assert state == "success", client.task_states(DAG_ID, run_id)
 
     component_logs = "".join(p.read_text(errors="replace") for p in (home.home / "logs").glob("*.log"))
-    assert "InsecureKeyLengthWarning" not in component_logs and "minimum recommended length" not in component_logs
+    assert (
+        "InsecureKeyLengthWarning" not in component_logs
+        and "minimum recommended length" not in component_logs
+    )
     crawl = task_log(home, "crawl")
     scrapy = [r for r in crawl if str(r.get("logger", "")).startswith("crawler.")]
     assert scrapy, crawl[:20]
@@ -119,7 +122,7 @@ def test_clean_run_logs_at_scrapy_levels_with_summaries_and_a_readable_ui(home: 
     assert all("requests" in line and "\n" not in line for line in stats), stats
     multi_line = [r["event"] for r in scrapy if r.get("level") == "info" and "\n" in str(r["event"])]
     assert not multi_line, multi_line[:2]
-    for task_id in ("crawl", "load", "check", "publish"):
+    for task_id in ("crawl", "extract", "load", "check", "publish"):
         summaries = [
             str(r.get("event")) for r in task_log(home, task_id) if "summary:" in str(r.get("event"))
         ]
