@@ -3,7 +3,9 @@
 Twisted's reactor cannot restart inside a process (and Airflow's ``dag.test()`` runs every
 task in one process), so the crawl itself runs as ``python -m crawlers.run``. This function
 prepares the ``crawl_runs`` row (re-running a run id resets its raw data), starts the
-subprocess, relays its progress, and returns the counters the subprocess wrote.
+subprocess, relays its progress and its log (Scrapy's records at their own levels, see
+:mod:`pipeline.crawl_log`: never as raw stderr, which an Airflow task logs as ERROR), and
+returns the counters the subprocess wrote.
 """
 
 from __future__ import annotations
