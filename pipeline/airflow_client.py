@@ -65,7 +65,7 @@ class AirflowClient:
         """Call ``/api/v2{path}``; return the decoded JSON, raise :class:`AirflowError` otherwise."""
         for attempt in range(2):
             headers = {"Authorization": f"Bearer {self.token()}"}
-            response = self._http.request(method, f"/api/v2{path}", headers=headers, **kwargs)
+            response = self._send(method, f"/api/v2{path}", headers=headers, **kwargs)
             if response.status_code == 401 and attempt == 0:
                 self._token = None
                 continue
@@ -73,6 +73,20 @@ class AirflowClient:
         if response.status_code >= 300:
             raise AirflowError(f"{method} {path}: HTTP {response.status_code} {response.text[:500]}")
         return response.json() if response.content else None
+
+    def _send(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        """One HTTP call; a read of state (GET) that times out is asked again, twice.
+
+        An API server that also serves the execution API of busy tasks can miss one
+        deadline; a GET changes nothing, so asking again is safe (a POST is not retried).
+        """
+        for attempt in range(3):
+            try:
+                return self._http.request(method, url, **kwargs)
+            except httpx.TimeoutException:
+                if method != "GET" or attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
 
     def wait_until_healthy(self, timeout: float = 180.0, components: AirflowComponents | None = None) -> None:
         """Wait until the API server answers and the metadatabase is healthy."""
