@@ -14,7 +14,11 @@ $(BIN)/python:
 # Re-install whenever the lock or the project metadata changes. Bytecode is compiled at install:
 # uv does not by default, and with PYTHONDONTWRITEBYTECODE set (as on CI machines) every
 # process - each crawl subprocess, each Airflow task - would compile ~600 modules again (~4 s).
+# Airflow renders DAG graphs with graphviz: the Python package comes with the lock, Debian's
+# `dot` binary is installed here when we are root and it is missing (else: apt-get install graphviz).
 $(STAMP): $(BIN)/python requirements.lock pyproject.toml
+	@if ! command -v dot > /dev/null && [ "$$(id -u)" = 0 ] && command -v apt-get > /dev/null; then \
+		apt-get install -y -qq graphviz > /dev/null || echo "note: apt-get install graphviz failed; graph rendering disabled"; fi
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
 	$(BIN)/uv pip sync --quiet --compile-bytecode --python $(BIN)/python requirements.lock
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
@@ -50,6 +54,7 @@ unit: install
 
 test: lint typecheck unit
 
+# Writes data/airflow/airflow.cfg and prints the line that points the plain `airflow` CLI at it.
 airflow: install
 	$(BIN)/newsflow airflow
 

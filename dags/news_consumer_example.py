@@ -27,6 +27,7 @@ an export, an index refresh or a notification.
 
 @dag(
     dag_id="news_consumer_example",
+    dag_display_name="Example consumer of new articles",
     description="Example consumer of the newsflow articles Asset",
     schedule=[ASSET],
     start_date=dagkit.START_DATE,

@@ -12,6 +12,7 @@ file, line and key) while every other source keeps its DAG.
 from __future__ import annotations
 
 import logging
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -29,7 +30,12 @@ def build_ingest_dag(source: Source) -> DAG:
 
     @dag(
         dag_id=f"news_ingest__{key}",
-        description=f"Crawl, extract, load and check {source.name}",
+        dag_display_name=f"Ingest: {source.name}",
+        # The UI shows the cron expression without its timezone: the description names it.
+        description=(
+            f"Crawl, extract, load and check {source.name}; "
+            f"schedule {source.schedule.cron} in {source.schedule.timezone}"
+        ),
         schedule=CronDataIntervalTimetable(source.schedule.cron, timezone=source.schedule.timezone),
         start_date=dagkit.START_DATE,
         catchup=False,
@@ -37,7 +43,7 @@ def build_ingest_dag(source: Source) -> DAG:
         # paused: true in sources.yaml pauses a new DAG; otherwise Airflow's
         # dags_are_paused_at_creation decides (paused by default: ops switch sources on).
         is_paused_upon_creation=True if source.schedule.paused else None,
-        tags=["newsflow", "ingest", *source.tags],
+        tags=["newsflow", "ingest", dagkit.source_tag(key), *source.tags],
         doc_md=dagkit.ingest_doc(source),
         default_args=dagkit.default_args(source.owner),
         params={
@@ -45,18 +51,32 @@ def build_ingest_dag(source: Source) -> DAG:
                 None,
                 type=["null", "integer"],
                 minimum=1,
+                title="Max pages",
                 description=f"Responses to fetch at most (default from sources.yaml: {source.limits.max_pages}).",
+                section="Crawl",
             ),
             "related_depth": Param(
                 None,
                 type=["null", "integer"],
                 minimum=0,
                 maximum=5,
+                title="Related-link depth",
                 description=f"Hops of related links (default from sources.yaml: {source.related.depth}).",
+                section="Crawl",
             ),
-            "recrawl": Param(False, type="boolean", description="Refetch every page unconditionally."),
+            "recrawl": Param(
+                False,
+                type="boolean",
+                title="Recrawl everything",
+                description="Refetch every page unconditionally.",
+                section="Crawl",
+            ),
             "dry_run": Param(
-                False, type="boolean", description="Crawl only; extract/load/publish are skipped."
+                False,
+                type="boolean",
+                title="Dry run",
+                description="Crawl only; extract/load/publish are skipped.",
+                section="Pipeline",
             ),
         },
     )
@@ -71,13 +91,16 @@ def build_ingest_dag(source: Source) -> DAG:
             source reschedules the task (see ``dagkit.crawl_exclusively``).
             """
             from pipeline.stages.crawl import crawl as stage
+            from pipeline.task_summary import log_summary
 
+            started = time.monotonic()
             dagkit.prepare_task_environment()
             options = dagkit.crawl_options(context["params"], run_type=dagkit.run_type_of(context))
             news_run = dagkit.require_news_run(context)
             window = dagkit.window_of(context)
             result = dagkit.crawl_exclusively(lambda: stage(key, news_run, window=window, **options))
             context["ti"].xcom_push(key="crawl", value=result.as_dict())
+            log_summary("crawl", result.as_dict(), time.monotonic() - started)
             result.raise_for_status()  # a failed crawl fails the task, so its retries apply
             return [] if options["dry_run"] else dagkit.shard_plan(news_run, result.pages_fetched)
 

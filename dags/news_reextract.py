@@ -8,6 +8,7 @@ text becomes a new article version). Then the same quality gates and Asset event
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from airflow.sdk import DAG, Param, dag, task
@@ -31,8 +32,8 @@ DOC = """\
 
 Re-runs **extract → load → check → publish** for one source over a window of pages already
 in the raw store, without crawling. Use it after fixing a cleaning rule or upgrading the
-extractor. Trigger with params `source`, `start`, `end` (ISO dates or date-times, UTC when no
-offset; `end` is exclusive). Empty `start`/`end` mean the last 24 hours.
+extractor. Trigger with params `source`, `start`, `end` (date pickers; ISO dates or date-times,
+UTC when no offset; `end` is exclusive). Empty `start`/`end` mean the last 24 hours.
 
 The run is recorded in `crawl_runs` with kind `reextract` and run id
 `<source>__reextract__<airflow run id>`; clearing and rerunning it gives the same database state.
@@ -41,6 +42,7 @@ The run is recorded in `crawl_runs` with kind `reextract` and run id
 
 @dag(
     dag_id="news_reextract",
+    dag_display_name="Re-extract a window",
     description="Re-extract and reload a source's archived pages for a window (no crawl)",
     schedule=None,
     start_date=dagkit.START_DATE,
@@ -53,13 +55,27 @@ The run is recorded in `crawl_runs` with kind `reextract` and run id
         "source": Param(
             SOURCE_KEYS[0] if SOURCE_KEYS else "",
             type="string",
+            title="Source",
             description="Source key from sources.yaml.",
+            section="Source",
             **SOURCE_ENUM,
         ),
         "start": Param(
-            None, type=["null", "string"], description="Window start (inclusive), e.g. 2026-01-01."
+            None,
+            type=["null", "string"],
+            format="date-time",
+            title="Window start",
+            description="Inclusive; UTC when no offset is given. Empty: 24 hours before the end.",
+            section="Window",
         ),
-        "end": Param(None, type=["null", "string"], description="Window end (exclusive), e.g. 2026-01-08."),
+        "end": Param(
+            None,
+            type=["null", "string"],
+            format="date-time",
+            title="Window end",
+            description="Exclusive; UTC when no offset is given. Empty: now.",
+            section="Window",
+        ),
     },
 )
 def news_reextract() -> None:
@@ -67,13 +83,23 @@ def news_reextract() -> None:
     def start(**context: Any) -> list[dict[str, Any]]:
         """Create the reextract run for the window; return the extraction shard plan."""
         from pipeline.stages.reextract import start_reextract, stored_responses, window_from_params
+        from pipeline.task_summary import log_summary
 
+        started = time.monotonic()
         dagkit.prepare_task_environment()
         params = context["params"]
         window = window_from_params(params.get("start"), params.get("end"))
         source = str(params["source"])
         news_run = start_reextract(source, *window, dagkit.require_news_run(context))
-        return dagkit.shard_plan(news_run, stored_responses(source, *window))
+        pages = stored_responses(source, *window)
+        summary = {
+            "run_id": news_run,
+            "pages": pages,
+            "from": window[0].isoformat(),
+            "to": window[1].isoformat(),
+        }
+        log_summary("start", summary, time.monotonic() - started)
+        return dagkit.shard_plan(news_run, pages)
 
     extract_load_check_publish(start(), ASSET)
 

@@ -6,6 +6,7 @@ deleted file are detached first. See :mod:`pipeline.stages.retention`.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from airflow.sdk import DAG, Param, dag, task
@@ -26,6 +27,7 @@ setting for one run. Idempotent: a rerun deletes nothing more.
 
 @dag(
     dag_id="news_retention",
+    dag_display_name="Raw store retention",
     description="Prune raw WARC files past the retention period",
     schedule="@daily",
     start_date=dagkit.START_DATE,
@@ -36,9 +38,20 @@ setting for one run. Idempotent: a rerun deletes nothing more.
     default_args=dagkit.default_args("newsflow"),
     params={
         "retention_days": Param(
-            None, type=["null", "integer"], minimum=1, description="Override NEWSFLOW_RAW_RETENTION_DAYS."
+            None,
+            type=["null", "integer"],
+            minimum=1,
+            title="Retention (days)",
+            description="Override NEWSFLOW_RAW_RETENTION_DAYS for this run.",
+            section="Retention",
         ),
-        "dry_run": Param(False, type="boolean", description="Report what would be deleted, delete nothing."),
+        "dry_run": Param(
+            False,
+            type="boolean",
+            title="Dry run",
+            description="Report what would be deleted, delete nothing.",
+            section="Retention",
+        ),
     },
 )
 def news_retention() -> None:
@@ -46,11 +59,14 @@ def news_retention() -> None:
     def prune(**context: Any) -> dict[str, Any]:
         """Delete expired WARC files (never the last good run's)."""
         from pipeline.stages.retention import prune_raw
+        from pipeline.task_summary import log_summary
 
+        started = time.monotonic()
         dagkit.prepare_task_environment()
         params = context["params"]
         days = params.get("retention_days")
         result = prune_raw(retention_days=int(days) if days else None, dry_run=bool(params.get("dry_run")))
+        log_summary("prune", result.as_dict(), time.monotonic() - started)
         return result.as_dict()
 
     prune()

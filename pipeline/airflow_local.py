@@ -1,17 +1,20 @@
-"""Run Airflow 3 natively for newsflow: an AIRFLOW_HOME, its components, and a REST client.
+"""Run Airflow 3 natively for newsflow: an AIRFLOW_HOME with its ``airflow.cfg``, and its components.
 
-Used by ``newsflow airflow`` (ops click through a local standalone Airflow), by the
-real-scheduler test (PostgreSQL metadata DB, LocalExecutor) and by the compose test. The
-news database stays separate from Airflow's metadata database: components get both URLs,
-``NEWSFLOW_DATABASE_URL`` for the tasks and ``AIRFLOW__DATABASE__SQL_ALCHEMY_CONN`` for Airflow.
+Used by ``newsflow airflow`` (``make airflow``: ops click through a local Airflow), by the
+real-scheduler tests (PostgreSQL metadata DB, LocalExecutor) and by the compose test. The
+news database stays separate from Airflow's metadata database: tasks get
+``NEWSFLOW_DATABASE_URL``, Airflow its ``[database] sql_alchemy_conn``.
 
-Everything is configured through ``AIRFLOW__*`` environment variables (no airflow.cfg edits),
-so the same :class:`AirflowHome` drives ``airflow db migrate``, ``airflow dags test`` and the
-long-running components alike.
+Like ``airflow standalone``, the installation is a folder: :meth:`AirflowHome.prepare` writes
+``<home>/airflow.cfg`` (executor, DAG folder, metadata DB, API address, auth manager, a JWT
+secret generated once and kept there), so the plain ``airflow`` CLI works on the same
+instance after ``export AIRFLOW_HOME=<home>``; the REST client lives in
+:mod:`pipeline.airflow_client`.
 """
 
 from __future__ import annotations
 
+import configparser
 import json
 import os
 import secrets
@@ -20,24 +23,33 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-import httpx
+from pipeline.airflow_client import TERMINAL_STATES, AirflowClient, AirflowError
 
-from pipeline.errors import NewsflowError
+__all__ = [
+    "COMPONENTS",
+    "DAGS_FOLDER",
+    "PROJECT_ROOT",
+    "TERMINAL_STATES",
+    "AirflowClient",
+    "AirflowComponents",
+    "AirflowError",
+    "AirflowHome",
+    "free_port",
+    "news_environment",
+    "serve",
+]
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DAGS_FOLDER = PROJECT_ROOT / "dags"
 COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
 SIMPLE_AUTH_MANAGER = "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
-TERMINAL_STATES = {"success", "failed"}
-
-
-class AirflowError(NewsflowError):
-    """An Airflow command or API call failed; the message says which and why."""
+#: Bytes of the generated JWT signing secret (Airflow warns below 64 on every request).
+JWT_SECRET_BYTES = 64
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -82,8 +94,17 @@ class AirflowHome:
     def passwords_file(self) -> Path:
         return self.home / "simple_auth_manager_passwords.json"
 
+    @property
+    def config_file(self) -> Path:
+        return self.home / "airflow.cfg"
+
+    @property
+    def export_line(self) -> str:
+        """The one line that points the plain ``airflow`` CLI at this installation."""
+        return f"export AIRFLOW_HOME={self.home}"
+
     def prepare(self) -> None:
-        """Create the folder, the admin password (kept across restarts) and the JWT secret."""
+        """Create the folder, the admin password (kept across restarts) and ``airflow.cfg``."""
         self.home.mkdir(parents=True, exist_ok=True)
         (self.home / "logs").mkdir(exist_ok=True)
         stored = json.loads(self.passwords_file.read_text() or "{}") if self.passwords_file.exists() else {}
@@ -92,38 +113,63 @@ class AirflowHome:
         stored[self.username] = self.password
         self.passwords_file.write_text(json.dumps(stored) + "\n")
         self.passwords_file.chmod(0o600)
-        secret_file = self.home / "jwt_secret"
-        if not secret_file.exists():
-            secret_file.write_text(secrets.token_urlsafe(32))
-            secret_file.chmod(0o600)
+        self.write_config()
+
+    def config(self) -> dict[str, dict[str, str]]:
+        """The sections of ``airflow.cfg`` newsflow sets (Airflow's defaults for the rest)."""
+        return {
+            "core": {
+                "dags_folder": str(self.dags_folder),
+                "executor": "LocalExecutor",
+                "load_examples": "False",
+                "parallelism": str(self.parallelism),
+                "dags_are_paused_at_creation": str(self.dags_paused_at_creation),
+                "auth_manager": SIMPLE_AUTH_MANAGER,
+                "simple_auth_manager_users": f"{self.username}:admin",
+                "simple_auth_manager_passwords_file": str(self.passwords_file),
+                "execution_api_server_url": f"{self.base_url}/execution/",
+            },
+            "database": {"sql_alchemy_conn": str(self.metadata_url)},
+            "api": {"host": self.host, "port": str(self.port), "base_url": self.base_url},
+            "logging": {"base_log_folder": str(self.home / "logs")},
+            # Pick up new and changed DAG files quickly (ops edit sources.yaml and wait).
+            "dag_processor": {"refresh_interval": "30", "min_file_process_interval": "30"},
+            "scheduler": {"enable_health_check": "False"},
+        }
+
+    def write_config(self) -> None:
+        """(Re)write ``airflow.cfg``, keeping its JWT secret; readable by the owner only.
+
+        The secret is generated once (``JWT_SECRET_BYTES`` random bytes) and never printed;
+        tokens issued before a restart stay valid because it is kept.
+        """
+        parser = configparser.ConfigParser(interpolation=None)
+        if self.config_file.exists():
+            parser.read(self.config_file)
+        secret = parser.get("api_auth", "jwt_secret", fallback="")
+        if len(secret) < JWT_SECRET_BYTES:
+            secret = secrets.token_urlsafe(JWT_SECRET_BYTES)
+        for section, values in {**self.config(), "api_auth": {"jwt_secret": secret}}.items():
+            if not parser.has_section(section):
+                parser.add_section(section)
+            for key, value in values.items():
+                parser.set(section, key, value)
+        self.config_file.touch(mode=0o600)
+        with self.config_file.open("w") as handle:
+            handle.write("# Written by newsflow (pipeline/airflow_local.py); edits to other keys are kept.\n")
+            parser.write(handle)
+        self.config_file.chmod(0o600)
 
     def env(self) -> dict[str, str]:
-        """The environment of every Airflow process of this installation."""
-        secret_file = self.home / "jwt_secret"
-        jwt_secret = secret_file.read_text().strip() if secret_file.exists() else "unprepared"
+        """The environment of every Airflow process of this installation.
+
+        Configuration is in ``airflow.cfg``; inherited ``AIRFLOW__*`` overrides are dropped so
+        that the file is what runs (tests pass theirs in ``extra_env``).
+        """
         env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW__")}
         env.update(
             {
                 "AIRFLOW_HOME": str(self.home),
-                "AIRFLOW__CORE__DAGS_FOLDER": str(self.dags_folder),
-                "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
-                "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-                "AIRFLOW__CORE__PARALLELISM": str(self.parallelism),
-                "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": str(self.dags_paused_at_creation),
-                "AIRFLOW__CORE__AUTH_MANAGER": SIMPLE_AUTH_MANAGER,
-                "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{self.username}:admin",
-                "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(self.passwords_file),
-                "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{self.base_url}/execution/",
-                "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": str(self.metadata_url),
-                "AIRFLOW__API__HOST": self.host,
-                "AIRFLOW__API__PORT": str(self.port),
-                "AIRFLOW__API__BASE_URL": self.base_url,
-                "AIRFLOW__API_AUTH__JWT_SECRET": jwt_secret,
-                "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(self.home / "logs"),
-                # Pick up new and changed DAG files quickly (ops edit sources.yaml and wait).
-                "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "30",
-                "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "30",
-                "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "False",
                 "PYTHONPATH": os.pathsep.join(
                     p for p in (str(PROJECT_ROOT), os.environ.get("PYTHONPATH", "")) if p
                 ),
@@ -243,194 +289,6 @@ class AirflowComponents:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
-
-
-class AirflowClient:
-    """A small client of the Airflow 3 public REST API (v2), with JWT auth.
-
-    Ops scripts and tests use it to trigger DAG runs and wait for them; the simple auth
-    manager (and any auth manager implementing ``/auth/token``) hands out the token.
-    """
-
-    def __init__(self, base_url: str, username: str, password: str, timeout: float = 30.0) -> None:
-        self.base_url = base_url.rstrip("/")
-        self.username = username
-        self.password = password
-        self._http = httpx.Client(base_url=self.base_url, timeout=timeout, trust_env=False)
-        self._token: str | None = None
-
-    def close(self) -> None:
-        self._http.close()
-
-    def __enter__(self) -> AirflowClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def token(self) -> str:
-        """A JWT from ``POST /auth/token`` (cached; refreshed on a 401)."""
-        if self._token is None:
-            response = self._http.post(
-                "/auth/token", json={"username": self.username, "password": self.password}
-            )
-            if response.status_code >= 300:
-                raise AirflowError(
-                    f"login as {self.username} failed: HTTP {response.status_code} {response.text}"
-                )
-            self._token = str(response.json()["access_token"])
-        return self._token
-
-    def request(self, method: str, path: str, **kwargs: Any) -> Any:
-        """Call ``/api/v2{path}``; return the decoded JSON, raise :class:`AirflowError` otherwise."""
-        for attempt in range(2):
-            headers = {"Authorization": f"Bearer {self.token()}"}
-            response = self._http.request(method, f"/api/v2{path}", headers=headers, **kwargs)
-            if response.status_code == 401 and attempt == 0:
-                self._token = None
-                continue
-            break
-        if response.status_code >= 300:
-            raise AirflowError(f"{method} {path}: HTTP {response.status_code} {response.text[:500]}")
-        return response.json() if response.content else None
-
-    def wait_until_healthy(self, timeout: float = 180.0, components: AirflowComponents | None = None) -> None:
-        """Wait until the API server answers and the metadatabase is healthy."""
-        deadline = time.monotonic() + timeout
-        last = "no answer"
-        while time.monotonic() < deadline:
-            if components is not None:
-                components.check_alive()
-            try:
-                response = self._http.get("/api/v2/monitor/health")
-                if response.status_code == 200:
-                    health = response.json()
-                    if health.get("metadatabase", {}).get("status") == "healthy":
-                        return
-                last = f"HTTP {response.status_code}: {response.text[:200]}"
-            except httpx.HTTPError as exc:
-                last = str(exc)
-            time.sleep(1.0)
-        raise AirflowError(f"API server at {self.base_url} not healthy after {timeout:.0f}s: {last}")
-
-    def wait_for_dag(
-        self, dag_id: str, timeout: float = 180.0, components: AirflowComponents | None = None
-    ) -> dict[str, Any]:
-        """Wait until the DAG processor has parsed and serialised ``dag_id``."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if components is not None:
-                components.check_alive()
-            try:
-                dag: dict[str, Any] = self.request("GET", f"/dags/{dag_id}")
-                return dag
-            except AirflowError as exc:
-                if "HTTP 404" not in str(exc):
-                    raise
-            time.sleep(2.0)
-        errors = self.request("GET", "/importErrors")
-        raise AirflowError(f"DAG {dag_id} not parsed after {timeout:.0f}s; import errors: {errors}")
-
-    def set_paused(self, dag_id: str, paused: bool) -> None:
-        self.request("PATCH", f"/dags/{dag_id}", json={"is_paused": paused})
-
-    def trigger(
-        self, dag_id: str, conf: Mapping[str, Any] | None = None, logical_date: str | None = None
-    ) -> str:
-        """Trigger a DAG run (manual); return its run id."""
-        body = {"logical_date": logical_date, "conf": dict(conf or {})}
-        run: dict[str, Any] = self.request("POST", f"/dags/{dag_id}/dagRuns", json=body)
-        return str(run["dag_run_id"])
-
-    def clear_run(
-        self, dag_id: str, run_id: str, task_ids: list[str] | None = None, *, downstream: bool = False
-    ) -> int:
-        """Clear the run's task instances (all, or ``task_ids`` and, with ``downstream``, the
-        tasks after them: the UI's *Clear* of one task) so the scheduler reruns them."""
-        body: dict[str, Any] = {
-            "dry_run": False,
-            "dag_run_id": run_id,
-            "only_failed": False,
-            "reset_dag_runs": True,
-            "include_downstream": downstream,
-        }
-        if task_ids is not None:
-            body["task_ids"] = task_ids
-        cleared = self.request("POST", f"/dags/{dag_id}/clearTaskInstances", json=body)
-        return len(cleared.get("task_instances", []))
-
-    def create_backfill(
-        self, dag_id: str, from_date: str, to_date: str, *, max_active_runs: int | None = None
-    ) -> dict[str, Any]:
-        """``POST /backfills`` (what ``airflow backfill create`` does): runs for the logical
-        dates in ``[from_date, to_date]``; returns the backfill (its ``id``)."""
-        body: dict[str, Any] = {"dag_id": dag_id, "from_date": from_date, "to_date": to_date}
-        if max_active_runs is not None:
-            body["max_active_runs"] = max_active_runs
-        backfill: dict[str, Any] = self.request("POST", "/backfills", json=body)
-        return backfill
-
-    def task_instances(self, dag_id: str, run_id: str) -> list[dict[str, Any]]:
-        """The run's task instances as the API describes them (state, try number, dates, …)."""
-        data = self.request("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances", params={"limit": 100})
-        instances: list[dict[str, Any]] = data["task_instances"]
-        return instances
-
-    def run_state(self, dag_id: str, run_id: str) -> str:
-        run: dict[str, Any] = self.request("GET", f"/dags/{dag_id}/dagRuns/{run_id}")
-        return str(run["state"])
-
-    def task_states(self, dag_id: str, run_id: str) -> dict[str, str]:
-        """``task_id[map_index]`` -> state of every task instance of the run."""
-        data = self.request("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances", params={"limit": 100})
-        states = {}
-        for ti in data["task_instances"]:
-            key = ti["task_id"] if ti.get("map_index", -1) < 0 else f"{ti['task_id']}[{ti['map_index']}]"
-            states[key] = str(ti["state"])
-        return states
-
-    def wait_for_run(
-        self,
-        dag_id: str,
-        run_id: str,
-        timeout: float = 600.0,
-        components: AirflowComponents | None = None,
-    ) -> str:
-        """Poll the run until it succeeds or fails; return the final state."""
-        deadline = time.monotonic() + timeout
-        state = "unknown"
-        while time.monotonic() < deadline:
-            if components is not None:
-                components.check_alive()
-            state = self.run_state(dag_id, run_id)
-            if state in TERMINAL_STATES:
-                return state
-            time.sleep(2.0)
-        raise AirflowError(
-            f"run {run_id} of {dag_id} still {state} after {timeout:.0f}s; tasks: {self.task_states(dag_id, run_id)}"
-        )
-
-    def runs(self, dag_id: str) -> list[dict[str, Any]]:
-        """The DAG's runs (up to 100)."""
-        data = self.request("GET", f"/dags/{dag_id}/dagRuns", params={"limit": 100})
-        runs: list[dict[str, Any]] = data["dag_runs"]
-        return runs
-
-    def xcom(self, dag_id: str, run_id: str, task_id: str, key: str = "return_value") -> Any:
-        """A task's XCom value (deserialised)."""
-        entry = self.request(
-            "GET",
-            f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/xcomEntries/{key}",
-            params={"deserialize": "true", "stringify": "false"},
-        )
-        return entry["value"]
-
-    def asset_events(self, asset_name: str | None = None) -> list[dict[str, Any]]:
-        data = self.request("GET", "/assets/events", params={"limit": 100, "order_by": "-timestamp"})
-        events: list[dict[str, Any]] = data["asset_events"]
-        if asset_name is not None:
-            events = [e for e in events if e.get("name") == asset_name or e.get("asset_name") == asset_name]
-        return events
 
 
 def news_environment() -> dict[str, str]:

@@ -217,15 +217,26 @@ def articles_asset() -> Any:
     return Asset(name=ARTICLES_ASSET_NAME, uri=ARTICLES_ASSET_URI, group="newsflow")
 
 
+def source_tag(key: str) -> str:
+    """The tag that finds every DAG of one source in the UI's tag filter."""
+    return f"source:{key}"
+
+
 def default_args(owner: str) -> dict[str, Any]:
-    """Retries with exponential backoff and the failure alert, for every task of a DAG."""
+    """Retries with exponential backoff and the failure callbacks, for every task of a DAG.
+
+    The callbacks: :func:`on_task_failure` (marks the news run failed, logs the alert), then
+    Airflow notifiers (webhook for chat tools, SMTP provider e-mail; :mod:`pipeline.notifiers`).
+    """
+    from pipeline.notifiers import failure_notifiers
+
     return {
         "owner": owner,
         "retries": RETRIES,
         "retry_delay": RETRY_DELAY,
         "retry_exponential_backoff": True,
         "max_retry_delay": MAX_RETRY_DELAY,
-        "on_failure_callback": on_task_failure,
+        "on_failure_callback": [on_task_failure, *failure_notifiers()],
     }
 
 
@@ -256,35 +267,29 @@ def require_news_run(context: Mapping[str, Any]) -> str:
 
 
 def on_task_failure(context: Mapping[str, Any]) -> None:
-    """Task failure callback: mark the news run failed and alert (log + webhook/e-mail)."""
-    from pipeline.notify import Alert, notify
+    """First failure callback: mark the news run failed and log the alert (the notifiers send it)."""
+    from pipeline.notifiers import alert_from_context, smtp_connection_from_settings
     from pipeline.redact import install_log_redaction, redact
     from pipeline.stages.check import fail_run
 
     prepare_task_environment()
     install_log_redaction()
-    ti = context.get("ti") or context.get("task_instance")
-    task_id = getattr(ti, "task_id", None)
-    dag = context.get("dag")
-    dag_id = getattr(dag, "dag_id", None)
-    exception = context.get("exception")
-    message = redact(f"{type(exception).__name__}: {exception}") if exception else "task failed"
+    smtp_connection_from_settings()  # for the SMTP notifier that runs next
+    alert = alert_from_context(context)
     run_id = news_run_of(context)
     if run_id is not None:
         try:
-            fail_run(run_id, f"{task_id}: {message}")
+            fail_run(run_id, f"{alert.task_id}: {alert.message}")
         except Exception as exc:  # the alert matters more than the bookkeeping
-            message += redact(f" (could not mark run failed: {exc})")
-    source = dag_id.removeprefix("news_ingest__") if dag_id and dag_id.startswith("news_ingest__") else None
-    notify(
-        Alert(
-            title=f"{dag_id}.{task_id} failed",
-            message=message,
-            source=source,
-            run_id=run_id,
-            dag_id=dag_id,
-            task_id=task_id,
-        )
+            log.warning("could not mark run %s failed: %s", run_id, redact(exc))
+    logging.getLogger("newsflow.alerts").error(
+        "%s: %s (run %s, try %s, log %s)",
+        alert.title,
+        alert.message,
+        alert.run_id,
+        alert.details.get("try_number"),
+        alert.details.get("log_url"),
+        extra={"alert": alert.as_dict()},
     )
 
 

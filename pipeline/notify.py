@@ -1,4 +1,7 @@
-"""Failure alerts: always a log line, plus a webhook POST and/or an e-mail when configured.
+"""Failure alerts outside Airflow: always a log line, plus a webhook POST and/or an e-mail.
+
+Inside Airflow the same :class:`Alert` travels through notifiers (:mod:`pipeline.notifiers`);
+this module serves the CLI and anything else without a task context.
 
 Alerting must never turn one failure into two, so a channel that cannot be reached is
 logged and skipped; :func:`notify` returns which channels delivered so tests and callers
@@ -49,8 +52,9 @@ class Alert:
         return "\n".join(lines).rstrip() + "\n"
 
 
-def _post_webhook(url: str, alert: Alert) -> None:
-    payload = {"text": f"{alert.title}: {alert.message}", **alert.as_dict()}
+def post_webhook(url: str, alert: Alert) -> None:
+    """POST the alert as JSON: ``text`` for chat tools, then every field (details flattened)."""
+    payload = {"text": f"{alert.title}: {alert.message}", **alert.details, **alert.as_dict()}
     request = urllib.request.Request(
         url,
         data=json.dumps(payload, default=str).encode(),
@@ -86,7 +90,7 @@ def notify(alert: Alert, settings: Settings | None = None) -> list[str]:
     delivered = ["log"]
     if settings.alert_webhook_url:
         try:
-            _post_webhook(settings.alert_webhook_url, alert)
+            post_webhook(settings.alert_webhook_url, alert)
             delivered.append("webhook")
         except Exception as exc:  # an unreachable hook must not hide the original failure
             log.warning(

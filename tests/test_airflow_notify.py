@@ -106,3 +106,37 @@ def test_unreachable_channels_do_not_raise(caplog: pytest.LogCaptureFixture) -> 
     with caplog.at_level(logging.WARNING, logger="newsflow.alerts"):
         assert notify(ALERT, settings) == ["log"]
     assert "alert webhook" in caplog.text and "alert e-mail" in caplog.text
+
+
+def test_smtp_provider_notifier_mails_run_task_try_log_url_and_reason(
+    smtp_server: tuple[int, list[str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The DAGs' e-mail channel: the SMTP provider's notifier over a connection from settings."""
+    import base64
+    import email
+    from types import SimpleNamespace
+
+    from airflow.sdk import DAG
+
+    from pipeline.notifiers import email_notifiers, smtp_connection_from_settings
+    from pipeline.settings import reset_settings_cache
+
+    port, messages = smtp_server
+    monkeypatch.setenv("NEWSFLOW_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("NEWSFLOW_SMTP_PORT", str(port))
+    monkeypatch.setenv("NEWSFLOW_ALERT_EMAIL_TO", "ops@example.org")
+    monkeypatch.setenv("AIRFLOW_CONN_NEWSFLOW_SMTP", "")  # restored (removed) after the test
+    reset_settings_cache()
+    smtp_connection_from_settings()
+    [notifier] = email_notifiers()
+    ti = SimpleNamespace(
+        task_id="check", try_number=2, map_index=-1, log_url="http://127.0.0.1:8080/log/check"
+    )
+    dag = DAG("news_ingest__alpha", schedule=None)
+    notifier({"ti": ti, "dag": dag, "run_id": "manual__1", "exception": RuntimeError("quality gate failed")})
+    reset_settings_cache()
+    message = email.message_from_string(messages[0])
+    assert message["Subject"] == "[newsflow] news_ingest__alpha.check failed (try 2)"
+    [part] = message.get_payload()
+    body = base64.b64decode(part.get_payload()).decode()
+    assert "quality gate failed" in body and "manual__1" in body and "http://127.0.0.1:8080/log/check" in body

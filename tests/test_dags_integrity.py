@@ -31,7 +31,7 @@ out = {"errors": dict(bag.import_errors), "dags": {}, "io_events": io_events}
 for dag_id, dag in bag.dags.items():
     tt = dag.timetable
     out["dags"][dag_id] = {
-        "tags": sorted(dag.tags), "doc_md": dag.doc_md or "", "owner": dag.owner,
+        "tags": sorted(dag.tags), "display_name": dag.dag_display_name, "doc_md": dag.doc_md or "", "owner": dag.owner,
         "catchup": dag.catchup, "max_active_runs": dag.max_active_runs,
         "timetable": type(tt).__name__,
         "cron": getattr(tt, "expression", None), "timezone": str(getattr(tt, "timezone", "")),
@@ -66,7 +66,7 @@ def dagbag(tmp_path: Path, sources: Path | None = None) -> dict[str, Any]:
     return result
 
 
-MAINTENANCE = {"news_reextract", "news_retention", "news_consumer_example"}
+MAINTENANCE = {"news_reextract", "news_retention", "news_consumer_example", "news_staleness"}
 RETRIED_TASKS = {"crawl", "extract", "load", "publish", "start", "prune", "summarise"}
 
 
@@ -80,6 +80,10 @@ def test_shipped_dags_import_cleanly_and_are_well_formed(tmp_path: Path) -> None
         assert dag["owner"], dag_id
         assert len(dag["doc_md"]) > 200, dag_id
         assert dag["catchup"] is False, dag_id
+        assert dag["display_name"] != dag_id, dag_id  # the UI shows a name, not the raw id
+        for name, param in dag["params"].items():  # the trigger form: titled, grouped, explained
+            schema = param["schema"]
+            assert schema.get("title") and schema.get("section") and param["description"], (dag_id, name)
         for task_id, task in dag["tasks"].items():
             assert task["has_failure_callback"], (dag_id, task_id)
             if task_id in RETRIED_TASKS:
@@ -93,6 +97,7 @@ def test_shipped_dags_import_cleanly_and_are_well_formed(tmp_path: Path) -> None
         assert dag["max_active_runs"] == 1 and dag["owner"] == source.owner
         assert "rerun" in dag["doc_md"].lower() and source.key in dag["doc_md"]
         assert set(dag["params"]) == {"max_pages", "related_depth", "recrawl", "dry_run"}
+        assert f"source:{source.key}" in dag["tags"] and dag["display_name"] == f"Ingest: {source.name}"
         tasks = dag["tasks"]
         assert tasks["crawl"]["pool"] == "crawl_pool"
         # Backfills start several runs at once: the crawls of one source still never overlap.
@@ -108,6 +113,8 @@ def test_shipped_dags_import_cleanly_and_are_well_formed(tmp_path: Path) -> None
         ]
     reextract = bag["dags"]["news_reextract"]
     assert reextract["params"]["source"]["schema"]["enum"] == [s.key for s in shipped]
+    for end in ("start", "end"):  # date pickers in the trigger form
+        assert reextract["params"][end]["schema"]["format"] == "date-time"
     assert reextract["tasks"]["publish"]["outlets"] == ["newsflow_articles"]
     assert "crawl" not in reextract["tasks"]
     assert bag["dags"]["news_consumer_example"]["timetable"] == "AssetTriggeredTimetable"

@@ -260,6 +260,13 @@ def test_quality_gate_fails_a_source_whose_extraction_breaks(
     assert "has the site's layout or its feeds changed?" in row["error"]
     assert row["quality"]["passed"] is False and row["quality"]["metrics"]["fetched"] == 6
     assert stored_urls(sqlite_url, "js-times") == set()
+    # The task fails with the short message (reasons, no page list); the full text is logged.
+    short = [
+        line
+        for line in output(result).splitlines()
+        if "AirflowFailException" in line or "quality gate failed" in line
+    ]
+    assert any("(pages and metrics: see the log above" in line for line in short), short
 
 
 def test_reextract_rewrites_articles_from_warc_without_http(

@@ -70,6 +70,9 @@ def standalone(
         )
 
     console.print(f"starting Airflow in {airflow_home.home} (first start migrates its database, ~1 min)")
+    console.print(
+        f"for the airflow CLI in another shell: [bold]{airflow_home.export_line}[/bold]", soft_wrap=True
+    )
     serve(airflow_home, on_ready=ready)
 
 

@@ -3,7 +3,9 @@
 Twisted's reactor cannot restart inside a process (and Airflow's ``dag.test()`` runs every
 task in one process), so the crawl itself runs as ``python -m crawlers.run``. This function
 prepares the ``crawl_runs`` row (re-running a run id resets its raw data), starts the
-subprocess, relays its progress, and returns the counters the subprocess wrote.
+subprocess, relays its progress and its log (Scrapy's records at their own levels, see
+:mod:`pipeline.crawl_log`: never as raw stderr, which an Airflow task logs as ERROR), and
+returns the counters the subprocess wrote.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -191,10 +194,19 @@ def crawl(
 def _run(
     cmd: list[str], on_progress: ProgressCallback | None, env: dict[str, str]
 ) -> tuple[int, dict[str, Any] | None]:
-    """Run the crawler; stdout carries JSON progress lines, stderr (the log) is inherited."""
+    """Run the crawler; stdout carries JSON progress lines, stderr (Scrapy's log) is relayed
+    into our logging at Scrapy's levels by a thread (:mod:`pipeline.crawl_log`)."""
+    from pipeline.crawl_log import CrawlLogRelay
+
     result: dict[str, Any] | None = None
-    with subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, bufsize=1, env=env) as proc:
-        assert proc.stdout is not None
+    with subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1, env=env
+    ) as proc:
+        assert proc.stdout is not None and proc.stderr is not None
+        relay = threading.Thread(
+            target=CrawlLogRelay().relay, args=(proc.stderr,), name="crawl-log", daemon=True
+        )
+        relay.start()
         for line in proc.stdout:
             try:
                 message = json.loads(line)
@@ -205,6 +217,7 @@ def _run(
             elif message.get("event") == "progress" and on_progress is not None:
                 on_progress(message)
         returncode = proc.wait()
+        relay.join(timeout=30)
     return returncode, result
 
 
