@@ -18,7 +18,7 @@ $(BIN)/python:
 # `dot` binary is installed here when we are root and it is missing (else: apt-get install graphviz).
 $(STAMP): $(BIN)/python requirements.lock pyproject.toml
 	@if ! command -v dot > /dev/null && [ "$$(id -u)" = 0 ] && command -v apt-get > /dev/null; then \
-		apt-get install -y -qq graphviz > /dev/null || echo "note: apt-get install graphviz failed; graph rendering disabled"; fi
+		(apt-get update -qq && apt-get install -y -qq graphviz > /dev/null) || echo "note: apt-get install graphviz failed; graph rendering disabled"; fi
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
 	$(BIN)/uv pip sync --quiet --compile-bytecode --python $(BIN)/python requirements.lock
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
