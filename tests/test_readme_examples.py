@@ -89,3 +89,13 @@ def test_every_readme_example_returns_rows(demo_db: dict[str, str]) -> None:
         )
         hits = json.loads(done.stdout)["hits"]
         assert hits and hits[0]["url"] == demo_db[key], (query, hits)
+
+
+def test_the_readme_shows_exactly_these_examples() -> None:
+    """The README copies the examples verbatim: an edited README example is an untested one."""
+    readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+    for example in SQL_EXAMPLES:
+        assert " ".join(example.sql.split()) + ";" in readme, example.title
+    for cli in CLI_EXAMPLES:
+        shown = " ".join(f'"{arg}"' if " " in arg else arg for arg in cli.args)
+        assert f"newsflow {shown}" in readme, cli.args
