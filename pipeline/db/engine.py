@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -39,8 +40,19 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
-    # The full-text triggers index each article in its own language (migration 0005).
-    register_sqlite_functions(dbapi_connection)
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_functions(dbapi_connection: Any, _record: Any) -> None:
+    """Every SQLite connection of this process gets newsflow's SQL functions.
+
+    The full-text triggers call ``newsflow_terms`` to index each article in its own language
+    (migration 0005), so a write to ``articles`` through any engine — ours, Alembic's, a
+    test's or a script's plain ``create_engine`` — must have it; a class-level listener covers
+    them all, not only engines made by :func:`make_engine`.
+    """
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        register_sqlite_functions(dbapi_connection)
 
 
 def _sqlite_begin(conn: Any) -> None:
