@@ -49,9 +49,12 @@ SIGNALS: tuple[str, ...] = (
     "title-units",
 )
 
+#: Listing paths: a taxonomy segment, or a numbered index file (``index-2.html``: page 2 of a
+#: front; a bare ``index.html`` is how static sites name every article's folder page).
 _LISTING_PATH = re.compile(
     r"/(?:tag|tags|category|categories|topic|topics|section|sections|author|authors|archive|archives|"
-    r"search|page|collections?|shop|products?|store|rubrik|thema|themen|categorie|categoria|label)(?:/|$)",
+    r"search|page|collections?|shop|products?|store|rubrik|thema|themen|categorie|categoria|label)(?:/|$)"
+    r"|/index[-_]\d+\.(?:html?|php)$",
     re.I,
 )
 #: A path ending in a section name ("/news/", "/blog", "/noticias/") is that section's front.
