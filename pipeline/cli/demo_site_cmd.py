@@ -23,7 +23,12 @@ def demo_site(
     slow_seconds: float = typer.Option(3.0, min=0.0, max=600.0, help="Delay of the deliberately slow page."),
 ) -> None:
     """Serve the demo news network (three outlets on loopback) until Ctrl-C."""
+    import signal
     import threading
+
+    # Ctrl-C/SIGINT stops it even when started from a parent that ignores SIGINT (a script's
+    # background job, a test process): an ignored signal is inherited across exec.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
     from pipeline.demo_site import DemoNetwork
 
