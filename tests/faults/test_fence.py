@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import SimpleNamespace
@@ -317,8 +318,18 @@ OFF, NET = OffsiteRequest, BlockedNetwork
     ],
 )
 def test_fence_decisions_without_connecting(
-    url: str, same_site: type[Exception] | None, anywhere: type[Exception] | str | None
+    url: str,
+    same_site: type[Exception] | None,
+    anywhere: type[Exception] | str | None,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    def no_connect(*args: object, **kwargs: object) -> None:
+        raise AssertionError(f"a fence decision tried to connect: {args}")
+
+    # Tripwires: a decision row never opens a socket (non-loopback literals are decided only).
+    monkeypatch.setattr(socket.socket, "connect", no_connect)
+    monkeypatch.setattr(socket.socket, "connect_ex", no_connect)
+    monkeypatch.setattr(socket, "create_connection", no_connect)
     for scope, expected in (("same_site", same_site), ("any", anywhere)):
         middleware = _middleware(_source(scope, ["127.0.0.1:18481"]))
         middleware.guard.verdict = _no_lookup  # type: ignore[method-assign]
