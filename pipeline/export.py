@@ -21,6 +21,7 @@ from sqlalchemy import text
 
 from pipeline.db.engine import get_engine
 from pipeline.errors import UsageError
+from pipeline.jsonout import iso_z
 
 FORMATS = ("jsonl", "csv", "parquet")
 _TIMESTAMPS = {"published_at", "modified_at", "first_seen_at", "last_seen_at", "updated_at", "removed_at"}
@@ -164,10 +165,10 @@ def _json_safe(row: dict[str, Any], sqlite: bool) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in row.items():
         if isinstance(value, datetime):
-            value = value.astimezone(UTC).isoformat().replace("+00:00", "Z")
-        elif sqlite and key in {"authors", "tags"} and isinstance(value, str):
+            value = iso_z(value)
+        elif sqlite and key in _LISTS and isinstance(value, str):
             value = json.loads(value)
-        elif sqlite and key in {"is_paywalled", "is_complete"} and value is not None:
+        elif sqlite and key in _BOOLS and value is not None:
             value = bool(value)
         out[key] = value
     return out

@@ -1,4 +1,4 @@
-"""Full-text search and export over the consumer interface, one API for both backends.
+"""Full-text search over the consumer interface, one API for both backends (export: :mod:`pipeline.export`).
 
 PostgreSQL ranks with ``ts_rank_cd`` over ``search_vector`` (title weighted above description
 above text, GIN-indexed, kept current by a trigger, in the article's own language); SQLite ranks
@@ -329,9 +329,3 @@ def search(
     check_query(query)
     with get_engine(database_url).connect().execution_options(read_only=True) as conn:
         return _search(conn, query, source, since, limit, all_copies, include_removed)
-
-
-# The export lives in pipeline.export; kept importable from here for existing callers.
-from pipeline.export import EXPORT_COLUMNS, export_articles  # noqa: E402
-
-__all__ = ["EXPORT_COLUMNS", "SearchHit", "export_articles", "parse_since", "search", "to_fts5"]

@@ -11,7 +11,8 @@ from sqlalchemy import Engine, select, text
 
 from pipeline.db.engine import make_engine, session_scope
 from pipeline.db.models import Article, ArticleVersion, CrawlRun, ExtractedRecord, Fetch
-from pipeline.search import export_articles, search
+from pipeline.export import export_articles
+from pipeline.search import search
 from pipeline.stages.load import load
 from pipeline.urls import canonicalize, url_hash
 from tests.loadkit import T0, add_record, article, make_run, make_source, story

@@ -110,8 +110,8 @@ def articles_command(
 
     from pipeline.db.readonly import require_database, require_source
     from pipeline.errors import UsageError
-    from pipeline.export import FORMATS, write_rows
-    from pipeline.search import export_articles, parse_since
+    from pipeline.export import FORMATS, export_articles, write_rows
+    from pipeline.search import parse_since
 
     if sum([as_json, as_jsonl, fmt is not None]) > 1:
         raise UsageError("--json, --jsonl and --format are exclusive")
