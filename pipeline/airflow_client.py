@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from pipeline.errors import NewsflowError
+from pipeline.errors import NewsflowError, UsageError
 
 if TYPE_CHECKING:
     from pipeline.airflow_local import AirflowComponents
@@ -23,6 +23,25 @@ TERMINAL_STATES = {"success", "failed"}
 
 class AirflowError(NewsflowError):
     """An Airflow command or API call failed; the message says which and why."""
+
+
+def check_conf(dag_id: str, conf: Mapping[str, Any], declared: Mapping[str, Any]) -> None:
+    """:class:`UsageError` for a ``conf`` key the DAG does not declare as a Param.
+
+    Airflow itself accepts any key into ``dag_run.conf`` and the task never reads a misspelt
+    one, so ``{"max_page": 5}`` would crawl without a page limit.
+    """
+    import difflib
+
+    unknown = sorted(set(conf) - set(declared))
+    if not unknown:
+        return
+    hints = []
+    for key in unknown:
+        close = difflib.get_close_matches(key, list(declared), n=1)
+        hints.append(f"{key!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+    known = ", ".join(sorted(declared)) or "none"
+    raise UsageError(f"{dag_id} has no Param {', '.join(hints)}; its Params: {known}")
 
 
 class AirflowClient:
@@ -136,6 +155,20 @@ class AirflowClient:
         run: dict[str, Any] = self.request("POST", f"/dags/{dag_id}/dagRuns", json=body)
         return str(run["dag_run_id"])
 
+    def trigger_checked(
+        self, dag_id: str, conf: Mapping[str, Any], *, unpause: bool = False
+    ) -> tuple[str, bool]:
+        """Trigger a run after :func:`check_conf` against the DAG's declared Params.
+
+        Unpauses the DAG only when asked (ops decide when a DAG starts its schedule). Returns
+        the run id and whether the DAG is still paused (the run then waits).
+        """
+        details: dict[str, Any] = self.request("GET", f"/dags/{dag_id}/details")
+        check_conf(dag_id, conf, details.get("params") or {})
+        if unpause:
+            self.set_paused(dag_id, False)
+        return self.trigger(dag_id, conf), bool(details.get("is_paused")) and not unpause
+
     def clear_run(
         self, dag_id: str, run_id: str, task_ids: list[str] | None = None, *, downstream: bool = False
     ) -> int:
@@ -176,9 +209,8 @@ class AirflowClient:
 
     def task_states(self, dag_id: str, run_id: str) -> dict[str, str]:
         """``task_id[map_index]`` -> state of every task instance of the run."""
-        data = self.request("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances", params={"limit": 100})
         states = {}
-        for ti in data["task_instances"]:
+        for ti in self.task_instances(dag_id, run_id):
             key = ti["task_id"] if ti.get("map_index", -1) < 0 else f"{ti['task_id']}[{ti['map_index']}]"
             states[key] = str(ti["state"])
         return states

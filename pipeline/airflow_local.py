@@ -107,13 +107,20 @@ class AirflowHome:
         """Create the folder, the admin password (kept across restarts) and ``airflow.cfg``."""
         self.home.mkdir(parents=True, exist_ok=True)
         (self.home / "logs").mkdir(exist_ok=True)
-        stored = json.loads(self.passwords_file.read_text() or "{}") if self.passwords_file.exists() else {}
+        stored = self.stored_passwords()
         if self.password is None:
             self.password = stored.get(self.username) or secrets.token_urlsafe(12)
         stored[self.username] = self.password
         self.passwords_file.write_text(json.dumps(stored) + "\n")
         self.passwords_file.chmod(0o600)
         self.write_config()
+
+    def stored_passwords(self) -> dict[str, str]:
+        """User -> password of the simple auth manager's file (empty before the first start)."""
+        if not self.passwords_file.exists():
+            return {}
+        stored: dict[str, str] = json.loads(self.passwords_file.read_text() or "{}")
+        return stored
 
     def config(self) -> dict[str, dict[str, str]]:
         """The sections of ``airflow.cfg`` newsflow sets (Airflow's defaults for the rest)."""

@@ -96,60 +96,34 @@ def trigger(
     ``--conf`` keys must be Params the DAG declares (a typo is an error, not a silently ignored
     key); the DAG is unpaused only with ``--unpause``.
     """
-    from pipeline.airflow_local import AirflowClient
+    from pipeline.airflow_local import AirflowClient, AirflowHome
     from pipeline.errors import UsageError
 
     try:
         params: dict[str, Any] = json.loads(conf)
     except ValueError as exc:
         raise UsageError(f"--conf is not JSON: {exc}") from exc
+    if not isinstance(params, dict):
+        raise UsageError("--conf must be a JSON object of Params, e.g. '{\"max_pages\": 20}'")
     if password is None:
         from pipeline.dagkit import project_path
 
-        home = project_path(os.environ.get("AIRFLOW_HOME", "data/airflow"))
-        stored = home / "simple_auth_manager_passwords.json"
-        if not stored.exists():
+        home = AirflowHome(project_path(os.environ.get("AIRFLOW_HOME", "data/airflow")))
+        if not home.passwords_file.exists():
             raise UsageError("no --password given and no local password file found")
-        password = json.loads(stored.read_text()).get(user)
+        password = home.stored_passwords().get(user)
         if not password:
-            raise UsageError(f"no password for {user!r} in {stored}")
-    if not isinstance(params, dict):
-        raise UsageError("--conf must be a JSON object of Params, e.g. '{\"max_pages\": 20}'")
+            raise UsageError(f"no password for {user!r} in {home.passwords_file}")
     with AirflowClient(url, user, password) as client:
-        details: dict[str, Any] = client.request("GET", f"/dags/{dag_id}/details")
-        check_params(dag_id, params, details.get("params") or {})
-        if unpause:
-            client.set_paused(dag_id, False)
-        elif details.get("is_paused"):
+        run_id, paused = client.trigger_checked(dag_id, params, unpause=unpause)
+        if paused:
             console_err.print(
                 f"note: {dag_id} is paused; the run waits until it is unpaused (--unpause does it)",
                 highlight=False,
             )
-        run_id = client.trigger(dag_id, params)
         console.print(f"triggered {dag_id} run {run_id}")
         if wait:
             state = client.wait_for_run(dag_id, run_id, timeout=timeout)
             console.print(f"{dag_id} run {run_id}: {state} {client.task_states(dag_id, run_id)}")
             if state != "success":
                 raise typer.Exit(1)
-
-
-def check_params(dag_id: str, given: dict[str, Any], declared: dict[str, Any]) -> None:
-    """:class:`UsageError` for a ``--conf`` key the DAG does not declare as a Param.
-
-    Airflow itself accepts any key into ``dag_run.conf`` and the task never reads a misspelt
-    one, so ``{"max_page": 5}`` would crawl without a page limit.
-    """
-    import difflib
-
-    from pipeline.errors import UsageError
-
-    unknown = sorted(set(given) - set(declared))
-    if not unknown:
-        return
-    hints = []
-    for key in unknown:
-        close = difflib.get_close_matches(key, list(declared), n=1)
-        hints.append(f"{key!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
-    known = ", ".join(sorted(declared)) or "none"
-    raise UsageError(f"{dag_id} has no Param {', '.join(hints)}; its Params: {known}")

@@ -13,14 +13,18 @@ import io
 import json
 import subprocess
 import sys
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from pipeline.cli.airflow_cmd import check_params
+from pipeline.airflow_client import check_conf
 from pipeline.db import migrate
 from pipeline.errors import UsageError
 from pipeline.orchestrate import SourceRunSummary
+from tests.loopback import serving
 from tests.test_search import loaded  # noqa: F401  (the two-outlet fixture)
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -119,6 +123,64 @@ def test_run_summary_json_has_the_gate_as_fields() -> None:
 
 def test_trigger_rejects_unknown_params() -> None:
     declared = {"max_pages": {"value": None}, "recrawl": {"value": False}}
-    check_params("news_ingest__x", {"max_pages": 5}, declared)
+    check_conf("news_ingest__x", {"max_pages": 5}, declared)
     with pytest.raises(UsageError, match=r"no Param 'max_page' \(did you mean 'max_pages'\?\)"):
-        check_params("news_ingest__x", {"max_page": 5}, declared)
+        check_conf("news_ingest__x", {"max_page": 5}, declared)
+
+
+@pytest.fixture
+def airflow_api() -> Iterator[tuple[str, list[tuple[str, str]]]]:
+    """The few Airflow REST calls ``airflow trigger`` makes, on loopback; records (method, path).
+
+    ``news_ingest__x`` is paused and declares ``max_pages`` and ``recrawl``.
+    """
+    calls: list[tuple[str, str]] = []
+    details = {"is_paused": True, "params": {"max_pages": {"value": None}, "recrawl": {"value": False}}}
+
+    class Handler(BaseHTTPRequestHandler):
+        def _answer(self, body: dict[str, Any]) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            self.rfile.read(length)
+            calls.append((self.command, self.path))
+            data = json.dumps(body).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def do_GET(self) -> None:
+            self._answer(details)
+
+        def do_POST(self) -> None:
+            token = self.path == "/auth/token"
+            self._answer({"access_token": "t"} if token else {"dag_run_id": "manual__1"})
+
+        def do_PATCH(self) -> None:
+            self._answer({"is_paused": False})
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    with serving(Handler) as port:
+        yield f"http://127.0.0.1:{port}", calls
+
+
+def test_trigger_rejects_a_misspelt_param_and_unpauses_only_when_asked(
+    airflow_api: tuple[str, list[tuple[str, str]]],
+) -> None:
+    url, calls = airflow_api
+    base = ("airflow", "trigger", "news_ingest__x", "--url", url, "--password", "p")
+    line = one_line_error(newsflow(*base, "--conf", '{"max_page": 5}'), 2)
+    assert "did you mean 'max_pages'" in line
+    assert [c for c in calls if c[0] != "GET" and c[1] != "/auth/token"] == []  # nothing triggered
+    calls.clear()
+    done = newsflow(*base, "--conf", '{"max_pages": 5}')
+    assert done.returncode == 0, done.stderr
+    assert "triggered news_ingest__x run manual__1" in done.stdout and "is paused" in done.stderr
+    assert ("POST", "/api/v2/dags/news_ingest__x/dagRuns") in calls
+    assert not [c for c in calls if c[0] == "PATCH"]  # the DAG stays paused without --unpause
+    calls.clear()
+    done = newsflow(*base, "--unpause")
+    assert done.returncode == 0, done.stderr
+    assert ("PATCH", "/api/v2/dags/news_ingest__x") in calls and "is paused" not in done.stderr
