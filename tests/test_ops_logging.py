@@ -178,6 +178,7 @@ def test_a_source_quiet_for_three_usual_gaps_is_stale(
     stale = stale_sources(now=now + timedelta(hours=3))  # quiet 7 h > 3 x 2 h and > 6 h
     assert [(s.source, round(s.usual_gap_hours), round(s.quiet_hours)) for s in stale] == [("hourly", 2, 7)]
     assert "hourly: nothing new for 7.0 h (usual gap 2.0 h" in str(stale[0])
+    assert stale[0].as_dict()["last_new"] == "2026-12-07T08:00:00Z"  # the task's XCom: JSON time
 
 
 def test_webhook_notifier_carries_dag_run_task_try_log_url_and_reason(

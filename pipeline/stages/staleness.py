@@ -12,7 +12,7 @@ from __future__ import annotations
 import itertools
 import statistics
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,7 @@ from sqlalchemy import select
 from pipeline.config import load_sources
 from pipeline.db.engine import get_engine, session_scope
 from pipeline.db.models import CrawlRun, Source
+from pipeline.jsonout import iso_z
 from pipeline.runs import utcnow
 
 #: A source is stale when its current quiet time exceeds this many usual gaps ...
@@ -50,7 +51,7 @@ class Staleness:
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
-        data["last_new"] = self.last_new.isoformat()
+        data["last_new"] = iso_z(self.last_new)
         return data
 
 
@@ -89,8 +90,7 @@ def stale_sources(
                     .limit(HISTORY)
                 )
             )
-            # SQLite hands back naive datetimes; they are UTC.
-            times = [t if t.tzinfo else t.replace(tzinfo=UTC) for t in finished if t is not None]
+            times = [t for t in finished if t is not None]  # aware UTC on both backends (UTCDateTime)
             gap = usual_gap(times)
             if gap is None:
                 continue
