@@ -18,19 +18,17 @@ into two.
 
 from __future__ import annotations
 
-import logging
 import os
 from collections.abc import Mapping
-from dataclasses import replace
-from datetime import UTC, datetime
 from typing import Any
 
 from airflow.sdk import BaseNotifier
+from airflow.sdk.exceptions import AirflowFailException
 
-from pipeline.notify import Alert, post_webhook
+from pipeline import clock
+from pipeline.jsonout import iso_z
+from pipeline.notify import Alert, redacted, try_webhook
 from pipeline.redact import redact, settings_secrets
-
-log = logging.getLogger("newsflow.alerts")
 
 EMAIL_SUBJECT = "[newsflow] {{ dag.dag_id }}.{{ ti.task_id }} failed (try {{ ti.try_number }})"
 EMAIL_BODY = """\
@@ -54,8 +52,8 @@ def alert_from_context(context: Mapping[str, Any]) -> Alert:
     reason = "task failed"
     if exception is not None:
         # AirflowFailException carries our own short message (a failed gate): no type prefix.
-        kind = type(exception).__name__
-        reason = redact(str(exception) if kind == "AirflowFailException" else f"{kind}: {exception}")
+        own = isinstance(exception, AirflowFailException)
+        reason = redact(str(exception) if own else f"{type(exception).__name__}: {exception}")
     source = dag_id.removeprefix("news_ingest__") if dag_id and dag_id.startswith("news_ingest__") else None
     try:
         log_url: str | None = str(ti.log_url) if ti is not None else None
@@ -73,7 +71,7 @@ def alert_from_context(context: Mapping[str, Any]) -> Alert:
             "map_index": getattr(ti, "map_index", None),
             "log_url": log_url,
             "exception_type": type(exception).__name__ if exception else None,
-            "time": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+            "time": iso_z(clock.now().replace(microsecond=0)),
         },
     )
 
@@ -95,12 +93,7 @@ class WebhookNotifier(BaseNotifier):
         if not url:
             return
         secrets = settings_secrets(settings)
-        alert = alert_from_context(context)
-        alert = replace(alert, title=redact(alert.title, secrets), message=redact(alert.message, secrets))
-        try:
-            post_webhook(url, alert)
-        except Exception as exc:
-            log.warning("alert webhook %s failed: %s", redact(url, secrets), redact(exc, secrets))
+        try_webhook(url, redacted(alert_from_context(context), secrets), secrets)
 
 
 DEFAULT_SMTP_CONN_ID = "newsflow_smtp"

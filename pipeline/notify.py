@@ -66,6 +66,21 @@ def post_webhook(url: str, alert: Alert) -> None:
             raise OSError(f"webhook answered HTTP {response.status}")
 
 
+def redacted(alert: Alert, secrets: tuple[str, ...]) -> Alert:
+    """``alert`` with secrets hidden from its title and message (exception texts carry URLs)."""
+    return replace(alert, title=redact(alert.title, secrets), message=redact(alert.message, secrets))
+
+
+def try_webhook(url: str, alert: Alert, secrets: tuple[str, ...]) -> bool:
+    """:func:`post_webhook`; a hook that cannot be reached is logged (redacted), never raised."""
+    try:
+        post_webhook(url, alert)
+    except Exception as exc:  # an unreachable hook must not hide the original failure
+        log.warning("alert webhook %s failed: %s", redact(url, secrets), redact(exc, secrets))
+        return False
+    return True
+
+
 def _send_email(settings: Settings, alert: Alert) -> None:
     assert settings.smtp_host is not None and settings.alert_email_to is not None
     message = EmailMessage()
@@ -84,20 +99,12 @@ def notify(alert: Alert, settings: Settings | None = None) -> list[str]:
     settings = settings or get_settings()
     # Exception texts in an alert may carry URLs with credentials: hide them from every channel.
     secrets = settings_secrets(settings)
-    alert = replace(alert, title=redact(alert.title, secrets), message=redact(alert.message, secrets))
+    alert = redacted(alert, secrets)
     level = logging.WARNING if alert.level == "warning" else logging.ERROR
     log.log(level, "%s: %s", alert.title, alert.message, extra={"alert": alert.as_dict()})
     delivered = ["log"]
-    if settings.alert_webhook_url:
-        try:
-            post_webhook(settings.alert_webhook_url, alert)
-            delivered.append("webhook")
-        except Exception as exc:  # an unreachable hook must not hide the original failure
-            log.warning(
-                "alert webhook %s failed: %s",
-                redact(settings.alert_webhook_url, secrets),
-                redact(exc, secrets),
-            )
+    if settings.alert_webhook_url and try_webhook(settings.alert_webhook_url, alert, secrets):
+        delivered.append("webhook")
     if settings.smtp_host and settings.alert_email_to:
         try:
             _send_email(settings, alert)

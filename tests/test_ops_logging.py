@@ -184,6 +184,8 @@ def test_a_source_quiet_for_three_usual_gaps_is_stale(
 def test_webhook_notifier_carries_dag_run_task_try_log_url_and_reason(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    from airflow.sdk.exceptions import AirflowFailException
+
     from pipeline.notifiers import WebhookNotifier
 
     ti = SimpleNamespace(
@@ -194,15 +196,13 @@ def test_webhook_notifier_carries_dag_run_task_try_log_url_and_reason(
         log_url="http://127.0.0.1:8080/dags/news_ingest__alpha/runs/manual__1/tasks/check?try_number=2",
     )
 
-    class AirflowFailException(Exception):  # the name is what the notifier looks at
-        pass
-
     context = {
         "ti": ti,
         "dag": SimpleNamespace(dag_id="news_ingest__alpha"),
         "dag_run": SimpleNamespace(run_id="manual__1"),
         "exception": AirflowFailException("quality gate failed for alpha: extraction yield 0%"),
     }
+    monkeypatch.setenv("NEWSFLOW_NOW", "2026-12-07T02:00:00Z")  # the pipeline's clock, not the wall's
     with serve_webhook(204) as (url, received):
         WebhookNotifier(url).notify(context)
     payload = json.loads(received[0])
@@ -213,4 +213,8 @@ def test_webhook_notifier_carries_dag_run_task_try_log_url_and_reason(
     assert payload["dag_id"] == "news_ingest__alpha" and payload["run_id"] == "manual__1"
     assert payload["task_id"] == "check" and payload["try_number"] == 2
     assert payload["log_url"] == ti.log_url and payload["source"] == "alpha"
-    assert payload["time"].endswith("Z")
+    assert payload["time"] == "2026-12-07T02:00:00Z"
+    # Any other exception is named by its type (a bug, not a gate's own message).
+    with serve_webhook(204) as (url, received):
+        WebhookNotifier(url).notify({**context, "exception": KeyError("fetch_id")})
+    assert json.loads(received[0])["text"] == "news_ingest__alpha.check failed: KeyError: 'fetch_id'"
