@@ -69,12 +69,12 @@ def require_source(source: str | None, database_url: str) -> None:
     """A ``--source`` must name a configured source or one with stored articles."""
     if source is None:
         return
-    known: set[str] = set()
-    try:
-        from pipeline.config import load_sources
+    from pipeline.config import load_sources
+    from pipeline.config_errors import ConfigError
 
+    try:
         known = {s.key for s in load_sources().sources}
-    except Exception:  # no sources.yaml where a consumer runs: the database decides alone
+    except ConfigError:  # no (valid) sources.yaml where a consumer runs: the database decides alone
         known = set()
     if source in known:
         return
