@@ -136,3 +136,12 @@ def demo_network() -> Iterator[object]:
 def site() -> Iterator[MiniSite]:
     """A tiny living news site on a loopback port (:mod:`tests.minisite`); tests change it between runs."""
     yield from serve(MiniSite())
+
+
+@pytest.fixture
+def loaded(db_url: str) -> str:
+    """Two outlets on both backends: a seed story, its syndicated copy and unrelated stories
+    that share words (:func:`tests.loadkit.load_two_outlets`)."""
+    from tests.loadkit import load_two_outlets
+
+    return load_two_outlets(db_url)

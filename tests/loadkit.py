@@ -258,3 +258,40 @@ def refuse_poison(engine: Engine) -> None:
                     "BEGIN SELECT RAISE(ABORT, 'poisoned'); END"
                 )
             )
+
+
+SEED = (
+    "The harbour authority approved a floating tidal barrier on Monday after three winters of "
+    "flooding along the old quay.\n\nEngineers said the barrier would rise with each spring tide "
+    "and protect four hundred homes."
+)
+
+
+def load_two_outlets(db_url: str) -> str:
+    """Two outlets: a seed story, its syndicated copy, and unrelated stories that share words.
+
+    The ``loaded`` fixture of ``tests/conftest.py`` (search, export and CLI convention tests).
+    """
+    from pipeline.db.engine import make_engine
+    from pipeline.stages.load import load
+
+    engine = make_engine(db_url)
+    one, two = make_source(engine, "capital", 8701), make_source(engine, "ledger", 8702)
+    r1, r2 = make_run(engine, one, "r1"), make_run(engine, two, "r2")
+    add_record(engine, r1, one, article("http://127.0.0.1:8701/seed", SEED, title="Tidal barrier approved"))
+    add_record(
+        engine,
+        r1,
+        one,
+        article(
+            "http://127.0.0.1:8701/old",
+            "A barrier of red tape delays the floating market on the quay. " + story(3),
+            published_at=T0 - timedelta(days=30),
+        ),
+    )
+    add_record(engine, r2, two, article("http://127.0.0.1:8702/copy", SEED + "\n\nFrom our partners."))
+    add_record(engine, r2, two, article("http://127.0.0.1:8702/other", story(9)))
+    load("r1", database_url=db_url)
+    load("r2", database_url=db_url)
+    engine.dispose()
+    return db_url

@@ -15,39 +15,9 @@ from sqlalchemy.exc import DBAPIError, ProgrammingError
 from pipeline.db.engine import make_engine
 from pipeline.search import parse_since, search, to_fts5
 from pipeline.stages.load import load
-from tests.loadkit import T0, add_record, article, make_run, make_source, story
+from tests.loadkit import SEED, T0, add_record, article, make_run
 
 ROOT = Path(__file__).resolve().parents[1]
-SEED = (
-    "The harbour authority approved a floating tidal barrier on Monday after three winters of "
-    "flooding along the old quay.\n\nEngineers said the barrier would rise with each spring tide "
-    "and protect four hundred homes."
-)
-
-
-@pytest.fixture
-def loaded(db_url: str) -> str:
-    """Two outlets: a seed story, its syndicated copy, and unrelated stories that share words."""
-    engine = make_engine(db_url)
-    one, two = make_source(engine, "capital", 8701), make_source(engine, "ledger", 8702)
-    r1, r2 = make_run(engine, one, "r1"), make_run(engine, two, "r2")
-    add_record(engine, r1, one, article("http://127.0.0.1:8701/seed", SEED, title="Tidal barrier approved"))
-    add_record(
-        engine,
-        r1,
-        one,
-        article(
-            "http://127.0.0.1:8701/old",
-            "A barrier of red tape delays the floating market on the quay. " + story(3),
-            published_at=T0 - timedelta(days=30),
-        ),
-    )
-    add_record(engine, r2, two, article("http://127.0.0.1:8702/copy", SEED + "\n\nFrom our partners."))
-    add_record(engine, r2, two, article("http://127.0.0.1:8702/other", story(9)))
-    load("r1", database_url=db_url)
-    load("r2", database_url=db_url)
-    engine.dispose()
-    return db_url
 
 
 def test_phrase_from_the_seed_story_ranks_it_first(loaded: str) -> None:

@@ -25,7 +25,6 @@ from pipeline.db import migrate
 from pipeline.errors import UsageError
 from pipeline.orchestrate import SourceRunSummary
 from tests.loopback import serving
-from tests.test_search import loaded  # noqa: F401  (the two-outlet fixture)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -68,7 +67,7 @@ def test_unreachable_database_is_one_line_and_exit_3() -> None:
     assert "database unavailable" in one_line_error(done, 3)
 
 
-def test_json_is_one_document_jsonl_a_stream_and_source_errors(loaded: str) -> None:  # noqa: F811
+def test_json_is_one_document_jsonl_a_stream_and_source_errors(loaded: str) -> None:
     done = newsflow("search", "tidal barrier", "--json", db=loaded)
     document = json.loads(done.stdout)
     assert document["count"] == len(document["hits"]) >= 1
@@ -89,7 +88,7 @@ def test_json_is_one_document_jsonl_a_stream_and_source_errors(loaded: str) -> N
     assert run["gate"] == {"verdict": "not_checked", "passed": None, "reasons": []}
 
 
-def test_exports_csv_and_parquet(loaded: str, tmp_path: Path) -> None:  # noqa: F811
+def test_exports_csv_and_parquet(loaded: str, tmp_path: Path) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
