@@ -20,6 +20,7 @@ are OR-ed: the article matches when all query words match under one analysis.
 from __future__ import annotations
 
 import re
+import sqlite3
 from collections.abc import Callable
 from functools import lru_cache
 
@@ -179,10 +180,10 @@ def sqlite_terms(language: str | None, *texts: str | None) -> str:
     return "\n".join(parts)
 
 
-def register_sqlite_functions(dbapi_connection: object) -> None:
+def register_sqlite_functions(dbapi_connection: sqlite3.Connection) -> None:
     """Make ``newsflow_terms`` callable from SQLite (the full-text triggers call it)."""
 
     def terms(language: str | None, title: str | None, description: str | None, text: str | None) -> str:
         return sqlite_terms(language, title, description, text)
 
-    dbapi_connection.create_function("newsflow_terms", 4, terms, deterministic=True)  # type: ignore[attr-defined]
+    dbapi_connection.create_function("newsflow_terms", 4, terms, deterministic=True)
