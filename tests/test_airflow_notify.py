@@ -5,14 +5,13 @@ from __future__ import annotations
 import json
 import logging
 import socketserver
-import threading
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 
 from pipeline.notify import Alert, notify
 from pipeline.settings import Settings
+from tests.loopback import serving
 from tests.webhook import serve_webhook
 
 
@@ -22,41 +21,37 @@ def webhook() -> Iterator[tuple[str, list[bytes]]]:
         yield endpoint
 
 
-class _SMTPHandler(socketserver.StreamRequestHandler):
-    """Just enough SMTP (RFC 5321) for smtplib to hand over one message."""
+def smtp_handler(messages: list[str]) -> type[socketserver.StreamRequestHandler]:
+    """Just enough SMTP (RFC 5321) for smtplib to hand over messages, kept in ``messages``."""
 
-    def handle(self) -> None:
-        server: Any = self.server
-        self.wfile.write(b"220 test ESMTP\r\n")
-        while line := self.rfile.readline():
-            command = line.decode().strip().upper()
-            if command.startswith(("EHLO", "HELO")):
-                self.wfile.write(b"250 test\r\n")
-            elif command == "DATA":
-                self.wfile.write(b"354 go ahead\r\n")
-                body = []
-                while (data := self.rfile.readline()) not in (b".\r\n", b""):
-                    body.append(data.decode())
-                server.messages.append("".join(body))
-                self.wfile.write(b"250 queued\r\n")
-            elif command == "QUIT":
-                self.wfile.write(b"221 bye\r\n")
-                return
-            else:
-                self.wfile.write(b"250 ok\r\n")
+    class Handler(socketserver.StreamRequestHandler):
+        def handle(self) -> None:
+            self.wfile.write(b"220 test ESMTP\r\n")
+            while line := self.rfile.readline():
+                command = line.decode().strip().upper()
+                if command.startswith(("EHLO", "HELO")):
+                    self.wfile.write(b"250 test\r\n")
+                elif command == "DATA":
+                    self.wfile.write(b"354 go ahead\r\n")
+                    body = []
+                    while (data := self.rfile.readline()) not in (b".\r\n", b""):
+                        body.append(data.decode())
+                    messages.append("".join(body))
+                    self.wfile.write(b"250 queued\r\n")
+                elif command == "QUIT":
+                    self.wfile.write(b"221 bye\r\n")
+                    return
+                else:
+                    self.wfile.write(b"250 ok\r\n")
+
+    return Handler
 
 
 @pytest.fixture
 def smtp_server() -> Iterator[tuple[int, list[str]]]:
-    server: Any = socketserver.ThreadingTCPServer(("127.0.0.1", 0), _SMTPHandler)
-    server.messages = []
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server.server_address[1], server.messages
-    finally:
-        server.shutdown()
-        server.server_close()
+    messages: list[str] = []
+    with serving(smtp_handler(messages)) as port:
+        yield port, messages
 
 
 ALERT = Alert(
