@@ -219,7 +219,10 @@ def _sqlite_hits(porter: bool, terms: bool) -> str:
     stemmed = ", ".join(f"'{code}'" for code in sorted(SNOWBALL))
     parts = []
     if porter:
-        where = f" AND lower(substr(coalesce(a.language, ''), 1, 2)) NOT IN ({stemmed})"
+        # The code the ``terms`` column was stemmed with (textsearch.language_code): an article
+        # is matched through exactly one of the two, never neither (a 2-letter prefix took
+        # 'fin' or 'fil' for Finnish, which has stems, while the terms column had none).
+        where = f" AND newsflow_language_code(a.language) NOT IN ({stemmed})"
         parts.append(_SQLITE_MATCH.format(param=":qp", where=where))
     if terms:
         parts.append(_SQLITE_MATCH.format(param=":qt", where=""))

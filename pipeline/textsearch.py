@@ -181,9 +181,11 @@ def sqlite_terms(language: str | None, *texts: str | None) -> str:
 
 
 def register_sqlite_functions(dbapi_connection: sqlite3.Connection) -> None:
-    """Make ``newsflow_terms`` callable from SQLite (the full-text triggers call it)."""
+    """Make ``newsflow_terms`` (the full-text triggers call it) and ``newsflow_language_code``
+    (search picks the porter or the stemmed column with it) callable from SQLite."""
 
     def terms(language: str | None, title: str | None, description: str | None, text: str | None) -> str:
         return sqlite_terms(language, title, description, text)
 
     dbapi_connection.create_function("newsflow_terms", 4, terms, deterministic=True)
+    dbapi_connection.create_function("newsflow_language_code", 1, language_code, deterministic=True)

@@ -24,6 +24,7 @@ from pipeline.airflow_client import check_conf
 from pipeline.db import migrate
 from pipeline.errors import UsageError
 from pipeline.orchestrate import SourceRunSummary
+from pipeline.search import search
 from tests.loopback import serving
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -183,3 +184,22 @@ def test_trigger_rejects_a_misspelt_param_and_unpauses_only_when_asked(
     done = newsflow(*base, "--unpause")
     assert done.returncode == 0, done.stderr
     assert ("PATCH", "/api/v2/dags/news_ingest__x") in calls and "is paused" not in done.stderr
+
+
+@pytest.mark.parametrize("language", ["fil", "fin", "fi-FI", "en", None])
+def test_search_finds_an_article_whatever_its_language_code(db_url: str, language: str | None) -> None:
+    """SQLite matched articles of a Snowball language through the stemmed column only, and
+    picked them by the code's first two letters: 'fil' (Filipino) or 'fin' (ISO 639-2 Finnish)
+    read as 'fi', so the porter column was skipped while the stemmed one held nothing."""
+    from pipeline.db.engine import make_engine
+    from pipeline.stages.load import load
+    from tests.loadkit import add_record, article, make_run, make_source, story
+
+    engine = make_engine(db_url)
+    source = make_source(engine, "capital", 8701)
+    run = make_run(engine, source, "r1")
+    text = "The zeppelin hangar on the old quay opened to visitors on Saturday. " + story(4)
+    add_record(engine, run, source, article("http://127.0.0.1:8701/z", text, language=language))
+    engine.dispose()
+    load("r1", database_url=db_url)
+    assert [hit.url for hit in search("zeppelin hangar", database_url=db_url)] == ["http://127.0.0.1:8701/z"]
