@@ -223,9 +223,9 @@ def _sqlite_hits(porter: bool, terms: bool) -> str:
         # is matched through exactly one of the two, never neither (a 2-letter prefix took
         # 'fin' or 'fil' for Finnish, which has stems, while the terms column had none).
         where = f" AND newsflow_language_code(a.language) NOT IN ({stemmed})"
-        parts.append(_SQLITE_MATCH.format(param=":qp", where=where))
+        parts.append(_SQLITE_MATCH.format(param=":match_porter", where=where))
     if terms:
-        parts.append(_SQLITE_MATCH.format(param=":qt", where=""))
+        parts.append(_SQLITE_MATCH.format(param=":match_terms", where=""))
     union = "\n    UNION ALL\n".join(parts)
     # LIMIT -1 keeps SQLite from flattening the subquery into the aggregate (bm25 needs the MATCH).
     return f"SELECT id, MAX(rank) AS rank, cluster FROM ({union}\n    LIMIT -1) GROUP BY id, cluster"
@@ -269,11 +269,12 @@ def _search(
         porter, terms = sqlite_match(query)
         if porter is None and terms is None:
             return []
-        params.update({"qp": porter, "qt": terms, "q": " OR ".join(f"({m})" for m in (porter, terms) if m)})
+        # Only the expressions that exist are bound (the hits SQL names only those).
+        params.update({"match_porter": porter} if porter else {})
+        params.update({"match_terms": terms} if terms else {})
+        params["q"] = " OR ".join(f"({m})" for m in (porter, terms) if m)  # the snippet's MATCH
     key_column = "a.source_key" if postgres else "s.key"
-    hits_sql = (
-        _PG_HITS if postgres else _sqlite_hits(params.get("qp") is not None, params.get("qt") is not None)
-    )
+    hits_sql = _PG_HITS if postgres else _sqlite_hits("match_porter" in params, "match_terms" in params)
     hits = hits_sql.format(filters=_filters(source, since, include_removed, key_column))
     ranked_sql = text(_RANKED.format(hits=hits, collapse="" if all_copies else "WHERE nth = 1"))
     if source:
@@ -281,7 +282,7 @@ def _search(
     if since:
         ranked_sql = ranked_sql.bindparams(bindparam("since", type_=UTCDateTime()))
         params["since"] = since
-    ranked = conn.execute(ranked_sql, {k: v for k, v in params.items() if k not in ("qp", "qt") or v}).all()
+    ranked = conn.execute(ranked_sql, params).all()
     if not ranked:
         return []
     details_sql = (
