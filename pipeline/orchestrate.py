@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.errors import UsageError
+from pipeline.jsonout import encode, gate_fields
 from pipeline.redact import redact
 
 STAGES = ("crawl", "extract", "load", "check")
@@ -49,10 +50,11 @@ class SourceRunSummary:
     articles_rejected: int = 0
     articles_removed: int = 0
     failures_by_category: dict[str, int] = field(default_factory=dict)
-    quality: str = "not run"
+    quality: str = "not run"  # for the summary table; ``gate`` is the verdict for scripts
     stage_seconds: dict[str, float] = field(default_factory=dict)
     error: str | None = None
-    gate_reasons: list[str] = field(default_factory=list)
+    #: the quality gate's verdict as fields (:func:`pipeline.jsonout.gate_fields`), set at the gate
+    gate: dict[str, Any] = field(default_factory=lambda: gate_fields(None))
 
     @property
     def seconds(self) -> float:
@@ -60,17 +62,8 @@ class SourceRunSummary:
 
     def as_dict(self) -> dict[str, Any]:
         """JSON conventions of :mod:`pipeline.jsonout`: ``source_key``, the gate as fields."""
-        from pipeline.jsonout import encode, gate_fields
-
         data: dict[str, Any] = encode(asdict(self))
         data["seconds"] = self.seconds
-        data.pop("gate_reasons")
-        if self.quality == "passed":
-            data["gate"] = gate_fields({"passed": True})
-        elif self.quality.startswith("failed"):
-            data["gate"] = gate_fields(None, self.gate_reasons or [self.quality.removeprefix("failed: ")])
-        else:
-            data["gate"] = gate_fields(None)
         return data
 
 
@@ -173,10 +166,11 @@ def run_source(
                 lambda: check(crawled.run_id, database_url=database_url, sources_path=sources_path),
             )
             summary.quality = "passed"
+            summary.gate = gate_fields({"passed": True})
             summary.status = "success"
         except QualityGateFailed as exc:
             summary.quality = f"failed: {exc}"
-            summary.gate_reasons = list(exc.failures)
+            summary.gate = gate_fields(None, list(exc.failures))
             summary.status = "failed"
             summary.error = str(exc)
         publish(crawled.run_id, database_url=database_url)

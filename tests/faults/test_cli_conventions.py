@@ -14,6 +14,7 @@ import json
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
@@ -23,9 +24,10 @@ import pytest
 from pipeline.airflow_client import check_conf
 from pipeline.db import migrate
 from pipeline.errors import UsageError
-from pipeline.orchestrate import SourceRunSummary
+from pipeline.orchestrate import run_source
 from pipeline.search import search
 from tests.loopback import serving
+from tests.minisite import MiniSite
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -111,14 +113,17 @@ def test_exports_csv_and_parquet(loaded: str, tmp_path: Path) -> None:
     assert pq.read_table(empty).num_rows == 0
 
 
-def test_run_summary_json_has_the_gate_as_fields() -> None:
-    failed = SourceRunSummary(source="alpha", run_id="r1", status="failed", quality="failed: gate")
-    failed.gate_reasons = ["articles_new 0 < 1"]
-    data = failed.as_dict()
-    assert data["source_key"] == "alpha" and "source" not in data and "gate_reasons" not in data
-    assert data["gate"] == {"verdict": "failed", "passed": False, "reasons": ["articles_new 0 < 1"]}
-    passed = SourceRunSummary(source="alpha", run_id="r2", quality="passed").as_dict()
-    assert passed["gate"]["verdict"] == "passed" and passed["gate"]["passed"] is True
+def test_run_summary_json_has_the_gate_as_fields(site: MiniSite, sqlite_url: str, tmp_path: Path) -> None:
+    """``newsflow run --json``: the verdict recorded at the gate, with each failure as a reason."""
+    sources = site.sources_yaml(tmp_path / "sources.yaml")
+    empty = run_source("mini", run_id="empty", sources_path=sources, database_url=sqlite_url).as_dict()
+    assert empty["source_key"] == "mini" and "source" not in empty and empty["status"] == "failed"
+    gate = empty["gate"]
+    assert gate["verdict"] == "failed" and gate["passed"] is False and gate["reasons"]
+    assert [r.split(" (")[0] for r in gate["reasons"]] == ["articles per run 0 is below min_articles 1"]
+    site.add("budget-vote", datetime.now(UTC) - timedelta(hours=1))
+    ok = run_source("mini", run_id="stories", sources_path=sources, database_url=sqlite_url).as_dict()
+    assert ok["gate"] == {"verdict": "passed", "passed": True, "reasons": []}, ok
 
 
 def test_trigger_rejects_unknown_params() -> None:
