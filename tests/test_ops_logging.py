@@ -218,3 +218,27 @@ def test_webhook_notifier_carries_dag_run_task_try_log_url_and_reason(
     with serve_webhook(204) as (url, received):
         WebhookNotifier(url).notify({**context, "exception": KeyError("fetch_id")})
     assert json.loads(received[0])["text"] == "news_ingest__alpha.check failed: KeyError: 'fetch_id'"
+
+
+def test_crawler_stdout_lines_that_are_not_progress_are_logged_not_dropped(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The crawl stage reads JSON progress from the crawler's stdout; anything else printed
+    there used to vanish. A real subprocess stands in for the crawler's output."""
+    import os
+    import sys
+
+    from pipeline.stages.crawl import _run
+
+    script = (
+        "import json, sys\n"
+        "print('a library printed this')\n"
+        "print(json.dumps({'event': 'result', 'pages_fetched': 3}))\n"
+        "print('boom', file=sys.stderr)\n"
+    )
+    with caplog.at_level(logging.INFO, logger="crawler"):
+        code, result = _run([sys.executable, "-c", script], None, dict(os.environ))
+    assert code == 0 and result == {"event": "result", "pages_fetched": 3}
+    stray = [(r.name, r.levelno, r.getMessage()) for r in caplog.records if r.name == "crawler.run"]
+    assert ("crawler.run", logging.WARNING, "a library printed this") in stray
+    assert ("crawler.run", logging.WARNING, "boom") in stray

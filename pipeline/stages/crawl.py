@@ -11,6 +11,7 @@ returns the counters the subprocess wrote.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -211,6 +212,10 @@ def _run(
             try:
                 message = json.loads(line)
             except ValueError:
+                # Not a progress line: something in the crawler printed to stdout. Shown like
+                # a stray stderr line (pipeline.crawl_log), never dropped unseen.
+                if line.strip():
+                    logging.getLogger("crawler.run").warning("%s", line.rstrip("\n"))
                 continue
             if message.get("event") == "result":
                 result = message
