@@ -125,29 +125,36 @@ def database_size(engine: Engine) -> int | None:
 
 
 def rejected_pages(session: Session, run_pks: dict[int, str], per_run: int) -> list[RejectedPage]:
-    """Up to ``per_run`` non-``ok`` extraction rows of each run, highest detection score first."""
-    out: list[RejectedPage] = []
-    if per_run <= 0:
-        return out
-    for pk, run_id in run_pks.items():
-        rows = session.execute(
-            select(
-                Fetch.url,
-                Fetch.final_url,
-                ExtractedRecord.status,
-                ExtractedRecord.reason,
-                ExtractedRecord.detection_score,
-            )
-            .join(Fetch, Fetch.id == ExtractedRecord.fetch_id)
-            .where(ExtractedRecord.run_id == pk, ExtractedRecord.status != "ok")
-            .order_by(ExtractedRecord.detection_score.desc().nulls_last(), ExtractedRecord.fetch_id)
-            .limit(per_run)
-        ).all()
-        out.extend(
-            RejectedPage(run_id, final or url, status, redact(reason) if reason else None, score)
-            for url, final, status, reason, score in rows
+    """Up to ``per_run`` non-``ok`` extraction rows of each run, highest detection score first.
+
+    One query for all shown runs (a window ranks each run's rows), not one per run.
+    """
+    if per_run <= 0 or not run_pks:
+        return []
+    closest_first = (ExtractedRecord.detection_score.desc().nulls_last(), ExtractedRecord.fetch_id)
+    ranked = (
+        select(
+            ExtractedRecord.run_id,
+            Fetch.url,
+            Fetch.final_url,
+            ExtractedRecord.status,
+            ExtractedRecord.reason,
+            ExtractedRecord.detection_score,
+            func.row_number().over(partition_by=ExtractedRecord.run_id, order_by=closest_first).label("nth"),
         )
-    return out
+        .join(Fetch, Fetch.id == ExtractedRecord.fetch_id)
+        .where(ExtractedRecord.run_id.in_(list(run_pks)), ExtractedRecord.status != "ok")
+        .subquery()
+    )
+    shown_order = {pk: position for position, pk in enumerate(run_pks)}
+    rows = sorted(
+        session.execute(select(ranked).where(ranked.c.nth <= per_run)).all(),
+        key=lambda row: (shown_order[row.run_id], row.nth),
+    )
+    return [
+        RejectedPage(run_pks[pk], final or url, status, redact(reason) if reason else None, score)
+        for pk, url, final, status, reason, score, _nth in rows
+    ]
 
 
 def rejected_counts(session: Session, run_pks: dict[int, str]) -> dict[str, dict[str, int]]:

@@ -116,3 +116,42 @@ def test_rejected_pages_are_listed_with_reason_and_score_and_reextracted(
     again = _rows(sqlite_url)
     assert again[front] == ("not_article", reason, score, rerun)
     assert again[site.url("harbour-plan")][0] == "ok" and again[site.url("harbour-plan")][3] == rerun
+
+
+def test_each_shown_run_lists_its_closest_calls_up_to_the_limit(db_url: str) -> None:
+    """Several runs at once: each run's own top ``rejected_per_run`` (score high to low, unjudged
+    last), the runs in the report's order, and counts of all rejected pages."""
+    from sqlalchemy import update
+
+    from pipeline.db.engine import make_engine
+    from tests.loadkit import add_record, make_run, make_source
+
+    engine = make_engine(db_url)
+    source = make_source(engine, "capital", 8701)
+    scores = {
+        "r1": {"a": -1.5, "b": -0.2, "c": None, "d": -3.0},
+        "r2": {"e": -0.7},
+    }
+    for run_id, pages in scores.items():
+        run = make_run(engine, source, run_id)
+        add_record(engine, run, source, None, url=f"http://127.0.0.1:8701/{run_id}-ok")
+        for slug, score in pages.items():
+            fetch = add_record(
+                engine, run, source, None, url=f"http://127.0.0.1:8701/{slug}", status="not_article"
+            )
+            with engine.begin() as conn:
+                conn.execute(
+                    update(ExtractedRecord)
+                    .where(ExtractedRecord.fetch_id == fetch)
+                    .values(detection_score=score, reason=f"not an article page ({slug})")
+                )
+    report = collect_status(engine, expire_stale=False, rejected_per_run=2)
+    engine.dispose()
+    shown = [(page.run_id, page.url.rsplit("/", 1)[-1], page.score) for page in report.rejected_pages or []]
+    run_order = [run.run_id for run in report.runs]
+    assert sorted(run_order) == ["r1", "r2"]
+    by_run = {run_id: [row for row in shown if row[0] == run_id] for run_id in run_order}
+    assert by_run["r1"] == [("r1", "b", -0.2), ("r1", "a", -1.5)]
+    assert by_run["r2"] == [("r2", "e", -0.7)]
+    assert [row[0] for row in shown] == [r for r in run_order for _ in by_run[r]]  # grouped, report order
+    assert report.rejected_counts == {"r1": {"not_article": 4}, "r2": {"not_article": 1}}
