@@ -12,10 +12,20 @@ what the services run, in compose order:
    with their commands, and each one's healthcheck command until it passes;
 4. a trigger of the demo source's ingest DAG through the REST API with the admin login from
    ``.env``, which must end in ``success`` with articles readable by the consumer login.
+
+Parametrised by executor. ``CeleryExecutor`` is the scale-out setup of the compose file
+(``COMPOSE_PROFILES=celery`` + ``AIRFLOW_EXECUTOR=CeleryExecutor`` in ``.env``): the
+profile's ``redis`` service runs as a ``redis-server`` on a free loopback port, and its
+``airflow-worker`` service twice, as two emulated containers (own ``HOSTNAME``, own Celery
+node name). Every demo outlet is ingested, split into several extract shards
+(``NEWSFLOW_PAGES_PER_SHARD``); the test asserts that the shards ran on both workers, that
+every task ran on a worker, and that the articles equal those of an in-process run of the
+same stages against the same demo network (what LocalExecutor runs).
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import shlex
@@ -25,6 +35,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,6 +47,7 @@ from sqlalchemy.engine import make_url
 
 from tests.compose_support import (
     ROOT,
+    active_services,
     command_argv,
     env_example_with_secrets,
     interpolate,
@@ -48,6 +60,19 @@ pytestmark = [pytest.mark.postgres, pytest.mark.airflow, pytest.mark.slow]
 LONG_RUNNING = ["airflow-apiserver", "airflow-scheduler", "airflow-dag-processor", "airflow-triggerer"]
 DEMO_SOURCE = "capital-examiner"
 DAG_ID = f"news_ingest__{DEMO_SOURCE}"
+#: What ``.env`` says for each executor (the compose file's own switch: executor + profile).
+#: The Celery run splits each demo outlet's ~20 pages into 3-4 extract shards.
+EXECUTOR_ENV = {
+    "LocalExecutor": {},
+    "CeleryExecutor": {
+        "AIRFLOW_EXECUTOR": "CeleryExecutor",
+        "COMPOSE_PROFILES": "celery",
+        "NEWSFLOW_PAGES_PER_SHARD": "6",
+    },
+}
+#: Two emulated worker containers: their hostnames, one task at a time each (so the
+#: extract shards queued together when a crawl ends go to both).
+CELERY_WORKERS = ("nf-worker-1", "nf-worker-2")
 #: What the image adds to a container's environment besides compose's (see docker/Dockerfile).
 IMAGE_AIRFLOW_HOME = "/opt/airflow"
 
@@ -82,6 +107,17 @@ class NativeCompose:
     ports: dict[str, str]  # container port -> native port, for the published/listening ports
     pg_host: str
     pg_port: int
+    executor: str = "LocalExecutor"
+    sources: tuple[str, ...] = (DEMO_SOURCE,)
+    sources_file: Path | None = None
+
+    @property
+    def celery(self) -> bool:
+        return self.executor == "CeleryExecutor"
+
+    def active(self) -> list[str]:
+        """The services ``docker compose up`` would start with this ``.env``."""
+        return active_services({"services": self.services}, self.dotenv)
 
     def mounts(self, service: str) -> dict[str, Path]:
         """Container path -> host path of a service's volumes (named volumes -> temp folders)."""
@@ -118,6 +154,10 @@ class NativeCompose:
             "HOME": os.environ.get("HOME", str(self.airflow_home)),
             "LANG": os.environ.get("LANG", "C.UTF-8"),
             "AIRFLOW_HOME": str(self.airflow_home),
+            # The image installs the project at /opt/newsflow (editable): here, this checkout,
+            # not whichever checkout the virtualenv was installed from (then what the test
+            # process itself was given).
+            "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p),
             "NO_PROXY": "127.0.0.1,localhost",
             "no_proxy": "127.0.0.1,localhost",
         }
@@ -171,8 +211,9 @@ def _drop_everything(names: dict[str, str]) -> None:
     engine.dispose()
 
 
-@pytest.fixture
-def native(tmp_path: Path, demo_network: Any) -> Iterator[NativeCompose]:
+@pytest.fixture(params=list(EXECUTOR_ENV))
+def native(request: pytest.FixtureRequest, tmp_path: Path, demo_network: Any) -> Iterator[NativeCompose]:
+    executor = str(request.param)
     _require_postgres()
     admin = make_url(_pg_admin_url())
     suffix = uuid.uuid4().hex[:8]
@@ -183,16 +224,22 @@ def native(tmp_path: Path, demo_network: Any) -> Iterator[NativeCompose]:
         "NEWSFLOW_DB_USER": f"nf_compose_news_{suffix}",
         "NEWSFLOW_READER_USER": f"nf_compose_reader_{suffix}",
     }
-    # The demo source only, paused at creation (sources.yaml decides, see the compose file),
-    # on a leap-day schedule whose first interval after the DAG's start date ends years from
-    # now: unpausing then creates no scheduled run, so the triggered run is the only one.
-    source = next(s for s in demo_network.sources() if s["key"] == DEMO_SOURCE)
-    source["schedule"] = {**source.get("schedule", {}), "cron": "0 0 29 2 *", "paused": True}
+    # The demo source (Celery: every demo outlet), paused at creation (sources.yaml decides,
+    # see the compose file), on a leap-day schedule whose first interval after the DAG's
+    # start date ends years from now: unpausing then creates no scheduled run, so the
+    # triggered run is the only one.
+    sources = [
+        {**s, "schedule": {**s.get("schedule", {}), "cron": "0 0 29 2 *", "paused": True}}
+        for s in demo_network.sources()
+        if executor == "CeleryExecutor" or s["key"] == DEMO_SOURCE
+    ]
     sources_file = tmp_path / "sources.yaml"
-    sources_file.write_text(yaml.safe_dump({"version": 1, "sources": [source]}, sort_keys=False))
-    dotenv = env_example_with_secrets({**names, "NEWSFLOW_SOURCES_FILE": str(sources_file)})
+    sources_file.write_text(yaml.safe_dump({"version": 1, "sources": sources}, sort_keys=False))
+    dotenv = env_example_with_secrets(
+        {**names, **EXECUTOR_ENV[executor], "NEWSFLOW_SOURCES_FILE": str(sources_file)}
+    )
     resolved = interpolate(load_compose(), dotenv)
-    api_port, health_port = _free_port(), _free_port()
+    api_port, health_port, redis_port = _free_port(), _free_port(), _free_port()
     pg_port = int(admin.port or 5432)
     native = NativeCompose(
         services=resolved["services"],
@@ -202,10 +249,14 @@ def native(tmp_path: Path, demo_network: Any) -> Iterator[NativeCompose]:
         endpoints={
             "postgres:5432": f"127.0.0.1:{pg_port}",
             "airflow-apiserver:8080": f"127.0.0.1:{api_port}",
+            "redis:6379": f"127.0.0.1:{redis_port}",
         },
-        ports={"8080": str(api_port), "8974": str(health_port)},
+        ports={"8080": str(api_port), "8974": str(health_port), "6379": str(redis_port)},
         pg_host=str(admin.host or "127.0.0.1"),
         pg_port=pg_port,
+        executor=executor,
+        sources=tuple(s["key"] for s in sources),
+        sources_file=sources_file,
     )
     (native.airflow_home / "logs").mkdir(parents=True)
     try:
@@ -243,39 +294,149 @@ def _wait_healthy(native: NativeCompose, service: str, deadline: float) -> None:
     raise AssertionError(f"{service} healthcheck {shlex.join(argv)} never passed:\n{last}")
 
 
-def _task_log_tails(native: NativeCompose, run_id: str, lines: int = 40) -> str:
+def _task_log_tails(native: NativeCompose, dag_id: str, run_id: str, lines: int = 40) -> str:
     """The last lines of the run's task logs, from the logs volume (for failure messages)."""
     logs = native.mounts("airflow-scheduler")["/opt/airflow/logs"]
     tails = []
-    for path in sorted(logs.glob(f"dag_id={DAG_ID}/run_id={run_id}/**/*.log")):
+    for path in sorted(logs.glob(f"dag_id={dag_id}/run_id={run_id}/**/*.log")):
         text = path.read_text(errors="replace").splitlines()
         tails.append(f"--- {path.relative_to(logs)}\n" + "\n".join(text[-lines:]))
     return "\n".join(tails) or "(no task logs)"
 
 
-def _wait_for_run(
-    native: NativeCompose, client: Any, components: Any, run_id: str, timeout: float
-) -> tuple[str, dict[str, str]]:
-    """Poll the run to its end; stop at the first failed or retried task (the demo needs no retry)."""
+def _wait_for_runs(
+    native: NativeCompose, client: Any, components: Any, runs: dict[str, str], timeout: float
+) -> dict[str, tuple[str, dict[str, str]]]:
+    """Poll the runs (dag id -> run id) to their end; stop at the first failed or retried task.
+
+    The demo needs no retry, so a retry is reported at once instead of waiting minutes for it.
+    """
     deadline = time.monotonic() + timeout
-    state, tasks = "unknown", {}
+    outcome: dict[str, tuple[str, dict[str, str]]] = {}
     while time.monotonic() < deadline:
         components.check_alive()
-        state = client.run_state(DAG_ID, run_id)
-        tasks = client.task_states(DAG_ID, run_id)
-        bad = {k: v for k, v in tasks.items() if v in {"failed", "up_for_retry", "upstream_failed"}}
-        if state in {"success", "failed"} or bad:
-            if state != "success":
-                print(_task_log_tails(native, run_id))
+        for dag_id, run_id in runs.items():
+            state = client.run_state(dag_id, run_id)
+            tasks = client.task_states(dag_id, run_id)
+            outcome[dag_id] = (state, tasks)
+            bad = {k: v for k, v in tasks.items() if v in {"failed", "up_for_retry", "upstream_failed"}}
+            if bad or state == "failed":
+                print(_task_log_tails(native, dag_id, run_id))
                 print(components.log_tail("scheduler"))
-            return state, tasks
+                return outcome
+        if all(state == "success" for state, _ in outcome.values()) and len(outcome) == len(runs):
+            return outcome
         time.sleep(2.0)
-    print(_task_log_tails(native, run_id))
-    return state, tasks
+    for dag_id, run_id in runs.items():
+        print(_task_log_tails(native, dag_id, run_id))
+    return outcome
 
 
-def test_compose_services_run_natively_and_a_demo_run_succeeds(native: NativeCompose) -> None:
+@contextmanager
+def _redis(native: NativeCompose) -> Iterator[None]:
+    """The ``redis`` service (image default command ``redis-server``) on its mapped loopback port.
+
+    Nothing persisted (the volume's ``/data`` is a temp folder anyway): no RDB snapshots, no AOF.
+    """
+    if shutil.which("redis-server") is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("redis-server is not installed (the celery profile's broker)")
+        pytest.skip("redis-server is not installed")
+    port = native.ports["6379"]
+    data = native.mounts("redis")["/data"]
+    argv = ["redis-server", "--bind", "127.0.0.1", "--port", port, "--save", "", "--appendonly", "no"]
+    argv += ["--dir", str(data), "--logfile", str(data / "redis.log")]
+    process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, start_new_session=True)
+    try:
+        # The service's healthcheck (`redis-cli ping`), pointed at the mapped port.
+        cli, *command = native.healthcheck("redis")
+        check = [cli, "-h", "127.0.0.1", "-p", port, *command]
+        deadline = time.monotonic() + 30
+        while _run(check, native.environment("redis"), ROOT, timeout=10).stdout.strip() != "PONG":
+            assert process.poll() is None, f"redis-server exited {process.returncode}"
+            assert time.monotonic() < deadline, "redis-server never answered PING"
+            time.sleep(0.2)
+        yield
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+
+
+def _worker_specs(native: NativeCompose) -> list[Any]:
+    """The ``airflow-worker`` service twice, as two containers would run it.
+
+    Each gets its own ``HOSTNAME`` (Docker sets it to the container's hostname; here it also
+    names the Celery node and, through ``hostname_callable``, the task instances' hostname)
+    and one task at a time. ``--skip-serve-logs``: the log server listens on every interface
+    and a fixed port; the workers share the logs volume with the api-server, which reads the
+    task logs from it.
+    """
+    from pipeline.airflow_local import ComponentSpec
+
+    argv = native.argv("airflow-worker")
+    assert argv[:3] == ["airflow", "celery", "worker"], argv
+    specs = []
+    for name in CELERY_WORKERS:
+        env = native.environment("airflow-worker")
+        env["HOSTNAME"] = name
+        env["AIRFLOW__CORE__HOSTNAME_CALLABLE"] = "tests.compose_support.container_hostname"
+        args = (*argv[1:], "--celery-hostname", name, "--concurrency", "1", "--skip-serve-logs")
+        specs.append(ComponentSpec(name, args, env=env))
+    return specs
+
+
+def _wait_worker_healthy(native: NativeCompose, spec: Any, deadline: float) -> None:
+    """The worker service's healthcheck (a Celery ping of ``celery@$HOSTNAME``), as that worker."""
+    argv = native.healthcheck("airflow-worker")
+    last = ""
+    while time.monotonic() < deadline:
+        result = _run(argv, dict(spec.env), ROOT, timeout=120)
+        if result.returncode == 0:
+            return
+        last = (result.stdout + result.stderr)[-800:]
+        time.sleep(3)
+    raise AssertionError(f"{spec.name}: healthcheck {shlex.join(argv)} never passed:\n{last}")
+
+
+def _article_keys(engine: Any) -> set[tuple[str, str, str]]:
+    """(url, title, sha256 of the text) of every stored article."""
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT url, title, text FROM articles")).all()
+    return {(url, title or "", hashlib.sha256(body.encode()).hexdigest()) for url, title, body in rows}
+
+
+def _reference_articles(native: NativeCompose, tmp_path: Path) -> set[tuple[str, str, str]]:
+    """The same outlets through the same stage functions in this process, into a fresh SQLite DB."""
+    from pipeline.db import migrate
+    from pipeline.stages.crawl import crawl
+    from pipeline.stages.extract import extract
+    from pipeline.stages.load import load
+
+    url = f"sqlite:///{tmp_path / 'reference.db'}"
+    migrate.upgrade(url)
+    assert native.sources_file is not None
+    for key in native.sources:
+        run_id = f"{key}__reference"
+        crawled = crawl(key, run_id, sources_path=native.sources_file, database_url=url)
+        assert crawled.status == "succeeded", crawled
+        extract(run_id, workers=1, database_url=url, sources_path=native.sources_file)
+        load(run_id, database_url=url)
+    engine = create_engine(url)
+    try:
+        return _article_keys(engine)
+    finally:
+        engine.dispose()
+
+
+def test_compose_services_run_natively_and_a_demo_run_succeeds(native: NativeCompose, tmp_path: Path) -> None:
     from pipeline.airflow_local import AirflowClient, AirflowComponents, AirflowHome
+
+    services = native.active()
+    assert ("airflow-worker" in services) == native.celery and ("redis" in services) == native.celery
 
     # 1. postgres: the init scripts create both databases, their owners and the reader login.
     _run_postgres_init(native)
@@ -284,6 +445,7 @@ def test_compose_services_run_natively_and_a_demo_run_succeeds(native: NativeCom
     init = _run(native.argv("airflow-init"), native.environment("airflow-init"), ROOT, timeout=600)
     assert init.returncode == 0, f"airflow-init failed:\n{init.stdout[-3000:]}\n{init.stderr[-3000:]}"
     assert "airflow-init: done" in init.stdout
+    assert f"with {native.executor}" in init.stdout
     names = native.dotenv
     with _admin_engine(names["AIRFLOW_DB_NAME"]).connect() as conn:
         slots = conn.execute(text("SELECT slots FROM slot_pool WHERE pool = 'crawl_pool'")).scalar_one()
@@ -298,6 +460,7 @@ def test_compose_services_run_natively_and_a_demo_run_succeeds(native: NativeCom
     # 3. The long-running services: one environment (compose gives them the same), their commands.
     envs = {service: native.environment(service) for service in LONG_RUNNING}
     assert all(env == envs[LONG_RUNNING[0]] for env in envs.values())
+    assert envs[LONG_RUNNING[0]]["AIRFLOW__CORE__EXECUTOR"] == native.executor
     commands = [native.argv(service) for service in LONG_RUNNING]
     assert all(len(argv) == 2 and argv[0] == "airflow" for argv in commands), commands
 
@@ -311,25 +474,56 @@ def test_compose_services_run_natively_and_a_demo_run_succeeds(native: NativeCom
     api_url = f"http://127.0.0.1:{native.ports['8080']}"
     user, password = names["AIRFLOW_ADMIN_USERNAME"], names["AIRFLOW_ADMIN_PASSWORD"]
     with (
+        _redis(native) if native.celery else nullcontext(),
         AirflowComponents(home, [argv[1] for argv in commands]) as components,
         AirflowClient(api_url, user, password) as client,
     ):
         client.wait_until_healthy(timeout=240, components=components)
+        # The workers depend on the api-server being healthy (compose's depends_on).
+        workers = _worker_specs(native) if native.celery else []
+        for spec in workers:
+            components.start_one(spec)
         deadline = time.monotonic() + 240
         for service in LONG_RUNNING:
             _wait_healthy(native, service, deadline)
             components.check_alive()
+        for spec in workers:
+            _wait_worker_healthy(native, spec, deadline)
+            components.check_alive()
 
-        # 4. The demo run, triggered with the admin login from .env.
-        dag = client.wait_for_dag(DAG_ID, timeout=240, components=components)
-        assert dag["is_paused"] is True, "sources.yaml's schedule.paused decides at creation"
-        run_id = client.trigger(DAG_ID)
-        client.set_paused(DAG_ID, False)
-        state, tasks = _wait_for_run(native, client, components, run_id, timeout=600)
-        runs = client.request("GET", f"/dags/{DAG_ID}/dagRuns")["dag_runs"]
-        assert [r["dag_run_id"] for r in runs] == [run_id], "the triggered run must be the only one"
-        assert state == "success", f"run {run_id} ended {state}: {tasks}"
-        assert tasks and set(tasks.values()) == {"success"}, tasks
+        # 4. The demo runs, triggered with the admin login from .env.
+        runs = {}
+        for key in native.sources:
+            dag_id = f"news_ingest__{key}"
+            dag = client.wait_for_dag(dag_id, timeout=240, components=components)
+            assert dag["is_paused"] is True, "sources.yaml's schedule.paused decides at creation"
+            runs[dag_id] = client.trigger(dag_id)
+            client.set_paused(dag_id, False)
+        outcome = _wait_for_runs(native, client, components, runs, timeout=600)
+        instances: list[dict[str, Any]] = []
+        for dag_id, run_id in runs.items():
+            listed = client.request("GET", f"/dags/{dag_id}/dagRuns")["dag_runs"]
+            assert [r["dag_run_id"] for r in listed] == [run_id], "the triggered run must be the only one"
+            state, tasks = outcome.get(dag_id, ("unknown", {}))
+            assert state == "success", f"{dag_id} run {run_id} ended {state}: {tasks}"
+            assert tasks and set(tasks.values()) == {"success"}, tasks
+            instances += client.task_instances(dag_id, run_id)
+
+    if native.celery:
+        # Every task ran on a Celery worker, and the extract shards on both of them.
+        assert {ti["hostname"] for ti in instances} <= set(CELERY_WORKERS), instances
+        shards = [ti for ti in instances if ti["task_id"] == "extract"]
+        assert len(shards) > len(native.sources), "several shards per run (NEWSFLOW_PAGES_PER_SHARD)"
+        assert {ti["hostname"] for ti in shards} == set(CELERY_WORKERS), [
+            (ti["dag_id"], ti["map_index"], ti["hostname"]) for ti in shards
+        ]
+        # The articles are those the same stages store without Airflow.
+        news = _admin_engine(names["NEWSFLOW_DB_NAME"])
+        try:
+            stored = _article_keys(news)
+        finally:
+            news.dispose()
+        assert stored and stored == _reference_articles(native, tmp_path)
 
     # The articles are in the news database, readable through the consumer login only.
     reader_url = make_url(_pg_admin_url()).set(
@@ -340,10 +534,11 @@ def test_compose_services_run_natively_and_a_demo_run_succeeds(native: NativeCom
     reader = create_engine(reader_url)
     try:
         with reader.connect() as conn:
-            articles = conn.execute(
-                text("SELECT count(*) FROM news_articles WHERE source_key = :k"), {"k": DEMO_SOURCE}
-            ).scalar_one()
-            assert articles > 0
+            for key in native.sources:
+                articles = conn.execute(
+                    text("SELECT count(*) FROM news_articles WHERE source_key = :k"), {"k": key}
+                ).scalar_one()
+                assert articles > 0, key
             with pytest.raises(Exception, match=re.compile("permission denied", re.I)):
                 conn.execute(text("SELECT count(*) FROM articles"))
     finally:
