@@ -35,8 +35,10 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -61,13 +63,13 @@ LONG_RUNNING = ["airflow-apiserver", "airflow-scheduler", "airflow-dag-processor
 DEMO_SOURCE = "capital-examiner"
 DAG_ID = f"news_ingest__{DEMO_SOURCE}"
 #: What ``.env`` says for each executor (the compose file's own switch: executor + profile).
-#: The Celery run splits each demo outlet's ~20 pages into 3-4 extract shards.
+#: The Celery run splits each demo outlet's 15-22 pages into 2 extract shards.
 EXECUTOR_ENV = {
     "LocalExecutor": {},
     "CeleryExecutor": {
         "AIRFLOW_EXECUTOR": "CeleryExecutor",
         "COMPOSE_PROFILES": "celery",
-        "NEWSFLOW_PAGES_PER_SHARD": "6",
+        "NEWSFLOW_PAGES_PER_SHARD": "11",
     },
 }
 #: Two emulated worker containers: their hostnames, one task at a time each (so the
@@ -435,6 +437,15 @@ def _reference_articles(native: NativeCompose, tmp_path: Path) -> set[tuple[str,
 def test_compose_services_run_natively_and_a_demo_run_succeeds(native: NativeCompose, tmp_path: Path) -> None:
     from pipeline.airflow_local import AirflowClient, AirflowComponents, AirflowHome
 
+    started = time.monotonic()
+
+    def phase(name: str) -> None:
+        print(f"[{native.executor}] {name}: {time.monotonic() - started:.0f} s")
+
+    # Celery: the reference articles (same stages, no Airflow), fetched while Airflow works.
+    pool = ThreadPoolExecutor(1)
+    reference = pool.submit(_reference_articles, native, tmp_path) if native.celery else None
+
     services = native.active()
     assert ("airflow-worker" in services) == native.celery and ("redis" in services) == native.celery
 
@@ -445,6 +456,7 @@ def test_compose_services_run_natively_and_a_demo_run_succeeds(native: NativeCom
     init = _run(native.argv("airflow-init"), native.environment("airflow-init"), ROOT, timeout=600)
     assert init.returncode == 0, f"airflow-init failed:\n{init.stdout[-3000:]}\n{init.stderr[-3000:]}"
     assert "airflow-init: done" in init.stdout
+    phase("airflow-init")
     assert f"with {native.executor}" in init.stdout
     names = native.dotenv
     with _admin_engine(names["AIRFLOW_DB_NAME"]).connect() as conn:
@@ -474,6 +486,7 @@ def test_compose_services_run_natively_and_a_demo_run_succeeds(native: NativeCom
     api_url = f"http://127.0.0.1:{native.ports['8080']}"
     user, password = names["AIRFLOW_ADMIN_USERNAME"], names["AIRFLOW_ADMIN_PASSWORD"]
     with (
+        pool,
         _redis(native) if native.celery else nullcontext(),
         AirflowComponents(home, [argv[1] for argv in commands]) as components,
         AirflowClient(api_url, user, password) as client,
@@ -483,13 +496,15 @@ def test_compose_services_run_natively_and_a_demo_run_succeeds(native: NativeCom
         workers = _worker_specs(native) if native.celery else []
         for spec in workers:
             components.start_one(spec)
+        # Every service's healthcheck at once (compose runs them independently too).
         deadline = time.monotonic() + 240
-        for service in LONG_RUNNING:
-            _wait_healthy(native, service, deadline)
-            components.check_alive()
-        for spec in workers:
-            _wait_worker_healthy(native, spec, deadline)
-            components.check_alive()
+        checks = [partial(_wait_healthy, native, service, deadline) for service in LONG_RUNNING]
+        checks += [partial(_wait_worker_healthy, native, spec, deadline) for spec in workers]
+        with ThreadPoolExecutor(len(checks)) as checking:
+            for done in [checking.submit(check) for check in checks]:
+                done.result()
+        components.check_alive()
+        phase("services healthy")
 
         # 4. The demo runs, triggered with the admin login from .env.
         runs = {}
@@ -500,6 +515,7 @@ def test_compose_services_run_natively_and_a_demo_run_succeeds(native: NativeCom
             runs[dag_id] = client.trigger(dag_id)
             client.set_paused(dag_id, False)
         outcome = _wait_for_runs(native, client, components, runs, timeout=600)
+        phase("runs ended")
         instances: list[dict[str, Any]] = []
         for dag_id, run_id in runs.items():
             listed = client.request("GET", f"/dags/{dag_id}/dagRuns")["dag_runs"]
@@ -523,7 +539,10 @@ def test_compose_services_run_natively_and_a_demo_run_succeeds(native: NativeCom
             stored = _article_keys(news)
         finally:
             news.dispose()
-        assert stored and stored == _reference_articles(native, tmp_path)
+        assert reference is not None
+        expected = reference.result()
+        phase("reference run")
+        assert stored and stored == expected
 
     # The articles are in the news database, readable through the consumer login only.
     reader_url = make_url(_pg_admin_url()).set(
