@@ -8,6 +8,13 @@ A ``304 Not Modified`` is archived as a WARC/1.1 ``revisit`` record (profile
 ``server-not-modified``) that names the earlier full capture it confirms (its target URI,
 date and record id, when known), not as an empty ``response``: a WARC reader then sees that
 the server vouched for the earlier copy instead of sending an empty page.
+
+Any fsspec URL works as the store (``NEWSFLOW_RAW_STORE``); ``s3://bucket/prefix`` is the one
+for workers on several machines (s3fs, configured by the standard ``AWS_*`` variables, e.g.
+``AWS_ENDPOINT_URL`` for an S3-compatible server). Two differences there: a run's file is a
+multipart upload that becomes visible when the crawl closes it (a crawl killed mid-run leaves
+no file; its retry crawls the run again), and a record read fetches exactly the record's
+bytes (one ranged GET) when its length is known.
 """
 
 from __future__ import annotations

@@ -9,8 +9,9 @@ metadata lookup disabled and, as a fence, a dead loopback proxy for everything b
 a request meant for real AWS would fail on 127.0.0.1, never leave the machine.
 
 The run: crawl in one process (``newsflow crawl``: Scrapy writes the run's WARC to S3),
-extract in another (``newsflow extract``: ranged reads of the members), load and check; the
-articles equal those of the same crawl with a local raw store. Then a rerun of the run id
+extract in another (``newsflow extract``: ranged reads of the members), load and check here;
+the articles equal those of the same crawl with a local raw store. The later stages run
+here (the crawls, as always, in a Scrapy subprocess). Then a rerun of the run id
 (records that articles point at are copied to a ``superseded`` object), a re-extraction of
 the window, a purge (the object rewritten with the record replaced, every offset kept) and
 retention (old objects deleted, the last good run's kept, rows detached).
@@ -116,8 +117,10 @@ def test_every_stage_works_through_an_s3_raw_store(
     from pipeline.rawstore import WarcLocation, read_response
     from pipeline.runs import utcnow
     from pipeline.stages.check import check, publish
+    from pipeline.stages.crawl import crawl
     from pipeline.stages.extract import extract
     from pipeline.stages.load import load
+    from pipeline.stages.purge import purge
     from pipeline.stages.reextract import start_reextract
     from pipeline.stages.retention import prune_raw
 
@@ -152,14 +155,17 @@ def test_every_stage_works_through_an_s3_raw_store(
     # The same crawl with a local raw store gives the same articles.
     local_db = f"sqlite:///{tmp_path / 'local.db'}"
     migrate.upgrade(local_db)
-    local_env = {**env, "NEWSFLOW_DATABASE_URL": local_db, "NEWSFLOW_RAW_STORE": str(tmp_path / "local-raw")}
-    _newsflow("crawl", "--source", SOURCE, "--run-id", "r1", env=local_env)
-    _newsflow("extract", "--run", "r1", "--workers", "1", "--json", "--no-progress", env=local_env)
-    _newsflow("load", "--run", "r1", "--json", env=local_env)
+    with monkeypatch.context() as local:
+        local.setenv("NEWSFLOW_RAW_STORE", str(tmp_path / "local-raw"))
+        reset_settings_cache()
+        assert crawl(SOURCE, "r1", database_url=local_db).status == "succeeded"
+        extract("r1", workers=1, database_url=local_db)
+        load("r1", database_url=local_db)
+    reset_settings_cache()
     assert _articles(local_db) == articles
 
     # 3. Rerun of the run id: the records stored articles point at move to a superseded object.
-    _newsflow("crawl", "--source", SOURCE, "--run-id", "r1", "--recrawl", env=env)
+    assert crawl(SOURCE, "r1", recrawl=True).status == "succeeded"
     superseded = [f for f in _fetches(db_url, "r1") if f.outcome == "superseded"]
     assert superseded, "articles point at r1's first fetches"
     copies = {f.warc_path for f in superseded}
@@ -167,7 +173,7 @@ def test_every_stage_works_through_an_s3_raw_store(
     for fetch in superseded:
         assert fetch.warc_path and fetch.warc_length
         assert read_response(WarcLocation(fetch.warc_path, fetch.warc_offset or 0, fetch.warc_length)).body
-    _newsflow("extract", "--run", "r1", "--workers", "1", "--json", "--no-progress", env=env)
+    extract("r1", workers=1)
     load("r1")
     publish("r1")
 
@@ -205,12 +211,11 @@ def test_every_stage_works_through_an_s3_raw_store(
         ).body
     )
     # Idempotent: a second purge of the same story writes nothing.
-    again = json.loads(_newsflow("purge", "--url", url, "--reason", "takedown test", "--json", env=env))
-    assert again["already_purged"] is True
+    assert purge(url=url, reason="takedown test").already_purged
 
     # 6. Retention: a later crawl r2 is the last good run; everything older goes, r2 stays.
-    _newsflow("crawl", "--source", SOURCE, "--run-id", "r2", env=env)
-    _newsflow("extract", "--run", "r2", "--workers", "1", "--json", "--no-progress", env=env)
+    assert crawl(SOURCE, "r2").status == "succeeded"
+    extract("r2", workers=1)
     load("r2")
     publish("r2")
     pruned = prune_raw(retention_days=1, now=utcnow() + timedelta(days=3))
