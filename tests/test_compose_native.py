@@ -71,10 +71,11 @@ EXECUTOR_ENV = {
         "AIRFLOW_EXECUTOR": "CeleryExecutor",
         "COMPOSE_PROFILES": "celery",
         "NEWSFLOW_PAGES_PER_SHARD": "11",
+        "AIRFLOW_WORKER_CONCURRENCY": "1",
     },
 }
-#: Two emulated worker containers: their hostnames, one task at a time each (so the
-#: extract shards queued together when a crawl ends go to both).
+#: Two emulated worker containers, by hostname; one task at a time each (``.env``'s
+#: ``AIRFLOW_WORKER_CONCURRENCY=1``), so the extract shards queued together go to both.
 CELERY_WORKERS = ("nf-worker-1", "nf-worker-2")
 #: What the image adds to a container's environment besides compose's (see docker/Dockerfile).
 IMAGE_AIRFLOW_HOME = "/opt/airflow"
@@ -380,12 +381,13 @@ def _worker_specs(native: NativeCompose) -> list[Any]:
 
     argv = native.argv("airflow-worker")
     assert argv[:3] == ["airflow", "celery", "worker"], argv
+    assert native.environment("airflow-worker")["AIRFLOW__CELERY__WORKER_CONCURRENCY"] == "1"
     specs = []
     for name in CELERY_WORKERS:
         env = native.environment("airflow-worker")
         env["HOSTNAME"] = name
         env["AIRFLOW__CORE__HOSTNAME_CALLABLE"] = "tests.compose_support.container_hostname"
-        args = (*argv[1:], "--celery-hostname", name, "--concurrency", "1", "--skip-serve-logs")
+        args = (*argv[1:], "--celery-hostname", name, "--skip-serve-logs")
         specs.append(ComponentSpec(name, args, env=env))
     return specs
 
