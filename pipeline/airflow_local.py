@@ -23,7 +23,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -39,6 +39,7 @@ __all__ = [
     "AirflowComponents",
     "AirflowError",
     "AirflowHome",
+    "ComponentSpec",
     "free_port",
     "news_environment",
     "serve",
@@ -226,6 +227,20 @@ def airflow_executable() -> str:
     return str(candidate) if candidate.exists() else "airflow"
 
 
+@dataclass(frozen=True)
+class ComponentSpec:
+    """A long-running ``airflow …`` process that is more than ``airflow <name>``.
+
+    For example a Celery worker: ``ComponentSpec("worker-1", ("celery", "worker",
+    "--celery-hostname", "worker-1"), env={...})``. ``env`` replaces the home's environment
+    for this process only (``None``: the home's).
+    """
+
+    name: str
+    args: tuple[str, ...]
+    env: Mapping[str, str] | None = None
+
+
 @dataclass
 class Component:
     name: str
@@ -241,25 +256,35 @@ class AirflowComponents:
     SIGKILL after a grace period) on exit, whatever happened in between.
     """
 
-    def __init__(self, home: AirflowHome, components: Iterable[str] = COMPONENTS) -> None:
+    def __init__(self, home: AirflowHome, components: Iterable[str | ComponentSpec] = COMPONENTS) -> None:
         self.home = home
-        self.names = list(components)
+        self.specs = [c if isinstance(c, ComponentSpec) else ComponentSpec(c, (c,)) for c in components]
+        self.names = [spec.name for spec in self.specs]
         self.components: list[Component] = []
 
     def start(self) -> None:
-        env = self.home.env()
-        for name in self.names:
-            log_path = self.home.home / "logs" / f"{name}.log"
-            log_file = log_path.open("ab")
-            process = subprocess.Popen(
-                [airflow_executable(), name],
-                env=env,
-                cwd=PROJECT_ROOT,
-                stdout=log_file,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-            self.components.append(Component(name, process, log_path, log_file))
+        home_env = self.home.env()
+        for spec in self.specs:
+            self.start_one(spec, home_env)
+
+    def start_one(self, spec: ComponentSpec, home_env: Mapping[str, str] | None = None) -> None:
+        """Start one more process (also after the others: e.g. workers once the API is up)."""
+        env = dict(spec.env) if spec.env is not None else dict(home_env or self.home.env())
+        name = spec.name
+        if spec not in self.specs:
+            self.specs.append(spec)
+            self.names.append(name)
+        log_path = self.home.home / "logs" / f"{name}.log"
+        log_file = log_path.open("ab")
+        process = subprocess.Popen(
+            [airflow_executable(), *spec.args],
+            env=env,
+            cwd=PROJECT_ROOT,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self.components.append(Component(name, process, log_path, log_file))
 
     def check_alive(self) -> None:
         for component in self.components:

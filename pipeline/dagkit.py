@@ -34,10 +34,11 @@ RETRIES = 3
 RETRY_DELAY = timedelta(seconds=60)
 MAX_RETRY_DELAY = timedelta(minutes=30)
 
-#: Extraction shards: one per this many fetched pages, at most ``MAX_SHARDS``. A shard is
-#: one mapped task instance (seconds of Airflow overhead each) that extracts with its own
-#: process pool (:func:`extract_workers`), so shards are few and big: they exist to spread a
-#: big run over executor slots / Celery workers, not to use the cores of one machine.
+#: Extraction shards: one per this many fetched pages (the default of the
+#: ``NEWSFLOW_PAGES_PER_SHARD`` setting), at most ``MAX_SHARDS``. A shard is one mapped task
+#: instance (seconds of Airflow overhead each) that extracts with its own process pool
+#: (:func:`extract_workers`), so shards are few and big: they exist to spread a big run over
+#: executor slots / Celery workers, not to use the cores of one machine.
 PAGES_PER_SHARD = 500
 MAX_SHARDS = 8
 #: Shards of one run extracted at the same time.
@@ -188,13 +189,18 @@ def crawl_exclusively(crawl: Callable[[], T], *, now: datetime | None = None) ->
 
 
 def shard_plan(
-    news_run: str, pages: int, *, per_shard: int = PAGES_PER_SHARD, max_shards: int = MAX_SHARDS
+    news_run: str, pages: int, *, per_shard: int | None = None, max_shards: int = MAX_SHARDS
 ) -> list[dict[str, Any]]:
     """Keyword sets of the mapped extract task: ``[{"news_run": …, "shard": 0, "shards": n}, …]``.
 
-    Always at least one shard, so load, check and publish run (and finalise the run row)
-    even when nothing new was fetched.
+    ``per_shard`` defaults to the ``NEWSFLOW_PAGES_PER_SHARD`` setting (read where the plan
+    is made: the crawl task). Always at least one shard, so load, check and publish run (and
+    finalise the run row) even when nothing new was fetched.
     """
+    if per_shard is None:
+        from pipeline.settings import get_settings
+
+        per_shard = get_settings().pages_per_shard
     count = max(1, min(max_shards, math.ceil(max(pages, 0) / per_shard)))
     return [{"news_run": news_run, "shard": i, "shards": count} for i in range(count)]
 

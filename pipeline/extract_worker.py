@@ -19,6 +19,8 @@ class PageTask:
     warc_path: str
     warc_offset: int
     content_type: str | None
+    #: the gzip member's length (0: unknown): the read is then exactly that, one GET on s3://
+    warc_length: int = 0
 
 
 @dataclass(frozen=True)
@@ -43,9 +45,10 @@ def extract_page(task: PageTask, source: Any = None) -> PageResult:
     """Read one response from the raw store and extract it; never raises."""
     try:
         from pipeline.extract.api import extract_outcome
-        from pipeline.rawstore import read_response
+        from pipeline.rawstore import WarcLocation, read_response
 
-        response = read_response((task.warc_path, task.warc_offset))
+        location = WarcLocation(task.warc_path, task.warc_offset, task.warc_length)
+        response = read_response(location if task.warc_length > 0 else (task.warc_path, task.warc_offset))
         content_type = task.content_type or response.header("Content-Type")
         outcome = extract_outcome(response.body, task.url, source, content_type=content_type)
         record = outcome.article.model_dump(mode="json") if outcome.article is not None else None

@@ -8,6 +8,13 @@ A ``304 Not Modified`` is archived as a WARC/1.1 ``revisit`` record (profile
 ``server-not-modified``) that names the earlier full capture it confirms (its target URI,
 date and record id, when known), not as an empty ``response``: a WARC reader then sees that
 the server vouched for the earlier copy instead of sending an empty page.
+
+Any fsspec URL works as the store (``NEWSFLOW_RAW_STORE``); ``s3://bucket/prefix`` is the one
+for workers on several machines (s3fs, configured by the standard ``AWS_*`` variables, e.g.
+``AWS_ENDPOINT_URL`` for an S3-compatible server). Two differences there: a run's file is a
+multipart upload that becomes visible when the crawl closes it (a crawl killed mid-run leaves
+no file; its retry crawls the run again), and a record read fetches exactly the record's
+bytes (one ranged GET) when its length is known.
 """
 
 from __future__ import annotations
@@ -39,6 +46,9 @@ class WarcLocation:
 
 
 SERVER_NOT_MODIFIED = "http://netpreserve.org/warc/1.1/revisit/server-not-modified"
+
+#: Read-ahead of a record read whose length is unknown (object stores fetch in blocks).
+READ_BLOCK_BYTES = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -216,6 +226,9 @@ class RunWarcWriter:
 def read_response(location: WarcLocation | tuple[str, int]) -> RawResponse:
     """Read the response (or revisit) record at ``(path, offset)``: one seek, one gzip member.
 
+    With a :class:`WarcLocation` (length known) exactly the member's bytes are read: one
+    ranged GET on an object store (``s3://``).
+
     A revisit reads back with ``kind="revisit"``, its own status (304) and headers, an empty
     body and ``refers_to`` (the earlier capture); readers that need a payload skip it.
     """
@@ -234,13 +247,22 @@ def _read(location: WarcLocation | tuple[str, int], *, with_body: bool) -> RawRe
     offset, a damaged or overwritten file) as "unreadable", so warcio's and zlib's own
     parse errors are reported as the latter.
     """
-    path, offset = (location.path, location.offset) if isinstance(location, WarcLocation) else location
-    with fsspec.open(path, "rb") as handle:
-        handle.seek(offset)
-        try:
+    if isinstance(location, WarcLocation):
+        path, offset, length = location.path, location.offset, location.length
+    else:
+        (path, offset), length = location, 0
+    try:
+        if length > 0:
+            # The gzip member's exact bytes: on an object store one ranged GET, nothing more.
+            fs, fs_path = fsspec.core.url_to_fs(path)
+            member = fs.cat_file(fs_path, start=offset, end=offset + length)
+            return _parse(ArchiveIterator(io.BytesIO(member)), with_body, f"{path}@{offset}")
+        # Length unknown: read ahead in small blocks (s3fs would fetch 50 MB per record).
+        with fsspec.open(path, "rb", block_size=READ_BLOCK_BYTES) as handle:
+            handle.seek(offset)
             return _parse(ArchiveIterator(handle), with_body, f"{path}@{offset}")
-        except (ArchiveLoadFailed, zlib.error) as exc:
-            raise ValueError(f"no readable WARC record at {path}@{offset}: {exc}") from exc
+    except (ArchiveLoadFailed, zlib.error) as exc:
+        raise ValueError(f"no readable WARC record at {path}@{offset}: {exc}") from exc
 
 
 def _parse(records: ArchiveIterator, with_body: bool, where: str) -> RawResponse:

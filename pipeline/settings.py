@@ -49,6 +49,14 @@ class Settings(BaseSettings):
     )
     alert_email_to: str | None = Field(default=None, description="Recipient of failure e-mails.")
     workers: int = Field(default=0, ge=0, description="Extraction processes; 0 = one per core.")
+    pages_per_shard: int = Field(
+        default=500,
+        ge=1,
+        description=(
+            "Fetched pages per extraction shard of an Airflow run (one mapped `extract` task each,"
+            " at most 8): lower it to spread small runs over several Celery workers."
+        ),
+    )
     stale_run_hours: float = Field(
         default=6,
         gt=0,

@@ -141,6 +141,7 @@ def copy_members(source: str, target: str, members: Sequence[tuple[int, int]]) -
             moved[(offset, length)] = position
             position += length
         writer.flush()
-        if hasattr(writer, "fileno"):
+        if _local_path(target) is not None:
+            # Object-store files have a ``fileno`` that raises: their upload completes on close.
             os.fsync(writer.fileno())
     return moved

@@ -17,7 +17,9 @@ A record too small to hold even the minimal metadata record (rare: a few hundred
 overwritten with zeros instead and reported as such; the rest of the file is still intact
 (readers that address records by offset, like ours, are unaffected).
 
-Only local files can be rewritten in place (object stores have no partial writes).
+Local files are rewritten in place. Object stores (``s3://``) have no partial writes: there the
+object is rewritten whole, with every byte but the member's unchanged, and replaced in one
+atomic step (:func:`_purge_in_object`).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ import uuid
 import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Literal
 
 import fsspec
 from fsspec.implementations.local import LocalFileSystem
@@ -45,7 +47,7 @@ Outcome = Literal["purged", "zeroed", "already", "skipped"]
 
 
 class PurgeWriteError(NewsflowError):
-    """The raw store cannot be rewritten in place (not a local file system)."""
+    """A raw-store path that :func:`local_path` cannot map to a local file."""
 
 
 @dataclass(frozen=True)
@@ -137,41 +139,103 @@ def purge_record(
 
     ``urls`` are the URLs the record may be for: a record at that place for another URL (a
     wrong offset) is never overwritten. Idempotent: a record purged before is ``already``.
+    On an object store (``s3://``) the object is rewritten whole with the member replaced
+    (:func:`_replace_in_object`); elsewhere the member is overwritten in place.
     """
+    fs, stripped = fsspec.core.url_to_fs(path)
+    if not isinstance(fs, LocalFileSystem):
+        return _purge_in_object(fs, str(stripped), path, offset, length, urls, reason, when)
     local = local_path(path)
     try:
         fd = os.open(local, os.O_RDWR)
     except FileNotFoundError:
         return RecordPurge(path, offset, "skipped", "file not found")
     try:
-        current = os.pread(fd, length, offset)
-        if len(current) != length:
-            return RecordPurge(path, offset, "skipped", "the file is shorter than the record")
-        if not current.strip(b"\x00"):
-            return RecordPurge(path, offset, "already", "zeroed")
-        head = _record_head(current)
-        if head is not None and head.get("newsflow-purged"):
-            return RecordPurge(path, offset, "already")
-        if head is None and not _is_ours(current):
-            return RecordPurge(path, offset, "skipped", "no readable record there")
-        if head is not None:
-            if head.get("warc-type") == "revisit":  # a 304: headers only, nothing to take down
-                return RecordPurge(path, offset, "skipped")
-            if head.get("warc-type") not in ("response", "resource"):
-                return RecordPurge(
-                    path, offset, "skipped", f"a {head.get('warc-type')} record, not a payload"
-                )
-            if head.get("warc-target-uri") not in urls:
-                return RecordPurge(path, offset, "skipped", f"a record for {head.get('warc-target-uri')}")
-        refers_to = head.get("warc-record-id") if head else None
-        target = next(iter(sorted(urls)))
-        if head is not None:
-            target = head.get("warc-target-uri", target)
-        member = padded_member(metadata_record(target, refers_to, reason, when), length)
-        member = member or padded_member(metadata_record(target, None, reason, when, short=True), length)
-        outcome: Outcome = "purged" if member is not None else "zeroed"
-        os.pwrite(fd, member if member is not None else b"\x00" * length, offset)
+        decided = _replacement(path, offset, length, os.pread(fd, length, offset), urls, reason, when)
+        if isinstance(decided, RecordPurge):
+            return decided
+        data, done = decided
+        os.pwrite(fd, data, offset)
         os.fsync(fd)
-        return RecordPurge(path, offset, outcome, "" if member is not None else "too small for a notice")
+        return done
     finally:
         os.close(fd)
+
+
+def _replacement(
+    path: str, offset: int, length: int, current: bytes, urls: set[str], reason: str, when: datetime
+) -> RecordPurge | tuple[bytes, RecordPurge]:
+    """What to write over ``current`` (the member's bytes now), or why nothing is written."""
+    if len(current) != length:
+        return RecordPurge(path, offset, "skipped", "the file is shorter than the record")
+    if not current.strip(b"\x00"):
+        return RecordPurge(path, offset, "already", "zeroed")
+    head = _record_head(current)
+    if head is not None and head.get("newsflow-purged"):
+        return RecordPurge(path, offset, "already")
+    if head is None and not _is_ours(current):
+        return RecordPurge(path, offset, "skipped", "no readable record there")
+    if head is not None:
+        if head.get("warc-type") == "revisit":  # a 304: headers only, nothing to take down
+            return RecordPurge(path, offset, "skipped")
+        if head.get("warc-type") not in ("response", "resource"):
+            return RecordPurge(path, offset, "skipped", f"a {head.get('warc-type')} record, not a payload")
+        if head.get("warc-target-uri") not in urls:
+            return RecordPurge(path, offset, "skipped", f"a record for {head.get('warc-target-uri')}")
+    refers_to = head.get("warc-record-id") if head else None
+    target = next(iter(sorted(urls)))
+    if head is not None:
+        target = head.get("warc-target-uri", target)
+    member = padded_member(metadata_record(target, refers_to, reason, when), length)
+    member = member or padded_member(metadata_record(target, None, reason, when, short=True), length)
+    if member is None:
+        return b"\x00" * length, RecordPurge(path, offset, "zeroed", "too small for a notice")
+    return member, RecordPurge(path, offset, "purged")
+
+
+#: Bytes copied per read when an object is rewritten (bounded memory for big WARC files).
+COPY_CHUNK = 8 << 20
+
+
+def _purge_in_object(
+    fs: Any,
+    fs_path: str,
+    path: str,
+    offset: int,
+    length: int,
+    urls: set[str],
+    reason: str,
+    when: datetime,
+) -> RecordPurge:
+    """:func:`purge_record` on an object store: same checks, then the object replaced whole.
+
+    Objects have no partial writes, so the new object is streamed (the bytes before the
+    member, the notice, the bytes after) into a multipart upload of the same key, which
+    replaces the object atomically when it completes: a crash leaves the old object intact
+    (and an abandoned upload), never a torn one. Every other record keeps its offset.
+    """
+    try:
+        current = fs.cat_file(fs_path, start=offset, end=offset + length)
+        size = int(fs.size(fs_path))
+    except FileNotFoundError:
+        return RecordPurge(path, offset, "skipped", "file not found")
+    decided = _replacement(path, offset, length, current, urls, reason, when)
+    if isinstance(decided, RecordPurge):
+        return decided
+    data, done = decided
+    _replace_in_object(fs, fs_path, size, offset, data)
+    return done
+
+
+def _replace_in_object(fs: Any, fs_path: str, size: int, offset: int, data: bytes) -> None:
+    """Write a copy of the object with ``data`` at ``offset`` over the same key (one atomic replacement)."""
+
+    def copy(out: Any, start: int, end: int) -> None:
+        for pos in range(start, end, COPY_CHUNK):
+            out.write(fs.cat_file(fs_path, start=pos, end=min(pos + COPY_CHUNK, end)))
+
+    # The reads happen before the upload completes (on close), so they see the old object.
+    with fs.open(fs_path, "wb") as out:
+        copy(out, 0, offset)
+        out.write(data)
+        copy(out, offset + len(data), size)

@@ -8,7 +8,9 @@ so a test sees the values a container would get.
 
 from __future__ import annotations
 
+import os
 import re
+import socket
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -222,3 +224,23 @@ def env_example_with_secrets(extra: Mapping[str, str] | None = None) -> dict[str
         env[key] = Fernet.generate_key().decode() if key == "AIRFLOW_FERNET_KEY" else secrets.token_hex(16)
     env.update(extra or {})
     return env
+
+
+def active_services(compose: Mapping[str, Any], env: Mapping[str, str]) -> list[str]:
+    """The services ``docker compose up`` starts: no ``profiles``, or one named in ``COMPOSE_PROFILES``."""
+    enabled = {p.strip() for p in env.get("COMPOSE_PROFILES", "").split(",") if p.strip()}
+    return [
+        name
+        for name, service in compose["services"].items()
+        if not service.get("profiles") or enabled & set(service["profiles"])
+    ]
+
+
+def container_hostname() -> str:
+    """The hostname a container's processes report: Docker sets ``HOSTNAME`` to it.
+
+    Natively every process shares the machine's hostname, so the tests give each emulated
+    container its own ``HOSTNAME`` and point Airflow's ``[core] hostname_callable`` here:
+    task instances then record which (emulated) worker ran them, as in Compose.
+    """
+    return os.environ.get("HOSTNAME") or socket.getfqdn()

@@ -12,6 +12,16 @@ what the services run, in compose order:
    with their commands, and each one's healthcheck command until it passes;
 4. a trigger of the demo source's ingest DAG through the REST API with the admin login from
    ``.env``, which must end in ``success`` with articles readable by the consumer login.
+
+Parametrised by executor. ``CeleryExecutor`` is the scale-out setup of the compose file
+(``COMPOSE_PROFILES=celery`` + ``AIRFLOW_EXECUTOR=CeleryExecutor`` in ``.env``): the
+profile's ``redis`` service runs as a ``redis-server`` on a free loopback port, and its
+``airflow-worker`` service twice, as two emulated containers (own ``HOSTNAME``, own Celery
+node name). Every demo outlet is ingested, split into several extract shards
+(``NEWSFLOW_PAGES_PER_SHARD``); the test asserts that the shards ran on both workers, that
+every task ran on a worker, and that the articles equal those of an in-process run of the
+same stages (what LocalExecutor runs) against the same demo content. The native mapping and
+the Celery services live in ``tests/compose_native.py``.
 """
 
 from __future__ import annotations
@@ -20,12 +30,12 @@ import os
 import re
 import shlex
 import shutil
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -34,22 +44,38 @@ import yaml
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from tests.compose_native import (
+    CELERY_WORKERS,
+    NativeCompose,
+    article_keys,
+    redis_service,
+    reference_articles,
+    run_command,
+    wait_worker_healthy,
+    worker_specs,
+)
 from tests.compose_support import (
     ROOT,
-    command_argv,
     env_example_with_secrets,
     interpolate,
     load_compose,
-    service_environment,
 )
 
 pytestmark = [pytest.mark.postgres, pytest.mark.airflow, pytest.mark.slow]
 
 LONG_RUNNING = ["airflow-apiserver", "airflow-scheduler", "airflow-dag-processor", "airflow-triggerer"]
 DEMO_SOURCE = "capital-examiner"
-DAG_ID = f"news_ingest__{DEMO_SOURCE}"
-#: What the image adds to a container's environment besides compose's (see docker/Dockerfile).
-IMAGE_AIRFLOW_HOME = "/opt/airflow"
+#: What ``.env`` says for each executor (the compose file's own switch: executor + profile).
+#: The Celery run splits each demo outlet's 15-22 pages into 2 extract shards.
+EXECUTOR_ENV = {
+    "LocalExecutor": {},
+    "CeleryExecutor": {
+        "AIRFLOW_EXECUTOR": "CeleryExecutor",
+        "COMPOSE_PROFILES": "celery",
+        "NEWSFLOW_PAGES_PER_SHARD": "11",
+        "AIRFLOW_WORKER_CONCURRENCY": "1",
+    },
+}
 
 
 def _pg_admin_url() -> str:
@@ -68,87 +94,6 @@ def _free_port() -> int:
     from pipeline.airflow_local import free_port
 
     return free_port()
-
-
-@dataclass
-class NativeCompose:
-    """The compose project resolved for this machine."""
-
-    services: dict[str, dict[str, Any]]
-    dotenv: dict[str, str]
-    volumes_root: Path
-    airflow_home: Path
-    endpoints: dict[str, str]  # "host:port" inside compose -> "127.0.0.1:port" here
-    ports: dict[str, str]  # container port -> native port, for the published/listening ports
-    pg_host: str
-    pg_port: int
-
-    def mounts(self, service: str) -> dict[str, Path]:
-        """Container path -> host path of a service's volumes (named volumes -> temp folders)."""
-        result: dict[str, Path] = {}
-        for spec in self.services[service].get("volumes") or []:
-            source, target = spec.split(":")[:2]
-            if source.startswith((".", "/")):
-                result[target] = (ROOT / source).resolve()
-            else:
-                folder = self.volumes_root / source
-                folder.mkdir(parents=True, exist_ok=True)
-                result[target] = folder
-        return result
-
-    def map_value(self, service: str, key: str, value: str) -> str:
-        """One environment value as it must read on this machine."""
-        for inside, outside in self.endpoints.items():
-            value = value.replace(f"@{inside}/", f"@{outside}/").replace(f"//{inside}/", f"//{outside}/")
-        if value == "0.0.0.0":
-            value = "127.0.0.1"  # never listen beyond loopback in tests
-        if key.endswith("_PORT") and value in self.ports:
-            value = self.ports[value]
-        prefixes = {**self.mounts(service), "/opt/newsflow": ROOT, IMAGE_AIRFLOW_HOME: self.airflow_home}
-        for prefix in sorted(prefixes, key=len, reverse=True):
-            if value == prefix or value.startswith(prefix + "/"):
-                value = str(prefixes[prefix]) + value[len(prefix) :]
-                break
-        return value
-
-    def environment(self, service: str) -> dict[str, str]:
-        """The service's container environment, mapped, on top of what the image provides."""
-        env = {
-            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
-            "HOME": os.environ.get("HOME", str(self.airflow_home)),
-            "LANG": os.environ.get("LANG", "C.UTF-8"),
-            "AIRFLOW_HOME": str(self.airflow_home),
-            "NO_PROXY": "127.0.0.1,localhost",
-            "no_proxy": "127.0.0.1,localhost",
-        }
-        if service == "postgres":
-            env.update(PGHOST=self.pg_host, PGPORT=str(self.pg_port))
-        for key, value in service_environment(self.services[service], self.dotenv).items():
-            env[key] = self.map_value(service, key, value)
-        return env
-
-    def argv(self, service: str) -> list[str]:
-        """The service's command as the image's entrypoint runs it (``bash …`` as is, else ``airflow …``)."""
-        argv = command_argv(self.services[service]["command"])
-        argv = [self.map_value(service, "", arg) for arg in argv]
-        return argv if argv[0] in {"bash", "python"} else ["airflow", *argv]
-
-    def healthcheck(self, service: str) -> list[str]:
-        """The service's healthcheck test as argv, its ``localhost`` ports mapped."""
-        test = list(self.services[service]["healthcheck"]["test"])
-        kind, rest = test[0], test[1:]
-        mapped = []
-        for arg in rest:
-            for inside, outside in self.ports.items():
-                arg = arg.replace(f"localhost:{inside}", f"127.0.0.1:{outside}")
-            mapped.append(arg)
-        return ["sh", "-c", " ".join(mapped)] if kind == "CMD-SHELL" else mapped
-
-
-def _run(argv: list[str], env: dict[str, str], cwd: Path, timeout: float) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        argv, env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False
-    )
 
 
 def _admin_engine(database: str | None = None) -> Any:
@@ -171,8 +116,9 @@ def _drop_everything(names: dict[str, str]) -> None:
     engine.dispose()
 
 
-@pytest.fixture
-def native(tmp_path: Path, demo_network: Any) -> Iterator[NativeCompose]:
+@pytest.fixture(params=list(EXECUTOR_ENV))
+def native(request: pytest.FixtureRequest, tmp_path: Path, demo_network: Any) -> Iterator[NativeCompose]:
+    executor = str(request.param)
     _require_postgres()
     admin = make_url(_pg_admin_url())
     suffix = uuid.uuid4().hex[:8]
@@ -183,16 +129,22 @@ def native(tmp_path: Path, demo_network: Any) -> Iterator[NativeCompose]:
         "NEWSFLOW_DB_USER": f"nf_compose_news_{suffix}",
         "NEWSFLOW_READER_USER": f"nf_compose_reader_{suffix}",
     }
-    # The demo source only, paused at creation (sources.yaml decides, see the compose file),
-    # on a leap-day schedule whose first interval after the DAG's start date ends years from
-    # now: unpausing then creates no scheduled run, so the triggered run is the only one.
-    source = next(s for s in demo_network.sources() if s["key"] == DEMO_SOURCE)
-    source["schedule"] = {**source.get("schedule", {}), "cron": "0 0 29 2 *", "paused": True}
+    # The demo source (Celery: every demo outlet), paused at creation (sources.yaml decides,
+    # see the compose file), on a leap-day schedule whose first interval after the DAG's
+    # start date ends years from now: unpausing then creates no scheduled run, so the
+    # triggered run is the only one.
+    sources = [
+        {**s, "schedule": {**s.get("schedule", {}), "cron": "0 0 29 2 *", "paused": True}}
+        for s in demo_network.sources()
+        if executor == "CeleryExecutor" or s["key"] == DEMO_SOURCE
+    ]
     sources_file = tmp_path / "sources.yaml"
-    sources_file.write_text(yaml.safe_dump({"version": 1, "sources": [source]}, sort_keys=False))
-    dotenv = env_example_with_secrets({**names, "NEWSFLOW_SOURCES_FILE": str(sources_file)})
+    sources_file.write_text(yaml.safe_dump({"version": 1, "sources": sources}, sort_keys=False))
+    dotenv = env_example_with_secrets(
+        {**names, **EXECUTOR_ENV[executor], "NEWSFLOW_SOURCES_FILE": str(sources_file)}
+    )
     resolved = interpolate(load_compose(), dotenv)
-    api_port, health_port = _free_port(), _free_port()
+    api_port, health_port, redis_port = _free_port(), _free_port(), _free_port()
     pg_port = int(admin.port or 5432)
     native = NativeCompose(
         services=resolved["services"],
@@ -202,10 +154,13 @@ def native(tmp_path: Path, demo_network: Any) -> Iterator[NativeCompose]:
         endpoints={
             "postgres:5432": f"127.0.0.1:{pg_port}",
             "airflow-apiserver:8080": f"127.0.0.1:{api_port}",
+            "redis:6379": f"127.0.0.1:{redis_port}",
         },
-        ports={"8080": str(api_port), "8974": str(health_port)},
+        ports={"8080": str(api_port), "8974": str(health_port), "6379": str(redis_port)},
         pg_host=str(admin.host or "127.0.0.1"),
         pg_port=pg_port,
+        executor=executor,
+        sources=tuple(s["key"] for s in sources),
     )
     (native.airflow_home / "logs").mkdir(parents=True)
     try:
@@ -226,7 +181,7 @@ def _run_postgres_init(native: NativeCompose) -> None:
     scripts = sorted(init_dir.glob("*.sh"))
     assert scripts, "no init script mounted into the postgres service"
     for script in scripts:
-        result = _run([str(script)], env, ROOT, timeout=120)
+        result = run_command([str(script)], env, ROOT, timeout=120)
         assert result.returncode == 0, f"{script.name} failed:\n{result.stdout}\n{result.stderr}"
 
 
@@ -235,7 +190,7 @@ def _wait_healthy(native: NativeCompose, service: str, deadline: float) -> None:
     env = native.environment(service)
     last = ""
     while time.monotonic() < deadline:
-        result = _run(argv, env, ROOT, timeout=120)
+        result = run_command(argv, env, ROOT, timeout=120)
         if result.returncode == 0:
             return
         last = (result.stdout + result.stderr)[-800:]
@@ -243,47 +198,68 @@ def _wait_healthy(native: NativeCompose, service: str, deadline: float) -> None:
     raise AssertionError(f"{service} healthcheck {shlex.join(argv)} never passed:\n{last}")
 
 
-def _task_log_tails(native: NativeCompose, run_id: str, lines: int = 40) -> str:
+def _task_log_tails(native: NativeCompose, dag_id: str, run_id: str, lines: int = 40) -> str:
     """The last lines of the run's task logs, from the logs volume (for failure messages)."""
     logs = native.mounts("airflow-scheduler")["/opt/airflow/logs"]
     tails = []
-    for path in sorted(logs.glob(f"dag_id={DAG_ID}/run_id={run_id}/**/*.log")):
+    for path in sorted(logs.glob(f"dag_id={dag_id}/run_id={run_id}/**/*.log")):
         text = path.read_text(errors="replace").splitlines()
         tails.append(f"--- {path.relative_to(logs)}\n" + "\n".join(text[-lines:]))
     return "\n".join(tails) or "(no task logs)"
 
 
-def _wait_for_run(
-    native: NativeCompose, client: Any, components: Any, run_id: str, timeout: float
-) -> tuple[str, dict[str, str]]:
-    """Poll the run to its end; stop at the first failed or retried task (the demo needs no retry)."""
+def _wait_for_runs(
+    native: NativeCompose, client: Any, components: Any, runs: dict[str, str], timeout: float
+) -> dict[str, tuple[str, dict[str, str]]]:
+    """Poll the runs (dag id -> run id) to their end; stop at the first failed or retried task.
+
+    The demo needs no retry, so a retry is reported at once instead of waiting minutes for it.
+    """
     deadline = time.monotonic() + timeout
-    state, tasks = "unknown", {}
+    outcome: dict[str, tuple[str, dict[str, str]]] = {}
     while time.monotonic() < deadline:
         components.check_alive()
-        state = client.run_state(DAG_ID, run_id)
-        tasks = client.task_states(DAG_ID, run_id)
-        bad = {k: v for k, v in tasks.items() if v in {"failed", "up_for_retry", "upstream_failed"}}
-        if state in {"success", "failed"} or bad:
-            if state != "success":
-                print(_task_log_tails(native, run_id))
+        for dag_id, run_id in runs.items():
+            state = client.run_state(dag_id, run_id)
+            tasks = client.task_states(dag_id, run_id)
+            outcome[dag_id] = (state, tasks)
+            bad = {k: v for k, v in tasks.items() if v in {"failed", "up_for_retry", "upstream_failed"}}
+            if bad or state == "failed":
+                print(_task_log_tails(native, dag_id, run_id))
                 print(components.log_tail("scheduler"))
-            return state, tasks
+                return outcome
+        if all(state == "success" for state, _ in outcome.values()) and len(outcome) == len(runs):
+            return outcome
         time.sleep(2.0)
-    print(_task_log_tails(native, run_id))
-    return state, tasks
+    for dag_id, run_id in runs.items():
+        print(_task_log_tails(native, dag_id, run_id))
+    return outcome
 
 
-def test_compose_services_run_natively_and_a_demo_run_succeeds(native: NativeCompose) -> None:
+def test_compose_services_run_natively_and_a_demo_run_succeeds(native: NativeCompose, tmp_path: Path) -> None:
     from pipeline.airflow_local import AirflowClient, AirflowComponents, AirflowHome
+
+    started = time.monotonic()
+
+    def phase(name: str) -> None:
+        print(f"[{native.executor}] {name}: {time.monotonic() - started:.0f} s")
+
+    # Celery: the reference articles (same stages, no Airflow), fetched while Airflow works.
+    pool = ThreadPoolExecutor(1)
+    reference = pool.submit(reference_articles, native, tmp_path) if native.celery else None
+
+    services = native.active()
+    assert ("airflow-worker" in services) == native.celery and ("redis" in services) == native.celery
 
     # 1. postgres: the init scripts create both databases, their owners and the reader login.
     _run_postgres_init(native)
 
     # 2. airflow-init: the service's own command with its own environment.
-    init = _run(native.argv("airflow-init"), native.environment("airflow-init"), ROOT, timeout=600)
+    init = run_command(native.argv("airflow-init"), native.environment("airflow-init"), ROOT, timeout=600)
     assert init.returncode == 0, f"airflow-init failed:\n{init.stdout[-3000:]}\n{init.stderr[-3000:]}"
     assert "airflow-init: done" in init.stdout
+    phase("airflow-init")
+    assert f"with {native.executor}" in init.stdout
     names = native.dotenv
     with _admin_engine(names["AIRFLOW_DB_NAME"]).connect() as conn:
         slots = conn.execute(text("SELECT slots FROM slot_pool WHERE pool = 'crawl_pool'")).scalar_one()
@@ -298,6 +274,7 @@ def test_compose_services_run_natively_and_a_demo_run_succeeds(native: NativeCom
     # 3. The long-running services: one environment (compose gives them the same), their commands.
     envs = {service: native.environment(service) for service in LONG_RUNNING}
     assert all(env == envs[LONG_RUNNING[0]] for env in envs.values())
+    assert envs[LONG_RUNNING[0]]["AIRFLOW__CORE__EXECUTOR"] == native.executor
     commands = [native.argv(service) for service in LONG_RUNNING]
     assert all(len(argv) == 2 and argv[0] == "airflow" for argv in commands), commands
 
@@ -311,25 +288,63 @@ def test_compose_services_run_natively_and_a_demo_run_succeeds(native: NativeCom
     api_url = f"http://127.0.0.1:{native.ports['8080']}"
     user, password = names["AIRFLOW_ADMIN_USERNAME"], names["AIRFLOW_ADMIN_PASSWORD"]
     with (
+        pool,
+        redis_service(native) if native.celery else nullcontext(),
         AirflowComponents(home, [argv[1] for argv in commands]) as components,
         AirflowClient(api_url, user, password) as client,
     ):
         client.wait_until_healthy(timeout=240, components=components)
+        # The workers depend on the api-server being healthy (compose's depends_on).
+        workers = worker_specs(native) if native.celery else []
+        for spec in workers:
+            components.start_one(spec)
+        # Every service's healthcheck at once (compose runs them independently too).
         deadline = time.monotonic() + 240
-        for service in LONG_RUNNING:
-            _wait_healthy(native, service, deadline)
-            components.check_alive()
+        checks = [partial(_wait_healthy, native, service, deadline) for service in LONG_RUNNING]
+        checks += [partial(wait_worker_healthy, native, spec, deadline) for spec in workers]
+        with ThreadPoolExecutor(len(checks)) as checking:
+            for done in [checking.submit(check) for check in checks]:
+                done.result()
+        components.check_alive()
+        phase("services healthy")
 
-        # 4. The demo run, triggered with the admin login from .env.
-        dag = client.wait_for_dag(DAG_ID, timeout=240, components=components)
-        assert dag["is_paused"] is True, "sources.yaml's schedule.paused decides at creation"
-        run_id = client.trigger(DAG_ID)
-        client.set_paused(DAG_ID, False)
-        state, tasks = _wait_for_run(native, client, components, run_id, timeout=600)
-        runs = client.request("GET", f"/dags/{DAG_ID}/dagRuns")["dag_runs"]
-        assert [r["dag_run_id"] for r in runs] == [run_id], "the triggered run must be the only one"
-        assert state == "success", f"run {run_id} ended {state}: {tasks}"
-        assert tasks and set(tasks.values()) == {"success"}, tasks
+        # 4. The demo runs, triggered with the admin login from .env.
+        runs = {}
+        for key in native.sources:
+            dag_id = f"news_ingest__{key}"
+            dag = client.wait_for_dag(dag_id, timeout=240, components=components)
+            assert dag["is_paused"] is True, "sources.yaml's schedule.paused decides at creation"
+            runs[dag_id] = client.trigger(dag_id)
+            client.set_paused(dag_id, False)
+        outcome = _wait_for_runs(native, client, components, runs, timeout=600)
+        phase("runs ended")
+        instances: list[dict[str, Any]] = []
+        for dag_id, run_id in runs.items():
+            listed = client.request("GET", f"/dags/{dag_id}/dagRuns")["dag_runs"]
+            assert [r["dag_run_id"] for r in listed] == [run_id], "the triggered run must be the only one"
+            state, tasks = outcome.get(dag_id, ("unknown", {}))
+            assert state == "success", f"{dag_id} run {run_id} ended {state}: {tasks}"
+            assert tasks and set(tasks.values()) == {"success"}, tasks
+            instances += client.task_instances(dag_id, run_id)
+
+    if native.celery:
+        # Every task ran on a Celery worker, and the extract shards on both of them.
+        assert {ti["hostname"] for ti in instances} <= set(CELERY_WORKERS), instances
+        shards = [ti for ti in instances if ti["task_id"] == "extract"]
+        assert len(shards) > len(native.sources), "several shards per run (NEWSFLOW_PAGES_PER_SHARD)"
+        assert {ti["hostname"] for ti in shards} == set(CELERY_WORKERS), [
+            (ti["dag_id"], ti["map_index"], ti["hostname"]) for ti in shards
+        ]
+        # The articles are those the same stages store without Airflow.
+        news = _admin_engine(names["NEWSFLOW_DB_NAME"])
+        try:
+            stored = article_keys(news)
+        finally:
+            news.dispose()
+        assert reference is not None
+        expected = reference.result()
+        phase("reference run")
+        assert stored and stored == expected
 
     # The articles are in the news database, readable through the consumer login only.
     reader_url = make_url(_pg_admin_url()).set(
@@ -340,10 +355,11 @@ def test_compose_services_run_natively_and_a_demo_run_succeeds(native: NativeCom
     reader = create_engine(reader_url)
     try:
         with reader.connect() as conn:
-            articles = conn.execute(
-                text("SELECT count(*) FROM news_articles WHERE source_key = :k"), {"k": DEMO_SOURCE}
-            ).scalar_one()
-            assert articles > 0
+            for key in native.sources:
+                articles = conn.execute(
+                    text("SELECT count(*) FROM news_articles WHERE source_key = :k"), {"k": key}
+                ).scalar_one()
+                assert articles > 0, key
             with pytest.raises(Exception, match=re.compile("permission denied", re.I)):
                 conn.execute(text("SELECT count(*) FROM articles"))
     finally:

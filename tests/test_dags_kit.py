@@ -24,6 +24,21 @@ def test_shard_plan_spreads_pages_and_never_plans_zero_shards() -> None:
     assert len(dagkit.shard_plan("r", 100 * dagkit.PAGES_PER_SHARD)) == dagkit.MAX_SHARDS
 
 
+def test_pages_per_shard_is_a_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``NEWSFLOW_PAGES_PER_SHARD`` spreads a small run over several shards (Celery workers)."""
+    from pipeline.settings import Settings, reset_settings_cache
+
+    assert Settings().pages_per_shard == dagkit.PAGES_PER_SHARD
+    monkeypatch.setenv("NEWSFLOW_PAGES_PER_SHARD", "10")
+    reset_settings_cache()
+    assert [s["shard"] for s in dagkit.shard_plan("r", 35)] == [0, 1, 2, 3]
+    assert len(dagkit.shard_plan("r", 35, per_shard=500)) == 1
+    monkeypatch.setenv("NEWSFLOW_PAGES_PER_SHARD", "0")
+    reset_settings_cache()
+    with pytest.raises(ValueError, match="pages_per_shard"):
+        dagkit.shard_plan("r", 35)
+
+
 def test_extract_workers_split_the_cores_over_parallel_shards(monkeypatch: pytest.MonkeyPatch) -> None:
     from pipeline.settings import reset_settings_cache
 

@@ -126,7 +126,15 @@ def _count(engine: Engine, scope: _Scope) -> int:
 def _tasks(engine: Engine, scope: _Scope) -> Iterator[PageTask]:
     """The scope's pages in fetch id order, read in keyset pages (one short read each)."""
     last = 0
-    columns = (Fetch.id, Fetch.url, Fetch.final_url, Fetch.warc_path, Fetch.warc_offset, Fetch.content_type)
+    columns = (
+        Fetch.id,
+        Fetch.url,
+        Fetch.final_url,
+        Fetch.warc_path,
+        Fetch.warc_offset,
+        Fetch.content_type,
+        Fetch.warc_length,
+    )
     while True:
         with engine.connect().execution_options(read_only=True) as conn:
             rows = conn.execute(
@@ -137,8 +145,15 @@ def _tasks(engine: Engine, scope: _Scope) -> Iterator[PageTask]:
             ).all()
         if not rows:
             return
-        for fid, url, final_url, warc_path, warc_offset, content_type in rows:
-            yield PageTask(fid, final_url or url, warc_path or "", int(warc_offset or 0), content_type)
+        for fid, url, final_url, warc_path, warc_offset, content_type, warc_length in rows:
+            yield PageTask(
+                fid,
+                final_url or url,
+                warc_path or "",
+                int(warc_offset or 0),
+                content_type,
+                int(warc_length or 0),
+            )
         last = rows[-1][0]
 
 
