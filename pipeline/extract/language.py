@@ -16,6 +16,7 @@ no better on news text, heavier on every count.
 
 from __future__ import annotations
 
+import re
 import threading
 import unicodedata
 from typing import Any
@@ -129,11 +130,18 @@ def _script_of(ch: str) -> str | None:
     return "han" if 0x20000 <= point <= 0x2FFFF else None
 
 
+_ASCII_LETTER = re.compile(r"[A-Za-z]")
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+
+
 def dominant_script(text: str) -> tuple[str | None, int]:
     """The script most letters of ``text`` are written in, and how many letters it has."""
     counts: dict[str, int] = {}
-    letters = 0
-    for ch in text:
+    # ASCII letters are Latin: counted in C; only the other characters are looked up one by one.
+    letters = len(_ASCII_LETTER.findall(text))
+    if letters:
+        counts["latin"] = letters
+    for ch in _NON_ASCII.findall(text):
         if not ch.isalpha():
             continue
         letters += 1
@@ -210,7 +218,7 @@ def _load() -> Any:
 def detect_language(text: str) -> tuple[str, float] | None:
     """The language of ``text`` and the detector's confidence, or None on too little text."""
     sample = unicodedata.normalize("NFC", " ".join(text[:DETECT_CHARS].split()))
-    if sum(1 for ch in sample if ch.isalpha()) < MIN_LETTERS:
+    if sum(map(str.isalpha, sample)) < MIN_LETTERS:
         return None
     code, confidence = _load().classify(sample)
     return str(code), float(confidence)
