@@ -16,7 +16,6 @@ no better on news text, heavier on every count.
 
 from __future__ import annotations
 
-import re
 import threading
 import unicodedata
 from typing import Any
@@ -130,18 +129,11 @@ def _script_of(ch: str) -> str | None:
     return "han" if 0x20000 <= point <= 0x2FFFF else None
 
 
-_ASCII_LETTER = re.compile(r"[A-Za-z]")
-_NON_ASCII = re.compile(r"[^\x00-\x7f]")
-
-
 def dominant_script(text: str) -> tuple[str | None, int]:
     """The script most letters of ``text`` are written in, and how many letters it has."""
     counts: dict[str, int] = {}
-    # ASCII letters are Latin: counted in C; only the other characters are looked up one by one.
-    letters = len(_ASCII_LETTER.findall(text))
-    if letters:
-        counts["latin"] = letters
-    for ch in _NON_ASCII.findall(text):
+    letters = 0
+    for ch in text:
         if not ch.isalpha():
             continue
         letters += 1
@@ -218,7 +210,7 @@ def _load() -> Any:
 def detect_language(text: str) -> tuple[str, float] | None:
     """The language of ``text`` and the detector's confidence, or None on too little text."""
     sample = unicodedata.normalize("NFC", " ".join(text[:DETECT_CHARS].split()))
-    if sum(map(str.isalpha, sample)) < MIN_LETTERS:
+    if sum(1 for ch in sample if ch.isalpha()) < MIN_LETTERS:
         return None
     code, confidence = _load().classify(sample)
     return str(code), float(confidence)
