@@ -25,8 +25,8 @@ from typing import Any
 K = 5
 
 #: model name -> "module:function" of its trainer (imported only when cross-validating).
-#: The line classifier ("lines": "benchmarks.train_lines:train") is not registered: its
-#: cross-validated figures did not beat the rule cleaner (see benchmarks/train_lines.py).
+#: The line classifier ("lines": "benchmarks.train_lines:train", an experiment in benchmarks/)
+#: is not registered: its cross-validated figures did not beat the rule cleaner.
 TRAINERS: dict[str, str] = {
     "detection": "benchmarks.train_detection:train",
 }

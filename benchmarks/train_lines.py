@@ -1,22 +1,23 @@
-"""Train the line classifier (``pipeline/extract/models/lines.json``) on the WCXB dev pages.
+"""Experiment: train the line classifier (``benchmarks/lineclass.py``) on the WCXB dev pages.
 
 Every line trafilatura keeps on a dev article page is a sample: its features come from
-:func:`pipeline.extract.lineclass.candidate_rows` (the extractor's own code path, so training
+:func:`benchmarks.lineclass.candidate_rows` (the extractor's own code path, so training
 and run time cannot drift) and its label says whether the line's words belong to the
 reviewed main text (most of its 4-token shingles, or the whole token run for short lines).
 Samples are weighted by the square root of their token count: the benchmark scores shingles,
 so long lines matter more, but a page of many short lines must still count.
 
 The model is scikit-learn gradient boosting with shallow trees, exported to JSON as arrays
-(``lineclass.probability`` walks them in plain Python). ``benchmarks.cv`` registers
-:func:`train` as "lines", so ``python -m benchmarks.extraction`` scores every page with a
-model trained on the other folds only.
+(``lineclass.probability`` walks them in plain Python). Registered in ``benchmarks.cv`` as
+"lines" (``benchmarks.train_lines:train``), ``python -m benchmarks.extraction`` would score
+every page with a model trained on the other folds only.
 
-    PYTHONPATH=. .venv/bin/python -m benchmarks.train_lines [--shared ../shared]
+    PYTHONPATH=. .venv/bin/python -m benchmarks.train_lines [--shared ../shared] [--out lines.json]
 
 writes the model trained on all dev pages, with its per-fold line-level figures inside.
 
-Status (issue 15): not registered in ``benchmarks.cv.TRAINERS`` and no model shipped. The one
+Status (issue 15): rejected by cross-validation, so the classifier and its features live here
+in ``benchmarks/`` and the extractor (``pipeline/extract/api.py``) has no hook for it. The one
 complete 5-fold run (WCXB dev, 711 articles, gradient boosting over the base features,
 sqrt-token weights, threshold 0.5) gave F1 0.9424 against 0.9426 for the rule cleaner on the
 same candidate lines (precision 0.9383 vs 0.9334, recall 0.9467 vs 0.9519; "without" snippet
@@ -73,10 +74,10 @@ def page_samples(page: dict[str, Any]) -> tuple[list[list[float]], list[int], li
     cached = _CACHE.get(page["id"])
     if cached is not None:
         return cached
+    from benchmarks.lineclass import candidate_rows
     from pipeline.extract import api
     from pipeline.extract.cleaning import preclean_tree
     from pipeline.extract.jsonld import parse_jsonld
-    from pipeline.extract.lineclass import candidate_rows
     from pipeline.extract.metadata import extract_page_meta
 
     rows: list[list[float]] = []
@@ -146,7 +147,7 @@ def _fit(pages: list[dict[str, Any]]) -> Any:
 
 def train(pages: list[dict[str, Any]]) -> dict[str, Any]:
     """The JSON model trained on ``pages`` (the ``benchmarks.cv`` trainer contract)."""
-    from pipeline.extract.linefeatures import FEATURES
+    from benchmarks.linefeatures import FEATURES
 
     model = _fit(pages)
     return {
@@ -162,7 +163,7 @@ def train(pages: list[dict[str, Any]]) -> dict[str, Any]:
 def cv_figures(pages: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Line-level accuracy per fold (weighted), each fold scored by a model that never saw it."""
     from benchmarks.cv import K, fold_of
-    from pipeline.extract.lineclass import probability
+    from benchmarks.lineclass import probability
 
     figures = []
     for fold in range(K):
@@ -197,7 +198,7 @@ def main(argv: list[str] | None = None) -> None:
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shared", type=Path, default=ROOT.parent / "shared")
-    parser.add_argument("--out", type=Path, default=ROOT / "pipeline" / "extract" / "models" / "lines.json")
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "lines.json")
     args = parser.parse_args(argv)
     sys.setrecursionlimit(10_000)
     pages = load_dev_pages(args.shared / "data" / "wcxb")

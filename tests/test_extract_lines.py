@@ -1,20 +1,29 @@
-"""The learned line classifier: the shipped model, its inference, and the rule fallback."""
+"""The line-classifier experiment (``benchmarks/lineclass.py``) and the extractor's rule cleaner.
+
+Cross-validation rejected the classifier, so the extractor has no hook for it: no model file
+in ``pipeline/extract/models`` changes what it keeps.
+"""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+from benchmarks.lineclass import MODEL, probability
+from benchmarks.linefeatures import BASE_FEATURES, FEATURES, add_context
 from pipeline.extract import extract_outcome
-from pipeline.extract.lineclass import MODEL, probability
-from pipeline.extract.linefeatures import BASE_FEATURES, FEATURES, add_context
 from pipeline.extract.models import MODEL_DIR, use_model_dir
 
 SHIPPED = MODEL_DIR / f"{MODEL}.json"
 
 
-def test_no_line_model_is_shipped_until_cross_validation_accepts_one() -> None:
-    """The extractor runs the rule cleaner; a model file would silently switch it over."""
+def test_no_line_model_is_shipped_and_the_extractor_does_not_import_the_experiment() -> None:
+    """The classifier lives in benchmarks/: nothing in pipeline/extract reads a lines model."""
     assert not SHIPPED.exists()
+    package = Path(__file__).resolve().parents[1] / "pipeline" / "extract"
+    for path in package.glob("*.py"):
+        source = path.read_text(encoding="utf-8")
+        assert "lineclass" not in source and "linefeatures" not in source, path
 
 
 def test_context_features_follow_the_base_features() -> None:
@@ -47,8 +56,11 @@ repairs could not wait another winter.</p>
 </article></body></html>"""
 
 
-def test_without_a_model_file_the_rule_cleaner_still_runs(tmp_path: Path) -> None:
-    use_model_dir(tmp_path)  # an empty model directory: no line model
+def test_the_rule_cleaner_runs_whatever_the_model_directory_holds(tmp_path: Path) -> None:
+    # a valid line model that drops every line, were the extractor to read one
+    dropping = {"features": list(FEATURES), "init": -30.0, "rate": 1.0, "threshold": 0.5, "trees": []}
+    (tmp_path / f"{MODEL}.json").write_text(json.dumps(dropping))
+    use_model_dir(tmp_path)
     try:
         # a short brief: detection may judge it; the body text is what is tested here
         article = extract_outcome(PAGE, "https://example.org/2026/03/12/harbour-board/").article

@@ -26,7 +26,6 @@ from pipeline.extract.embedded import StateScript, find_state_scripts
 from pipeline.extract.jsonbody import JsonBody, embedded_body, jsonld_body, page_title_texts
 from pipeline.extract.jsonld import parse_jsonld
 from pipeline.extract.language import choose_language
-from pipeline.extract.lineclass import classify_lines
 from pipeline.extract.metadata import PageMeta, extract_page_meta
 from pipeline.extract.notices import asks_for_javascript, looks_like_js_shell, removal_notice
 from pipeline.extract.paywall import page_signals, paywall_flags
@@ -35,7 +34,7 @@ from pipeline.records import BodySource, ExtractedArticle
 if TYPE_CHECKING:
     from pipeline.config import Source
 
-EXTRACTOR_VERSION = "newsflow-extract/2.0+trafilatura-2.3"
+EXTRACTOR_VERSION = "newsflow-extract/2.1+trafilatura-2.3"
 MAX_HTML_CHARS = 8_000_000
 
 try:  # the cascade behind bare_extraction, without its defensive deep copy (trafilatura 2.3)
@@ -79,6 +78,19 @@ def nesting_depth(tree: HtmlElement, limit: int = MAX_DEPTH) -> int:
             return deepest
         stack.extend((child, depth + 1) for child in element)
     return deepest
+
+
+def too_deep(tree: HtmlElement, limit: int = MAX_DEPTH) -> bool:
+    """Whether any node sits ``limit`` or more levels deep (``nesting_depth(tree) >= limit``).
+
+    One XPath of ``limit`` child steps, evaluated in C: each step's node set holds one depth
+    level, so the cost is linear in the elements without a Python visit per element.
+    """
+    if limit <= 1:
+        return True
+    root = tree.getroottree().getroot()
+    path = "/*" * (limit - 1) + "/node()[not(self::text())]"
+    return bool(root.xpath(f"boolean({path})")) if root is tree else nesting_depth(tree, limit) >= limit
 
 
 def _parse(html: str) -> HtmlElement | None:
@@ -211,11 +223,12 @@ def _body_lines(tree: HtmlElement, url: str, page_chars: int) -> tuple[list[str]
 def _clean_body(
     tree: HtmlElement, url: str, page_chars: int, title: str | None, cleaner: LineCleaner
 ) -> list[str]:
-    """The body lines the learned line classifier keeps; the rule cleaner without a model."""
-    raw, body = _body_lines(tree, url, page_chars)
-    kept = classify_lines(tree, raw, body, title, cleaner)
-    if kept is not None:
-        return kept
+    """Trafilatura's body lines through the rule cleaner, without a repeated headline.
+
+    A learned line classifier was tried in this place and rejected by cross-validation
+    (``benchmarks/train_lines.py``); it lives in ``benchmarks/`` as an experiment.
+    """
+    raw, _body = _body_lines(tree, url, page_chars)
     return _drop_headline(cleaner, cleaner.clean(raw), title)
 
 
@@ -233,7 +246,7 @@ def extract_outcome(
     tree = _parse(html)
     if tree is None:
         return Outcome(None, "empty", "no parsable HTML")
-    if nesting_depth(tree) >= MAX_DEPTH:
+    if too_deep(tree):
         return Outcome(
             None,
             "error",

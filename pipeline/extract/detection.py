@@ -20,8 +20,10 @@ business: :func:`pipeline.extract.api.extract_outcome` applies them around it.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from lxml.html import HtmlElement
 
@@ -92,7 +94,16 @@ def rule_score(signals: dict[str, float]) -> tuple[float, dict[str, float]]:
     return sum(parts.values()), parts
 
 
-def thin_undeclared(signals: dict[str, float]) -> str | None:
+#: A date in the path, then a last segment with a letter in it: a post filed by date.
+_ARCHIVED_POST = re.compile(r"/(?:19|20)\d{2}/\d{1,2}/(?:\d{1,2}/)?[^/]*[^\W\d_][^/]*/?$")
+
+
+def archived_post(url: str) -> bool:
+    """Whether ``url``'s path files a post under its date (``/2025/12/16/slug.html``)."""
+    return _ARCHIVED_POST.search(urlsplit(url).path) is not None
+
+
+def thin_undeclared(signals: dict[str, float], url: str | None = None) -> str | None:
     """Why a page that declares nothing (no JSON-LD article, no og:article, no JSON body) is too
     thin or too listing-like to be an article whatever the model says, else None.
 
@@ -108,7 +119,14 @@ def thin_undeclared(signals: dict[str, float]) -> str | None:
     brief = signals["dated"] and signals["sentence-paragraphs"] >= 0.8
     if not brief and signals["sentences"] < math.log1p(5) and signals["long-paragraphs"] < math.log1p(2):
         return "thin-undeclared"
-    if signals["listing-url"] and signals["long-paragraphs"] < math.log1p(5):
+    # A listing segment above a dated path ending in a slug is the archive the post is filed
+    # under ("/archives/2025/12/16/vibe_coding.html"), not a listing: the model decides such
+    # a page, the veto does not.
+    if (
+        signals["listing-url"]
+        and signals["long-paragraphs"] < math.log1p(5)
+        and not (url is not None and archived_post(url))
+    ):
         return "listing-url-undeclared"
     return None
 
@@ -138,7 +156,7 @@ def detect_article(
     else:
         score, parts = rule_score(signals)
     score = round(score, 4)
-    veto = thin_undeclared(signals) if score > 0.0 else None
+    veto = thin_undeclared(signals, url) if score > 0.0 else None
     if veto is not None:
         return Detection(False, -0.01, (veto, *_reasons(-1.0, parts)), signals)
     return Detection(score > 0.0, score, _reasons(score, parts), signals)

@@ -83,3 +83,32 @@ def test_cjk_article_rejected_as_little_text(lang: str) -> None:
     for paragraph in paragraphs:
         assert paragraph in outcome.article.text
     assert outcome.score is not None and outcome.score > 0
+
+
+#: A personal blog post (no og:type, no JSON-LD) filed under the blog's dated archive path.
+ARCHIVED_POST = """<html lang="en"><head><title>Vibe coding, a month in</title></head><body>
+<header><a href="/">Home</a> <a href="/archives/">Archives</a> <a href="/about.html">About</a></header>
+<h1>Vibe coding, a month in</h1>
+<p>For a month I let a language model write most of the code in a small research project, and
+I kept notes on where it helped and where it quietly made things worse than they had been.</p>
+<p>The first week went well. Boilerplate appeared in seconds, tests were written before I asked,
+and the plotting scripts that usually eat an afternoon were done by lunch on the first day.</p>
+<p>Then the drift began: small changes to shared helpers that nobody asked for, renamed
+arguments, and a caching layer that made a bug impossible to reproduce for two whole days.</p>
+<p>By the end I had settled on a routine: small requests, every diff read in full, and a test
+for each behaviour I cared about before the model was allowed to touch the code around it.</p>
+<p>Posted by David on December 16, 2025.</p>
+</body></html>"""
+
+
+def test_post_in_a_dated_archive_path_vetoed_as_listing_url() -> None:
+    """A blog post under ``/archives/2025/12/16/…html`` was vetoed as "listing-url-undeclared":
+    the ``archives`` segment made the URL a listing's although the rest of it is an article's."""
+    url = "https://blog.example/archives/2025/12/16/vibe_coding.html"
+    outcome = extract_outcome(ARCHIVED_POST, url)
+    assert outcome.signals["listing-url"] == 1.0 and outcome.signals["article-url"] == 1.0
+    assert "listing-url-undeclared" not in outcome.detection
+    assert outcome.status == "ok", (outcome.reason, outcome.signals)
+    # the same page at an archive index URL is still vetoed
+    index = extract_outcome(ARCHIVED_POST, "https://blog.example/archives/")
+    assert index.status == "not_article" and "listing-url-undeclared" in index.detection

@@ -1,17 +1,21 @@
-"""The learned line classifier: which of trafilatura's body lines are article text.
+"""Experiment (not in the extractor): a learned line classifier over trafilatura's body lines.
 
 Trafilatura (recall mode) finds the body container well but keeps what sits inside or next
 to it: teasers, credits, consent placeholders, navigation glued to the text. Instead of a
 growing list of phrases tuned on the dev pages, a small gradient-boosted tree model over the
-line features of :mod:`pipeline.extract.linefeatures` keeps or drops each line. It is
-trained by ``benchmarks/train_lines.py`` with 5-fold cross-validation on the WCXB dev pages
-and read from ``models/lines.json`` (trees as arrays); inference is plain Python. No model
-is shipped yet (cross-validation has not shown a gain over the rules, see the trainer), so
-the extractor runs the rule cleaner exactly as before.
+line features of :mod:`benchmarks.linefeatures` keeps or drops each line. It is trained by
+``benchmarks/train_lines.py`` with 5-fold cross-validation on the WCXB dev pages (trees as
+arrays in a ``lines.json``); inference is plain Python.
+
+Cross-validation rejected it (see ``benchmarks/train_lines.py`` for the figures), so it was
+moved out of ``pipeline/extract``: the extractor runs the rule cleaner only. To try a new
+variant, train it with ``train_lines.py``, call :func:`classify_lines` from
+``pipeline.extract.api._clean_body`` and register ``"lines": "benchmarks.train_lines:train"``
+in ``benchmarks.cv.TRAINERS`` so ``python -m benchmarks.extraction`` scores it per fold.
 
 Per-source rules stay hard rules (they are the operator's word, and site-learned lines are
 evidence from the source itself): ``drop_patterns`` and learned boilerplate are removed
-before the model sees the lines. Without a model file the old rule cleaner runs.
+before the model sees the lines.
 """
 
 from __future__ import annotations
@@ -21,8 +25,8 @@ from typing import Any
 
 from lxml.html import HtmlElement
 
+from benchmarks.linefeatures import FEATURES, index_page, line_features, output_tags
 from pipeline.extract.cleaning import LineCleaner, line_hash, normalise_line
-from pipeline.extract.linefeatures import FEATURES, index_page, line_features, output_tags
 from pipeline.extract.models import load_model
 
 MODEL = "lines"

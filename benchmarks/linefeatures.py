@@ -1,4 +1,4 @@
-"""Features of each candidate body line, for the learned line classifier (``lineclass.py``).
+"""Experiment: features of each candidate body line, for the line classifier (``lineclass.py``).
 
 Rules that name boilerplate phrases carry poorly from one site (or language) to the next;
 the shape of a line and of the markup it came from carries better. So each line trafilatura
