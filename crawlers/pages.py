@@ -44,14 +44,38 @@ RELATED_HEADING = re.compile(
 BOILERPLATE_CONTAINERS = {"nav", "header", "footer"}
 NEXT_TEXT = re.compile(r"^\s*(next|older|more|›|»|→|next page|older posts|load more)\b", re.IGNORECASE)
 PAGE_PARAM = re.compile(r"([?&](page|p|pg)=\d+|/page/\d+/?$)", re.IGNORECASE)
-BODY_XPATHS = (
-    "//*[@itemprop='articleBody']",
-    "//*[contains(concat(' ', normalize-space(@class), ' '), ' article-body ')]",
-    "//*[contains(concat(' ', normalize-space(@class), ' '), ' story-body ')]",
-    "//*[contains(concat(' ', normalize-space(@class), ' '), ' entry-content ')]",
-    "//article",
-    "//main",
+# XPath expressions are compiled once: ``element.xpath(text)`` compiles its expression on
+# every call, which cost more than evaluating it on a typical page.
+BODY_XPATHS = tuple(
+    etree.XPath(xpath)
+    for xpath in (
+        "//*[@itemprop='articleBody']",
+        "//*[contains(concat(' ', normalize-space(@class), ' '), ' article-body ')]",
+        "//*[contains(concat(' ', normalize-space(@class), ' '), ' story-body ')]",
+        "//*[contains(concat(' ', normalize-space(@class), ' '), ' entry-content ')]",
+        "//article",
+        "//main",
+    )
 )
+CANONICAL_HREF = etree.XPath("//link[@rel='canonical']/@href")
+OG_URL = etree.XPath("//meta[@property='og:url']/@content")
+OG_TYPE = etree.XPath("//meta[@property='og:type']/@content")
+OG_TITLE = etree.XPath("//meta[@property='og:title']/@content")
+TITLE_TEXT = etree.XPath("//title/text()")
+PUBLISHED = etree.XPath(
+    "//meta[@property='article:published_time']/@content"
+    " | //meta[@itemprop='datePublished']/@content"
+    " | //*[@itemprop='datePublished']/@datetime"
+    " | //article//time/@datetime"
+)
+LD_JSON_TEXT = etree.XPath("//script[@type='application/ld+json']/text()")
+ARTICLES = etree.XPath("//article")
+NEXT_LINKS = etree.XPath("//link[@rel='next'] | //a[@rel='next']")
+NEXT_HREFS = etree.XPath("//link[@rel='next']/@href | //a[@rel='next']/@href")
+BASE_HREF = etree.XPath("//base/@href")
+HEADLINES = etree.XPath(".//h2[.//a] | .//h3[.//a] | .//h4[.//a]")
+HEADINGS = etree.XPath("//h2 | //h3 | //h4 | //header/*")
+MARKED = etree.XPath("//*[@class or @id or @data-block]")
 
 
 @dataclass(frozen=True)
@@ -74,8 +98,8 @@ class PageInfo:
     amp: bool = False
 
 
-def _attr(root: Any, xpath: str) -> str | None:
-    values = root.xpath(xpath)
+def _attr(root: Any, xpath: etree.XPath) -> str | None:
+    values = xpath(root)
     for value in values:
         text = str(value).strip()
         if text:
@@ -85,7 +109,7 @@ def _attr(root: Any, xpath: str) -> str | None:
 
 def _ld_types(root: Any) -> set[str]:
     types: set[str] = set()
-    for script in root.xpath("//script[@type='application/ld+json']/text()"):
+    for script in LD_JSON_TEXT(root):
         try:
             data = json.loads(str(script))
         except ValueError:
@@ -126,7 +150,7 @@ def _is_related_block(elem: Any) -> bool:
 
 def body_root(root: Any) -> Any | None:
     for xpath in BODY_XPATHS:
-        found = root.xpath(xpath)
+        found = xpath(root)
         if found:
             return found[0]
     return None
@@ -167,21 +191,13 @@ def json_body_chars(root: Any, title: str | None) -> int:
 def analyse(root: Any, url: str) -> PageInfo:
     """Canonical URL and article signals of a parsed HTML page."""
     info = PageInfo()
-    canonical = _attr(root, "//link[@rel='canonical']/@href") or _attr(
-        root, "//meta[@property='og:url']/@content"
-    )
+    canonical = _attr(root, CANONICAL_HREF) or _attr(root, OG_URL)
     if canonical:
         info.canonical = join(url, canonical) or canonical
-    info.og_type = (_attr(root, "//meta[@property='og:type']/@content") or "").lower() or None
+    info.og_type = (_attr(root, OG_TYPE) or "").lower() or None
     info.ld_types = _ld_types(root)
-    info.title = _attr(root, "//meta[@property='og:title']/@content") or _attr(root, "//title/text()")
-    info.published = _attr(
-        root,
-        "//meta[@property='article:published_time']/@content"
-        " | //meta[@itemprop='datePublished']/@content"
-        " | //*[@itemprop='datePublished']/@datetime"
-        " | //article//time/@datetime",
-    )
+    info.title = _attr(root, OG_TITLE) or _attr(root, TITLE_TEXT)
+    info.published = _attr(root, PUBLISHED)
     html = root.getroottree().getroot()
     info.amp = html.get("amp") is not None or html.get("\u26a1") is not None
     score = 0
@@ -201,7 +217,7 @@ def analyse(root: Any, url: str) -> PageInfo:
     if info.published:
         score += 1
         signals.append("published-date")
-    articles = root.xpath("//article")
+    articles = ARTICLES(root)
     if len(articles) == 1:
         score += 1
         signals.append("one-article-element")
@@ -225,7 +241,7 @@ def analyse(root: Any, url: str) -> PageInfo:
     if teasers >= 2:
         score -= 2
         signals.append(f"teaser-headlines-{teasers}")
-    if root.xpath("//link[@rel='next'] | //a[@rel='next']"):
+    if NEXT_LINKS(root):
         score -= 1
         signals.append("pagination")
     info.score = score
@@ -236,7 +252,7 @@ def analyse(root: Any, url: str) -> PageInfo:
 def headline_links(container: Any, url: str) -> int:
     """Headings that link elsewhere: the teaser pattern of listings and topic hubs."""
     count = 0
-    for heading in container.xpath(".//h2[.//a] | .//h3[.//a] | .//h4[.//a]"):
+    for heading in HEADLINES(container):
         if _is_related_block(heading) or _in_containers(heading, BOILERPLATE_CONTAINERS | {"aside"}):
             continue
         if any(RELATED_HEADING.match(" ".join(h.itertext())) for h in heading.itersiblings(preceding=True)):
@@ -258,7 +274,7 @@ def _hrefs(elements: Iterable[Any], base: str) -> Iterator[tuple[Any, str]]:
 
 
 def base_url(root: Any, url: str) -> str:
-    base = _attr(root, "//base/@href")
+    base = _attr(root, BASE_HREF)
     return (join(url, base) or url) if base else url
 
 
@@ -266,7 +282,7 @@ def listing_links(root: Any, url: str) -> list[Link]:
     """Links of a listing page: pagination, navigation (sections) and content links."""
     base = base_url(root, url)
     out: list[Link] = []
-    next_hrefs = root.xpath("//link[@rel='next']/@href | //a[@rel='next']/@href")
+    next_hrefs = NEXT_HREFS(root)
     next_urls = {u for u in (join(base, str(h)) for h in next_hrefs) if u is not None}
     for a, href in _hrefs(root.iter("a"), base):
         text = " ".join(a.itertext()).strip()
@@ -307,7 +323,7 @@ def related_links(root: Any, url: str, selectors: Iterable[str] = ()) -> list[Li
         for block in matcher(root):
             for _a, href in _hrefs(block.iter("a"), base):
                 add(href, "related")
-    for heading in root.xpath("//h2 | //h3 | //h4 | //header/*"):
+    for heading in HEADINGS(root):
         if RELATED_HEADING.match(" ".join(heading.itertext())):
             parent = heading.getparent()
             if parent is not None:
@@ -315,7 +331,7 @@ def related_links(root: Any, url: str, selectors: Iterable[str] = ()) -> list[Li
                     add(href, "related")
     # One pass over marked elements instead of an ancestor walk per link.
     related_elements: dict[Any, None] = {}  # ordered, so edges come out in page order
-    for block in root.xpath("//*[@class or @id or @data-block]"):
+    for block in MARKED(root):
         marker = f"{block.get('class') or ''} {block.get('id') or ''} {block.get('data-block') or ''}"
         if RELATED_MARK.search(marker) and not _in_containers(block, BOILERPLATE_CONTAINERS):
             related_elements.update(dict.fromkeys(block.iter("a", "p")))

@@ -92,6 +92,21 @@ def _warc_date(when: datetime | None) -> str:
     return (when or clock.now()).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+#: zlib level of the WARC's gzip members. warcio's own writer uses 9, which on HTML costs
+#: ~10-40 % more CPU than 6 (zlib's default) for well under 1 % smaller files.
+GZIP_LEVEL = 6
+
+
+def gzip_member(data: bytes) -> bytes:
+    """``data`` as one complete gzip member (one record = one member, readable on its own).
+
+    One ``compress`` call per record instead of one per warcio write (header block, HTTP
+    headers, each body chunk).
+    """
+    compressor = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, zlib.MAX_WBITS | 16)
+    return compressor.compress(data) + compressor.flush()
+
+
 def _record_id() -> str:
     return f"<urn:uuid:{uuid.uuid4()}>"
 
@@ -120,8 +135,8 @@ class RunWarcWriter:
     def _write(self, record: Any) -> tuple[int, int]:
         start = self._offset
         buffer = io.BytesIO()
-        WARCWriter(buffer, gzip=True, warc_version="WARC/1.1").write_record(record)
-        data = buffer.getvalue()
+        WARCWriter(buffer, gzip=False, warc_version="WARC/1.1").write_record(record)
+        data = gzip_member(buffer.getvalue())
         self._file.write(data)
         self._file.flush()
         self._offset += len(data)
