@@ -97,3 +97,113 @@ def describe_load(summary: dict[str, Any]) -> str:
         f"min {summary['loadavg_1m_min']}, max {summary['loadavg_1m_max']} on {summary['cores']} cores "
         f"({verdict})"
     )
+
+
+#: Process (``python -m X``) and main-process thread names -> the pipeline stage they work for.
+PROCESS_STAGES = {"crawlers.run": "crawl", "pipeline.procpool": "extract"}
+THREAD_STAGES = (("load-", "load"), ("crawl-log", "crawl"))
+UNNAMED = {"python", "gone", ""}
+
+
+class CpuByStage:
+    """CPU seconds of a run, split by the stage each process or thread works for (sampled).
+
+    Polls every ``interval`` s the CPU times of every descendant process (stage from its
+    ``-m`` module, :data:`PROCESS_STAGES`) and of every thread of this process: the load's
+    own threads by name (:data:`THREAD_STAGES`), and the threads driving each source's stages
+    (``newsflow run``'s source threads: the extraction's parent side, the load's upserts, the
+    check) by the stage they last announced through :meth:`on_stage` (pass it as
+    ``run_sources(on_stage=...)``). CPU between two samples goes to the stage current at the
+    later one, and what a process or thread spends after its last sample is missed (under
+    ``interval`` each). Main-process CPU no stage accounts for (the demo web server's request
+    threads, imports) is ``main (other)``, from this process's own ``getrusage``.
+    """
+
+    def __init__(self, interval: float = 0.1) -> None:
+        import psutil
+
+        self.interval = interval
+        self._me = psutil.Process()
+        self._procs: dict[tuple[int, float], tuple[str, float]] = {}
+        self._threads: dict[int, tuple[str, float]] = {}
+        self._current: dict[int, str] = {}
+        self._spent: dict[str, float] = {}
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._poll, daemon=True, name="cpu-sampler")
+        self._self_start = 0.0
+        self._counting = False
+        self._in_threads = 0.0  # main-process CPU attributed to a stage
+        self.seconds: dict[str, float] = {}
+
+    def on_stage(self, source: str, stage: str) -> None:
+        """``run_sources`` callback, called in the source's thread as a stage starts."""
+        self._sample()  # CPU so far goes to the stage that just ended
+        self._current[threading.get_native_id()] = stage
+
+    def _add(self, stage: str, seconds: float) -> None:
+        if self._counting and seconds > 0:
+            self._spent[stage] = self._spent.get(stage, 0.0) + seconds
+
+    def _sample(self) -> None:
+        import psutil
+
+        from benchmarks._rss import describe
+
+        with self._lock:
+            try:
+                children = self._me.children(recursive=True)
+            except psutil.NoSuchProcess:
+                children = []
+            for proc in children:
+                try:
+                    key = (proc.pid, proc.create_time())
+                    times = proc.cpu_times()
+                    role = describe(proc)
+                except (psutil.NoSuchProcess, psutil.AccessDenied):
+                    continue
+                cpu = times.user + times.system
+                old_role, old_cpu = self._procs.get(key, (role, 0.0))
+                if old_role not in UNNAMED:  # an exited (zombie) process has no command line
+                    role = old_role
+                self._add(PROCESS_STAGES.get(role, role), cpu - old_cpu)
+                self._procs[key] = (role, cpu)
+            names = {t.native_id: t.name for t in threading.enumerate()}
+            for t in self._me.threads():
+                name = names.get(t.id, "")
+                stage = next((s for prefix, s in THREAD_STAGES if name.startswith(prefix)), None)
+                if stage is None:
+                    stage = self._current.get(t.id)
+                cpu = t.user_time + t.system_time
+                old_name, old_cpu = self._threads.get(t.id, (name, 0.0))
+                if old_name != name or cpu < old_cpu:  # a new thread with a reused id
+                    old_cpu = 0.0
+                if stage is not None:
+                    self._add(stage, cpu - old_cpu)
+                    if self._counting:
+                        self._in_threads += max(0.0, cpu - old_cpu)
+                self._threads[t.id] = (name, cpu)
+
+    def _poll(self) -> None:
+        while not self._stop.wait(self.interval):
+            self._sample()
+
+    def __enter__(self) -> CpuByStage:
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        self._self_start = usage.ru_utime + usage.ru_stime
+        self._sample()  # baseline: what existed before the run is not the run's
+        self._counting = True
+        self._thread.start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._sample()
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        main_total = usage.ru_utime + usage.ru_stime - self._self_start
+        out = dict(self._spent)
+        out["main (other)"] = max(0.0, main_total - self._in_threads)
+        self.seconds = {k: round(v, 2) for k, v in sorted(out.items())}
