@@ -56,6 +56,7 @@ def run_once(articles: int, database_url: str | None, parallel: int) -> dict[str
                     on_stage=cpu.on_stage,
                 )
             wall = time.perf_counter() - started
+    pipeline_cpu = sum(v for k, v in cpu.seconds.items() if k != "main (other)")
     stage_seconds: dict[str, float] = {}
     for summary in summaries:
         for stage, seconds in summary.stage_seconds.items():
@@ -79,6 +80,12 @@ def run_once(articles: int, database_url: str | None, parallel: int) -> dict[str
         },
         "cpu_ms_per_article": round(1000 * sum(cpu.seconds.values()) / stored, 2) if stored else None,
         "load_average": machine.summary(),
+        # What the cores could sustain if the run had them to itself: the pipeline's CPU per
+        # article (the demo web server and the rest of the benchmark process, "main (other)",
+        # left out) spread over every core. An upper bound (stages never overlap perfectly).
+        "cpu_bound_articles_per_second": (
+            round((os.cpu_count() or 1) * stored / pipeline_cpu, 1) if pipeline_cpu else None
+        ),
         "statuses": {s.source: s.status for s in summaries},
         "errors": {s.source: s.error for s in summaries if s.error},
     }
@@ -105,6 +112,10 @@ def print_table(results: list[dict[str, Any]]) -> None:
         )
         per_stage = " ".join(f"{k}={v}" for k, v in r["cpu_ms_per_article_by_stage"].items())
         print(f"{'':>9} CPU ms per stored article: {r['cpu_ms_per_article']} total; {per_stage}")
+        print(
+            f"{'':>9} CPU-bound ceiling on {os.cpu_count()} idle cores: {r['cpu_bound_articles_per_second']} "
+            "articles/s (pipeline CPU only, demo server excluded; an upper bound)"
+        )
         print(f"{'':>9} {describe_load(r['load_average'])}")
         if r["errors"]:
             print("   errors:", r["errors"])
