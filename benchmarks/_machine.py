@@ -124,9 +124,10 @@ class CpuByStage:
 
         self.interval = interval
         self._me = psutil.Process()
+        self._own_role = ""
         self._procs: dict[tuple[int, float], tuple[str, float]] = {}
         self._threads: dict[int, tuple[str, float]] = {}
-        self._current: dict[int, str] = {}
+        self._current: dict[int, tuple[str, str]] = {}  # thread id -> (thread name, stage)
         self._spent: dict[str, float] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -139,7 +140,7 @@ class CpuByStage:
     def on_stage(self, source: str, stage: str) -> None:
         """``run_sources`` callback, called in the source's thread as a stage starts."""
         self._sample()  # CPU so far goes to the stage that just ended
-        self._current[threading.get_native_id()] = stage
+        self._current[threading.get_native_id()] = (threading.current_thread().name, stage)
 
     def _add(self, stage: str, seconds: float) -> None:
         if self._counting and seconds > 0:
@@ -164,7 +165,9 @@ class CpuByStage:
                     continue
                 cpu = times.user + times.system
                 old_role, old_cpu = self._procs.get(key, (role, 0.0))
-                if old_role not in UNNAMED:  # an exited (zombie) process has no command line
+                # A zombie has no command line, a child between fork and exec still has ours:
+                # keep the first real name seen.
+                if old_role not in UNNAMED and old_role != self._own_role:
                     role = old_role
                 self._add(PROCESS_STAGES.get(role, role), cpu - old_cpu)
                 self._procs[key] = (role, cpu)
@@ -172,8 +175,9 @@ class CpuByStage:
             for t in self._me.threads():
                 name = names.get(t.id, "")
                 stage = next((s for prefix, s in THREAD_STAGES if name.startswith(prefix)), None)
-                if stage is None:
-                    stage = self._current.get(t.id)
+                announced = self._current.get(t.id)
+                if stage is None and announced is not None and announced[0] == name:  # not a reused id
+                    stage = announced[1]
                 cpu = t.user_time + t.system_time
                 old_name, old_cpu = self._threads.get(t.id, (name, 0.0))
                 if old_name != name or cpu < old_cpu:  # a new thread with a reused id
@@ -189,6 +193,9 @@ class CpuByStage:
             self._sample()
 
     def __enter__(self) -> CpuByStage:
+        from benchmarks._rss import describe
+
+        self._own_role = describe(self._me)
         usage = resource.getrusage(resource.RUSAGE_SELF)
         self._self_start = usage.ru_utime + usage.ru_stime
         self._sample()  # baseline: what existed before the run is not the run's
