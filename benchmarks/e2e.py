@@ -5,6 +5,11 @@ role, then the same figures for a smaller network so you can see whether they de
 number of articles; saves everything as JSON. Runs against loopback only, in a fresh
 temporary SQLite database and raw store (or ``--database-url`` for PostgreSQL).
 
+The machine is usually shared, so it also prints the load average during the run and the
+CPU seconds per stored article by stage (sampled per process and thread, see
+:class:`benchmarks._machine.CpuByStage`): CPU per article is what the stages cost whatever
+else competes for the cores; articles/s is what this machine delivered at that moment.
+
     .venv/bin/python -m benchmarks.e2e --articles 10000 [--small 2000] [--database-url URL]
 """
 
@@ -18,6 +23,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from benchmarks._machine import CpuByStage, LoadSampler, describe_load
 from benchmarks._rss import PeakRss
 
 RESULTS = Path("benchmarks/results")
@@ -41,11 +47,16 @@ def run_once(articles: int, database_url: str | None, parallel: int) -> dict[str
             sources = network.write_sources(Path(tmp) / "sources.yaml")
             keys = [o.key for o in network.outlets]
             started = time.perf_counter()
-            with PeakRss() as rss:
+            with PeakRss() as rss, CpuByStage() as cpu, LoadSampler() as machine:
                 summaries = run_sources(
-                    keys, sources_path=sources, parallel=parallel, crawl_log_level="WARNING"
+                    keys,
+                    sources_path=sources,
+                    parallel=parallel,
+                    crawl_log_level="WARNING",
+                    on_stage=cpu.on_stage,
                 )
             wall = time.perf_counter() - started
+    pipeline_cpu = sum(v for k, v in cpu.seconds.items() if k != "main (other)")
     stage_seconds: dict[str, float] = {}
     for summary in summaries:
         for stage, seconds in summary.stage_seconds.items():
@@ -62,6 +73,19 @@ def run_once(articles: int, database_url: str | None, parallel: int) -> dict[str
         "parallel_sources": parallel,
         "stage_seconds_summed_over_sources": stage_seconds,
         "peak_rss_mb": {role: round(b / 1_048_576, 1) for role, b in sorted(rss.peaks.items())},
+        "cpu_seconds_by_stage": cpu.seconds,
+        "cpu_ms_per_article_by_stage": {
+            stage: round(1000 * seconds / stored, 2) if stored else None
+            for stage, seconds in cpu.seconds.items()
+        },
+        "cpu_ms_per_article": round(1000 * sum(cpu.seconds.values()) / stored, 2) if stored else None,
+        "load_average": machine.summary(),
+        # What the cores could sustain if the run had them to itself: the pipeline's CPU per
+        # article (the demo web server and the rest of the benchmark process, "main (other)",
+        # left out) spread over every core. An upper bound (stages never overlap perfectly).
+        "cpu_bound_articles_per_second": (
+            round((os.cpu_count() or 1) * stored / pipeline_cpu, 1) if pipeline_cpu else None
+        ),
         "statuses": {s.source: s.status for s in summaries},
         "errors": {s.source: s.error for s in summaries if s.error},
     }
@@ -86,6 +110,13 @@ def print_table(results: list[dict[str, Any]]) -> None:
             f"{r['articles_requested']:>9} {r['articles_stored']:>7} {r['wall_seconds']:>7} "
             f"{r['articles_per_second']:>6}  {stages}  {rss}"
         )
+        per_stage = " ".join(f"{k}={v}" for k, v in r["cpu_ms_per_article_by_stage"].items())
+        print(f"{'':>9} CPU ms per stored article: {r['cpu_ms_per_article']} total; {per_stage}")
+        print(
+            f"{'':>9} CPU-bound ceiling on {os.cpu_count()} idle cores: {r['cpu_bound_articles_per_second']} "
+            "articles/s (pipeline CPU only, demo server excluded; an upper bound)"
+        )
+        print(f"{'':>9} {describe_load(r['load_average'])}")
         if r["errors"]:
             print("   errors:", r["errors"])
 

@@ -44,14 +44,41 @@ RELATED_HEADING = re.compile(
 BOILERPLATE_CONTAINERS = {"nav", "header", "footer"}
 NEXT_TEXT = re.compile(r"^\s*(next|older|more|›|»|→|next page|older posts|load more)\b", re.IGNORECASE)
 PAGE_PARAM = re.compile(r"([?&](page|p|pg)=\d+|/page/\d+/?$)", re.IGNORECASE)
-BODY_XPATHS = (
-    "//*[@itemprop='articleBody']",
-    "//*[contains(concat(' ', normalize-space(@class), ' '), ' article-body ')]",
-    "//*[contains(concat(' ', normalize-space(@class), ' '), ' story-body ')]",
-    "//*[contains(concat(' ', normalize-space(@class), ' '), ' entry-content ')]",
-    "//article",
-    "//main",
+# XPath expressions are compiled once: ``element.xpath(text)`` compiles its expression on
+# every call, which cost more than evaluating it on a typical page.
+BODY_XPATHS = tuple(
+    etree.XPath(xpath)
+    for xpath in (
+        "//*[@itemprop='articleBody']",
+        "//*[contains(concat(' ', normalize-space(@class), ' '), ' article-body ')]",
+        "//*[contains(concat(' ', normalize-space(@class), ' '), ' story-body ')]",
+        "//*[contains(concat(' ', normalize-space(@class), ' '), ' entry-content ')]",
+        "//article",
+        "//main",
+    )
 )
+CANONICAL_HREF = etree.XPath("//link[@rel='canonical']/@href")
+OG_URL = etree.XPath("//meta[@property='og:url']/@content")
+OG_TYPE = etree.XPath("//meta[@property='og:type']/@content")
+OG_TITLE = etree.XPath("//meta[@property='og:title']/@content")
+TITLE_TEXT = etree.XPath("//title/text()")
+PUBLISHED = etree.XPath(
+    "//meta[@property='article:published_time']/@content"
+    " | //meta[@itemprop='datePublished']/@content"
+    " | //*[@itemprop='datePublished']/@datetime"
+    " | //article//time/@datetime"
+)
+LD_JSON_TEXT = etree.XPath("//script[@type='application/ld+json']/text()")
+ARTICLES = etree.XPath("//article")
+NEXT_LINKS = etree.XPath("//link[@rel='next'] | //a[@rel='next']")
+NEXT_HREFS = etree.XPath("//link[@rel='next']/@href | //a[@rel='next']/@href")
+BASE_HREF = etree.XPath("//base/@href")
+HEADLINES = etree.XPath(".//h2[.//a] | .//h3[.//a] | .//h4[.//a]")
+HEADINGS = etree.XPath("//h2 | //h3 | //h4 | //header/*")
+MARKED = etree.XPath("//*[@class or @id or @data-block]")
+
+
+MISSING: Any = object()  # "not computed yet" (``None`` is a real answer: no body element)
 
 
 @dataclass(frozen=True)
@@ -72,10 +99,12 @@ class PageInfo:
     score: int = 0
     signals: list[str] = field(default_factory=list)
     amp: bool = False
+    #: The element holding the article body (:func:`body_root`), for :func:`related_links`.
+    body: Any = field(default=None, repr=False, compare=False)
 
 
-def _attr(root: Any, xpath: str) -> str | None:
-    values = root.xpath(xpath)
+def _attr(root: Any, xpath: etree.XPath) -> str | None:
+    values = xpath(root)
     for value in values:
         text = str(value).strip()
         if text:
@@ -85,7 +114,7 @@ def _attr(root: Any, xpath: str) -> str | None:
 
 def _ld_types(root: Any) -> set[str]:
     types: set[str] = set()
-    for script in root.xpath("//script[@type='application/ld+json']/text()"):
+    for script in LD_JSON_TEXT(root):
         try:
             data = json.loads(str(script))
         except ValueError:
@@ -105,37 +134,65 @@ def _ld_types(root: Any) -> set[str]:
     return types
 
 
-def _in_containers(elem: Any, names: set[str]) -> bool:
-    for ancestor in elem.iterancestors():
-        if isinstance(ancestor.tag, str) and ancestor.tag.lower() in names:
-            return True
-    return False
+class _Enclosed:
+    """Per page: is an element inside a related block or one of ``containers``? (memoised)
+
+    A related block is an element whose class/id/``data-block`` matches :data:`RELATED_MARK`;
+    a container is matched by tag name. Each ancestor is judged once per page instead of
+    once per paragraph, heading or link below it (walking every paragraph's ancestors again
+    was the largest cost of the page analysis).
+    """
+
+    def __init__(self, containers: set[str] | frozenset[str], related: bool) -> None:
+        self.containers = containers
+        self.related = related
+        self._memo: dict[Any, bool] = {}  # element -> flagged itself or above
+
+    def _flag(self, elem: Any) -> bool:
+        if not isinstance(elem.tag, str):
+            return False
+        return elem.tag.lower() in self.containers or (self.related and _related_marker(elem))
+
+    def above(self, elem: Any) -> bool:
+        """Whether an ancestor of ``elem`` (not ``elem`` itself) is flagged."""
+        chain: list[Any] = []
+        node = elem.getparent()
+        flagged = False
+        while node is not None:
+            known = self._memo.get(node)
+            if known is not None:
+                flagged = known
+                break
+            chain.append(node)
+            node = node.getparent()
+        for node in reversed(chain):
+            flagged = flagged or self._flag(node)
+            self._memo[node] = flagged
+        return flagged
+
+    def excluded(self, elem: Any) -> bool:
+        """``elem`` or an ancestor is a related block (with ``related``), or an ancestor is a container."""
+        return (self.related and isinstance(elem.tag, str) and _related_marker(elem)) or self.above(elem)
 
 
-def _is_related_block(elem: Any) -> bool:
-    for ancestor in (elem, *elem.iterancestors()):
-        if not isinstance(ancestor.tag, str):
-            continue
-        marker = (
-            f"{ancestor.get('class') or ''} {ancestor.get('id') or ''} {ancestor.get('data-block') or ''}"
-        )
-        if marker.strip() and RELATED_MARK.search(marker):
-            return True
-    return False
+def _related_marker(elem: Any) -> bool:
+    marker = f"{elem.get('class') or ''} {elem.get('id') or ''} {elem.get('data-block') or ''}"
+    return bool(marker.strip() and RELATED_MARK.search(marker))
 
 
 def body_root(root: Any) -> Any | None:
     for xpath in BODY_XPATHS:
-        found = root.xpath(xpath)
+        found = xpath(root)
         if found:
             return found[0]
     return None
 
 
-def paragraph_chars(container: Any) -> int:
+def paragraph_chars(container: Any, enclosed: _Enclosed | None = None) -> int:
+    enclosed = enclosed or _Enclosed(BOILERPLATE_CONTAINERS | {"aside"}, related=True)
     total = 0
     for p in container.iter("p"):
-        if _is_related_block(p) or _in_containers(p, BOILERPLATE_CONTAINERS | {"aside"}):
+        if enclosed.excluded(p):
             continue
         total += len(" ".join(p.itertext()).strip())
     return total
@@ -167,21 +224,13 @@ def json_body_chars(root: Any, title: str | None) -> int:
 def analyse(root: Any, url: str) -> PageInfo:
     """Canonical URL and article signals of a parsed HTML page."""
     info = PageInfo()
-    canonical = _attr(root, "//link[@rel='canonical']/@href") or _attr(
-        root, "//meta[@property='og:url']/@content"
-    )
+    canonical = _attr(root, CANONICAL_HREF) or _attr(root, OG_URL)
     if canonical:
         info.canonical = join(url, canonical) or canonical
-    info.og_type = (_attr(root, "//meta[@property='og:type']/@content") or "").lower() or None
+    info.og_type = (_attr(root, OG_TYPE) or "").lower() or None
     info.ld_types = _ld_types(root)
-    info.title = _attr(root, "//meta[@property='og:title']/@content") or _attr(root, "//title/text()")
-    info.published = _attr(
-        root,
-        "//meta[@property='article:published_time']/@content"
-        " | //meta[@itemprop='datePublished']/@content"
-        " | //*[@itemprop='datePublished']/@datetime"
-        " | //article//time/@datetime",
-    )
+    info.title = _attr(root, OG_TITLE) or _attr(root, TITLE_TEXT)
+    info.published = _attr(root, PUBLISHED)
     html = root.getroottree().getroot()
     info.amp = html.get("amp") is not None or html.get("\u26a1") is not None
     score = 0
@@ -201,7 +250,7 @@ def analyse(root: Any, url: str) -> PageInfo:
     if info.published:
         score += 1
         signals.append("published-date")
-    articles = root.xpath("//article")
+    articles = ARTICLES(root)
     if len(articles) == 1:
         score += 1
         signals.append("one-article-element")
@@ -209,7 +258,9 @@ def analyse(root: Any, url: str) -> PageInfo:
         score -= 2
         signals.append("many-article-elements")
     container = body_root(root)
-    chars = paragraph_chars(container if container is not None else root)
+    info.body = container
+    enclosed = _Enclosed(BOILERPLATE_CONTAINERS | {"aside"}, related=True)
+    chars = paragraph_chars(container if container is not None else root, enclosed)
     if chars >= 600:
         score += 1
         signals.append("long-text")
@@ -221,11 +272,11 @@ def analyse(root: Any, url: str) -> PageInfo:
     elif chars < 150:
         score -= 1
         signals.append("little-text")
-    teasers = headline_links(container if container is not None else root, url)
+    teasers = headline_links(container if container is not None else root, url, enclosed)
     if teasers >= 2:
         score -= 2
         signals.append(f"teaser-headlines-{teasers}")
-    if root.xpath("//link[@rel='next'] | //a[@rel='next']"):
+    if NEXT_LINKS(root):
         score -= 1
         signals.append("pagination")
     info.score = score
@@ -233,11 +284,12 @@ def analyse(root: Any, url: str) -> PageInfo:
     return info
 
 
-def headline_links(container: Any, url: str) -> int:
+def headline_links(container: Any, url: str, enclosed: _Enclosed | None = None) -> int:
     """Headings that link elsewhere: the teaser pattern of listings and topic hubs."""
+    enclosed = enclosed or _Enclosed(BOILERPLATE_CONTAINERS | {"aside"}, related=True)
     count = 0
-    for heading in container.xpath(".//h2[.//a] | .//h3[.//a] | .//h4[.//a]"):
-        if _is_related_block(heading) or _in_containers(heading, BOILERPLATE_CONTAINERS | {"aside"}):
+    for heading in HEADLINES(container):
+        if enclosed.excluded(heading):
             continue
         if any(RELATED_HEADING.match(" ".join(h.itertext())) for h in heading.itersiblings(preceding=True)):
             continue
@@ -253,12 +305,20 @@ def _hrefs(elements: Iterable[Any], base: str) -> Iterator[tuple[Any, str]]:
         if not href or href.startswith(("#", "javascript:", "mailto:", "tel:", "data:")):
             continue
         absolute = join(base, href)
-        if absolute is not None and urlsplit(absolute).scheme in {"http", "https"}:
+        if absolute is not None and _is_http(absolute):
             yield a, absolute
 
 
+def _is_http(url: str) -> bool:
+    """``urlsplit(url).scheme in {"http", "https"}``, without parsing the URL in the usual case."""
+    scheme, colon, _ = url.partition(":")
+    if colon and scheme.lower() in ("http", "https"):
+        return True  # urlsplit would find the same scheme (nothing to strip before an "h")
+    return urlsplit(url).scheme in {"http", "https"}
+
+
 def base_url(root: Any, url: str) -> str:
-    base = _attr(root, "//base/@href")
+    base = _attr(root, BASE_HREF)
     return (join(url, base) or url) if base else url
 
 
@@ -266,14 +326,15 @@ def listing_links(root: Any, url: str) -> list[Link]:
     """Links of a listing page: pagination, navigation (sections) and content links."""
     base = base_url(root, url)
     out: list[Link] = []
-    next_hrefs = root.xpath("//link[@rel='next']/@href | //a[@rel='next']/@href")
+    next_hrefs = NEXT_HREFS(root)
     next_urls = {u for u in (join(base, str(h)) for h in next_hrefs) if u is not None}
+    boilerplate = _Enclosed(BOILERPLATE_CONTAINERS, related=False)
     for a, href in _hrefs(root.iter("a"), base):
         text = " ".join(a.itertext()).strip()
         rel = (a.get("rel") or "").lower()
         if href in next_urls or "next" in rel.split() or (NEXT_TEXT.match(text) and PAGE_PARAM.search(href)):
             out.append(Link(href, "pagination"))
-        elif _in_containers(a, BOILERPLATE_CONTAINERS):
+        elif boilerplate.above(a):
             out.append(Link(href, "nav"))
         else:
             out.append(Link(href, "listing"))
@@ -282,12 +343,13 @@ def listing_links(root: Any, url: str) -> list[Link]:
     return out
 
 
-def related_links(root: Any, url: str, selectors: Iterable[str] = ()) -> list[Link]:
+def related_links(root: Any, url: str, selectors: Iterable[str] = (), body: Any = MISSING) -> list[Link]:
     """Related-article links of an article page: related blocks, in-body promos, inline links.
 
     ``related``: inside a related/more-stories block (class/id markers, a "Related …" heading,
     or a configured CSS selector). ``promo``: a body paragraph that is nothing but the link.
     ``inline``: a link within running body text. Navigation, header and footer are ignored.
+    ``body``: the page's :func:`body_root` when the caller has it already (``PageInfo.body``).
     """
     base = base_url(root, url)
     out: dict[str, str] = {}
@@ -307,7 +369,7 @@ def related_links(root: Any, url: str, selectors: Iterable[str] = ()) -> list[Li
         for block in matcher(root):
             for _a, href in _hrefs(block.iter("a"), base):
                 add(href, "related")
-    for heading in root.xpath("//h2 | //h3 | //h4 | //header/*"):
+    for heading in HEADINGS(root):
         if RELATED_HEADING.match(" ".join(heading.itertext())):
             parent = heading.getparent()
             if parent is not None:
@@ -315,16 +377,18 @@ def related_links(root: Any, url: str, selectors: Iterable[str] = ()) -> list[Li
                     add(href, "related")
     # One pass over marked elements instead of an ancestor walk per link.
     related_elements: dict[Any, None] = {}  # ordered, so edges come out in page order
-    for block in root.xpath("//*[@class or @id or @data-block]"):
+    boilerplate = _Enclosed(BOILERPLATE_CONTAINERS, related=False)
+    for block in MARKED(root):
         marker = f"{block.get('class') or ''} {block.get('id') or ''} {block.get('data-block') or ''}"
-        if RELATED_MARK.search(marker) and not _in_containers(block, BOILERPLATE_CONTAINERS):
+        if RELATED_MARK.search(marker) and not boilerplate.above(block):
             related_elements.update(dict.fromkeys(block.iter("a", "p")))
     for _a, href in _hrefs((e for e in related_elements if e.tag == "a"), base):
         add(href, "related")
-    body = body_root(root)
+    if body is MISSING:
+        body = body_root(root)
     if body is not None:
         for p in body.iter("p"):
-            if p in related_elements or _in_containers(p, BOILERPLATE_CONTAINERS):
+            if p in related_elements or boilerplate.above(p):
                 continue
             p_text = " ".join(" ".join(p.itertext()).split())
             for a, href in _hrefs(p.iter("a"), base):

@@ -121,10 +121,14 @@ class Target:
         return f"{bracketed(self.host)}:{self.port}"
 
 
+@lru_cache(maxsize=16384)
 def url_target(url: str) -> Target:
     """The :class:`Target` of ``url``; ``ValueError`` when it has no usable host or port.
 
     User info (``allowed@``) is ignored: the connection goes to the host after the ``@``.
+    Cached (bounded): a crawl asks about the same link many times per page (scope, fence,
+    owner, related scope) and on page after page (navigation, related blocks); the answer is
+    a pure function of the string and ``Target`` is immutable. Errors are not cached.
     """
     parts = urlsplit(url.strip())
     scheme = parts.scheme.lower()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from warcio.archiveiterator import ArchiveIterator
@@ -122,3 +123,82 @@ def test_a_wrong_offset_is_an_error_not_an_empty_page(tmp_path: Path) -> None:
     assert read_response(locations[0]).url == "http://x/1"
     with pytest.raises(ValueError, match="record at "):
         read_response(locations[1])
+
+
+def _warcio_bytes(
+    rec_type: str, url: str, warc_headers: dict[str, str], http: Any, payload: bytes | None
+) -> bytes:
+    """The record as warcio's own writer serialises it (uncompressed)."""
+    import io
+
+    from warcio.warcwriter import WARCWriter
+
+    buffer = io.BytesIO()
+    writer = WARCWriter(buffer, gzip=False, warc_version="WARC/1.1")
+    record = writer.create_warc_record(
+        url,
+        rec_type,
+        payload=io.BytesIO(payload) if payload else None,
+        length=len(payload) if payload else None,
+        http_headers=http,
+        warc_headers_dict=warc_headers,
+    )
+    writer.write_record(record)
+    return buffer.getvalue()
+
+
+def test_records_are_byte_identical_to_warcios_writer(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The lean serialiser writes exactly what warcio would (headers, order, digests, lengths)."""
+    from warcio.recordbuilder import RecordBuilder
+    from warcio.statusandheaders import StatusAndHeaders
+
+    from pipeline.rawstore import SERVER_NOT_MODIFIED, warc_record
+
+    monkeypatch.setattr(RecordBuilder, "_make_warc_id", classmethod(lambda cls: "<urn:uuid:req>"))
+    url = "http://127.0.0.1:8701/news/caf\u00e9-story?id=1"
+    date, rid = "2026-05-01T12:00:00.123456Z", "<urn:uuid:resp>"
+    headers = [("Content-Type", "text/html; charset=utf-8"), ("X-Title", "Caf\u00e9 \u2013 news")]
+    body = "<html><p>Caf\u00e9</p></html>".encode() * 50
+
+    def http() -> StatusAndHeaders:
+        return StatusAndHeaders("200 OK", list(headers), protocol="HTTP/1.1")
+
+    ours = warc_record(
+        "response",
+        [("WARC-Date", date), ("WARC-Record-ID", rid), ("WARC-Type", "response")],
+        url,
+        http(),
+        body,
+    )
+    assert ours == _warcio_bytes("response", url, {"WARC-Date": date, "WARC-Record-ID": rid}, http(), body)
+
+    refs = {
+        "WARC-Profile": SERVER_NOT_MODIFIED,
+        "WARC-Refers-To": "<urn:uuid:old>",
+        "WARC-Refers-To-Target-URI": url,
+        "WARC-Refers-To-Date": "2026-04-30T12:00:00Z",
+    }
+    revisit_headers = {"WARC-Date": date, "WARC-Record-ID": rid, **refs}
+    ours = warc_record("revisit", [*revisit_headers.items(), ("WARC-Type", "revisit")], url, http(), None)
+    assert ours == _warcio_bytes("revisit", url, revisit_headers, http(), None)
+
+    def request() -> StatusAndHeaders:
+        return StatusAndHeaders(
+            "GET /news/caf%C3%A9-story?id=1 HTTP/1.1", [("Accept", "*/*")], is_http_request=True
+        )
+
+    ours = warc_record(
+        "request",
+        [
+            ("WARC-Date", date),
+            ("WARC-Concurrent-To", rid),
+            ("WARC-Type", "request"),
+            ("WARC-Record-ID", "<urn:uuid:req>"),
+        ],
+        url,
+        request(),
+        b"",
+    )
+    assert ours == _warcio_bytes(
+        "request", url, {"WARC-Date": date, "WARC-Concurrent-To": rid}, request(), None
+    )

@@ -32,7 +32,7 @@ from crawlers.errors import AlreadyClaimed, categorize_request, category_for_sta
 from crawlers.fence import WIDE_DISCOVERIES
 from crawlers.frontier import PRIO_ARTICLE, PRIO_RELATED, PRIO_SURFACE, Frontier, Planned
 from crawlers.items import Edge, FetchItem, archived_headers, http_header, http_headers
-from crawlers.pages import PageInfo, analyse, listing_links, parse_html, related_links
+from crawlers.pages import MISSING, PageInfo, analyse, listing_links, parse_html, related_links
 from crawlers.revisits import RevisitPlan, plan_revisits
 from crawlers.scope import Scope, shape_is_article
 from crawlers.spiders.surfaces import REVISIT, SurfaceHandling
@@ -507,7 +507,7 @@ class NewsSpider(SurfaceHandling, scrapy.Spider):
                 item.is_article_candidate = True
                 item.hints["vouched"] = VOUCHED_NOTE.format(voucher)
         if item.is_article_candidate:
-            self.follow_related(root, response.url, canonical, planned, item)
+            self.follow_related(root, response.url, canonical, planned, item, body=info.body)
         elif planned.discovery in ("listing", "pagination"):
             self.follow_listing(root, response.url, planned)
 
@@ -608,11 +608,13 @@ class NewsSpider(SurfaceHandling, scrapy.Spider):
         item.refers_to = stored.ref
         self.follow_related(root, stored.url, planned.url, planned, item)
 
-    def follow_related(self, root: Any, url: str, canonical: str, planned: Planned, item: FetchItem) -> None:
+    def follow_related(
+        self, root: Any, url: str, canonical: str, planned: Planned, item: FetchItem, body: Any = MISSING
+    ) -> None:
         # A backfill records the edges but follows none: related links show today's site.
         follow = planned.depth < self.options.related_depth and self.window is None
         seen: set[str] = set()
-        for link in related_links(root, url, self.source.related.selectors):
+        for link in related_links(root, url, self.source.related.selectors, body):
             target = self.scope.usable(link.url)
             if target is None:
                 self.counts["unusable_urls"] += 1
