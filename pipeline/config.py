@@ -3,6 +3,10 @@
 The file is validated strictly (unknown keys are errors) and every error names the file,
 the source key and the line, so that a typo is caught by ``newsflow sources check`` and by
 the DAG processor before anything runs.
+
+About 420 lines, kept whole on purpose: they are the schema of one file (the pydantic models
+of every section, their cross-field checks and the two parse entry points), read and changed
+together; locating errors in the file lives in :mod:`pipeline.config_errors`.
 """
 
 from __future__ import annotations
@@ -30,7 +34,13 @@ from pydantic import (
 from pipeline import yamlsafe
 from pipeline.config_errors import ConfigError as ConfigError
 from pipeline.config_errors import ConfigIssue as ConfigIssue
-from pipeline.config_errors import read_document, read_sources_text
+from pipeline.config_errors import (
+    line_for,
+    problem_issues,
+    read_document,
+    read_sources_text,
+    validation_issues,
+)
 from pipeline.hosts import bracketed, normalize_host
 from pipeline.netpolicy import parse_opening
 from pipeline.rendering import RenderMode
@@ -342,65 +352,14 @@ class SourcesFile(StrictModel):
         raise KeyError(f"no source {key!r} in the sources file (known: {known})")
 
 
-def _line_for(loc: tuple[Any, ...], lines: dict[tuple[Any, ...], int]) -> int | None:
-    for cut in range(len(loc), -1, -1):
-        if loc[:cut] in lines:
-            return lines[loc[:cut]]
-    return None
-
-
-def _source_key(raw_sources: list[Any], loc: tuple[Any, ...]) -> str | None:
-    if len(loc) >= 2 and loc[0] == "sources" and isinstance(loc[1], int) and loc[1] < len(raw_sources):
-        item = raw_sources[loc[1]]
-        if isinstance(item, dict):
-            return str(item.get("key")) if item.get("key") is not None else f"#{loc[1] + 1}"
-    return None
-
-
-def _validation_issues(
-    exc: ValidationError, prefix: tuple[Any, ...], raw_sources: list[Any], doc: yamlsafe.Document, path: str
-) -> list[ConfigIssue]:
-    issues = []
-    for err in exc.errors():
-        loc = (*prefix, *err["loc"])
-        location = ".".join(str(p) for p in loc) or "file"
-        message = err["msg"]
-        if err["type"] == "extra_forbidden":
-            message = f"unknown key {loc[-1]!r}"
-        issues.append(
-            ConfigIssue(path, _line_for(loc, doc.lines), _source_key(raw_sources, loc), location, message)
-        )
-    return issues
-
-
-def _source_index(loc: tuple[Any, ...]) -> int | None:
-    return loc[1] if len(loc) >= 2 and loc[0] == "sources" and isinstance(loc[1], int) else None
-
-
-def _problem_issues(
-    doc: yamlsafe.Document, raw_sources: list[Any], path: str
-) -> dict[int, list[ConfigIssue]]:
-    """Duplicate/merge keys inside a source, by source index (they make that source invalid)."""
-    found: dict[int, list[ConfigIssue]] = {}
-    for problem in doc.problems:
-        index = _source_index(problem.path)
-        if index is not None:
-            location = ".".join(str(p) for p in problem.path)
-            issue = ConfigIssue(
-                path, problem.line, _source_key(raw_sources, problem.path), location, problem.message
-            )
-            found.setdefault(index, []).append(issue)
-    return found
-
-
 def parse_sources(text: str, path: str = "sources.yaml") -> SourcesFile:
     """Validate YAML text; raise :class:`ConfigError` with located issues (all of them)."""
     doc, raw_sources = read_document(text, path)
-    issues = [issue for group in _problem_issues(doc, raw_sources, path).values() for issue in group]
+    issues = [issue for group in problem_issues(doc, raw_sources, path).values() for issue in group]
     try:
         parsed = SourcesFile.model_validate(doc.data)
     except ValidationError as exc:
-        issues += _validation_issues(exc, (), raw_sources, doc, path)
+        issues += validation_issues(exc, (), raw_sources, doc, path)
     if issues:
         raise ConfigError(sorted(issues, key=lambda i: i.line or 0))
     return parsed
@@ -420,11 +379,11 @@ def parse_sources_partial(text: str, path: str = "sources.yaml") -> tuple[list[S
     try:
         SourcesFile.model_validate({**top, "sources": []})
     except ValidationError as exc:
-        raise ConfigError(_validation_issues(exc, (), raw_sources, doc, path)) from None
+        raise ConfigError(validation_issues(exc, (), raw_sources, doc, path)) from None
     if not isinstance(data.get("sources"), list):
-        line = _line_for(("sources",), doc.lines)
+        line = line_for(("sources",), doc.lines)
         raise ConfigError([ConfigIssue(path, line, None, "sources", "expected a list of sources")])
-    by_index = _problem_issues(doc, raw_sources, path)
+    by_index = problem_issues(doc, raw_sources, path)
     valid: list[Source] = []
     issues: list[ConfigIssue] = []
     for index, item in enumerate(raw_sources):
@@ -434,10 +393,10 @@ def parse_sources_partial(text: str, path: str = "sources.yaml") -> tuple[list[S
         try:
             source = Source.model_validate(item)
         except ValidationError as exc:
-            issues += _validation_issues(exc, ("sources", index), raw_sources, doc, path)
+            issues += validation_issues(exc, ("sources", index), raw_sources, doc, path)
             continue
         if any(s.key == source.key for s in valid):
-            line = _line_for(("sources", index, "key"), doc.lines)
+            line = line_for(("sources", index, "key"), doc.lines)
             issues.append(
                 ConfigIssue(
                     path, line, source.key, f"sources.{index}.key", f"duplicate source key {source.key!r}"

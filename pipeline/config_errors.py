@@ -9,11 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from pipeline import yamlsafe
+
+if TYPE_CHECKING:  # pydantic is heavy to import; only the annotation needs it
+    from pydantic import ValidationError
 
 
 @dataclass(frozen=True)
@@ -74,3 +77,56 @@ def read_sources_text(path: Path | str) -> str:
         raise ConfigError([ConfigIssue(str(p), None, None, "file", f"cannot read: {exc.strerror}")]) from exc
     except UnicodeDecodeError as exc:
         raise ConfigError([ConfigIssue(str(p), None, None, "file", f"not UTF-8 text: {exc.reason}")]) from exc
+
+
+def line_for(loc: tuple[Any, ...], lines: dict[tuple[Any, ...], int]) -> int | None:
+    """The line of ``loc`` in the file, or of its nearest located parent."""
+    for cut in range(len(loc), -1, -1):
+        if loc[:cut] in lines:
+            return lines[loc[:cut]]
+    return None
+
+
+def source_key_at(raw_sources: list[Any], loc: tuple[Any, ...]) -> str | None:
+    """The key of the source ``loc`` points into (``#N`` when it has none), for the message."""
+    if len(loc) >= 2 and loc[0] == "sources" and isinstance(loc[1], int) and loc[1] < len(raw_sources):
+        item = raw_sources[loc[1]]
+        if isinstance(item, dict):
+            return str(item.get("key")) if item.get("key") is not None else f"#{loc[1] + 1}"
+    return None
+
+
+def validation_issues(
+    exc: ValidationError, prefix: tuple[Any, ...], raw_sources: list[Any], doc: yamlsafe.Document, path: str
+) -> list[ConfigIssue]:
+    """pydantic's errors as located issues (an unknown key is named as such)."""
+    issues = []
+    for err in exc.errors():
+        loc = (*prefix, *err["loc"])
+        location = ".".join(str(p) for p in loc) or "file"
+        message = err["msg"]
+        if err["type"] == "extra_forbidden":
+            message = f"unknown key {loc[-1]!r}"
+        issues.append(
+            ConfigIssue(path, line_for(loc, doc.lines), source_key_at(raw_sources, loc), location, message)
+        )
+    return issues
+
+
+def source_index(loc: tuple[Any, ...]) -> int | None:
+    """The index of the source ``loc`` points into, if any."""
+    return loc[1] if len(loc) >= 2 and loc[0] == "sources" and isinstance(loc[1], int) else None
+
+
+def problem_issues(doc: yamlsafe.Document, raw_sources: list[Any], path: str) -> dict[int, list[ConfigIssue]]:
+    """Duplicate/merge keys inside a source, by source index (they make that source invalid)."""
+    found: dict[int, list[ConfigIssue]] = {}
+    for problem in doc.problems:
+        index = source_index(problem.path)
+        if index is not None:
+            location = ".".join(str(p) for p in problem.path)
+            issue = ConfigIssue(
+                path, problem.line, source_key_at(raw_sources, problem.path), location, problem.message
+            )
+            found.setdefault(index, []).append(issue)
+    return found
