@@ -214,3 +214,24 @@ def test_generated_sources_never_carry_anchors() -> None:
     text = yamlsafe.dump(data)
     assert "&" not in text and "*" not in text
     assert yamlsafe.load(text).data == data
+
+
+def test_thousands_of_sources_are_read() -> None:
+    """Issue 17: a file of 4,000 sources (1.1 MB) was refused by the old 1 MB limit; 10,000
+    sources are 3-5 MB. Read with libyaml: one bad source skipped and located, the rest valid."""
+    from pipeline import yamlsafe
+
+    rows = [
+        {"key": f"site-{i:04d}", "name": f"Site {i}", "homepage": f"http://127.0.0.1:{9000 + i}/"}
+        for i in range(4000)
+    ]
+    for row in rows:  # the size of a realistic entry
+        row["discovery"] = {"feeds": [f"{row['homepage']}feed.rss"], "listings": [row["homepage"]]}
+        row["allow_private_networks"] = [row["homepage"][7:-1]]
+        row["tags"] = ["regional", "daily"]
+    text = yamlsafe.dump({"version": 1, "sources": rows})
+    text = text.replace("key: site-3900\n", "key: site-3900\n  schedule: {cron: '61 * * * *'}\n")
+    assert 1_000_000 < len(text) < MAX_BYTES
+    valid, issues = parse_sources_partial(text, "s.yaml")
+    assert len(valid) == 3999 and valid[-1].key == "site-3999"
+    assert [(i.source_key, i.line) for i in issues] == [("site-3900", line_of(text, "61 * * * *"))]
