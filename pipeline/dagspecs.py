@@ -33,6 +33,7 @@ import stat
 import tempfile
 import time
 import zlib
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -124,13 +125,20 @@ class SourcesView:
     issues: list[str]
     _shards: dict[int, list[IngestSpec]]
     _entry: Path | None = None
+    #: Validates the file again when the entry cannot be read (removed meanwhile).
+    _revalidate: Callable[[], SourcesView] | None = None
 
     def shard(self, index: int) -> list[IngestSpec]:
         """The specs of one shard, in file order (read from the cache entry on first use)."""
         if index not in self._shards:
             assert self._entry is not None
-            rows = json.loads((self._entry / f"shard-{index:02d}.json").read_text(encoding="utf-8"))
-            self._shards[index] = [IngestSpec.from_json(row) for row in rows]
+            try:
+                rows = json.loads((self._entry / f"shard-{index:02d}.json").read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                assert self._revalidate is not None
+                self._shards = self._revalidate()._shards
+            else:
+                self._shards[index] = [IngestSpec.from_json(row) for row in rows]
         return self._shards[index]
 
 
@@ -188,6 +196,7 @@ def _cached(root: Path, key: str, path: Path, text: str) -> SourcesView:
     entry = root / key
     view = _read_entry(entry)
     if view is not None:
+        view._revalidate = lambda: _validate(path, text)
         return view
     # One process validates; the others (parsing the other shard files) wait for its entry.
     with (root / f"{key}.lock").open("a") as lock:
@@ -197,6 +206,8 @@ def _cached(root: Path, key: str, path: Path, text: str) -> SourcesView:
             if view is None:
                 view = _validate(path, text)
                 _write_entry(root, entry, view)
+            else:
+                view._revalidate = lambda: _validate(path, text)
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
     return view
@@ -209,6 +220,8 @@ def _read_entry(entry: Path) -> SourcesView | None:
         return None
     if index.get("format") != CACHE_FORMAT:
         return None
+    with contextlib.suppress(OSError):
+        os.utime(entry)  # in use: not pruned (pruning removes entries unused for a day)
     return SourcesView(index["fatal"], index["keys"], index["issues"], {}, entry)
 
 
@@ -233,7 +246,7 @@ def _write_entry(root: Path, entry: Path, view: SourcesView) -> None:
 
 
 def _prune(root: Path, keep: Path) -> None:
-    """Remove entries, their lock files and leftovers of crashed writers not written for a day."""
+    """Remove entries unused for a day (readers touch theirs), stale lock files and leftovers."""
     cutoff = time.time() - CACHE_MAX_AGE_SECONDS
     for child in root.iterdir():
         if child == keep:
