@@ -16,6 +16,6 @@ naming file, line and key) while every other source keeps its DAG.
 
 from __future__ import annotations
 
-from pipeline.ingest_dag import define_shard
+from pipeline.dagspecs import define_shard
 
 define_shard(globals(), 0)

@@ -6,6 +6,6 @@ each file parses within Airflow's per-file import timeout.
 
 from __future__ import annotations
 
-from pipeline.ingest_dag import define_shard
+from pipeline.dagspecs import define_shard
 
 define_shard(globals(), 13)

@@ -163,6 +163,40 @@ def sources_view(path: Path) -> SourcesView:
     return view
 
 
+def define_shard(namespace: dict[str, Any], index: int) -> list[str]:
+    """Build the ingest DAGs of shard ``index`` into a DAG file's globals; return their ids.
+
+    Shard 0 (``news_ingest.py``) also speaks for the whole file: a ``sources.yaml`` that
+    cannot be read as a whole is its one import error (the other shard files stay quiet
+    rather than repeat it 15 times), and it logs each skipped source (which
+    ``news_sources_errors.py`` reports as its import error). A shard without sources
+    imports nothing of Airflow or the DAG code (a small deployment leaves most files empty,
+    and the DAG processor parses every file every ``min_file_process_interval``).
+    """
+    from pipeline import dagkit
+
+    view = sources_view(dagkit.sources_path())
+    if view.fatal is not None:
+        if index == 0:
+            raise RuntimeError(view.fatal)
+        return []
+    if index == 0:
+        for issue in view.issues:
+            log.error("newsflow: source skipped, no DAG built: %s", issue)
+    specs = view.shard(index)
+    if not specs:
+        return []
+    from pipeline.ingest_dag import build_ingest_dag
+
+    asset = dagkit.articles_asset()
+    built = []
+    for spec in specs:
+        dag_id = f"news_ingest__{spec.key}"
+        namespace[dag_id] = build_ingest_dag(spec, asset)
+        built.append(dag_id)
+    return built
+
+
 def cache_root() -> Path | None:
     """The cache directory, created private to this user; None when off or not private."""
     configured = os.environ.get("NEWSFLOW_DAG_CACHE", "")

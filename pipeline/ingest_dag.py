@@ -1,7 +1,8 @@
 """The ingest DAG of one source (``news_ingest__<key>``), and the DAGs of one shard file.
 
 The files ``dags/news_ingest.py`` (shard 0) and ``dags/news_ingest_01.py`` … ``_15.py`` call
-:func:`define_shard`; which source lands in which file is :func:`pipeline.dagspecs.shard_of`.
+:func:`pipeline.dagspecs.define_shard`, which calls :func:`build_ingest_dag` per source of
+its shard (:func:`pipeline.dagspecs.shard_of`).
 Imported only by DAG files (it imports the Airflow SDK); the tasks call the stage functions
 in :mod:`pipeline.stages` and the glue in :mod:`pipeline.dagkit`.
 
@@ -17,7 +18,6 @@ the default 2020-12 one. Everything else comes precomputed in an
 
 from __future__ import annotations
 
-import logging
 import time
 from datetime import timedelta
 from typing import Any
@@ -27,9 +27,7 @@ from airflow.sdk.definitions.param import ParamsDict
 
 from pipeline import dagkit
 from pipeline.dag_tasks import extract_load_check_publish
-from pipeline.dagspecs import IngestSpec, sources_view
-
-log = logging.getLogger("newsflow.dags")
+from pipeline.dagspecs import IngestSpec
 
 
 def ingest_params(spec: IngestSpec) -> dict[str, Param]:
@@ -130,29 +128,4 @@ def build_ingest_dag(spec: IngestSpec, asset: Any = None) -> DAG:
     # (``airflow.sdk.definitions.param.process_params``). Assigning runs the DAG's own
     # check that every Param of a scheduled DAG resolves.
     built.params = ParamsDict(ingest_params(spec))
-    return built
-
-
-def define_shard(namespace: dict[str, Any], index: int) -> list[str]:
-    """Build the ingest DAGs of shard ``index`` into a DAG file's globals; return their ids.
-
-    Shard 0 (``news_ingest.py``) also speaks for the whole file: a ``sources.yaml`` that
-    cannot be read as a whole is its one import error (the other shard files stay quiet
-    rather than repeat it 15 times), and it logs each skipped source (which
-    ``news_sources_errors.py`` reports as its import error).
-    """
-    view = sources_view(dagkit.sources_path())
-    if view.fatal is not None:
-        if index == 0:
-            raise RuntimeError(view.fatal)
-        return []
-    if index == 0:
-        for issue in view.issues:
-            log.error("newsflow: source skipped, no DAG built: %s", issue)
-    asset = dagkit.articles_asset()
-    built = []
-    for spec in view.shard(index):
-        dag_id = f"news_ingest__{spec.key}"
-        namespace[dag_id] = build_ingest_dag(spec, asset)
-        built.append(dag_id)
     return built
