@@ -9,11 +9,13 @@ belongs to shard ``crc32(key) % DAG_SHARDS`` — stable, so adding a source neve
 another one's DAG to a different file — and each file builds only its own sources' DAGs.
 
 Sixteen files must not mean sixteen readings of a large ``sources.yaml`` (YAML and pydantic
-validation cost ~0.8 ms per source). The first file to parse a given ``sources.yaml``
-validates it once and writes a cache entry keyed by the SHA-256 of the file's text and of
-the code that interprets it: an index (valid keys, skipped sources, or the whole-file error)
-and one JSON file of :class:`IngestSpec` per shard. The other files (in other processes)
-wait on a lock for it, then read only their shard: no YAML, no pydantic. Editing
+validation cost ~0.8 ms per source). The first file to parse a given ``sources.yaml`` has it
+validated once, by a helper process (``python -m pipeline.dagspecs``, see
+:func:`_validate_in_helper` for why not in the parse itself), into a cache entry keyed by the
+SHA-256 of the file's text and of the code that interprets it: an index (valid keys,
+skipped sources, or the whole-file error) and one JSON file of :class:`IngestSpec` per
+shard. The other files wait on the entry's lock, then read only their shard: no YAML, no
+pydantic. Editing
 ``sources.yaml`` changes the hash, so the next parse validates the new text; nothing is ever
 read from a stale entry. The cache lives in ``NEWSFLOW_DAG_CACHE`` (default: a private
 directory under the system temp dir; ``off`` disables it); a directory that is not private
@@ -30,6 +32,8 @@ import logging
 import os
 import shutil
 import stat
+import subprocess
+import sys
 import tempfile
 import time
 import zlib
@@ -229,22 +233,58 @@ def _cache_key(path: Path, text: str) -> str:
 def _cached(root: Path, key: str, path: Path, text: str) -> SourcesView:
     entry = root / key
     view = _read_entry(entry)
-    if view is not None:
-        view._revalidate = lambda: _validate(path, text)
-        return view
-    # One process validates; the others (parsing the other shard files) wait for its entry.
+    if view is None:
+        _validate_in_helper(root, path)
+        view = _read_entry(entry)
+    if view is None:  # the helper failed, or sources.yaml changed meanwhile: validate here
+        return _validate(path, text)
+    view._revalidate = lambda: _validate(path, text)
+    return view
+
+
+def _validate_in_helper(root: Path, path: Path) -> None:
+    """Validate ``path`` into the cache in a helper process of its own session, and wait.
+
+    Not in this process: a DAG file's parse runs under Airflow's import timeout (30 s of
+    wall time), and validating 10,000 sources takes ~8 s of CPU — more than 30 s of wall
+    time on a loaded machine. Killed by the timeout, this process would lose the work and
+    every next parse would start over; the helper is not subject to our timeout (nor killed
+    with us), so it finishes and the next parse of any file finds the entry. Helpers of
+    several files at once take turns on a lock; all but the first find the entry written.
+    """
+    package_root = str(Path(__file__).resolve().parents[1])
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH", "")) if p)
+    env["NEWSFLOW_DAG_CACHE"] = str(root)
+    try:
+        helper = subprocess.Popen(
+            [sys.executable, "-m", "pipeline.dagspecs", str(path)],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    except OSError as exc:
+        log.warning("newsflow: could not start the sources.yaml validator (%s); validating here", exc)
+        return
+    helper.wait()
+
+
+def _validate_into_cache(path: Path) -> int:
+    """The helper's side: under the entry's lock, validate and write it unless already there."""
+    root = cache_root()
+    if root is None:
+        return 1
+    text = read_sources_text(path)
+    key = _cache_key(path, text)
+    entry = root / key
     with (root / f"{key}.lock").open("a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
-            view = _read_entry(entry)
-            if view is None:
-                view = _validate(path, text)
-                _write_entry(root, entry, view)
-            else:
-                view._revalidate = lambda: _validate(path, text)
+            if _read_entry(entry) is None:
+                _write_entry(root, entry, _validate(path, text))
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
-    return view
+    return 0
 
 
 def _read_entry(entry: Path) -> SourcesView | None:
@@ -317,3 +357,10 @@ def _validate(path: Path, text: str) -> SourcesView:
 
 def _fatal_message(path: Path, exc: ConfigError) -> str:
     return f"newsflow: {path} is invalid, no ingest DAGs built:\n{exc}"
+
+
+if __name__ == "__main__":  # the validator helper: python -m pipeline.dagspecs <sources.yaml>
+    try:
+        sys.exit(_validate_into_cache(Path(sys.argv[1])))
+    except ConfigError:
+        sys.exit(1)  # unreadable meanwhile: the DAG file reports it
