@@ -48,11 +48,12 @@ log = logging.getLogger("newsflow.dags")
 
 #: Files the ingest DAGs are spread over (``dags/news_ingest.py`` is shard 0).
 DAG_SHARDS = 16
-#: Sources one DAG file is meant to hold at most, from ``benchmarks/dag_parse.py``: ~4 ms of
-#: import and ~10 ms of serialisation per source DAG on a 2-core machine, so 1,500 sources
-#: take ~6 s of the 30 s import timeout and ~21 s of the 50 s file-processor timeout. With
-#: :data:`DAG_SHARDS` files that is ~24,000 sources (a hash spreads keys within a few % of
-#: even); past that, add shard files.
+#: Sources one DAG file is meant to hold at most. ``benchmarks/dag_parse.py`` measured ~4 ms
+#: of import and ~4 ms of serialisation CPU per source DAG (2-core machine, Airflow 3.3), so
+#: 1,500 sources are ~6 s of the 30 s import timeout and ~12 s of the 50 s file-processor
+#: timeout: room for a machine 2-4x slower or busier. With :data:`DAG_SHARDS` files that is
+#: ~24,000 sources (the hash spreads keys within a few % of even); past that, add shard
+#: files (a change of ``DAG_SHARDS`` moves most DAGs to another file once).
 SOURCES_PER_FILE_BUDGET = 1500
 #: Bumped when the cache layout or :class:`IngestSpec` changes.
 CACHE_FORMAT = 1

@@ -122,7 +122,7 @@ def build_ingest_dag(spec: IngestSpec, asset: Any = None) -> DAG:
     built = ingest()
     # The Params are set on the DAG after its tasks exist, so the tasks do not each carry a
     # copy: Airflow deep-copies DAG Params into every task it creates and, serialising a
-    # task, resolves its Params (a jsonschema check each) eight times per Param — 60 % of
+    # task, resolves its Params (a jsonschema check each) eight times per Param — over half of
     # the DAG processor's time per source. A task reads the same values either way: the
     # task runner merges the DAG's Params, the task's own and the run's conf
     # (``airflow.sdk.definitions.param.process_params``). Assigning runs the DAG's own

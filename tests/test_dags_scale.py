@@ -151,7 +151,7 @@ def test_trigger_params_validate_after_serialisation(tmp_path: Path) -> None:
 def test_parse_budget_is_bounded_per_file() -> None:
     """Every ingest DAG file holds at most SOURCES_PER_FILE_BUDGET sources at 10,000 sources.
 
-    The budget (sources per file) comes from ``benchmarks/dag_parse.py``: at ~15 ms of
+    The budget (sources per file) comes from ``benchmarks/dag_parse.py``: at ~8 ms of
     import+serialisation CPU per source DAG it keeps a file far inside the 30 s import
     and 50 s file-processor timeouts. The hash spreads keys evenly whatever their shape.
     """
