@@ -14,15 +14,14 @@ from typing import Any
 from airflow.sdk import DAG, Param, dag, task
 
 from pipeline import dagkit
-from pipeline.config import ConfigError, load_sources_partial
 from pipeline.dag_tasks import extract_load_check_publish
+from pipeline.dagspecs import sources_view
 
-try:
-    SOURCE_KEYS = [s.key for s in load_sources_partial(dagkit.sources_path())[0]]
-except ConfigError:
-    # news_ingest.py reports the broken file (one import error); here the source is free text.
-    # Sources with an issue are left out (news_sources_errors.py reports them).
-    SOURCE_KEYS = []
+# The keys of the valid sources (validated once per edit of sources.yaml and cached, see
+# pipeline.dagspecs). A broken file leaves none: news_ingest.py reports it (one import
+# error) and here the source is free text. Sources with an issue are left out
+# (news_sources_errors.py reports them).
+SOURCE_KEYS = sources_view(dagkit.sources_path()).keys
 
 SOURCE_ENUM: dict[str, Any] = {"enum": SOURCE_KEYS} if SOURCE_KEYS else {}
 ASSET = dagkit.articles_asset()

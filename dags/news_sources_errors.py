@@ -10,18 +10,11 @@ source. A file broken as a whole is ``news_ingest.py``'s import error, not repea
 from __future__ import annotations
 
 from pipeline import dagkit
-from pipeline.config import ConfigError, load_sources_partial
+from pipeline.dagspecs import sources_view
 
-
-def _skipped() -> list[str]:
-    try:
-        _, issues = load_sources_partial(dagkit.sources_path())
-    except ConfigError:
-        return []
-    return [str(issue) for issue in issues]
-
-
-if _skipped_sources := _skipped():
+# Validated once per edit of sources.yaml and cached (pipeline.dagspecs); a file broken as a
+# whole has no per-source issues (it is news_ingest.py's import error).
+if _skipped_sources := sources_view(dagkit.sources_path()).issues:
     raise RuntimeError(
         f"newsflow: {len(_skipped_sources)} problem(s) in sources.yaml, those sources have no ingest DAG"
         " (the other sources' DAGs are loaded):\n" + "\n".join(_skipped_sources)

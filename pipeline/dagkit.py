@@ -44,6 +44,12 @@ MAX_SHARDS = 8
 #: Shards of one run extracted at the same time.
 MAX_PARALLEL_SHARDS = 4
 
+#: JSON Schema dialect of the ingest DAGs' Params. Airflow checks a Param's schema against the
+#: dialect's meta-schema each time it resolves the Param (dozens of times per DAG while
+#: building and serialising it); draft-07's check costs a third of the default 2020-12 one,
+#: and the keywords used (type, minimum, maximum, enum, format) mean the same in both.
+PARAM_SCHEMA_DIALECT = "http://json-schema.org/draft-07/schema#"
+
 #: ``dag_run.run_type`` of the runs an Airflow backfill creates (``DagRunType.BACKFILL_JOB``
 #: in the scheduler, ``DagRunType.BACKFILL`` in the task SDK: both are this string).
 BACKFILL_RUN_TYPE = "backfill"

@@ -17,6 +17,7 @@ import yaml
 
 from pipeline.airflow_local import DAGS_FOLDER, PROJECT_ROOT
 from pipeline.config import load_sources
+from pipeline.dagspecs import dag_file_of
 
 DUMP = r"""
 import json, sys
@@ -43,14 +44,23 @@ for dag_id, dag in bag.dags.items():
                               "outlets": [getattr(o, "name", None) for o in t.outlets],
                               "mapped": any(c.__name__ == "MappedOperator" for c in type(t).__mro__)} for t in dag.tasks},
         "edges": sorted([t.task_id, d] for t in dag.tasks for d in t.downstream_task_ids),
+        "fileloc": dag.fileloc,
+        "is_paused_upon_creation": dag.is_paused_upon_creation,
+        "failure_callbacks": sorted({getattr(c, "__name__", type(c).__name__)
+                                     for t in dag.tasks for c in (t.on_failure_callback or [])}),
     }
 print("@@JSON@@" + json.dumps(out, default=str))
 """
 
 
 def dagbag(tmp_path: Path, sources: Path | None = None) -> dict[str, Any]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "NEWSFLOW_SOURCES"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("AIRFLOW", "NEWSFLOW_SOURCES", "NEWSFLOW_DAG_CACHE"))
+    }
     env.update(AIRFLOW_HOME=str(tmp_path / "airflow"), AIRFLOW__CORE__LOAD_EXAMPLES="False")
+    env["NEWSFLOW_DAG_CACHE"] = str(tmp_path / "dag-cache")  # not the user's cache in /tmp
     if sources is not None:
         env["NEWSFLOW_SOURCES"] = str(sources)
     proc = subprocess.run(
@@ -96,6 +106,7 @@ def test_shipped_dags_import_cleanly_and_are_well_formed(tmp_path: Path) -> None
         assert dag["cron"] == source.schedule.cron and dag["timezone"] == source.schedule.timezone
         assert dag["max_active_runs"] == 1 and dag["owner"] == source.owner
         assert "rerun" in dag["doc_md"].lower() and source.key in dag["doc_md"]
+        assert dag["fileloc"] == str(dag_file_of(source.key))  # its shard file (pipeline.dagspecs)
         assert set(dag["params"]) == {"max_pages", "related_depth", "recrawl", "dry_run"}
         assert f"source:{source.key}" in dag["tags"] and dag["display_name"] == f"Ingest: {source.name}"
         tasks = dag["tasks"]

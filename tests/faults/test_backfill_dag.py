@@ -20,7 +20,7 @@ import pytest
 from airflow.sdk.api.datamodels._generated import DagRunType
 from sqlalchemy import create_engine, select
 
-from pipeline.airflow_local import DAGS_FOLDER
+from pipeline.dagspecs import dag_file_of
 from pipeline.db.models import CrawlRun
 from pipeline.settings import reset_settings_cache
 from tests.minisite import MiniSite
@@ -139,7 +139,7 @@ def test_fault(
     monkeypatch.setenv("NEWSFLOW_RAW_STORE", str(tmp_path / "raw"))
     monkeypatch.setenv("NEWSFLOW_NOW", T0.isoformat())
     reset_settings_cache()
-    dag = runpy.run_path(str(DAGS_FOLDER / "news_ingest.py"))["news_ingest__mini"]
+    dag = runpy.run_path(str(dag_file_of("mini")))["news_ingest__mini"]  # its shard file
     try:
         FAULTS[fault](Ctx(site, sqlite_url, dag))
     finally:
