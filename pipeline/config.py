@@ -4,7 +4,7 @@ The file is validated strictly (unknown keys are errors) and every error names t
 the source key and the line, so that a typo is caught by ``newsflow sources check`` and by
 the DAG processor before anything runs.
 
-About 420 lines, kept whole on purpose: they are the schema of one file (the pydantic models
+About 440 lines, kept whole on purpose: they are the schema of one file (the pydantic models
 of every section, their cross-field checks and the two parse entry points), read and changed
 together; locating errors in the file lives in :mod:`pipeline.config_errors`.
 """
