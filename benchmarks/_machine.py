@@ -13,7 +13,9 @@ import resource
 import statistics
 import threading
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
+
+from benchmarks._rss import PeriodicSampler
 
 
 def children_cpu() -> float:
@@ -44,33 +46,15 @@ class ChildCpu:
         self.seconds = children_cpu() - self._start
 
 
-class LoadSampler:
+class LoadSampler(PeriodicSampler):
     """Samples ``os.getloadavg()`` (1-minute figure) every ``interval`` seconds while active."""
 
     def __init__(self, interval: float = 5.0) -> None:
-        self.interval = interval
+        super().__init__(interval)
         self.samples: list[float] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._poll, daemon=True)
 
     def _sample(self) -> None:
         self.samples.append(os.getloadavg()[0])
-
-    def _poll(self) -> None:
-        while not self._stop.wait(self.interval):
-            self._sample()
-
-    def __enter__(self) -> LoadSampler:
-        self._sample()
-        self._thread.start()
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self._stop.set()
-        self._thread.join()
-        self._sample()
 
     def summary(self) -> dict[str, Any]:
         """Min/median/max of the 1-minute load average, the core count, and a plain verdict."""
@@ -105,7 +89,7 @@ THREAD_STAGES = (("load-", "load"), ("crawl-log", "crawl"))
 UNNAMED = {"python", "gone", ""}
 
 
-class CpuByStage:
+class CpuByStage(PeriodicSampler):
     """CPU seconds of a run, split by the stage each process or thread works for (sampled).
 
     Polls every ``interval`` s the CPU times of every descendant process (stage from its
@@ -122,7 +106,7 @@ class CpuByStage:
     def __init__(self, interval: float = 0.1) -> None:
         import psutil
 
-        self.interval = interval
+        super().__init__(interval)
         self._me = psutil.Process()
         self._own_role = ""
         self._procs: dict[tuple[int, float], tuple[str, float]] = {}
@@ -130,8 +114,6 @@ class CpuByStage:
         self._current: dict[int, tuple[str, str]] = {}  # thread id -> (thread name, stage)
         self._spent: dict[str, float] = {}
         self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._poll, daemon=True, name="cpu-sampler")
         self._self_start = 0.0
         self._counting = False
         self._in_threads = 0.0  # main-process CPU attributed to a stage
@@ -188,27 +170,20 @@ class CpuByStage:
                         self._in_threads += max(0.0, cpu - old_cpu)
                 self._threads[t.id] = (name, cpu)
 
-    def _poll(self) -> None:
-        while not self._stop.wait(self.interval):
-            self._sample()
-
-    def __enter__(self) -> CpuByStage:
+    def __enter__(self) -> Self:
         from benchmarks._rss import describe
 
         self._own_role = describe(self._me)
         usage = resource.getrusage(resource.RUSAGE_SELF)
         self._self_start = usage.ru_utime + usage.ru_stime
-        self._sample()  # baseline: what existed before the run is not the run's
-        self._counting = True
-        self._thread.start()
+        super().__enter__()  # the baseline sample: what existed before the run is not the run's
+        self._counting = True  # (the sampler thread's first sample comes an interval later)
         return self
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        self._stop.set()
-        self._thread.join()
-        self._sample()
+        super().__exit__(exc_type, exc, tb)
         usage = resource.getrusage(resource.RUSAGE_SELF)
         main_total = usage.ru_utime + usage.ru_stime - self._self_start
         out = dict(self._spent)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from types import TracebackType
+from typing import Self
 
 import psutil
 
@@ -24,14 +25,41 @@ def describe(proc: psutil.Process) -> str:
     return proc.name()
 
 
-class PeakRss:
+class PeriodicSampler:
+    """A context manager that calls ``_sample`` on entry, every ``interval`` s from a daemon
+    thread while active, and once more on exit (so short runs still get two samples)."""
+
+    def __init__(self, interval: float) -> None:
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._poll, daemon=True, name=type(self).__name__)
+
+    def _sample(self) -> None:
+        raise NotImplementedError
+
+    def _poll(self) -> None:
+        while not self._stop.wait(self.interval):
+            self._sample()
+
+    def __enter__(self) -> Self:
+        self._sample()
+        self._thread.start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._sample()
+
+
+class PeakRss(PeriodicSampler):
     """Context manager polling RSS every ``interval`` s; ``peaks`` maps role -> peak bytes."""
 
     def __init__(self, interval: float = 0.1) -> None:
-        self.interval = interval
+        super().__init__(interval)
         self.peaks: dict[str, int] = {}
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._poll, daemon=True)
         self._me = psutil.Process()
 
     def _sample(self) -> None:
@@ -45,19 +73,3 @@ class PeakRss:
                 continue
             role = "main" if proc.pid == self._me.pid else describe(proc)
             self.peaks[role] = max(self.peaks.get(role, 0), rss)
-
-    def _poll(self) -> None:
-        while not self._stop.wait(self.interval):
-            self._sample()
-
-    def __enter__(self) -> PeakRss:
-        self._sample()
-        self._thread.start()
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self._stop.set()
-        self._thread.join()
-        self._sample()
