@@ -31,8 +31,9 @@ DOC = """\
 
 Re-runs **extract → load → check → publish** for one source over a window of pages already
 in the raw store, without crawling. Use it after fixing a cleaning rule or upgrading the
-extractor. Trigger with params `source`, `start`, `end` (date pickers; ISO dates or date-times,
-UTC when no offset; `end` is exclusive). Empty `start`/`end` mean the last 24 hours.
+extractor. Trigger with params `source`, `start`, `end` (date pickers: ISO 8601 date-times with
+an offset, e.g. `2026-05-01T00:00:00Z`; a bare date is refused at trigger time; `end` is
+exclusive). Empty `start`/`end` mean the last 24 hours.
 
 The run is recorded in `crawl_runs` with kind `reextract` and run id
 `<source>__reextract__<airflow run id>`; clearing and rerunning it gives the same database state.
@@ -64,7 +65,7 @@ The run is recorded in `crawl_runs` with kind `reextract` and run id
             type=["null", "string"],
             format="date-time",
             title="Window start",
-            description="Inclusive; UTC when no offset is given. Empty: 24 hours before the end.",
+            description="Inclusive, e.g. 2026-05-01T00:00:00Z. Empty: 24 hours before the end.",
             section="Window",
         ),
         "end": Param(
@@ -72,7 +73,7 @@ The run is recorded in `crawl_runs` with kind `reextract` and run id
             type=["null", "string"],
             format="date-time",
             title="Window end",
-            description="Exclusive; UTC when no offset is given. Empty: now.",
+            description="Exclusive, e.g. 2026-05-02T00:00:00Z. Empty: now.",
             section="Window",
         ),
     },

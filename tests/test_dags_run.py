@@ -298,7 +298,7 @@ def test_reextract_rewrites_articles_from_warc_without_http(
         database_url=sqlite_url,
         raw_store=tmp_path / "raw",
         sources=fixed,
-        conf={"source": OUTLET, "start": "2000-01-01", "end": "2100-01-01"},
+        conf={"source": OUTLET, "start": "2000-01-01T00:00:00Z", "end": "2100-01-01T00:00:00Z"},
         logical_date=None,
     )
     assert result.returncode == 0, output(result)

@@ -108,16 +108,15 @@ def verdict(conf):
     except Exception as exc:
         return f"refused: {type(exc).__name__}"
 out = {str(i): verdict(c) for i, c in enumerate(json.loads(sys.argv[3]))}
-out["schedule"] = [served.timetable.summary, str(served.timetable._timezone)]
+out["schedule"] = [served.timetable.summary, str(getattr(served.timetable, "_timezone", None))]
 print("@@JSON@@" + json.dumps(out, default=str))
 """
 
 
-def test_trigger_params_validate_after_serialisation(tmp_path: Path) -> None:
-    """Triggering with Params goes through the serialised DAG (draft-07 schemas included)."""
-    rows = generated_sources(40)
-    sources = write_sources(tmp_path / "sources.yaml", rows)
-    key = rows[7]["key"]
+def trigger_verdicts(
+    tmp_path: Path, sources: Path, dag_file: Path, dag_id: str, confs: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """Each conf's validated Params (or ``refused: <error>``) from the served DAG, and its schedule."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "NEWSFLOW_"))}
     env.update(
         AIRFLOW_HOME=str(tmp_path / "airflow"),
@@ -125,15 +124,8 @@ def test_trigger_params_validate_after_serialisation(tmp_path: Path) -> None:
         NEWSFLOW_SOURCES=str(sources),
         NEWSFLOW_DAG_CACHE=str(tmp_path / "cache"),
     )
-    confs = [
-        {"max_pages": 5, "dry_run": True},
-        {"max_pages": 0},  # minimum 1
-        {"related_depth": 9},  # maximum 5
-        {"recrawl": "yes"},  # boolean
-        {},
-    ]
     proc = subprocess.run(
-        [sys.executable, "-c", TRIGGER, str(dag_file_of(key)), f"news_ingest__{key}", json.dumps(confs)],
+        [sys.executable, "-c", TRIGGER, str(dag_file), dag_id, json.dumps(confs)],
         env=env,
         cwd=tmp_path,
         capture_output=True,
@@ -141,11 +133,47 @@ def test_trigger_params_validate_after_serialisation(tmp_path: Path) -> None:
         timeout=300,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
-    out = json.loads(proc.stdout.split("@@JSON@@", 1)[1])
+    result: dict[str, Any] = json.loads(proc.stdout.split("@@JSON@@", 1)[1])
+    return result
+
+
+def test_trigger_params_validate_after_serialisation(tmp_path: Path) -> None:
+    """Triggering with Params goes through the serialised DAG (draft-07 schemas included)."""
+    rows = generated_sources(40)
+    sources = write_sources(tmp_path / "sources.yaml", rows)
+    key = rows[7]["key"]
+    confs = [
+        {"max_pages": 5, "dry_run": True},
+        {"max_pages": 0},  # minimum 1
+        {"related_depth": 9},  # maximum 5
+        {"recrawl": "yes"},  # boolean
+        {},
+    ]
+    out = trigger_verdicts(tmp_path, sources, dag_file_of(key), f"news_ingest__{key}", confs)
     assert out["0"] == {"max_pages": 5, "related_depth": None, "recrawl": False, "dry_run": True}
     assert [out[str(i)][:8] for i in (1, 2, 3)] == ["refused:"] * 3
     assert out["4"] == {"max_pages": None, "related_depth": None, "recrawl": False, "dry_run": False}
     assert out["schedule"] == [rows[7]["schedule"]["cron"], rows[7]["schedule"]["timezone"]]
+
+
+def test_reextract_window_params_are_date_times(tmp_path: Path) -> None:
+    """The window pickers' ``format: date-time`` is enforced (rfc3339-validator is a runtime
+    dependency), so a bare date is refused at trigger time with the Param named, the same in
+    a deployment as in the tests.
+    """
+    rows = generated_sources(3)
+    sources = write_sources(tmp_path / "sources.yaml", rows)
+    key = rows[1]["key"]
+    confs = [
+        {"source": key, "start": "2026-05-01T00:00:00Z", "end": "2026-05-02T06:30:00+02:00"},
+        {"source": key, "start": "2026-05-01"},
+        {"source": key, "end": "yesterday"},
+        {"source": key},
+    ]
+    out = trigger_verdicts(tmp_path, sources, DAGS_FOLDER / "news_reextract.py", "news_reextract", confs)
+    assert out["0"] == {"source": key, "start": "2026-05-01T00:00:00Z", "end": "2026-05-02T06:30:00+02:00"}
+    assert out["1"] == out["2"] == "refused: ParamValidationError"
+    assert out["3"] == {"source": key, "start": None, "end": None}
 
 
 def test_parse_budget_is_bounded_per_file() -> None:
