@@ -65,12 +65,16 @@ class Settings(BaseSettings):
             " died): by the next run of its source, `newsflow status` and retention."
         ),
     )
+    # At least 20 s: the executor reports the end of the rescheduled attempt's workload a few
+    # seconds after the task process exits, and if the task is already running again by then
+    # Airflow takes that stale "success" for a task killed externally and fails the new
+    # attempt (apache/airflow#71172; measured: a 4 s recheck lost a try under load).
     busy_recheck_seconds: float = Field(
         default=60,
-        gt=0,
+        ge=20,
         description=(
             "An Airflow crawl task whose source is busy (another crawl of it in progress) is"
-            " rescheduled after this many seconds instead of failing."
+            " rescheduled after this many seconds instead of failing (at least 20)."
         ),
     )
     near_dup_threshold: float = Field(

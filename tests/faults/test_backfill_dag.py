@@ -144,3 +144,18 @@ def test_fault(
         FAULTS[fault](Ctx(site, sqlite_url, dag))
     finally:
         reset_settings_cache()
+
+
+def test_busy_recheck_shorter_than_airflows_report_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A 4 s recheck lost a try: the rescheduled attempt's late "success" from the executor
+    reached the scheduler after the task was running again, and Airflow failed the new
+    attempt (apache/airflow#71172). The setting now has a 20 s floor, named when refused."""
+    from pydantic import ValidationError
+
+    from pipeline.settings import Settings
+
+    monkeypatch.setenv("NEWSFLOW_BUSY_RECHECK_SECONDS", "4")
+    with pytest.raises(ValidationError, match="busy_recheck_seconds"):
+        Settings()
+    monkeypatch.setenv("NEWSFLOW_BUSY_RECHECK_SECONDS", "20")
+    assert Settings().busy_recheck_seconds == 20
