@@ -17,12 +17,27 @@ from pipeline.demo_site.site import OutletSite, Response
 
 
 class RequestLog:
-    """Every request the network answered (thread-safe), for tests that check crawl manners."""
+    """Every request the network answered (thread-safe), for tests that check crawl manners.
+
+    An entry is added when the answer goes out, so a slow page's entry lands seconds after
+    its request (even after the crawler gave up on it); :meth:`arrivals` counts requests when
+    they come in, for tests that must know no request was *made* during some step.
+    """
 
     def __init__(self, limit: int = 200_000) -> None:
         self._lock = threading.Lock()
         self._entries: list[tuple[str, str, str, int]] = []
         self._limit = limit
+        self._arrivals = 0
+
+    def arrive(self) -> None:
+        with self._lock:
+            self._arrivals += 1
+
+    def arrivals(self) -> int:
+        """Requests received so far, answered or not."""
+        with self._lock:
+            return self._arrivals
 
     def add(self, outlet: str, method: str, target: str, status: int) -> None:
         with self._lock:
@@ -97,6 +112,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _respond(self, *, head: bool) -> None:
         site = self.server.site
+        self.server.log.arrive()
         try:
             response = site.handle(self.path)
         except Exception:  # a bug in the demo must look like a 500, not a dropped connection

@@ -70,6 +70,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._clock(parse_qs(parts.query), head=head)
             return
         site, network = self.server.site, self.server.network
+        self.server.log.arrive()
         now = network.now
         try:
             served = site.handle(parts.path or "/", now)
