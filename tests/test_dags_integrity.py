@@ -53,12 +53,15 @@ print("@@JSON@@" + json.dumps(out, default=str))
 """
 
 
-def dagbag(tmp_path: Path, sources: Path | None = None) -> dict[str, Any]:
+def dagbag(
+    tmp_path: Path, sources: Path | None = None, extra_env: dict[str, str] | None = None
+) -> dict[str, Any]:
     env = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith(("AIRFLOW", "NEWSFLOW_SOURCES", "NEWSFLOW_DAG_CACHE"))
+        if not k.startswith(("AIRFLOW", "NEWSFLOW_SOURCES", "NEWSFLOW_DAG_"))
     }
+    env.update(extra_env or {})
     env.update(AIRFLOW_HOME=str(tmp_path / "airflow"), AIRFLOW__CORE__LOAD_EXAMPLES="False")
     env["NEWSFLOW_DAG_CACHE"] = str(tmp_path / "dag-cache")  # not the user's cache in /tmp
     if sources is not None:
