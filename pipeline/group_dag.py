@@ -43,7 +43,10 @@ from pipeline.ingest_dag import ingest_params
 log = logging.getLogger("newsflow.task")
 
 #: The UI's label of a mapped task instance: its source key (rendered before it runs).
-MAP_INDEX_TEMPLATE = "{{ task.op_kwargs['source'] }}"
+#: The tasks take ``source`` as a keyword (``op_kwargs``; a positional one would be in
+#: ``op_args``). Rendered once before the task runs and again after; a template error after
+#: the run would fail the task, hence ``.get`` and the map index as the fallback.
+MAP_INDEX_TEMPLATE = "{{ task.op_kwargs.get('source') or ti.map_index }}"
 
 GROUP_DOC = """\
 ### {dag_id}
@@ -161,8 +164,9 @@ def build_group_dag(group: str, specs: list[IngestSpec], asset: Any = None) -> D
             def publish(source: str, **context: Any) -> dict[str, Any]:
                 return run_publish(dagkit.news_run_id(source, context["dag_run"].run_id), context, asset)
 
-            extracted = extract(source, crawl(source))  # type: ignore[arg-type]  # an XComArg
-            extracted >> load(source) >> check(source) >> publish(source)
+            crawled = crawl(source=source)
+            extracted = extract(source=source, crawled=crawled)  # type: ignore[arg-type]  # an XComArg
+            extracted >> load(source=source) >> check(source=source) >> publish(source=source)
 
         per_source.expand(source=select())
 
