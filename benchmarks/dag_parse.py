@@ -33,7 +33,11 @@ Baselines, in the same run:
         [--single-max 1000] [--floor-dags 500] [--processes 2] [--output PATH]
         [--layouts per-source,grouped] [--group-size 500]
 
-Wall times on a shared machine are noisy: compare the CPU columns and the ratios.
+Wall times on a shared machine are noisy: compare the CPU columns and the ratios; the load
+average after each measurement is printed and saved.
+
+One module of ~500 lines on purpose: it runs itself as the measuring subprocess
+(``--worker``), and the baselines' DAG file texts, the worker and the report read together.
 """
 
 from __future__ import annotations

@@ -148,7 +148,7 @@ def test_trigger_params_validate_after_serialisation(tmp_path: Path) -> None:
     rows = generated_sources(40)
     sources = write_sources(tmp_path / "sources.yaml", rows)
     key = rows[7]["key"]
-    confs = [
+    confs: list[dict[str, Any]] = [
         {"max_pages": 5, "dry_run": True},
         {"max_pages": 0},  # minimum 1
         {"related_depth": 9},  # maximum 5
