@@ -35,7 +35,8 @@ from pipeline.redact import redact, settings_secrets
 #: ``[source]`` after the task: the mapped task instance's rendered map index (a group DAG's
 #: tasks render the source key there), absent for unmapped tasks.
 _WHERE = (
-    "{{ dag.dag_id }}.{{ ti.task_id }}{% if ti.rendered_map_index %}[{{ ti.rendered_map_index }}]{% endif %}"
+    "{{ dag.dag_id }}.{{ ti.task_id }}"
+    "{% if ti.rendered_map_index is defined and ti.rendered_map_index %}[{{ ti.rendered_map_index }}]{% endif %}"
 )
 EMAIL_SUBJECT = "[newsflow] " + _WHERE + " failed (try {{ ti.try_number }})"
 EMAIL_BODY = (
