@@ -18,8 +18,9 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, inspect, select
 
 from pipeline import clock
 from pipeline.db.engine import session_scope
@@ -36,8 +37,21 @@ class PauseState:
     changed_at: datetime
 
 
+def table_exists(connection: Any) -> bool:
+    """Whether the database has ``source_pauses`` (migration 0006).
+
+    A database not yet upgraded has no operator state: nothing is paused there but what
+    ``sources.yaml`` says (``newsflow sources pause`` upgrades the database before writing),
+    and readers such as ``newsflow status`` never migrate.
+    """
+    return bool(inspect(connection).has_table(SourcePause.__tablename__))
+
+
 def overrides(engine: Engine, keys: Iterable[str] | None = None) -> dict[str, PauseState]:
     """The operator-set states, by key (all of them, or those of ``keys``)."""
+    with engine.connect() as connection:
+        if not table_exists(connection):
+            return {}
     query = select(SourcePause)
     if keys is not None:
         query = query.where(SourcePause.key.in_(list(keys)))

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from pipeline.db.models import Article, CrawlRun, ExtractedRecord, Fetch, Source, SourcePause
 from pipeline.jsonout import encode, gate_fields
+from pipeline.pauses import table_exists
 from pipeline.redact import redact
 from pipeline.runs import STALE_PREFIX, expire_stale_runs
 
@@ -263,8 +264,12 @@ def collect_status(
         )
         paused = {
             row.key: {"reason": row.reason, "since": row.changed_at}
-            for row in session.scalars(
-                select(SourcePause).where(SourcePause.paused.is_(True)).order_by(SourcePause.key)
+            for row in (
+                session.scalars(
+                    select(SourcePause).where(SourcePause.paused.is_(True)).order_by(SourcePause.key)
+                )
+                if table_exists(session.connection())
+                else []
             )
         }
     return StatusReport(

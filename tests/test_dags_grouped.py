@@ -147,6 +147,7 @@ def test_pause_state_overrides_sources_yaml_and_skips_the_crawl(
     from airflow.sdk.exceptions import AirflowSkipException
 
     from pipeline import dagkit
+    from pipeline.db import migrate
     from pipeline.db.engine import get_engine
     from pipeline.pauses import overrides, paused_keys, set_paused
     from pipeline.settings import reset_settings_cache
@@ -163,6 +164,11 @@ def test_pause_state_overrides_sources_yaml_and_skips_the_crawl(
     with pytest.raises(AirflowSkipException, match="source a is paused"):
         dagkit.skip_if_paused("a", paused_in_config=False)
     dagkit.skip_if_paused("b", paused_in_config=False)  # not paused: returns
+    # A database not yet upgraded to 0006 has no operator state: sources.yaml decides.
+    old = f"sqlite:///{Path(sqlite_url.removeprefix('sqlite:///')).parent}/old.db"
+    migrate.upgrade(old, "0005")
+    assert overrides(get_engine(old)) == {}
+    assert paused_keys(get_engine(old), ["a", "c"], {"c"}) == {"c"}
 
 
 def test_an_unknown_layout_is_one_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
