@@ -21,8 +21,9 @@ What differs from the per-source DAG, and why:
   crawl, ``dagkit.crawl_exclusively``), not by ``max_active_tis_per_dag``, which would allow
   one crawl in the whole group; ``crawl_pool`` bounds the crawls of every DAG as before.
 
-Parse cost: Airflow's per-DAG cost is paid per group, not per source (~0.3 ms per source at
-500 per group against 7.5 ms for a DAG per source; ``benchmarks/dag_parse.py``).
+Parse cost: Airflow's per-DAG cost is paid per group, not per source: 10,000 sources on 36
+schedules are 36 DAGs, 0.32 ms of parse CPU per source against 8.6 ms for a DAG per source
+(``benchmarks/dag_parse.py``, the same loaded machine).
 """
 
 from __future__ import annotations
