@@ -22,8 +22,8 @@ What differs from the per-source DAG, and why:
   one crawl in the whole group; ``crawl_pool`` bounds the crawls of every DAG as before.
 
 Parse cost: Airflow's per-DAG cost is paid per group, not per source: 10,000 sources on 36
-schedules are 36 DAGs, 0.32 ms of parse CPU per source against 8.6 ms for a DAG per source
-(``benchmarks/dag_parse.py``, the same loaded machine).
+schedules are 36 DAGs, 0.34 ms of parse CPU per source against 7.1 ms for a DAG per source
+(``benchmarks/dag_parse.py``, both in one run).
 """
 
 from __future__ import annotations
