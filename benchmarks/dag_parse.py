@@ -1,5 +1,10 @@
 """DAG-parse benchmark: the ``dags/`` folder with 100, 1,000 and 10,000 generated sources.
 
+Both ingest DAG layouts are measured on the same generated ``sources.yaml``: ``per-source``
+(one DAG per source, the default) and ``grouped`` (``NEWSFLOW_DAG_LAYOUT=grouped``: one DAG
+per schedule group of at most ``NEWSFLOW_DAG_GROUP_SIZE`` sources, ``pipeline.group_dag``).
+The generated sources spread over 36 schedule groups (6 crons x 6 timezones).
+
 Measured the way Airflow's DAG processor parses: a process that has imported Airflow (the
 processor manager) forks one child per DAG file, ``[dag_processor] parsing_processes`` (2)
 at a time; each child pre-imports the Airflow modules the file names, imports the file
@@ -26,8 +31,13 @@ Baselines, in the same run:
 
     .venv/bin/python -m benchmarks.dag_parse [--sizes 100,1000,10000] [--repeat 3]
         [--single-max 1000] [--floor-dags 500] [--processes 2] [--output PATH]
+        [--layouts per-source,grouped] [--group-size 500]
 
-Wall times on a shared machine are noisy: compare the CPU columns and the ratios.
+Wall times on a shared machine are noisy: compare the CPU columns and the ratios; the load
+average after each measurement is printed and saved.
+
+One module of ~500 lines on purpose: it runs itself as the measuring subprocess
+(``--worker``), and the baselines' DAG file texts, the worker and the report read together.
 """
 
 from __future__ import annotations
@@ -72,7 +82,8 @@ def generate_sources(count: int, path: Path) -> Path:
                 "article_urls": {"allow": [r"/\d{4}/\d{2}/\d{2}/[a-z0-9-]+/?$"]},
                 "schedule": {
                     "cron": CRONS[i % len(CRONS)],
-                    "timezone": TIMEZONES[i % len(TIMEZONES)],
+                    # Not i % 6 like the cron: 36 (cron, timezone) pairs, as a real list has many.
+                    "timezone": TIMEZONES[(i // len(CRONS)) % len(TIMEZONES)],
                     "paused": i % 7 == 0,
                 },
                 "politeness": {"delay": 0.0, "download_timeout": 2.0},
@@ -208,8 +219,9 @@ def worker(dags: Path, processes: int, rounds: int, cold_cache: Path | None) -> 
         helpers_before = _children_cpu()
         bag = BundleDagBag(dag_folder=path, bundle_path=dags, bundle_name="dags-folder", load_op_links=False)
         import_wall, import_cpu = time.perf_counter(), time.process_time()
-        # The sources.yaml validator helper a cold parse starts and waits for counts too.
-        import_cpu += _children_cpu() - helpers_before
+        # The sources.yaml validator helper a cold parse starts and waits for counts too (in
+        # the import only: added to import_cpu itself, it was subtracted from serialisation).
+        helper_cpu = _children_cpu() - helpers_before
         serialized, errors = _serialize_dags(bag, log)
         done_wall, done_cpu = time.perf_counter(), time.process_time()
         messages = {**bag.import_errors, **errors}
@@ -218,7 +230,7 @@ def worker(dags: Path, processes: int, rounds: int, cold_cache: Path | None) -> 
             "dags": len(serialized),
             "pre_import_cpu": pre_cpu - started_cpu,
             "import_wall": import_wall - pre_wall,
-            "import_cpu": import_cpu - pre_cpu,
+            "import_cpu": import_cpu - pre_cpu + helper_cpu,
             "serialize_wall": done_wall - import_wall,
             "serialize_cpu": done_cpu - import_cpu,
             "errors": {Path(k).name: str(v)[:300] for k, v in messages.items()},
@@ -263,7 +275,14 @@ def _children_cpu() -> float:
 
 
 def run_worker(
-    dags: Path, sources: Path, home: Path, cache: Path, processes: int, rounds: int, cold: bool
+    dags: Path,
+    sources: Path,
+    home: Path,
+    cache: Path,
+    processes: int,
+    rounds: int,
+    cold: bool,
+    layout_env: dict[str, str] | None = None,
 ) -> list[dict[str, Any]]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "NEWSFLOW_"))}
     env.update(
@@ -274,6 +293,7 @@ def run_worker(
         NEWSFLOW_DAG_CACHE=str(cache),
         PYTHONPATH=os.pathsep.join(p for p in (str(PROJECT_ROOT), os.environ.get("PYTHONPATH", "")) if p),
     )
+    env.update(layout_env or {})
     args = [sys.executable, "-m", "benchmarks.dag_parse", "--worker", str(dags)]
     args += ["--processes", str(processes), "--rounds", str(rounds)]
     if cold:
@@ -334,7 +354,14 @@ def row(label: str, s: dict[str, Any]) -> str:
 
 
 def measure(
-    label: str, dags: Path, sources: Path, count: int, tmp: Path, args: argparse.Namespace, cold: bool
+    label: str,
+    dags: Path,
+    sources: Path,
+    count: int,
+    tmp: Path,
+    args: argparse.Namespace,
+    cold: bool,
+    layout_env: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     cache = tmp / f"cache-{label.replace(' ', '-')}-{count}"
     home = tmp / "airflow"
@@ -342,10 +369,10 @@ def measure(
     if cold:
         cold_rounds = []
         for _ in range(args.repeat):
-            cold_rounds += run_worker(dags, sources, home, cache, args.processes, 1, cold=True)
+            cold_rounds += run_worker(dags, sources, home, cache, args.processes, 1, True, layout_env)
         results["cold"] = median_summary([summarise(r, count) for r in cold_rounds])
         print(row(f"{label} (1st parse)", results["cold"]), flush=True)
-    warm_rounds = run_worker(dags, sources, home, cache, args.processes, args.repeat + 1, cold=False)
+    warm_rounds = run_worker(dags, sources, home, cache, args.processes, args.repeat + 1, False, layout_env)
     # The first of these rounds may still have been cold (no earlier run): dropped.
     results["warm"] = median_summary([summarise(r, count) for r in warm_rounds[1:]])
     print(row(f"{label} (steady)", results["warm"]), flush=True)
@@ -366,6 +393,8 @@ def main() -> None:
     )
     parser.add_argument("--processes", type=int, default=2, help="[dag_processor] parsing_processes.")
     parser.add_argument("--output", type=Path, default=RESULTS / "dag_parse.json")
+    parser.add_argument("--layouts", default="per-source,grouped", help="Ingest DAG layouts to measure.")
+    parser.add_argument("--group-size", type=int, default=500, help="NEWSFLOW_DAG_GROUP_SIZE (grouped).")
     parser.add_argument("--worker", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--rounds", type=int, default=1, help=argparse.SUPPRESS)
     parser.add_argument("--cold-cache", type=Path, help=argparse.SUPPRESS)
@@ -380,7 +409,15 @@ def main() -> None:
         f"DAG parse, {args.processes} parsing processes, {os.cpu_count()} CPUs, load {load[0]:.1f}",
         flush=True,
     )
-    report: dict[str, Any] = {"processes": args.processes, "load_before": load, "sizes": {}, "floor": {}}
+    report: dict[str, Any] = {
+        "processes": args.processes,
+        "load_before": load,
+        "group_size": args.group_size,
+        "sizes": {},
+        "floor": {},
+    }
+    layouts = [name.strip() for name in args.layouts.split(",") if name.strip()]
+    loads: list[float] = []
     with tempfile.TemporaryDirectory(prefix="newsflow-dagparse-") as tmp_name:
         tmp = Path(tmp_name)
         if args.floor_dags:
@@ -402,7 +439,18 @@ def main() -> None:
             size_mb = sources.stat().st_size / 1e6
             print(f"{count:,} sources ({size_mb:.1f} MB sources.yaml)", flush=True)
             entry: dict[str, Any] = {"sources_yaml_mb": size_mb}
-            entry["sharded"] = measure("sharded", DAGS_FOLDER, sources, count, tmp, args, cold=True)
+            if "per-source" in layouts:
+                entry["sharded"] = measure("per-source", DAGS_FOLDER, sources, count, tmp, args, cold=True)
+                loads.append(os.getloadavg()[0])
+            if "grouped" in layouts:
+                grouped_env = {
+                    "NEWSFLOW_DAG_LAYOUT": "grouped",
+                    "NEWSFLOW_DAG_GROUP_SIZE": str(args.group_size),
+                }
+                entry["grouped"] = measure(
+                    "grouped", DAGS_FOLDER, sources, count, tmp, args, True, grouped_env
+                )
+                loads.append(os.getloadavg()[0])
             if count <= args.single_max:
                 folder = tmp / "single"
                 folder.mkdir(exist_ok=True)
@@ -411,20 +459,43 @@ def main() -> None:
             report["sizes"][str(count)] = entry
             print_ratios(count, entry, report["floor"])
     report["load_after"] = os.getloadavg()
-    print(f"load average after: {report['load_after'][0]:.1f}")
+    report["load_during"] = loads  # 1-minute load average after each layout's measurement
+    shown = ", ".join(f"{value:.1f}" for value in loads)
+    print(f"load average after: {report['load_after'][0]:.1f}; after each measurement: {shown}")
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(report, indent=2, default=str))
     print(f"saved {args.output}")
 
 
 def print_ratios(count: int, entry: dict[str, Any], floor: dict[str, Any]) -> None:
-    ours = entry["sharded"]["warm"]
-    total = ours["import_ms_per_source"] + ours["serialize_ms_per_source"]
+    for layout in ("sharded", "grouped"):
+        if layout in entry:
+            _print_layout(count, layout, entry, floor)
+    if "sharded" in entry and "grouped" in entry:
+        ours, theirs = entry["grouped"]["warm"], entry["sharded"]["warm"]
+        print(
+            f"     grouped vs per-source: folder {ours['folder_wall']:.1f} vs {theirs['folder_wall']:.1f} s wall,"
+            f" CPU/source {_cpu_ms(ours):.2f} vs {_cpu_ms(theirs):.2f} ms"
+            f" ({_cpu_ms(theirs) / max(_cpu_ms(ours), 1e-9):.1f}x less),"
+            f" slowest file {ours['max_file_wall']:.1f} vs {theirs['max_file_wall']:.1f} s;"
+            f" {ours['dags']} vs {theirs['dags']} ingest+maintenance DAGs"
+        )
+
+
+def _cpu_ms(summary: dict[str, Any]) -> float:
+    return float(summary["import_ms_per_source"] + summary["serialize_ms_per_source"])
+
+
+def _print_layout(count: int, layout: str, entry: dict[str, Any], floor: dict[str, Any]) -> None:
+    ours = entry[layout]["warm"]
+    total = _cpu_ms(ours)
     verdict = "within" if ours["max_import_wall"] < IMPORT_TIMEOUT else "OVER"
+    name = "per-source" if layout == "sharded" else layout
     print(
-        f"  -> {count:,} sources: slowest file {ours['max_import_wall']:.1f} s import ({verdict} the"
-        f" {IMPORT_TIMEOUT:.0f} s import timeout), {ours['max_file_wall']:.1f} s with serialisation"
-        f" (timeout {PROCESSOR_TIMEOUT:.0f} s); CPU {total:.2f} ms/source"
+        f"  -> {name}, {count:,} sources: folder {ours['folder_wall']:.1f} s wall, slowest file"
+        f" {ours['max_import_wall']:.1f} s import ({verdict} the {IMPORT_TIMEOUT:.0f} s import timeout),"
+        f" {ours['max_file_wall']:.1f} s with serialisation (timeout {PROCESSOR_TIMEOUT:.0f} s);"
+        f" CPU {total:.2f} ms/source"
     )
     if "single" in entry:
         single = entry["single"]["warm"]

@@ -7,6 +7,9 @@ lives in file ``crc32(key) % 16`` (``pipeline.dagspecs.shard_of``), so 10,000 so
 ~625 per file. ``sources.yaml`` is validated once per edit and cached for the other files
 (``pipeline.dagspecs``); the DAG itself is ``pipeline.ingest_dag.build_ingest_dag``.
 
+With ``NEWSFLOW_DAG_LAYOUT=grouped`` the same 16 files hold one DAG per schedule group instead
+(``news_ingest_group__…``, ``pipeline.group_dag``), for deployments of thousands of sources.
+
 Parse time reads ``sources.yaml`` (and the cache) and nothing else: no database, no
 network. A file that cannot be read as a whole (YAML syntax, aliases, a bad top level)
 raises one import error here, naming the file and line; a source with an invalid line is

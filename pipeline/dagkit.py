@@ -252,23 +252,65 @@ def default_args(owner: str) -> dict[str, Any]:
     }
 
 
+def source_of(context: Mapping[str, Any]) -> str | None:
+    """The source a task instance works for, from its context (alerts, run bookkeeping).
+
+    ``news_ingest__<key>``: the DAG id names it. A group DAG (``news_ingest_group__…``) runs
+    many sources, one mapped task instance each: the instance's own ``source`` argument
+    names it (resolved from the mapped task group's input), else its rendered map index
+    (``map_index_template`` renders the key). ``news_reextract``: the ``source`` Param.
+    """
+    from pipeline.dag_groups import GROUP_PREFIX
+
+    dag = context.get("dag")
+    ti = context.get("ti") or context.get("task_instance")
+    dag_id = str(getattr(dag, "dag_id", None) or getattr(ti, "dag_id", None) or "")
+    if dag_id.startswith("news_ingest__"):
+        return dag_id.removeprefix("news_ingest__")
+    if dag_id.startswith(GROUP_PREFIX):
+        task = context.get("task") or getattr(ti, "task", None)
+        value = (getattr(task, "op_kwargs", None) or {}).get("source")
+        if isinstance(value, str) and value:
+            return value
+        rendered = getattr(ti, "rendered_map_index", None)
+        return str(rendered) if rendered else None
+    if dag_id == "news_reextract":
+        source = (context.get("params") or {}).get("source")
+        return str(source) if source else None
+    return None
+
+
 def news_run_of(context: Mapping[str, Any]) -> str | None:
     """The news run id of the DAG run a task context belongs to (ingest and reextract DAGs).
 
-    Derived, not passed: every task of a DAG run computes the same id, so XCom only
-    carries the shard plan and counts.
+    Derived, not passed: every task of a DAG run (of one source, in a group DAG) computes
+    the same id, so XCom only carries the shard plan and counts.
     """
     dag_run = context.get("dag_run")
     dag = context.get("dag")
     if dag_run is None or dag is None:
         return None
-    dag_id = str(dag.dag_id)
-    if dag_id.startswith("news_ingest__"):
-        return news_run_id(dag_id.removeprefix("news_ingest__"), dag_run.run_id)
-    if dag_id == "news_reextract":
-        params = context.get("params") or {}
-        return news_run_id(f"{params.get('source')}__reextract", dag_run.run_id)
-    return None
+    source = source_of(context)
+    if source is None:
+        return None
+    if str(dag.dag_id) == "news_reextract":
+        return news_run_id(f"{source}__reextract", dag_run.run_id)
+    return news_run_id(source, dag_run.run_id)
+
+
+def skip_if_paused(key: str, *, paused_in_config: bool) -> None:
+    """Skip the task (and so the rest of the source's chain) when the source is paused.
+
+    The state is the news database's (``newsflow sources pause``), else ``paused_in_config``
+    (``schedule.paused`` in the grouped layout): see :mod:`pipeline.pauses`.
+    """
+    from pipeline.db.engine import get_engine
+    from pipeline.pauses import paused_keys
+
+    if paused_keys(get_engine(), [key], [key] if paused_in_config else []):
+        from airflow.sdk.exceptions import AirflowSkipException
+
+        raise AirflowSkipException(f"source {key} is paused (newsflow sources resume {key}); not crawled")
 
 
 def require_news_run(context: Mapping[str, Any]) -> str:

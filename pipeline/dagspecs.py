@@ -20,6 +20,11 @@ pydantic. Editing
 read from a stale entry. The cache lives in ``NEWSFLOW_DAG_CACHE`` (default: a private
 directory under the system temp dir; ``off`` disables it); a directory that is not private
 to this user is not used.
+
+The layout (``NEWSFLOW_DAG_LAYOUT``: ``per-source`` or ``grouped``, :mod:`pipeline.dag_groups`)
+decides what a shard file builds: one DAG per source of its shard, or one DAG per schedule
+group whose id hashes to it (``crc32(group id) % DAG_SHARDS``). The layout and the group size
+are part of the cache key, so switching builds a new entry.
 """
 
 from __future__ import annotations
@@ -42,6 +47,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from pipeline import dag_groups
 from pipeline.config_errors import ConfigError, read_sources_text
 
 log = logging.getLogger("newsflow.dags")
@@ -56,17 +62,17 @@ DAG_SHARDS = 16
 #: files (a change of ``DAG_SHARDS`` moves most DAGs to another file once).
 SOURCES_PER_FILE_BUDGET = 1500
 #: Bumped when the cache layout or :class:`IngestSpec` changes.
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 #: Cache entries unused for this long are removed when a new entry is written.
 CACHE_MAX_AGE_SECONDS = 86400
 
 DAGS_FOLDER = Path(__file__).resolve().parents[1] / "dags"
 #: Files whose code decides what a cache entry holds (part of the entry's key).
-_CODE_FILES = ("config.py", "config_errors.py", "yamlsafe.py", "dagkit.py", "dagspecs.py")
+_CODE_FILES = ("config.py", "config_errors.py", "yamlsafe.py", "dagkit.py", "dagspecs.py", "dag_groups.py")
 
 
 def shard_of(key: str) -> int:
-    """The shard (DAG file) of a source key: stable across runs, machines and Python versions."""
+    """The shard (DAG file) of a source key or a group DAG id: stable across runs, machines, Pythons."""
     return zlib.crc32(key.encode("utf-8")) % DAG_SHARDS
 
 
@@ -94,6 +100,8 @@ class IngestSpec:
     max_pages: int
     related_depth: int
     doc_md: str
+    #: The group DAG's id in the grouped layout (:func:`pipeline.dag_groups.assign_groups`), else "".
+    group: str = ""
 
     @classmethod
     def from_source(cls, source: Any) -> IngestSpec:
@@ -156,8 +164,12 @@ def sources_view(path: Path) -> SourcesView:
     """The view of the sources file at ``path``: from this process, the cache, or validated now."""
     try:
         text = read_sources_text(path)
+        dag_groups.layout()
+        dag_groups.group_size()
     except ConfigError as exc:  # missing or unreadable: nothing to cache
         return SourcesView(_fatal_message(path, exc), [], [], {})
+    except dag_groups.LayoutError as exc:
+        return SourcesView(f"newsflow: no ingest DAGs built: {exc}", [], [], {})
     key = _cache_key(path, text)
     if key in _MEMO:
         return _MEMO[key]
@@ -191,10 +203,20 @@ def define_shard(namespace: dict[str, Any], index: int) -> list[str]:
     specs = view.shard(index)
     if not specs:
         return []
-    from pipeline.ingest_dag import build_ingest_dag
-
     asset = dagkit.articles_asset()
     built = []
+    if dag_groups.layout() == dag_groups.GROUPED:
+        from pipeline.group_dag import build_group_dag
+
+        groups: dict[str, list[IngestSpec]] = {}
+        for spec in specs:
+            groups.setdefault(spec.group, []).append(spec)
+        for group, members in groups.items():
+            namespace[group] = build_group_dag(group, members, asset)
+            built.append(group)
+        return built
+    from pipeline.ingest_dag import build_ingest_dag
+
     for spec in specs:
         dag_id = f"news_ingest__{spec.key}"
         namespace[dag_id] = build_ingest_dag(spec, asset)
@@ -222,7 +244,8 @@ def cache_root() -> Path | None:
 
 def _cache_key(path: Path, text: str) -> str:
     digest = hashlib.sha256()
-    digest.update(f"{CACHE_FORMAT}:{DAG_SHARDS}:{path}\0".encode())
+    layout = f"{dag_groups.layout()}:{dag_groups.group_size()}"
+    digest.update(f"{CACHE_FORMAT}:{DAG_SHARDS}:{layout}:{path}\0".encode())
     here = Path(__file__).resolve().parent
     for name in _CODE_FILES:
         digest.update((here / name).read_bytes())
@@ -344,8 +367,13 @@ def _validate(path: Path, text: str) -> SourcesView:
     except ConfigError as exc:
         return SourcesView(_fatal_message(path, exc), [], [], {i: [] for i in range(DAG_SHARDS)})
     shards: dict[int, list[IngestSpec]] = {i: [] for i in range(DAG_SHARDS)}
-    for source in sources:
-        shards[shard_of(source.key)].append(IngestSpec.from_source(source))
+    specs = [IngestSpec.from_source(source) for source in sources]
+    if dag_groups.layout() == dag_groups.GROUPED:
+        for spec in dag_groups.assign_groups(specs, dag_groups.group_size()):
+            shards[shard_of(spec.group)].append(spec)
+    else:
+        for spec in specs:
+            shards[shard_of(spec.key)].append(spec)
     log.info(
         "newsflow: validated %s (%d sources, %d skipped) in %.2f s CPU",
         path,

@@ -18,7 +18,6 @@ the default 2020-12 one. Everything else comes precomputed in an
 
 from __future__ import annotations
 
-import time
 from datetime import timedelta
 from typing import Any
 
@@ -26,20 +25,34 @@ from airflow.sdk import DAG, CronDataIntervalTimetable, Param, dag, task
 from airflow.sdk.definitions.param import ParamsDict
 
 from pipeline import dagkit
-from pipeline.dag_tasks import extract_load_check_publish
+from pipeline.dag_tasks import extract_load_check_publish, run_crawl
 from pipeline.dagspecs import IngestSpec
 
 
-def ingest_params(spec: IngestSpec) -> dict[str, Param]:
-    """The trigger form of an ingest DAG (``max_pages``, ``related_depth``, ``recrawl``, ``dry_run``)."""
+def ingest_params(spec: IngestSpec | None) -> dict[str, Param]:
+    """The trigger form of an ingest DAG (``max_pages``, ``related_depth``, ``recrawl``, ``dry_run``).
+
+    ``spec``: the one source of a per-source DAG, whose defaults the help text shows; None
+    for a group DAG (each source keeps its own defaults).
+    """
     dialect: dict[str, Any] = {"$schema": dagkit.PARAM_SCHEMA_DIALECT}
+    pages = (
+        f"default from sources.yaml: {spec.max_pages}"
+        if spec
+        else "default: each source's, from sources.yaml"
+    )
+    depth = (
+        f"default from sources.yaml: {spec.related_depth}"
+        if spec
+        else "default: each source's, from sources.yaml"
+    )
     return {
         "max_pages": Param(
             None,
             type=["null", "integer"],
             minimum=1,
             title="Max pages",
-            description=f"Responses to fetch at most (default from sources.yaml: {spec.max_pages}).",
+            description=f"Responses to fetch at most ({pages}).",
             section="Crawl",
             **dialect,
         ),
@@ -49,7 +62,7 @@ def ingest_params(spec: IngestSpec) -> dict[str, Param]:
             minimum=0,
             maximum=5,
             title="Related-link depth",
-            description=f"Hops of related links (default from sources.yaml: {spec.related_depth}).",
+            description=f"Hops of related links ({depth}).",
             section="Crawl",
             **dialect,
         ),
@@ -101,21 +114,12 @@ def build_ingest_dag(spec: IngestSpec, asset: Any = None) -> DAG:
             """Scrapy in a subprocess; archives to WARC and records fetches. Returns the shard plan.
 
             A backfill run reads its past window from dated feed/sitemap entries; a busy
-            source reschedules the task (see ``dagkit.crawl_exclusively``).
+            source reschedules the task; a source paused with ``newsflow sources pause`` is
+            skipped (see ``dag_tasks.run_crawl``).
             """
-            from pipeline.stages.crawl import crawl as stage
-            from pipeline.task_summary import log_summary
-
-            started = time.monotonic()
-            dagkit.prepare_task_environment()
-            options = dagkit.crawl_options(context["params"], run_type=dagkit.run_type_of(context))
             news_run = dagkit.require_news_run(context)
-            window = dagkit.window_of(context)
-            result = dagkit.crawl_exclusively(lambda: stage(key, news_run, window=window, **options))
-            context["ti"].xcom_push(key="crawl", value=result.as_dict())
-            log_summary("crawl", result.as_dict(), time.monotonic() - started)
-            result.raise_for_status()  # a failed crawl fails the task, so its retries apply
-            return [] if options["dry_run"] else dagkit.shard_plan(news_run, result.pages_fetched)
+            _result, pages, dry_run = run_crawl(key, news_run, context)
+            return [] if dry_run else dagkit.shard_plan(news_run, pages)
 
         extract_load_check_publish(crawl(), asset)
 

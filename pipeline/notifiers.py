@@ -26,19 +26,31 @@ from airflow.sdk import BaseNotifier
 from airflow.sdk.exceptions import AirflowFailException
 
 from pipeline import clock
+from pipeline.dag_groups import GROUP_PREFIX
+from pipeline.dagkit import source_of
 from pipeline.jsonout import iso_z
 from pipeline.notify import Alert, redacted, try_webhook
 from pipeline.redact import redact, settings_secrets
 
-EMAIL_SUBJECT = "[newsflow] {{ dag.dag_id }}.{{ ti.task_id }} failed (try {{ ti.try_number }})"
-EMAIL_BODY = """\
-<p><b>{{ dag.dag_id }}.{{ ti.task_id }}</b> failed (try {{ ti.try_number }}).</p>
+#: ``[source]`` after the task: the mapped task instance's rendered map index (a group DAG's
+#: tasks render the source key there), absent for unmapped tasks.
+_WHERE = (
+    "{{ dag.dag_id }}.{{ ti.task_id }}"
+    "{% if ti.rendered_map_index is defined and ti.rendered_map_index %}[{{ ti.rendered_map_index }}]{% endif %}"
+)
+EMAIL_SUBJECT = "[newsflow] " + _WHERE + " failed (try {{ ti.try_number }})"
+EMAIL_BODY = (
+    """\
+<p><b>"""
+    + _WHERE
+    + """</b> failed (try {{ ti.try_number }}).</p>
 <p>{{ exception | e }}</p>
 <ul>
 <li>DAG run: {{ run_id }}</li>
 <li>Log: <a href="{{ ti.log_url }}">{{ ti.log_url }}</a></li>
 </ul>
 """
+)
 
 
 def alert_from_context(context: Mapping[str, Any]) -> Alert:
@@ -54,13 +66,17 @@ def alert_from_context(context: Mapping[str, Any]) -> Alert:
         # AirflowFailException carries our own short message (a failed gate): no type prefix.
         own = isinstance(exception, AirflowFailException)
         reason = redact(str(exception) if own else f"{type(exception).__name__}: {exception}")
-    source = dag_id.removeprefix("news_ingest__") if dag_id and dag_id.startswith("news_ingest__") else None
+    # The DAG id names the source of a per-source DAG; a group DAG's task instance names its own.
+    source = source_of(context) if dag_id and dag_id.startswith(("news_ingest__", GROUP_PREFIX)) else None
+    where = f"{dag_id}.{task_id}"
+    if source and dag_id and dag_id.startswith(GROUP_PREFIX):
+        where = f"{dag_id}.{task_id}[{source}]"
     try:
         log_url: str | None = str(ti.log_url) if ti is not None else None
     except Exception:  # a context without a full task instance (tests, dag-level callbacks)
         log_url = None
     return Alert(
-        title=f"{dag_id}.{task_id} failed",
+        title=f"{where} failed",
         message=reason,
         source=source,
         run_id=str(airflow_run) if airflow_run else None,

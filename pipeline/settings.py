@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -75,6 +76,24 @@ class Settings(BaseSettings):
         description=(
             "An Airflow crawl task whose source is busy (another crawl of it in progress) is"
             " rescheduled after this many seconds instead of failing (at least 20)."
+        ),
+    )
+    dag_layout: Literal["per-source", "grouped"] = Field(
+        default="per-source",
+        description=(
+            "How the ingest DAGs are laid out: `per-source` (one DAG per source, the default) or"
+            " `grouped` (one DAG per schedule group with one mapped task instance per source;"
+            " for deployments above ~2,000 sources). Read by the DAG processor only:"
+            " pipeline.dagspecs reads the variable itself, without this class, at parse time."
+        ),
+    )
+    dag_group_size: int = Field(
+        default=500,
+        ge=1,
+        le=1024,
+        description=(
+            "grouped layout: sources per group DAG at most (a schedule group with more is split"
+            " into several DAGs); at most Airflow's [core] max_map_length (1024)."
         ),
     )
     near_dup_threshold: float = Field(

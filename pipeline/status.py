@@ -20,8 +20,9 @@ from sqlalchemy import Engine, func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from pipeline.db.models import Article, CrawlRun, ExtractedRecord, Fetch, Source
+from pipeline.db.models import Article, CrawlRun, ExtractedRecord, Fetch, Source, SourcePause
 from pipeline.jsonout import encode, gate_fields
+from pipeline.pauses import table_exists
 from pipeline.redact import redact
 from pipeline.runs import STALE_PREFIX, expire_stale_runs
 
@@ -94,6 +95,8 @@ class StatusReport:
     rejected_pages: list[RejectedPage] | None = None
     #: per shown run id: status -> pages not stored as articles (all of them, not only those listed)
     rejected_counts: dict[str, dict[str, int]] | None = None
+    #: sources an operator paused (``newsflow sources pause``): key -> reason and since when
+    paused_sources: dict[str, dict[str, Any]] | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """JSON conventions of :mod:`pipeline.jsonout` (``source_key``, ``Z`` times, gate fields)."""
@@ -259,6 +262,16 @@ def collect_status(
         removed = int(
             session.scalar(select(func.count(Article.id)).where(Article.removed_at.is_not(None))) or 0
         )
+        paused = {
+            row.key: {"reason": row.reason, "since": row.changed_at}
+            for row in (
+                session.scalars(
+                    select(SourcePause).where(SourcePause.paused.is_(True)).order_by(SourcePause.key)
+                )
+                if table_exists(session.connection())
+                else []
+            )
+        }
     return StatusReport(
         runs=runs,
         newest_articles=newest_articles,
@@ -269,4 +282,5 @@ def collect_status(
         expired_runs=expired,
         rejected_pages=rejected,
         rejected_counts=rejected_by_run,
+        paused_sources=paused,
     )

@@ -42,7 +42,9 @@ for dag_id, dag in bag.dags.items():
                               "has_failure_callback": bool(t.on_failure_callback),
                               "max_active_tis_per_dag": getattr(t, "max_active_tis_per_dag", None),
                               "outlets": [getattr(o, "name", None) for o in t.outlets],
-                              "mapped": any(c.__name__ == "MappedOperator" for c in type(t).__mro__)} for t in dag.tasks},
+                              "mapped": any(c.__name__ == "MappedOperator" for c in type(t).__mro__),
+                              "map_index_template": getattr(t, "map_index_template", None),
+                              "mapped_group": type(t.task_group).__name__ == "MappedTaskGroup"} for t in dag.tasks},
         "edges": sorted([t.task_id, d] for t in dag.tasks for d in t.downstream_task_ids),
         "fileloc": dag.fileloc,
         "is_paused_upon_creation": dag.is_paused_upon_creation,
@@ -53,12 +55,15 @@ print("@@JSON@@" + json.dumps(out, default=str))
 """
 
 
-def dagbag(tmp_path: Path, sources: Path | None = None) -> dict[str, Any]:
+def dagbag(
+    tmp_path: Path, sources: Path | None = None, extra_env: dict[str, str] | None = None
+) -> dict[str, Any]:
     env = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith(("AIRFLOW", "NEWSFLOW_SOURCES", "NEWSFLOW_DAG_CACHE"))
+        if not k.startswith(("AIRFLOW", "NEWSFLOW_SOURCES", "NEWSFLOW_DAG_"))
     }
+    env.update(extra_env or {})
     env.update(AIRFLOW_HOME=str(tmp_path / "airflow"), AIRFLOW__CORE__LOAD_EXAMPLES="False")
     env["NEWSFLOW_DAG_CACHE"] = str(tmp_path / "dag-cache")  # not the user's cache in /tmp
     if sources is not None:

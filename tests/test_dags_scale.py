@@ -114,7 +114,12 @@ print("@@JSON@@" + json.dumps(out, default=str))
 
 
 def trigger_verdicts(
-    tmp_path: Path, sources: Path, dag_file: Path, dag_id: str, confs: list[dict[str, Any]]
+    tmp_path: Path,
+    sources: Path,
+    dag_file: Path,
+    dag_id: str,
+    confs: list[dict[str, Any]],
+    extra_env: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """Each conf's validated Params (or ``refused: <error>``) from the served DAG, and its schedule."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "NEWSFLOW_"))}
@@ -124,6 +129,7 @@ def trigger_verdicts(
         NEWSFLOW_SOURCES=str(sources),
         NEWSFLOW_DAG_CACHE=str(tmp_path / "cache"),
     )
+    env.update(extra_env or {})
     proc = subprocess.run(
         [sys.executable, "-c", TRIGGER, str(dag_file), dag_id, json.dumps(confs)],
         env=env,
@@ -142,7 +148,7 @@ def test_trigger_params_validate_after_serialisation(tmp_path: Path) -> None:
     rows = generated_sources(40)
     sources = write_sources(tmp_path / "sources.yaml", rows)
     key = rows[7]["key"]
-    confs = [
+    confs: list[dict[str, Any]] = [
         {"max_pages": 5, "dry_run": True},
         {"max_pages": 0},  # minimum 1
         {"related_depth": 9},  # maximum 5

@@ -43,3 +43,55 @@ def check(path: Path | None = typer.Argument(None, help="Sources file; default N
             str(src.limits.max_pages),
         )
     console.print(table)
+
+
+def _set_pause(key: str, paused: bool, reason: str | None, database_url: str | None) -> None:
+    """Record the decision (the database is migrated first, as other writing commands do)."""
+    from pipeline import dag_groups, dagkit
+    from pipeline.dagspecs import sources_view
+    from pipeline.db import migrate
+    from pipeline.db.engine import get_engine
+    from pipeline.db.readonly import resolve_url
+    from pipeline.errors import UsageError
+    from pipeline.pauses import set_paused
+
+    view = sources_view(dagkit.sources_path())
+    if view.fatal is None and key not in view.keys:
+        raise UsageError(f"unknown source {key!r} (not in {dagkit.sources_path()})")
+    url = resolve_url(database_url)
+    migrate.upgrade(url)
+    set_paused(get_engine(url), key, paused, reason)
+    verb = "paused" if paused else "resumed"
+    if dag_groups.layout() == dag_groups.GROUPED:
+        where = "its group DAG leaves it out of every run" if paused else "its group DAG crawls it again"
+    else:
+        where = "its crawl task skips" if paused else "its crawl task runs"
+        where += f" (pausing the DAG news_ingest__{key} in Airflow works too)"
+    console.print(f"{verb}: {key}; {where}", highlight=False)
+
+
+@sources_app.command("pause")
+def pause(
+    key: str = typer.Argument(..., help="The source's key in sources.yaml."),
+    reason: str | None = typer.Option(None, "--reason", help="Why (shown by newsflow status)."),
+    database_url: str | None = typer.Option(
+        None, "--database-url", help="SQLAlchemy URL; default NEWSFLOW_DATABASE_URL.", show_default=False
+    ),
+) -> None:
+    """Pause one source: no crawl of it by any ingest DAG until `newsflow sources resume KEY`.
+
+    For the grouped DAG layout, where one DAG runs many sources; the state is in the news
+    database (``source_pauses``), shown by ``newsflow status``. Idempotent.
+    """
+    _set_pause(key, True, reason, database_url)
+
+
+@sources_app.command("resume")
+def resume(
+    key: str = typer.Argument(..., help="The source's key in sources.yaml."),
+    database_url: str | None = typer.Option(
+        None, "--database-url", help="SQLAlchemy URL; default NEWSFLOW_DATABASE_URL.", show_default=False
+    ),
+) -> None:
+    """Resume one source (in the grouped layout also one `schedule.paused: true` pauses). Idempotent."""
+    _set_pause(key, False, None, database_url)

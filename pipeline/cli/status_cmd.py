@@ -87,6 +87,12 @@ def status(
             failures,
         )
     console.print(table)
+    for key, pause in (report.paused_sources or {}).items():
+        reason = f": {pause['reason']}" if pause.get("reason") else ""
+        console.print(
+            f"paused: {key} since {_when(pause['since'])}{reason} (newsflow sources resume {key})",
+            highlight=False,
+        )
     for run_id in report.expired_runs or []:
         console.print(f"marked failed (stale: its process died): {run_id}", highlight=False)
     _print_rejected(report)

@@ -301,3 +301,20 @@ class BoilerplateLine(Base):
     score: Mapped[float] = mapped_column(Float, default=0.0)
     first_seen_at: Mapped[datetime]
     last_seen_at: Mapped[datetime]
+
+
+class SourcePause(Base):
+    """An operator's pause or resume of one source (``newsflow sources pause|resume``).
+
+    Keyed by the source key, not ``sources.id``: a source can be paused before its first run
+    (no ``sources`` row yet). No row: ``schedule.paused`` of ``sources.yaml`` decides. The
+    grouped DAG layout skips a paused source's mapped task instances; the crawl task of
+    either layout skips it (``pipeline.pauses``).
+    """
+
+    __tablename__ = "source_pauses"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    paused: Mapped[bool] = mapped_column(Boolean)
+    reason: Mapped[str | None] = mapped_column(Text)
+    changed_at: Mapped[datetime]
