@@ -20,7 +20,7 @@ from typing import Any
 
 import scrapy
 from scrapy import signals
-from scrapy.http import Request, Response, TextResponse
+from scrapy.http import HtmlResponse, Request, Response, TextResponse
 
 from crawlers.archive import with_redirects
 from crawlers.backfill import BackfillWindow
@@ -33,6 +33,7 @@ from crawlers.fence import WIDE_DISCOVERIES
 from crawlers.frontier import PRIO_ARTICLE, PRIO_RELATED, PRIO_SURFACE, Frontier, Planned
 from crawlers.items import Edge, FetchItem, archived_headers, http_header, http_headers
 from crawlers.pages import MISSING, PageInfo, analyse, listing_links, parse_html, related_links
+from crawlers.pagescan import PageScan, page_root
 from crawlers.revisits import RevisitPlan, plan_revisits
 from crawlers.scope import Scope, shape_is_article
 from crawlers.spiders.surfaces import REVISIT, SurfaceHandling
@@ -478,7 +479,12 @@ class NewsSpider(SurfaceHandling, scrapy.Spider):
             ctype = http_header(response.headers, "Content-Type") or "no Content-Type"
             item.error_message = f"not an HTML page ({ctype})"
             return
-        root = response.selector.root if isinstance(response, TextResponse) else parse_html(response.body)
+        if isinstance(response, HtmlResponse):
+            root = page_root(response)  # the tree response.selector would parse, cheaper
+        elif isinstance(response, TextResponse):
+            root = response.selector.root
+        else:
+            root = parse_html(response.body)
         if root is None:
             item.outcome = "error"
             item.error_category = "other"
@@ -507,9 +513,9 @@ class NewsSpider(SurfaceHandling, scrapy.Spider):
                 item.is_article_candidate = True
                 item.hints["vouched"] = VOUCHED_NOTE.format(voucher)
         if item.is_article_candidate:
-            self.follow_related(root, response.url, canonical, planned, item, body=info.body)
+            self.follow_related(root, response.url, canonical, planned, item, body=info.body, page=info.scan)
         elif planned.discovery in ("listing", "pagination"):
-            self.follow_listing(root, response.url, planned)
+            self.follow_listing(root, response.url, planned, page=info.scan)
 
     def resolve_canonical(self, item: FetchItem, info: PageInfo, planned: Planned) -> str:
         """The page's canonical URL: the declared one when trustworthy, else the fetched URL.
@@ -609,12 +615,19 @@ class NewsSpider(SurfaceHandling, scrapy.Spider):
         self.follow_related(root, stored.url, planned.url, planned, item)
 
     def follow_related(
-        self, root: Any, url: str, canonical: str, planned: Planned, item: FetchItem, body: Any = MISSING
+        self,
+        root: Any,
+        url: str,
+        canonical: str,
+        planned: Planned,
+        item: FetchItem,
+        body: Any = MISSING,
+        page: PageScan | None = None,
     ) -> None:
         # A backfill records the edges but follows none: related links show today's site.
         follow = planned.depth < self.options.related_depth and self.window is None
         seen: set[str] = set()
-        for link in related_links(root, url, self.source.related.selectors, body):
+        for link in related_links(root, url, self.source.related.selectors, body, page):
             target = self.scope.usable(link.url)
             if target is None:
                 self.counts["unusable_urls"] += 1
@@ -632,9 +645,9 @@ class NewsSpider(SurfaceHandling, scrapy.Spider):
                     priority=PRIO_RELATED + planned.depth,
                 )
 
-    def follow_listing(self, root: Any, url: str, planned: Planned) -> None:
+    def follow_listing(self, root: Any, url: str, planned: Planned, page: PageScan | None = None) -> None:
         max_pages = self.source.discovery.max_listing_pages
-        for link in listing_links(root, url):
+        for link in listing_links(root, url, page):
             if not self.scope.is_own(link.url):
                 continue
             canonical = self.scope.usable(link.url)
