@@ -4,9 +4,9 @@ A 304 becomes a request/``revisit`` pair naming the earlier full capture (see
 :mod:`pipeline.rawstore`); its row keeps the earlier capture's validators and body hash and
 points at it in ``hints.revisit_of`` (re-extraction reads that full response, never the revisit).
 
-Raw first: the WARC record is written (and flushed, one gzip member per record) before the
-row that points at it, so every row's ``(warc_path, warc_offset)`` is readable even after a
-crash. Rows and link edges are inserted in batches, each batch in one transaction together
+Raw first: the WARC record is written (one gzip member per record) before the row that
+points at it, and the file is flushed before each batch of rows is committed, so every
+committed row's ``(warc_path, warc_offset)`` is readable even after a crash. Rows and link edges are inserted in batches, each batch in one transaction together
 with the run's counters, so the run row always matches the rows written so far.
 """
 
@@ -321,6 +321,8 @@ class RecordPipeline:
         rows, links = self._rows, self._links
         self._rows, self._links = [], []
         self._last_flush = time.monotonic()
+        if self._writer is not None:
+            self._writer.flush()  # raw first: the records before the rows that point at them
         with session_scope(self.engine) as session:
             if rows:
                 session.execute(insert(Fetch), rows)
@@ -332,7 +334,8 @@ class RecordPipeline:
 
     def close_spider(self) -> None:
         if self._writer is not None:
-            self._writer.close()
+            self._writer.close()  # flushes: raw first, then the last rows
+            self._writer = None
         if self.failed is None:
             try:
                 self.flush()

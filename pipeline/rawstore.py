@@ -111,11 +111,11 @@ GZIP_LEVEL = 6
 def gzip_member(data: bytes) -> bytes:
     """``data`` as one complete gzip member (one record = one member, readable on its own).
 
-    One ``compress`` call per record instead of one per warcio write (header block, HTTP
-    headers, each body chunk).
+    One ``zlib.compress`` call per record (the same stream a compressor object with the same
+    level, window and memory level writes) instead of one per warcio write (header block,
+    HTTP headers, each body chunk).
     """
-    compressor = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, zlib.MAX_WBITS | 16)
-    return compressor.compress(data) + compressor.flush()
+    return zlib.compress(data, GZIP_LEVEL, wbits=zlib.MAX_WBITS | 16)
 
 
 #: warcio's ``Content-Type`` of each record type (revisits keep the response's, as warcio does).
@@ -170,7 +170,10 @@ def _status_headers(status: int, reason: str, headers: list[tuple[str, str]]) ->
 
 
 class RunWarcWriter:
-    """Appends request+response record pairs to one run's WARC file."""
+    """Appends request+response record pairs to one run's WARC file.
+
+    Writes are buffered: a record is in the file once :meth:`flush` (or ``close``) ran.
+    """
 
     def __init__(self, path: str) -> None:
         self.path = path
@@ -193,13 +196,22 @@ class RunWarcWriter:
         return self._write_bytes(buffer.getvalue())
 
     def _write_bytes(self, record: bytes) -> tuple[int, int]:
-        """Append one serialised record as its own gzip member, flushed (raw first)."""
+        """Append one serialised record as its own gzip member (buffered: see :meth:`flush`)."""
         start = self._offset
         data = gzip_member(record)
         self._file.write(data)
-        self._file.flush()
         self._offset += len(data)
         return start, len(data)
+
+    def flush(self) -> None:
+        """Push the records written so far to the file (or object store).
+
+        Raw first: the crawl's recorder calls this before it commits the rows that point at
+        the records, so every committed ``(warc_path, warc_offset)`` is readable after a
+        crash. Flushing after every record instead cost two ``write`` calls per page and
+        bought nothing, since no reader looks at a run's file before its rows exist.
+        """
+        self._file.flush()
 
     def write_exchange(
         self,
