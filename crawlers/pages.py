@@ -378,8 +378,10 @@ def related_links(
         for p in body.iter("p"):
             if p in related_elements or boilerplate.above(p):
                 continue
-            p_text = " ".join(" ".join(p.itertext()).split())
+            p_text = None  # only paragraphs with a link need their text (most have none)
             for a, href in _hrefs(p.iter("a"), base):
+                if p_text is None:
+                    p_text = " ".join(" ".join(p.itertext()).split())
                 a_text = " ".join(" ".join(a.itertext()).split())
                 add(href, "promo" if a_text and a_text == p_text else "inline")
     return [Link(href, kind) for href, kind in out.items()]
