@@ -44,6 +44,9 @@ from pipeline.rawstore import read_response
 from pipeline.urls import url_hash
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
+#: Longest wait of ``start()`` for a nudge (a request leaving the downloader, a page done, a
+#: URL queued) before it looks again anyway (progress lines, the idle watchdog).
+WAKE_SECONDS = 0.1
 SURFACE_DISCOVERY = ("feed", "sitemap", "seed")
 #: Why a page that showed no article signals is still an article candidate.
 VOUCHED_NOTE = "no article signals on the page; vouched by {}, so extraction judges it"
@@ -97,11 +100,13 @@ class NewsSpider(SurfaceHandling, scrapy.Spider):
         self.skipped: set[str] = set()  # stored, unchanged, old: not requested (yet)
         self.held_listings: list[Planned] = []
         self.surfaces_pending = 0  # feeds/sitemaps queued or in flight
+        self._waiter: asyncio.Future[None] | None = None  # start() waiting for a nudge
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> NewsSpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
         crawler.signals.connect(spider._request_dropped, signal=signals.request_dropped)
+        crawler.signals.connect(spider._nudge, signal=signals.request_left_downloader)
         return spider
 
     def _request_dropped(self, request: Request, spider: Any = None) -> None:
@@ -238,6 +243,7 @@ class NewsSpider(SurfaceHandling, scrapy.Spider):
         else:
             self.frontier.push(planned)
             self.pending[canonical] = planned
+            self._nudge()
         return True
 
     def plan(
@@ -296,7 +302,7 @@ class NewsSpider(SurfaceHandling, scrapy.Spider):
                 last_progress = now
                 self.emit_progress()
             if engine is not None and engine.needs_backout():
-                await asyncio.sleep(0.005)
+                await self._wait_for_nudge()
                 continue
             if self.held_listings and (self.surfaces_pending <= 0 or self.frontier.budget_left <= 0):
                 for listing in self.held_listings:
@@ -317,12 +323,36 @@ class NewsSpider(SurfaceHandling, scrapy.Spider):
                         continue
                     self.logger.error("%d requests never completed; finishing the run", self.outstanding)
                     break
-                await asyncio.sleep(0.01)
+                await self._wait_for_nudge()
                 continue
             idle_since = None
             self.outstanding += 1
             yield self.make_request(planned)
         self.emit_progress()
+
+    async def _wait_for_nudge(self) -> None:
+        """Sleep until something may have changed (:meth:`_nudge`), at most :data:`WAKE_SECONDS`.
+
+        ``start()`` used to poll (every 5 ms while the downloader was full, every 10 ms while
+        the frontier was empty): ~6 sleeps per page, two thirds of the event loop's turns and
+        each one a timer, an ``epoll_wait`` and a resume of the whole start-request chain.
+        Now it wakes when a request leaves the downloader, a page is done or a URL is queued.
+        """
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[None] = loop.create_future()
+        self._waiter = waiter
+        timer = loop.call_later(WAKE_SECONDS, self._nudge)
+        try:
+            await waiter
+        finally:
+            timer.cancel()
+            self._waiter = None
+
+    def _nudge(self, *_: Any, **__: Any) -> None:
+        """Wake ``start()`` if it waits (signal handler, also called by the spider itself)."""
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
 
     def _watch_idle(self, idle_since: float | None) -> float | None:
         engine = self.crawler.engine
@@ -364,6 +394,7 @@ class NewsSpider(SurfaceHandling, scrapy.Spider):
 
     def _done(self, planned: Planned) -> None:
         self.outstanding -= 1
+        self._nudge()
         if planned.role in ("feed", "sitemap", "robots"):
             self.surfaces_pending -= 1
 
