@@ -28,6 +28,8 @@ from lxml import etree
 BODY_CLASSES = ("article-body", "story-body", "entry-content")
 _XML_SPACE = re.compile(r"[ \t\r\n]+")  # XPath's normalize-space splits on these only
 _HEADINGS = frozenset(("h2", "h3", "h4"))
+#: Tags with a bucket of their own: one set lookup spares the other elements the whole chain.
+_SPECIAL = frozenset(("a", "meta", "link", "title", "script", "article", "main", "base", "header", "time"))
 
 
 def _text_runs(elem: Any) -> list[str]:
@@ -92,53 +94,50 @@ def scan(root: Any) -> PageScan:
 
     Attributes are read once per element as a dict (``elem.items()``, one call) rather than
     attribute by attribute: most elements have none, and the lookups were most of the walk.
+    ``//header/*`` comes out in document order by itself: a header's children are met after
+    the header (their proxies are kept alive in a set, so they compare by identity).
     """
     found = PageScan()
-    headers: list[Any] = []
-    order: dict[Any, int] = {}
-    top = root.getroottree().getroot()
-    for index, elem in enumerate(top.iter()):
+    headings = found.headings
+    marked = found.marked
+    header_children: set[Any] = set()
+    for elem in root.getroottree().getroot().iter():
         tag = elem.tag
         if not isinstance(tag, str):  # comments, processing instructions
             continue
-        order[elem] = index
+        if tag in _HEADINGS or (header_children and elem in header_children):
+            headings.append(elem)
         items = elem.items()
         if not items:
-            if tag in _HEADINGS:
-                found.headings.append(elem)
-            elif tag == "title":
+            if tag not in _SPECIAL:
+                continue
+            if tag == "title":
                 found.title_texts.extend(_text_runs(elem))
             elif tag == "article":
                 found.articles.append(elem)
             elif tag == "main":
                 found.mains.append(elem)
             elif tag == "header":
-                headers.append(elem)
+                header_children.update(c for c in elem if isinstance(c.tag, str))
             continue
         attrs = dict(items)
         get = attrs.get
         cls, ident, block = get("class"), get("id"), get("data-block")
         if cls is not None or ident is not None or block is not None:
-            found.marked.append((elem, f"{cls or ''} {ident or ''} {block or ''}"))
+            marked.append((elem, f"{cls or ''} {ident or ''} {block or ''}"))
             if cls:
                 _body_classes(found, elem, cls)
-        if get("itemprop") == "articleBody":
-            found.article_body.append(elem)
-        if tag in _HEADINGS:
-            found.headings.append(elem)
-        elif tag == "a":
+        if tag not in _SPECIAL:
+            if "itemprop" in attrs:
+                if attrs["itemprop"] == "articleBody":
+                    found.article_body.append(elem)
+                found.published.extend(_published_values(elem, tag, attrs))
+            continue
+        if tag == "a":
             if get("rel") == "next":
                 found.next_links.append(elem)
         elif tag == "meta":
-            prop = get("property")
-            content = get("content")
-            if content is not None:
-                if prop == "og:url":
-                    found.og_url.append(content)
-                elif prop == "og:type":
-                    found.og_type.append(content)
-                elif prop == "og:title":
-                    found.og_title.append(content)
+            _meta(found, attrs)
         elif tag == "link":
             rel = get("rel")
             if rel == "canonical":
@@ -161,13 +160,26 @@ def scan(root: Any) -> PageScan:
             if href is not None:
                 found.base_hrefs.append(href)
         elif tag == "header":
-            headers.append(elem)
-        if tag == "meta" or tag == "time" or "itemprop" in attrs:
+            header_children.update(c for c in elem if isinstance(c.tag, str))
+        if "itemprop" in attrs:
+            if attrs["itemprop"] == "articleBody":
+                found.article_body.append(elem)
             found.published.extend(_published_values(elem, tag, attrs))
-    if headers:
-        children = [c for h in headers for c in h if isinstance(c.tag, str)]
-        found.headings = sorted(set(found.headings).union(children), key=order.__getitem__)
+        elif tag == "meta" or tag == "time":
+            found.published.extend(_published_values(elem, tag, attrs))
     return found
+
+
+def _meta(found: PageScan, attrs: dict[str, str]) -> None:
+    content = attrs.get("content")
+    if content is not None:
+        prop = attrs.get("property")
+        if prop == "og:url":
+            found.og_url.append(content)
+        elif prop == "og:type":
+            found.og_type.append(content)
+        elif prop == "og:title":
+            found.og_title.append(content)
 
 
 def page_root(response: Any) -> Any:
