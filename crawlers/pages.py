@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from lxml import etree
 
+from crawlers.pagescan import PageScan, scan
 from pipeline.urls import safe_join as join
 
 ARTICLE_LD_TYPES = {
@@ -44,38 +45,8 @@ RELATED_HEADING = re.compile(
 BOILERPLATE_CONTAINERS = {"nav", "header", "footer"}
 NEXT_TEXT = re.compile(r"^\s*(next|older|more|›|»|→|next page|older posts|load more)\b", re.IGNORECASE)
 PAGE_PARAM = re.compile(r"([?&](page|p|pg)=\d+|/page/\d+/?$)", re.IGNORECASE)
-# XPath expressions are compiled once: ``element.xpath(text)`` compiles its expression on
-# every call, which cost more than evaluating it on a typical page.
-BODY_XPATHS = tuple(
-    etree.XPath(xpath)
-    for xpath in (
-        "//*[@itemprop='articleBody']",
-        "//*[contains(concat(' ', normalize-space(@class), ' '), ' article-body ')]",
-        "//*[contains(concat(' ', normalize-space(@class), ' '), ' story-body ')]",
-        "//*[contains(concat(' ', normalize-space(@class), ' '), ' entry-content ')]",
-        "//article",
-        "//main",
-    )
-)
-CANONICAL_HREF = etree.XPath("//link[@rel='canonical']/@href")
-OG_URL = etree.XPath("//meta[@property='og:url']/@content")
-OG_TYPE = etree.XPath("//meta[@property='og:type']/@content")
-OG_TITLE = etree.XPath("//meta[@property='og:title']/@content")
-TITLE_TEXT = etree.XPath("//title/text()")
-PUBLISHED = etree.XPath(
-    "//meta[@property='article:published_time']/@content"
-    " | //meta[@itemprop='datePublished']/@content"
-    " | //*[@itemprop='datePublished']/@datetime"
-    " | //article//time/@datetime"
-)
-LD_JSON_TEXT = etree.XPath("//script[@type='application/ld+json']/text()")
-ARTICLES = etree.XPath("//article")
-NEXT_LINKS = etree.XPath("//link[@rel='next'] | //a[@rel='next']")
-NEXT_HREFS = etree.XPath("//link[@rel='next']/@href | //a[@rel='next']/@href")
-BASE_HREF = etree.XPath("//base/@href")
-HEADLINES = etree.XPath(".//h2[.//a] | .//h3[.//a] | .//h4[.//a]")
-HEADINGS = etree.XPath("//h2 | //h3 | //h4 | //header/*")
-MARKED = etree.XPath("//*[@class or @id or @data-block]")
+# The page's lookups (canonical, og:*, title, dates, JSON-LD, body candidates, headings,
+# marked blocks, pagination, <base>) come from one walk of the tree: crawlers.pagescan.
 
 
 MISSING: Any = object()  # "not computed yet" (``None`` is a real answer: no body element)
@@ -101,22 +72,24 @@ class PageInfo:
     amp: bool = False
     #: The element holding the article body (:func:`body_root`), for :func:`related_links`.
     body: Any = field(default=None, repr=False, compare=False)
+    #: The page's one walk (:func:`crawlers.pagescan.scan`), for the link functions.
+    scan: PageScan | None = field(default=None, repr=False, compare=False)
 
 
-def _attr(root: Any, xpath: etree.XPath) -> str | None:
-    values = xpath(root)
+def _first(values: Iterable[str]) -> str | None:
+    """The first value that is not blank, stripped (what ``//…/@attr`` lookups keep)."""
     for value in values:
-        text = str(value).strip()
+        text = value.strip()
         if text:
             return text
     return None
 
 
-def _ld_types(root: Any) -> set[str]:
+def _ld_types(page: PageScan) -> set[str]:
     types: set[str] = set()
-    for script in LD_JSON_TEXT(root):
+    for script in page.ld_json_texts:
         try:
-            data = json.loads(str(script))
+            data = json.loads(script)
         except ValueError:
             continue
         stack: list[Any] = [data]
@@ -180,9 +153,10 @@ def _related_marker(elem: Any) -> bool:
     return bool(marker.strip() and RELATED_MARK.search(marker))
 
 
-def body_root(root: Any) -> Any | None:
-    for xpath in BODY_XPATHS:
-        found = xpath(root)
+def body_root(root: Any, page: PageScan | None = None) -> Any | None:
+    """The article body's element: ``itemprop=articleBody``, a body class, ``<article>``, ``<main>``."""
+    page = page or scan(root)
+    for found in (page.article_body, *page.body_classes.values(), page.articles, page.mains):
         if found:
             return found[0]
     return None
@@ -223,14 +197,15 @@ def json_body_chars(root: Any, title: str | None) -> int:
 
 def analyse(root: Any, url: str) -> PageInfo:
     """Canonical URL and article signals of a parsed HTML page."""
-    info = PageInfo()
-    canonical = _attr(root, CANONICAL_HREF) or _attr(root, OG_URL)
+    page = scan(root)
+    info = PageInfo(scan=page)
+    canonical = _first(page.canonical_hrefs) or _first(page.og_url)
     if canonical:
         info.canonical = join(url, canonical) or canonical
-    info.og_type = (_attr(root, OG_TYPE) or "").lower() or None
-    info.ld_types = _ld_types(root)
-    info.title = _attr(root, OG_TITLE) or _attr(root, TITLE_TEXT)
-    info.published = _attr(root, PUBLISHED)
+    info.og_type = (_first(page.og_type) or "").lower() or None
+    info.ld_types = _ld_types(page)
+    info.title = _first(page.og_title) or _first(page.title_texts)
+    info.published = _first(page.published)
     html = root.getroottree().getroot()
     info.amp = html.get("amp") is not None or html.get("\u26a1") is not None
     score = 0
@@ -250,14 +225,14 @@ def analyse(root: Any, url: str) -> PageInfo:
     if info.published:
         score += 1
         signals.append("published-date")
-    articles = ARTICLES(root)
+    articles = page.articles
     if len(articles) == 1:
         score += 1
         signals.append("one-article-element")
     elif len(articles) >= 4:
         score -= 2
         signals.append("many-article-elements")
-    container = body_root(root)
+    container = body_root(root, page)
     info.body = container
     enclosed = _Enclosed(BOILERPLATE_CONTAINERS | {"aside"}, related=True)
     chars = paragraph_chars(container if container is not None else root, enclosed)
@@ -276,7 +251,7 @@ def analyse(root: Any, url: str) -> PageInfo:
     if teasers >= 2:
         score -= 2
         signals.append(f"teaser-headlines-{teasers}")
-    if NEXT_LINKS(root):
+    if page.next_links:
         score -= 1
         signals.append("pagination")
     info.score = score
@@ -288,7 +263,7 @@ def headline_links(container: Any, url: str, enclosed: _Enclosed | None = None) 
     """Headings that link elsewhere: the teaser pattern of listings and topic hubs."""
     enclosed = enclosed or _Enclosed(BOILERPLATE_CONTAINERS | {"aside"}, related=True)
     count = 0
-    for heading in HEADLINES(container):
+    for heading in _headlines(container):
         if enclosed.excluded(heading):
             continue
         if any(RELATED_HEADING.match(" ".join(h.itertext())) for h in heading.itersiblings(preceding=True)):
@@ -297,6 +272,13 @@ def headline_links(container: Any, url: str, enclosed: _Enclosed | None = None) 
         if any(h and h.split("#")[0] != url for h in hrefs):
             count += 1
     return count
+
+
+def _headlines(container: Any) -> Iterator[Any]:
+    """``.//h2[.//a] | .//h3[.//a] | .//h4[.//a]``: headings below ``container`` holding a link."""
+    for heading in container.iter("h2", "h3", "h4"):
+        if heading is not container and next(heading.iter("a"), None) is not None:
+            yield heading
 
 
 def _hrefs(elements: Iterable[Any], base: str) -> Iterator[tuple[Any, str]]:
@@ -317,17 +299,20 @@ def _is_http(url: str) -> bool:
     return urlsplit(url).scheme in {"http", "https"}
 
 
-def base_url(root: Any, url: str) -> str:
-    base = _attr(root, BASE_HREF)
+def base_url(root: Any, url: str, page: PageScan | None = None) -> str:
+    base = _first((page or scan(root)).base_hrefs)
     return (join(url, base) or url) if base else url
 
 
-def listing_links(root: Any, url: str) -> list[Link]:
-    """Links of a listing page: pagination, navigation (sections) and content links."""
-    base = base_url(root, url)
+def listing_links(root: Any, url: str, page: PageScan | None = None) -> list[Link]:
+    """Links of a listing page: pagination, navigation (sections) and content links.
+
+    ``page``: the page's :func:`crawlers.pagescan.scan` when the caller has it (``PageInfo.scan``).
+    """
+    page = page or scan(root)
+    base = base_url(root, url, page)
     out: list[Link] = []
-    next_hrefs = NEXT_HREFS(root)
-    next_urls = {u for u in (join(base, str(h)) for h in next_hrefs) if u is not None}
+    next_urls = {u for u in (join(base, h) for h in page.next_hrefs()) if u is not None}
     boilerplate = _Enclosed(BOILERPLATE_CONTAINERS, related=False)
     for a, href in _hrefs(root.iter("a"), base):
         text = " ".join(a.itertext()).strip()
@@ -343,15 +328,19 @@ def listing_links(root: Any, url: str) -> list[Link]:
     return out
 
 
-def related_links(root: Any, url: str, selectors: Iterable[str] = (), body: Any = MISSING) -> list[Link]:
+def related_links(
+    root: Any, url: str, selectors: Iterable[str] = (), body: Any = MISSING, page: PageScan | None = None
+) -> list[Link]:
     """Related-article links of an article page: related blocks, in-body promos, inline links.
 
     ``related``: inside a related/more-stories block (class/id markers, a "Related …" heading,
     or a configured CSS selector). ``promo``: a body paragraph that is nothing but the link.
     ``inline``: a link within running body text. Navigation, header and footer are ignored.
-    ``body``: the page's :func:`body_root` when the caller has it already (``PageInfo.body``).
+    ``body``: the page's :func:`body_root` when the caller has it already (``PageInfo.body``);
+    ``page`` likewise its :func:`crawlers.pagescan.scan` (``PageInfo.scan``).
     """
-    base = base_url(root, url)
+    page = page or scan(root)
+    base = base_url(root, url, page)
     out: dict[str, str] = {}
     order = {"related": 0, "promo": 1, "inline": 2}
 
@@ -369,7 +358,7 @@ def related_links(root: Any, url: str, selectors: Iterable[str] = (), body: Any 
         for block in matcher(root):
             for _a, href in _hrefs(block.iter("a"), base):
                 add(href, "related")
-    for heading in HEADINGS(root):
+    for heading in page.headings:
         if RELATED_HEADING.match(" ".join(heading.itertext())):
             parent = heading.getparent()
             if parent is not None:
@@ -378,20 +367,21 @@ def related_links(root: Any, url: str, selectors: Iterable[str] = (), body: Any 
     # One pass over marked elements instead of an ancestor walk per link.
     related_elements: dict[Any, None] = {}  # ordered, so edges come out in page order
     boilerplate = _Enclosed(BOILERPLATE_CONTAINERS, related=False)
-    for block in MARKED(root):
-        marker = f"{block.get('class') or ''} {block.get('id') or ''} {block.get('data-block') or ''}"
+    for block, marker in page.marked:
         if RELATED_MARK.search(marker) and not boilerplate.above(block):
             related_elements.update(dict.fromkeys(block.iter("a", "p")))
     for _a, href in _hrefs((e for e in related_elements if e.tag == "a"), base):
         add(href, "related")
     if body is MISSING:
-        body = body_root(root)
+        body = body_root(root, page)
     if body is not None:
         for p in body.iter("p"):
             if p in related_elements or boilerplate.above(p):
                 continue
-            p_text = " ".join(" ".join(p.itertext()).split())
+            p_text = None  # only paragraphs with a link need their text (most have none)
             for a, href in _hrefs(p.iter("a"), base):
+                if p_text is None:
+                    p_text = " ".join(" ".join(p.itertext()).split())
                 a_text = " ".join(" ".join(a.itertext()).split())
                 add(href, "promo" if a_text and a_text == p_text else "inline")
     return [Link(href, kind) for href, kind in out.items()]

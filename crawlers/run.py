@@ -16,6 +16,7 @@ import argparse
 import gc
 import importlib
 import json
+import logging
 import resource
 import sys
 import time
@@ -177,6 +178,10 @@ def main(argv: list[str] | None = None) -> int:
         settings=scrapy_settings(source, user_agent=settings.user_agent, log_level=args.log_level)
     )
     install_log_redaction()  # on the handler Scrapy just installed
+    # Scrapy leaves the root logger at NOTSET and filters at its handler, so every DEBUG
+    # line (two or three per page: "Crawled", "Scraped from", ...) was built as a record and
+    # then dropped. At the root, a record below the level is never made.
+    logging.getLogger().setLevel(args.log_level.upper())
     crawler = process.create_crawler(spider_class)
     process.crawl(
         crawler,

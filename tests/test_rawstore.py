@@ -44,7 +44,10 @@ def test_truncated_file_keeps_earlier_records(tmp_path: Path) -> None:
     path = str(tmp_path / "crash.warc.gz")
     writer = RunWarcWriter(path)
     first = writer.write_exchange("http://x/1", "GET", [], 200, "OK", [], b"one")
+    # The recorder flushes before it commits the rows that point at the records (raw first).
+    writer.flush()
     second = writer.write_exchange("http://x/2", "GET", [], 200, "OK", [], b"two" * 1000)
+    writer.flush()
     # Simulate a crash: the process dies mid-write of the second record (no close()).
     data = Path(path).read_bytes()
     Path(path).write_bytes(data[: second.offset + second.length // 2])
@@ -68,6 +71,7 @@ def test_not_modified_is_a_revisit_of_the_earlier_capture(tmp_path: Path) -> Non
     path = str(tmp_path / "r.warc.gz")
     with RunWarcWriter(path) as writer:
         full = writer.write_exchange("http://x/a", "GET", [], 200, "OK", [("ETag", '"v1"')], b"<p>page</p>")
+        writer.flush()  # records are readable once flushed (the recorder flushes before its rows)
         earlier = read_ref(full)
         assert earlier is not None and earlier.target_uri == "http://x/a"
         revisit = writer.write_revisit(

@@ -20,7 +20,7 @@ from typing import Any
 
 import scrapy
 from scrapy import signals
-from scrapy.http import Request, Response, TextResponse
+from scrapy.http import HtmlResponse, Request, Response, TextResponse
 
 from crawlers.archive import with_redirects
 from crawlers.backfill import BackfillWindow
@@ -33,6 +33,7 @@ from crawlers.fence import WIDE_DISCOVERIES
 from crawlers.frontier import PRIO_ARTICLE, PRIO_RELATED, PRIO_SURFACE, Frontier, Planned
 from crawlers.items import Edge, FetchItem, archived_headers, http_header, http_headers
 from crawlers.pages import MISSING, PageInfo, analyse, listing_links, parse_html, related_links
+from crawlers.pagescan import PageScan, page_root
 from crawlers.revisits import RevisitPlan, plan_revisits
 from crawlers.scope import Scope, shape_is_article
 from crawlers.spiders.surfaces import REVISIT, SurfaceHandling
@@ -43,6 +44,9 @@ from pipeline.rawstore import read_response
 from pipeline.urls import url_hash
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
+#: Longest wait of ``start()`` for a nudge (a request leaving the downloader, a page done, a
+#: URL queued) before it looks again anyway (progress lines, the idle watchdog).
+WAKE_SECONDS = 0.1
 SURFACE_DISCOVERY = ("feed", "sitemap", "seed")
 #: Why a page that showed no article signals is still an article candidate.
 VOUCHED_NOTE = "no article signals on the page; vouched by {}, so extraction judges it"
@@ -96,11 +100,13 @@ class NewsSpider(SurfaceHandling, scrapy.Spider):
         self.skipped: set[str] = set()  # stored, unchanged, old: not requested (yet)
         self.held_listings: list[Planned] = []
         self.surfaces_pending = 0  # feeds/sitemaps queued or in flight
+        self._waiter: asyncio.Future[None] | None = None  # start() waiting for a nudge
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> NewsSpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
         crawler.signals.connect(spider._request_dropped, signal=signals.request_dropped)
+        crawler.signals.connect(spider._nudge, signal=signals.request_left_downloader)
         return spider
 
     def _request_dropped(self, request: Request, spider: Any = None) -> None:
@@ -237,6 +243,7 @@ class NewsSpider(SurfaceHandling, scrapy.Spider):
         else:
             self.frontier.push(planned)
             self.pending[canonical] = planned
+            self._nudge()
         return True
 
     def plan(
@@ -295,7 +302,7 @@ class NewsSpider(SurfaceHandling, scrapy.Spider):
                 last_progress = now
                 self.emit_progress()
             if engine is not None and engine.needs_backout():
-                await asyncio.sleep(0.005)
+                await self._wait_for_nudge()
                 continue
             if self.held_listings and (self.surfaces_pending <= 0 or self.frontier.budget_left <= 0):
                 for listing in self.held_listings:
@@ -316,12 +323,36 @@ class NewsSpider(SurfaceHandling, scrapy.Spider):
                         continue
                     self.logger.error("%d requests never completed; finishing the run", self.outstanding)
                     break
-                await asyncio.sleep(0.01)
+                await self._wait_for_nudge()
                 continue
             idle_since = None
             self.outstanding += 1
             yield self.make_request(planned)
         self.emit_progress()
+
+    async def _wait_for_nudge(self) -> None:
+        """Sleep until something may have changed (:meth:`_nudge`), at most :data:`WAKE_SECONDS`.
+
+        ``start()`` used to poll (every 5 ms while the downloader was full, every 10 ms while
+        the frontier was empty): ~6 sleeps per page, two thirds of the event loop's turns and
+        each one a timer, an ``epoll_wait`` and a resume of the whole start-request chain.
+        Now it wakes when a request leaves the downloader, a page is done or a URL is queued.
+        """
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[None] = loop.create_future()
+        self._waiter = waiter
+        timer = loop.call_later(WAKE_SECONDS, self._nudge)
+        try:
+            await waiter
+        finally:
+            timer.cancel()
+            self._waiter = None
+
+    def _nudge(self, *_: Any, **__: Any) -> None:
+        """Wake ``start()`` if it waits (signal handler, also called by the spider itself)."""
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
 
     def _watch_idle(self, idle_since: float | None) -> float | None:
         engine = self.crawler.engine
@@ -363,6 +394,7 @@ class NewsSpider(SurfaceHandling, scrapy.Spider):
 
     def _done(self, planned: Planned) -> None:
         self.outstanding -= 1
+        self._nudge()
         if planned.role in ("feed", "sitemap", "robots"):
             self.surfaces_pending -= 1
 
@@ -478,7 +510,12 @@ class NewsSpider(SurfaceHandling, scrapy.Spider):
             ctype = http_header(response.headers, "Content-Type") or "no Content-Type"
             item.error_message = f"not an HTML page ({ctype})"
             return
-        root = response.selector.root if isinstance(response, TextResponse) else parse_html(response.body)
+        if isinstance(response, HtmlResponse):
+            root = page_root(response)  # the tree response.selector would parse, cheaper
+        elif isinstance(response, TextResponse):
+            root = response.selector.root
+        else:
+            root = parse_html(response.body)
         if root is None:
             item.outcome = "error"
             item.error_category = "other"
@@ -507,9 +544,9 @@ class NewsSpider(SurfaceHandling, scrapy.Spider):
                 item.is_article_candidate = True
                 item.hints["vouched"] = VOUCHED_NOTE.format(voucher)
         if item.is_article_candidate:
-            self.follow_related(root, response.url, canonical, planned, item, body=info.body)
+            self.follow_related(root, response.url, canonical, planned, item, body=info.body, page=info.scan)
         elif planned.discovery in ("listing", "pagination"):
-            self.follow_listing(root, response.url, planned)
+            self.follow_listing(root, response.url, planned, page=info.scan)
 
     def resolve_canonical(self, item: FetchItem, info: PageInfo, planned: Planned) -> str:
         """The page's canonical URL: the declared one when trustworthy, else the fetched URL.
@@ -609,12 +646,19 @@ class NewsSpider(SurfaceHandling, scrapy.Spider):
         self.follow_related(root, stored.url, planned.url, planned, item)
 
     def follow_related(
-        self, root: Any, url: str, canonical: str, planned: Planned, item: FetchItem, body: Any = MISSING
+        self,
+        root: Any,
+        url: str,
+        canonical: str,
+        planned: Planned,
+        item: FetchItem,
+        body: Any = MISSING,
+        page: PageScan | None = None,
     ) -> None:
         # A backfill records the edges but follows none: related links show today's site.
         follow = planned.depth < self.options.related_depth and self.window is None
         seen: set[str] = set()
-        for link in related_links(root, url, self.source.related.selectors, body):
+        for link in related_links(root, url, self.source.related.selectors, body, page):
             target = self.scope.usable(link.url)
             if target is None:
                 self.counts["unusable_urls"] += 1
@@ -632,9 +676,9 @@ class NewsSpider(SurfaceHandling, scrapy.Spider):
                     priority=PRIO_RELATED + planned.depth,
                 )
 
-    def follow_listing(self, root: Any, url: str, planned: Planned) -> None:
+    def follow_listing(self, root: Any, url: str, planned: Planned, page: PageScan | None = None) -> None:
         max_pages = self.source.discovery.max_listing_pages
-        for link in listing_links(root, url):
+        for link in listing_links(root, url, page):
             if not self.scope.is_own(link.url):
                 continue
             canonical = self.scope.usable(link.url)
