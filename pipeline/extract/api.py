@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Collection
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from lxml.html import HtmlElement
@@ -20,7 +20,7 @@ from lxml.html import HtmlElement
 from pipeline.extract.authors import clean_authors, extract_authors, outlet_keys
 from pipeline.extract.charset import decode_html
 from pipeline.extract.cleaning import LineCleaner, compile_patterns, css_to_xpath, preclean_tree
-from pipeline.extract.dates import Dates, extract_dates, parse_date
+from pipeline.extract.dates import Dates, extract_dates, judge_dates, parse_date
 from pipeline.extract.detection import detect_article
 from pipeline.extract.embedded import StateScript, find_state_scripts
 from pipeline.extract.jsonbody import JsonBody, embedded_body, jsonld_body, page_title_texts
@@ -202,10 +202,11 @@ def _fill_from_json(
     if not authors and found.authors:
         authors = clean_authors(found.authors, outlet_keys(meta.site_names))
     published, modified = parse_date(found.published), parse_date(found.modified)
-    if dates.published is None and published is not None:
-        dates = Dates(published, "embedded", dates.modified, dates.modified_from)
+    if dates.published is None and dates.withheld is None and published is not None:
+        # (a date the date model withheld is not put back from the same page's JSON)
+        dates = replace(dates, published=published, published_from="embedded")
     if dates.modified is None and modified is not None:
-        dates = Dates(dates.published, dates.published_from, modified, "embedded")
+        dates = replace(dates, modified=modified, modified_from="embedded")
     return title, authors, dates
 
 
@@ -295,8 +296,17 @@ def extract_outcome(
     )
 
     detection = detect_article(
-        tree, nodes, url, meta.og_type, text, dates.published is not None, title, body_source=body_source
+        tree,
+        nodes,
+        url,
+        meta.og_type,
+        text,
+        # a date the page shows counts for detection even when withheld as not the article's
+        dates.published is not None or dates.withheld is not None,
+        title,
+        body_source=body_source,
     )
+    dates = judge_dates(dates, bool(authors), detection.score)
     article = ExtractedArticle(
         url=url,
         canonical_url=meta.canonical_url,
