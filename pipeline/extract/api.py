@@ -34,7 +34,7 @@ from pipeline.records import BodySource, ExtractedArticle
 if TYPE_CHECKING:
     from pipeline.config import Source
 
-EXTRACTOR_VERSION = "newsflow-extract/2.1+trafilatura-2.3"
+EXTRACTOR_VERSION = "newsflow-extract/2.2+trafilatura-2.3"
 MAX_HTML_CHARS = 8_000_000
 
 try:  # the cascade behind bare_extraction, without its defensive deep copy (trafilatura 2.3)

@@ -113,11 +113,20 @@ def check_model(model: dict[str, Any]) -> None:
 
 
 def score(model: dict[str, Any], values: dict[str, float]) -> float:
-    """Log-odds that the date is the page's own, minus the model's threshold (>= 0: keep it)."""
+    """Log-odds that the date is the page's own, minus the model's threshold (>= 0: keep it).
+
+    The model may cap the article score lower than :data:`ARTICLE_SCORE_RANGE` does
+    (``article_score_max``): past "plainly an article" the score says nothing more about dates.
+    """
+    values = {**values, "article-score": min(values["article-score"], article_score_max(model))}
     total = float(model["intercept"]) - float(model["threshold"])
     for name, m, s, w in zip(FEATURES, model["mean"], model["scale"], model["weights"], strict=True):
         total += w * (values[name] - m) / (s or 1.0)
     return total
+
+
+def article_score_max(model: dict[str, Any]) -> float:
+    return float(model.get("article_score_max", ARTICLE_SCORE_RANGE[1]))
 
 
 def confidence(ev: Evidence, has_author: bool, article_score: float | None) -> float | None:
