@@ -73,6 +73,19 @@ def test_a_withheld_date_is_not_published_but_still_counts_for_detection(model_d
     assert outcome.signals["dated"] == 1.0  # the page shows a date: detection is unchanged
 
 
+def test_a_page_declaring_news_keeps_its_date_whatever_the_model(model_dir: Path) -> None:
+    _install(model_dir, _model(-5.0))
+    ld = (
+        '<script type="application/ld+json">{"@type": "ReportageNewsArticle", "headline": "Council votes on'
+        ' the plan", "datePublished": "2025-03-03T08:00:00Z"}</script>'
+    )
+    article = extract_outcome(
+        STORY.replace("</head>", f"{ld}</head>"), "https://news.example/council-plan"
+    ).article
+    assert article is not None and article.published_at is not None
+    assert article.published_at.date() == date(2025, 3, 3)
+
+
 def test_a_confident_date_is_kept(model_dir: Path) -> None:
     _install(model_dir, _model(5.0))
     article = extract_outcome(STORY, "https://news.example/council-plan").article

@@ -202,8 +202,7 @@ def _fill_from_json(
     if not authors and found.authors:
         authors = clean_authors(found.authors, outlet_keys(meta.site_names))
     published, modified = parse_date(found.published), parse_date(found.modified)
-    if dates.published is None and dates.withheld is None and published is not None:
-        # (a date the date model withheld is not put back from the same page's JSON)
+    if dates.published is None and published is not None:
         dates = replace(dates, published=published, published_from="embedded")
     if dates.modified is None and modified is not None:
         dates = replace(dates, modified=modified, modified_from="embedded")
@@ -296,16 +295,9 @@ def extract_outcome(
     )
 
     detection = detect_article(
-        tree,
-        nodes,
-        url,
-        meta.og_type,
-        text,
-        # a date the page shows counts for detection even when withheld as not the article's
-        dates.published is not None or dates.withheld is not None,
-        title,
-        body_source=body_source,
+        tree, nodes, url, meta.og_type, text, dates.published is not None, title, body_source=body_source
     )
+    # Judged after detection, which counts the date the page shows whatever the model says.
     dates = judge_dates(dates, bool(authors), detection.score)
     article = ExtractedArticle(
         url=url,

@@ -58,6 +58,20 @@ FEATURES: tuple[str, ...] = (
 )
 #: The article score is clipped to this range: beyond it a page is plainly one kind or the other.
 ARTICLE_SCORE_RANGE = (-4.0, 8.0)
+#: schema.org's news types: a page whose JSON-LD declares one is a dated news story by its
+#: publisher's own account, and its date is never withheld (no such dev page lacks a date).
+NEWS_TYPES = frozenset(
+    {
+        "newsarticle",
+        "reportagenewsarticle",
+        "analysisnewsarticle",
+        "opinionnewsarticle",
+        "backgroundnewsarticle",
+        "reviewnewsarticle",
+        "askpublicnewsarticle",
+        "liveblogposting",
+    }
+)
 #: A written date at most this many characters after the headline's end stands next to it.
 NEAR_HEADLINE_CHARS = 400
 
@@ -73,6 +87,8 @@ class Evidence:
     dateline: Dateline | None
     declared_article: bool
     headline: bool
+    #: the JSON-LD declares a news type (:data:`NEWS_TYPES`): the model does not judge the date
+    news: bool = False
 
 
 def features(ev: Evidence, has_author: bool, article_score: float | None) -> dict[str, float]:

@@ -19,7 +19,7 @@ from typing import Any
 from lxml.html import HtmlElement
 
 from pipeline import clock
-from pipeline.extract.dateconf import MODEL_NAME, Evidence, confidence
+from pipeline.extract.dateconf import MODEL_NAME, NEWS_TYPES, Evidence, confidence
 from pipeline.extract.dateparse import build_date, parse_date
 from pipeline.extract.dateshown import Dateline, text_date, text_dateline, time_elements
 from pipeline.extract.jsonld import ARTICLE_TYPES, node_types
@@ -184,9 +184,9 @@ def judge_dates(dates: Dates, has_author: bool, article_score: float | None) -> 
     """Withhold the publication date when the date model judges it not the page's own.
 
     The date is kept in ``withheld`` (not published) and the score in ``confidence``; without
-    a model or evidence the dates pass unchanged.
+    a model or evidence, or on a page that declares itself news, the dates pass unchanged.
     """
-    if dates.evidence is None or dates.published is None:
+    if dates.evidence is None or dates.published is None or dates.evidence.news:
         return dates
     score = confidence(dates.evidence, has_author, article_score)
     if score is None or score >= 0:
@@ -307,6 +307,7 @@ def _collect(
         dateline=dateline[0],
         declared_article=_declares_article(tree, nodes),
         headline=headline is not None,
+        news=any(node_types(node) & NEWS_TYPES for node in nodes),
     )
     return dates, evidence
 
