@@ -3,7 +3,10 @@
 Only evidence the page itself states is used: JSON-LD, ``<meta>`` tags, ``<time>``
 elements, a date in the URL path, and a date written next to the headline/byline. We never
 guess from arbitrary numbers in the body or the crawl time: a consumer sorting by date is
-better served by "unknown" than by an invented date. Parsing lives in
+better served by "unknown" than by an invented date. For the same reason the date found is
+then judged by the date-confidence model (:mod:`pipeline.extract.dateconf`, via
+:func:`judge_dates` once the byline and the article score are known): guides and topic pages
+show "Last updated" lines and template dates without having a publication date. Parsing lives in
 :mod:`pipeline.extract.dateparse`, the dates a page shows (``<time>``, the dateline) in
 :mod:`pipeline.extract.dateshown`.
 """
