@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Collection
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from lxml.html import HtmlElement
@@ -20,7 +20,7 @@ from lxml.html import HtmlElement
 from pipeline.extract.authors import clean_authors, extract_authors, outlet_keys
 from pipeline.extract.charset import decode_html
 from pipeline.extract.cleaning import LineCleaner, compile_patterns, css_to_xpath, preclean_tree
-from pipeline.extract.dates import Dates, extract_dates, parse_date
+from pipeline.extract.dates import Dates, extract_dates, judge_dates, parse_date
 from pipeline.extract.detection import detect_article
 from pipeline.extract.embedded import StateScript, find_state_scripts
 from pipeline.extract.jsonbody import JsonBody, embedded_body, jsonld_body, page_title_texts
@@ -34,7 +34,7 @@ from pipeline.records import BodySource, ExtractedArticle
 if TYPE_CHECKING:
     from pipeline.config import Source
 
-EXTRACTOR_VERSION = "newsflow-extract/2.1+trafilatura-2.3"
+EXTRACTOR_VERSION = "newsflow-extract/2.2+trafilatura-2.3"
 MAX_HTML_CHARS = 8_000_000
 
 try:  # the cascade behind bare_extraction, without its defensive deep copy (trafilatura 2.3)
@@ -203,9 +203,9 @@ def _fill_from_json(
         authors = clean_authors(found.authors, outlet_keys(meta.site_names))
     published, modified = parse_date(found.published), parse_date(found.modified)
     if dates.published is None and published is not None:
-        dates = Dates(published, "embedded", dates.modified, dates.modified_from)
+        dates = replace(dates, published=published, published_from="embedded")
     if dates.modified is None and modified is not None:
-        dates = Dates(dates.published, dates.published_from, modified, "embedded")
+        dates = replace(dates, modified=modified, modified_from="embedded")
     return title, authors, dates
 
 
@@ -297,6 +297,8 @@ def extract_outcome(
     detection = detect_article(
         tree, nodes, url, meta.og_type, text, dates.published is not None, title, body_source=body_source
     )
+    # Judged after detection, which counts the date the page shows whatever the model says.
+    dates = judge_dates(dates, bool(authors), detection.score)
     article = ExtractedArticle(
         url=url,
         canonical_url=meta.canonical_url,

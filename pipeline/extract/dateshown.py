@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 
 from lxml.html import HtmlElement
@@ -45,6 +46,13 @@ _NOT_PUBLICATION = re.compile(
 # An unlabelled date further into the visible text than this is body content, not a dateline.
 TEXT_DATE_MAX_OFFSET = 3000
 _UPDATED_WORD = re.compile(r"\b(updated|modified|aktualisiert|mis à jour|actualizado)\b", re.I)
+# An "updated" label before a written date, in the dateline languages (CJK without word breaks).
+_UPDATED_LABEL = re.compile(
+    r"\b(updated|modified|last update|aktualisiert|mis à jour|actualizado|actualitzat|aggiornato|atualizado"
+    r"|bijgewerkt|opdateret|oppdatert|uppdaterad|päivitetty|zaktualizowano|aktualizováno|güncellen\w*"
+    r"|обновлено|оновлено)\b|更新|수정|업데이트|تحديث",
+    re.I,
+)
 _PUBLISHED_MARKER = re.compile(r"publish|pubdate|posted|post-date|entry-date|created", re.I)
 # Containers of other stories' dates: teaser lists, sidebars, comments.
 _TEASER_MARKER = re.compile(
@@ -209,17 +217,49 @@ _TEXT_DATE_FORMATS: tuple[tuple[re.Pattern[str], Callable[[str], datetime | None
 )
 
 
+@dataclass(frozen=True)
+class Dateline:
+    """The dateline date written in the visible text, with where it sits (the date model's evidence)."""
+
+    value: datetime
+    #: characters of visible text before the date
+    offset: int
+    #: a dateline label ("Published", "Updated", "|", "发布"...) stands right before it
+    labelled: bool
+    #: that label says the page was updated/modified (the date may not be the publication's)
+    updated: bool
+    #: characters between the end of the headline and the date (None: headline not in the text)
+    after_headline: int | None
+
+
 def text_date(
     tree: HtmlElement, headline: HtmlElement | None = None, language: str | None = None
 ) -> datetime | None:
-    """The dateline date written in the page's visible text, if there is one.
+    """The dateline date written in the page's visible text, if there is one."""
+    found = text_dateline(tree, headline, language)
+    return found.value if found is not None else None
+
+
+def _headline_end(text: str, headline: HtmlElement | None) -> int | None:
+    if headline is None:
+        return None
+    words = " ".join((headline.text_content() or "").split())[:60]
+    at = text.find(words) if words else -1
+    return at + len(words) if at >= 0 else None
+
+
+def text_dateline(
+    tree: HtmlElement, headline: HtmlElement | None = None, language: str | None = None, limit: int = 20_000
+) -> Dateline | None:
+    """The dateline written in the page's visible text, if there is one.
 
     Dates lead bylines, so the first date in the visible text is the candidate. Dates
     introduced as something else ("valid through", "as of", "released on") are skipped;
     an unlabelled date deep in the text is body content, and then the page has no dateline.
-    Month names of other languages (``language`` first) and CJK dates are read too.
+    Month names of other languages (``language`` first) and CJK dates are read too. ``limit``
+    bounds the visible text read (the date model's evidence reads only the dateline window).
     """
-    text = ascii_digits(visible_text(tree, headline))
+    text = ascii_digits(visible_text(tree, headline, limit))
     found: list[tuple[int, datetime]] = []
     for rx, parse in _TEXT_DATE_FORMATS:
         for match in rx.finditer(text):
@@ -236,7 +276,15 @@ def text_date(
         before = text[max(0, start - 40) : start]
         if _NOT_PUBLICATION.search(before):
             continue
-        if start <= TEXT_DATE_MAX_OFFSET or _DATELINE_LABEL.search(before):
-            return parsed
+        label = _DATELINE_LABEL.search(before)
+        if start <= TEXT_DATE_MAX_OFFSET or label:
+            end = _headline_end(text, headline)
+            return Dateline(
+                value=parsed,
+                offset=start,
+                labelled=label is not None,
+                updated=bool(_UPDATED_LABEL.search(before)),
+                after_headline=start - end if end is not None else None,
+            )
         return None
     return None

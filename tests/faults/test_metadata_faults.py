@@ -74,3 +74,50 @@ def test_a_chinese_article_has_a_real_word_count() -> None:
     row = prepare(staged, now, run_pk=1).row
     assert len(article.text.split()) < 10
     assert row["word_count"] > 250
+
+
+GUIDE = " ".join(
+    [
+        "A heat pump moves warmth from the outside air into the house, even on cold days.",
+        "Pick a unit sized for the floor area and the insulation of the rooms it serves.",
+        "Installers quote for the unit, the pipework and any electrical upgrade you need.",
+    ]
+)
+
+
+def test_a_guide_whose_only_date_is_last_updated_is_not_given_a_publication_date() -> None:
+    # Was: a short service/topic page with no byline and no date in its markup got its
+    # "Last updated" line as its publication date (an invented date: the page has none).
+    html = (
+        "<html lang='en'><head><title>Heat pumps explained: costs and choices | Energy Help</title></head>"
+        "<body><nav><a href='/'>Home</a> <a href='/topics'>Topics</a></nav><main>"
+        "<h1>Heat pumps explained: costs and choices</h1><p>Last updated: 3 March 2025</p>"
+        f"<p>{GUIDE}</p><ul><li><a href='/topics/solar'>Solar panels</a></li>"
+        "<li><a href='/topics/grants'>Grants</a></li></ul></main></body></html>"
+    )
+    outcome = extract_outcome(html, "https://energyhelp.example/guides/heat-pumps-explained")
+    assert outcome.status == "ok" and outcome.article is not None  # still an article
+    assert outcome.article.published_at is None and outcome.article.published_from is None
+    assert outcome.signals["dated"] == 1.0  # detection still sees the date the page shows
+
+
+def test_a_story_keeps_its_date_declared_everywhere_or_shown_under_its_byline() -> None:
+    ld = (
+        '<script type="application/ld+json">{"@type": "NewsArticle", "headline": "Council votes on the plan",'
+        ' "datePublished": "2025-03-03T08:00:00Z", "author": {"@type": "Person", "name": "Jane Roe"}}</script>'
+    )
+    declared = (
+        "<html lang='en'><head><title>Council votes on the plan</title><meta property='og:type' content='article'>"
+        f"<meta property='article:published_time' content='2025-03-03T08:00:00Z'>{ld}</head><body><article>"
+        "<h1>Council votes on the plan</h1><p class='byline'>By Jane Roe</p>"
+        f"<time datetime='2025-03-03T08:00:00Z'>3 March 2025</time><p>{BODY}</p></article></body></html>"
+    )
+    shown = (
+        "<html lang='en'><head><title>Council votes on the plan</title></head><body><article>"
+        "<h1>Council votes on the plan</h1><p class='byline'>By Jane Roe</p><p>Updated March 5, 2025</p>"
+        f"<p>{BODY}</p></article></body></html>"
+    )
+    for html, day in ((declared, date(2025, 3, 3)), (shown, date(2025, 3, 5))):
+        article = extract_outcome(html, "https://news.example/local/council-plan").article
+        assert article is not None and article.published_at is not None
+        assert article.published_at.date() == day
