@@ -29,6 +29,7 @@ K = 5
 #: is not registered: its cross-validated figures did not beat the rule cleaner.
 TRAINERS: dict[str, str] = {
     "detection": "benchmarks.train_detection:train",
+    "chooser": "benchmarks.train_chooser:train",
 }
 
 Trainer = Callable[[list[dict[str, Any]]], dict[str, Any]]
