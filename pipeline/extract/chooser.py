@@ -168,6 +168,12 @@ def eligible(values: dict[str, float]) -> bool:
     return values["ours-in-alt"] < SUPERSET_SHARE
 
 
+def check_model(model: dict[str, object]) -> None:
+    """Refuse a model trained on other measures than the code computes (a stale file)."""
+    if model.get("features") != list(FEATURES):
+        raise ValueError(f"{MODEL_NAME} model: its features differ from the code's measures; retrain it")
+
+
 def score(model: dict[str, object], values: dict[str, float]) -> float:
     """Log-odds that the alternative body is the better one (standardised logistic regression)."""
     names = model["features"]
@@ -197,6 +203,8 @@ def choose(
     model = None if _collect_only else load_model(MODEL_NAME)
     if model is None and not _collect_only:
         return Choice(ours, "trafilatura")
+    if model is not None:
+        check_model(model)
     alternative = clean(readability_lines(tree))
     values = features(ours, alternative, page_chars, signals)
     if model is None or not alternative or not eligible(values):
