@@ -1,7 +1,7 @@
 """Train the body chooser (``pipeline/extract/models/chooser.json``) on the WCXB dev pages.
 
 Each dev article whose trafilatura body the chooser looks at (:func:`pipeline.extract.chooser.gated`
-and :func:`~pipeline.extract.chooser.eligible`: readability chose a different container) is one sample: the page-level measures of both bodies (:func:`pipeline.extract.chooser.features`,
+and not :func:`~pipeline.extract.chooser.superset`: readability chose a different container) is one sample: the page-level measures of both bodies (:func:`pipeline.extract.chooser.features`,
 the extractor's own code path, collected with the chooser in ``collect_only`` mode) and the
 difference in per-page shingle precision + recall (the benchmark's metric, re-implemented
 below) between readability's body and trafilatura's. The model is a logistic regression on
@@ -47,7 +47,7 @@ def sample(page: dict[str, Any]) -> tuple[dict[str, float], str, str] | None:
         with collect_only():
             outcome = extract_outcome(page["html"], page["url"])
         choice = outcome.choice
-        if outcome.article is None or choice is None or choice.alternative is None:
+        if outcome.article is None or choice is None or not choice.features:
             _cache[key] = None
         else:
             _cache[key] = (choice.features, outcome.article.text, "\n\n".join(choice.alternative))
@@ -75,7 +75,7 @@ def precision_recall(truth: str, text: str) -> tuple[float, float]:
 
 
 def _matrix(pages: list[dict[str, Any]]) -> tuple[list[list[float]], list[float], list[str]]:
-    from pipeline.extract.chooser import FEATURES, eligible
+    from pipeline.extract.chooser import FEATURES
 
     rows, gains, ids = [], [], []
     for page in pages:
@@ -85,8 +85,6 @@ def _matrix(pages: list[dict[str, Any]]) -> tuple[list[list[float]], list[float]
         if found is None:
             continue
         values, ours, alternative = found
-        if not eligible(values):
-            continue  # the model is never asked about these pages
         rows.append([values[name] for name in FEATURES])
         gains.append(
             sum(precision_recall(page["text"], alternative)) - sum(precision_recall(page["text"], ours))

@@ -20,10 +20,10 @@ from pipeline.extract.chooser import (
     check_model,
     choose,
     collect_only,
-    eligible,
     features,
     gated,
     readability_lines,
+    superset,
 )
 from pipeline.extract.models import MODEL_DIR, load_model, use_model_dir
 
@@ -86,11 +86,11 @@ def test_only_pages_with_little_of_the_page_are_gated() -> None:
 
 
 def test_a_superset_body_is_never_judged() -> None:
-    same = features(STORY[:2], STORY, 1000, {})
-    assert same["ours-in-alt"] == 1.0 and not eligible(same)
+    assert superset(STORY[:2], ["Section: Business", *STORY])
+    assert superset([" ".join(STORY[:2])], STORY)  # lines joined differently: still contained
+    assert not superset(TEASERS, STORY)
     other = features(TEASERS, STORY, 1000, {})
-    assert other["ours-in-alt"] == 0.0 and eligible(other)
-    assert set(other) == set(FEATURES)
+    assert other["ours-in-alt"] == 0.0 and set(other) == set(FEATURES)
 
 
 def test_the_model_decides_when_the_bodies_differ(tmp_path: Path) -> None:
@@ -103,6 +103,8 @@ def test_the_model_decides_when_the_bodies_differ(tmp_path: Path) -> None:
         with_model(tmp_path, model(-5.0))
         kept = choose(tree(), TEASERS, page_chars, {}, identity)
         assert kept.chosen == "trafilatura" and kept.lines == TEASERS and kept.alternative
+        same = choose(tree(), STORY[1:3], page_chars, {}, identity)  # readability's holds it all
+        assert same.chosen == "trafilatura" and same.alternative and not same.features
     finally:
         use_model_dir(None)
 
