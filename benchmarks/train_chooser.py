@@ -47,7 +47,7 @@ def sample(page: dict[str, Any]) -> tuple[dict[str, float], str, str] | None:
         with collect_only():
             outcome = extract_outcome(page["html"], page["url"])
         choice = outcome.choice
-        if outcome.article is None or choice is None or not choice.features:
+        if outcome.article is None or choice is None or not choice.features or choice.alternative is None:
             _cache[key] = None
         else:
             _cache[key] = (choice.features, outcome.article.text, "\n\n".join(choice.alternative))
