@@ -2,9 +2,13 @@
 
 The HTML is parsed once (lxml via trafilatura's loader); metadata is read from that tree
 first, then the tree is pre-cleaned and handed to trafilatura (``include_comments=False``,
-which measured best), and the resulting lines go through our line cleaning. Nothing here
-touches the network or the database, so it runs unchanged in a worker process, a test, or
-the benchmark.
+which measured best), and the resulting lines go through our line cleaning. After detection
+has judged that body, the learned chooser (:mod:`pipeline.extract.chooser`) may replace it with
+readability's on the few pages where the two extractors picked different containers. Nothing
+here touches the network or the database, so it runs unchanged in a worker process, a test, or
+the benchmark. The module is past 400 lines because ``extract_outcome`` is the one place that
+fixes the order of the steps (each reads what the one before left in the shared tree); the
+steps themselves live in their own modules.
 """
 
 from __future__ import annotations
