@@ -32,6 +32,7 @@ K = 5
 TRAINERS: dict[str, str] = {
     "detection": "benchmarks.train_detection:train",
     "dates": "benchmarks.train_dates:train",
+    "chooser": "benchmarks.train_chooser:train",
 }
 
 Trainer = Callable[[list[dict[str, Any]]], dict[str, Any]]

@@ -170,7 +170,24 @@ def text_benchmark(
             "docs_per_s": round(len(docs) / seconds[name], 2) if seconds[name] else None,
         }
     out["f1_gain"] = round(out["ours"]["f1"] - out["trafilatura"]["f1"], 4)
+    out["folds"] = _per_fold(ee, docs, rows)
     out["speed_ratio"] = round(out["ours"]["docs_per_s"] / out["trafilatura"]["docs_per_s"], 3)
+    return out
+
+
+def _per_fold(ee: ModuleType, docs: list[dict[str, Any]], rows: dict[str, list[Any]]) -> list[dict[str, Any]]:
+    """Text P/R/F1 of ours and trafilatura on each cross-validation fold's pages (``benchmarks.cv``)."""
+    from benchmarks.cv import K, fold_of
+
+    folds = [fold_of(doc["id"]) for doc in docs]
+    out = []
+    for fold in range(K):
+        entry: dict[str, Any] = {"fold": fold, "n_docs": folds.count(fold)}
+        for name, name_rows in rows.items():
+            agg = ee.aggregate([row for row, f in zip(name_rows, folds, strict=True) if f == fold])
+            entry[name] = {k: round(agg[k], 4) for k in ("precision", "recall", "f1")}
+        entry["f1_gain"] = round(entry["ours"]["f1"] - entry["trafilatura"]["f1"], 4)
+        out.append(entry)
     return out
 
 

@@ -2,9 +2,13 @@
 
 The HTML is parsed once (lxml via trafilatura's loader); metadata is read from that tree
 first, then the tree is pre-cleaned and handed to trafilatura (``include_comments=False``,
-which measured best), and the resulting lines go through our line cleaning. Nothing here
-touches the network or the database, so it runs unchanged in a worker process, a test, or
-the benchmark.
+which measured best), and the resulting lines go through our line cleaning. After detection
+has judged that body, the learned chooser (:mod:`pipeline.extract.chooser`) may replace it with
+readability's on the few pages where the two extractors picked different containers. Nothing
+here touches the network or the database, so it runs unchanged in a worker process, a test, or
+the benchmark. The module is past 400 lines because ``extract_outcome`` is the one place that
+fixes the order of the steps (each reads what the one before left in the shared tree); the
+steps themselves live in their own modules.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from lxml.html import HtmlElement
 
 from pipeline.extract.authors import clean_authors, extract_authors, outlet_keys
 from pipeline.extract.charset import decode_html
+from pipeline.extract.chooser import Choice, choose
 from pipeline.extract.cleaning import LineCleaner, compile_patterns, css_to_xpath, preclean_tree
 from pipeline.extract.dates import Dates, extract_dates, judge_dates, parse_date
 from pipeline.extract.detection import detect_article
@@ -34,7 +39,7 @@ from pipeline.records import BodySource, ExtractedArticle
 if TYPE_CHECKING:
     from pipeline.config import Source
 
-EXTRACTOR_VERSION = "newsflow-extract/2.2+trafilatura-2.3"
+EXTRACTOR_VERSION = "newsflow-extract/2.3+trafilatura-2.3"
 MAX_HTML_CHARS = 8_000_000
 
 try:  # the cascade behind bare_extraction, without its defensive deep copy (trafilatura 2.3)
@@ -59,6 +64,8 @@ class Outcome:
     score: float | None = None
     #: the detector's page signals (its model's features), for training and diagnosis
     signals: dict[str, float] = field(default_factory=dict)
+    #: the body chooser's decision and measures (None when it did not look at the page)
+    choice: Choice | None = None
 
 
 #: Elements nested deeper than this make a page pathological: real pages stay under ~60, and
@@ -299,6 +306,30 @@ def extract_outcome(
     )
     # Judged after detection, which counts the date the page shows whatever the model says.
     dates = judge_dates(dates, bool(authors), detection.score)
+    # Judged before the chooser: readability mutates the tree, and detection, the removal
+    # notice and the shell test keep seeing trafilatura's body (their figures do not move).
+    notice = removal_notice(tree, lines) if body_source == "html" else None
+    # A client-rendered page whose body is neither in the HTML nor in its JSON (fetched
+    # later by XHR): named as such, so the quality gate can report the cause.
+    shell = (
+        body_source == "html"
+        and html_chars < SHELL_TEXT_CHARS
+        and looks_like_js_shell(tree, bool(state_scripts), asks_js)
+    )
+    choice = None
+    if body_source == "html" and text and detection.is_article and notice is None and not shell:
+        title_for_alt = title  # bound for the lambda (mypy: str | None, not narrowed later)
+        alt_cleaner = LineCleaner(drop_patterns=cleaner.drop_patterns, learned=cleaner.learned)
+        choice = choose(
+            tree,
+            lines,
+            precleaned.page_chars,
+            detection.signals,
+            lambda raw: _drop_headline(alt_cleaner, alt_cleaner.clean(raw), title_for_alt),
+        )
+        if choice.chosen != "trafilatura":
+            lines = choice.lines
+            text = "\n\n".join(lines)
     article = ExtractedArticle(
         url=url,
         canonical_url=meta.canonical_url,
@@ -324,25 +355,16 @@ def extract_outcome(
         removed_lines=[*precleaned.removed, *cleaner.removed][:200],
         links=precleaned.links,
     )
-    if body_source == "html":
-        notice = removal_notice(tree, lines)
-        if notice is not None:
-            article.is_article = False
-            return Outcome(
-                article,
-                "removed",
-                f"story-removed notice: '{notice}'",
-                detection.reasons,
-                detection.score,
-                detection.signals,
-            )
-    # A client-rendered page whose body is neither in the HTML nor in its JSON (fetched
-    # later by XHR): named as such, so the quality gate can report the cause.
-    shell = (
-        body_source == "html"
-        and html_chars < SHELL_TEXT_CHARS
-        and looks_like_js_shell(tree, bool(state_scripts), asks_js)
-    )
+    if notice is not None:
+        article.is_article = False
+        return Outcome(
+            article,
+            "removed",
+            f"story-removed notice: '{notice}'",
+            detection.reasons,
+            detection.score,
+            detection.signals,
+        )
     if not text:
         return Outcome(
             article,
@@ -370,9 +392,9 @@ def extract_outcome(
         # trafilatura falls back to headline, byline and share buttons. Storing that would
         # overwrite the story; "empty" makes it a lost article the quality gate reports.
         return Outcome(
-            article, "empty", FURNITURE_REASON, detection.reasons, detection.score, detection.signals
+            article, "empty", FURNITURE_REASON, detection.reasons, detection.score, detection.signals, choice
         )
-    return Outcome(article, "ok", None, detection.reasons, detection.score, detection.signals)
+    return Outcome(article, "ok", None, detection.reasons, detection.score, detection.signals, choice)
 
 
 #: Text this short with no sentence in it is page furniture, not a body.
