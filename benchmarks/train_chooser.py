@@ -94,27 +94,13 @@ def _matrix(pages: list[dict[str, Any]]) -> tuple[list[list[float]], list[float]
 
 
 def _fit(rows: list[list[float]], gains: list[float], c: float) -> dict[str, Any]:
-    import numpy as np
-    from sklearn.linear_model import LogisticRegression
-
+    """A logistic model of "readability's body is better", each page weighted by what it is worth."""
+    from benchmarks.logistic import fit_logistic
     from pipeline.extract.chooser import FEATURES
 
-    x = np.asarray(rows, dtype=float)
-    y = np.asarray(gains, dtype=float)
-    mean = x.mean(axis=0)
-    scale = x.std(axis=0)
-    scale[scale == 0] = 1.0
-    clf = LogisticRegression(C=c, max_iter=5000)
-    clf.fit((x - mean) / scale, (y > 0).astype(int), sample_weight=np.abs(y) + 1e-3)
-    return {
-        "kind": "logistic",
-        "features": list(FEATURES),
-        "mean": [round(float(v), 6) for v in mean],
-        "scale": [round(float(v), 6) for v in scale],
-        "weights": [round(float(v), 6) for v in clf.coef_[0]],
-        "intercept": round(float(clf.intercept_[0]), 6),
-        "threshold": 0.0,
-    }
+    labels = [int(g > 0) for g in gains]
+    weights = [abs(g) + 1e-3 for g in gains]
+    return fit_logistic(rows, labels, FEATURES, c, sample_weight=weights, max_iter=5000)
 
 
 def train(docs: list[dict[str, Any]]) -> dict[str, Any]:

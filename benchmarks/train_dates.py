@@ -19,7 +19,7 @@ withholding nothing to withholding a dozen correct dates between outer folds, wh
 stops where withholding starts to cost more correct dates than it saves.
 
 Pages whose JSON-LD declares a news type keep their date without the model (see
-:data:`pipeline.extract.dateconf.NEWS_TYPES`; none of the dev pages that do lacks a date), so
+:data:`pipeline.extract.jsonld.NEWS_TYPES`; none of the dev pages that do lacks a date), so
 they are left out of its training and scored as kept.
 
 ``python -m benchmarks.train_dates`` prints 5-fold cross-validated figures (the folds of
@@ -138,34 +138,20 @@ def _rows(pages: list[dict[str, Any]]) -> list[Row]:
 
 def _fit(rows: list[Row], c: float, score_max: float) -> dict[str, Any]:
     """A logistic model dict (standardisation folded in as mean/scale), threshold 0."""
-    import numpy as np
-    from sklearn.linear_model import LogisticRegression
-
+    from benchmarks.logistic import fit_logistic
     from pipeline.extract.dateconf import FEATURES
 
-    dated = [r for r in rows if r.judged]
-    capped = [
-        {**r.features, "article-score": min(r.features["article-score"], score_max)}
-        for r in dated
+    judged = [r for r in rows if r.judged and r.features]
+    x = [
+        [
+            min(r.features[name], score_max) if name == "article-score" else r.features[name]
+            for name in FEATURES
+        ]
+        for r in judged
         if r.features
     ]
-    x = np.asarray([[f[name] for name in FEATURES] for f in capped], dtype=float)
-    y = np.asarray([int(not r.dateless) for r in dated])
-    mean = x.mean(axis=0)
-    scale = x.std(axis=0)
-    scale[scale == 0] = 1.0
-    clf = LogisticRegression(C=c, max_iter=2000)
-    clf.fit((x - mean) / scale, y)
-    return {
-        "kind": "logistic",
-        "features": list(FEATURES),
-        "mean": [round(float(v), 6) for v in mean],
-        "scale": [round(float(v), 6) for v in scale],
-        "weights": [round(float(v), 6) for v in clf.coef_[0]],
-        "intercept": round(float(clf.intercept_[0]), 6),
-        "threshold": 0.0,
-        "article_score_max": score_max,
-    }
+    y = [int(not r.dateless) for r in judged]
+    return {**fit_logistic(x, y, FEATURES, c), "article_score_max": score_max}
 
 
 def _score(model: dict[str, Any], row: Row) -> float:

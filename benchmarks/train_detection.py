@@ -71,26 +71,10 @@ def _matrix(pages: list[dict[str, Any]]) -> tuple[list[list[float]], list[int], 
 
 def _fit(rows: list[list[float]], labels: list[int], c: float) -> dict[str, Any]:
     """A logistic model dict (standardisation folded in as mean/scale), threshold 0."""
-    import numpy as np
-    from sklearn.linear_model import LogisticRegression
-
+    from benchmarks.logistic import fit_logistic
     from pipeline.extract.signals import SIGNALS
 
-    x = np.asarray(rows, dtype=float)
-    mean = x.mean(axis=0)
-    scale = x.std(axis=0)
-    scale[scale == 0] = 1.0
-    clf = LogisticRegression(C=c, max_iter=2000)
-    clf.fit((x - mean) / scale, np.asarray(labels))
-    return {
-        "kind": "logistic",
-        "features": list(SIGNALS),
-        "mean": [round(float(v), 6) for v in mean],
-        "scale": [round(float(v), 6) for v in scale],
-        "weights": [round(float(v), 6) for v in clf.coef_[0]],
-        "intercept": round(float(clf.intercept_[0]), 6),
-        "threshold": 0.0,
-    }
+    return fit_logistic(rows, labels, SIGNALS, c)
 
 
 def _logit(model: dict[str, Any], row: list[float]) -> float:

@@ -109,7 +109,7 @@ def test_a_model_for_other_features_is_refused(model_dir: Path) -> None:
     broken = _model(0.0)
     broken["features"] = ["src-url"]
     _install(model_dir, broken)
-    with pytest.raises(ValueError, match="logistic model"):
+    with pytest.raises(ValueError, match="differ from the code's"):
         extract_outcome(STORY, "https://news.example/council-plan")
 
 

@@ -30,7 +30,7 @@ from typing import Any
 
 from lxml.html import HtmlElement
 
-from pipeline.extract.models import load_model
+from pipeline.extract.models import check_logistic, load_model, log_odds
 
 #: Readability runs only when trafilatura's body is below this share of the page's text.
 GATE_PAGE_SHARE = 0.7
@@ -188,22 +188,14 @@ def superset(ours: list[str], alternative: list[str]) -> bool:
     return found >= SUPERSET_SHARE * max(total, 1)
 
 
-def check_model(model: dict[str, object]) -> None:
+def check_model(model: dict[str, Any]) -> None:
     """Refuse a model trained on other measures than the code computes (a stale file)."""
-    if model.get("features") != list(FEATURES):
-        raise ValueError(f"{MODEL_NAME} model: its features differ from the code's measures; retrain it")
+    check_logistic(model, FEATURES, MODEL_NAME)
 
 
-def score(model: dict[str, object], values: dict[str, float]) -> float:
-    """Log-odds that the alternative body is the better one (standardised logistic regression)."""
-    names = model["features"]
-    mean, scale, coef = model["mean"], model["scale"], model["weights"]
-    assert isinstance(names, list) and isinstance(mean, list) and isinstance(scale, list)
-    assert isinstance(coef, list)
-    total = float(model["intercept"])  # type: ignore[arg-type]
-    for name, m, s, w in zip(names, mean, scale, coef, strict=True):
-        total += float(w) * (values.get(name, 0.0) - float(m)) / (float(s) or 1.0)
-    return total
+def score(model: dict[str, Any], values: dict[str, float]) -> float:
+    """Log-odds that the alternative body is the better one, minus the model's threshold."""
+    return log_odds(model, values)
 
 
 def choose(
@@ -232,8 +224,7 @@ def choose(
     values = features(ours, alternative, page_chars, signals)
     if model is None or not alternative:
         return Choice(ours, "trafilatura", alternative, values)
-    log_odds = score(model, values)
-    threshold = float(model.get("threshold", 0.0))  # type: ignore[arg-type]
-    if log_odds > threshold:
-        return Choice(alternative, "readability", alternative, values, log_odds)
-    return Choice(ours, "trafilatura", alternative, values, log_odds)
+    margin = score(model, values)
+    if margin > 0:
+        return Choice(alternative, "readability", alternative, values, margin)
+    return Choice(ours, "trafilatura", alternative, values, margin)

@@ -12,7 +12,7 @@ language or the site (the label words are the dateline reader's, in many languag
 The model ships as ``pipeline/extract/models/dates.json`` (trained and cross-validated by
 ``python -m benchmarks.train_dates``); its threshold, chosen by an inner cross-validation,
 maximises the correct dates kept minus four times the invented dates kept. A page whose
-JSON-LD declares a news type (:data:`NEWS_TYPES`) is not judged: its publisher calls it a dated
+JSON-LD declares a news type (:data:`pipeline.extract.jsonld.NEWS_TYPES`) is not judged: its publisher calls it a dated
 story, and the dev set (mostly guides, blogs and service pages among its dateless pages) could
 not teach the model otherwise. Without the file every date found is kept (the rules alone
 decide), so the extractor works without the model.
@@ -26,7 +26,7 @@ from datetime import datetime
 from typing import Any
 
 from pipeline.extract.dateshown import TEXT_DATE_MAX_OFFSET, Dateline
-from pipeline.extract.models import load_model
+from pipeline.extract.models import check_logistic, load_model, log_odds
 
 MODEL_NAME = "dates"
 
@@ -61,20 +61,6 @@ FEATURES: tuple[str, ...] = (
 )
 #: The article score is clipped to this range: beyond it a page is plainly one kind or the other.
 ARTICLE_SCORE_RANGE = (-4.0, 8.0)
-#: schema.org's news types: a page whose JSON-LD declares one is a dated news story by its
-#: publisher's own account, and its date is never withheld (no such dev page lacks a date).
-NEWS_TYPES = frozenset(
-    {
-        "newsarticle",
-        "reportagenewsarticle",
-        "analysisnewsarticle",
-        "opinionnewsarticle",
-        "backgroundnewsarticle",
-        "reviewnewsarticle",
-        "askpublicnewsarticle",
-        "liveblogposting",
-    }
-)
 #: A written date at most this many characters after the headline's end stands next to it.
 NEAR_HEADLINE_CHARS = 400
 
@@ -90,7 +76,7 @@ class Evidence:
     dateline: Dateline | None
     declared_article: bool
     headline: bool
-    #: the JSON-LD declares a news type (:data:`NEWS_TYPES`): the model does not judge the date
+    #: the JSON-LD declares a news type (:data:`pipeline.extract.jsonld.NEWS_TYPES`): the model does not judge the date
     news: bool = False
 
 
@@ -124,11 +110,7 @@ def features(ev: Evidence, has_author: bool, article_score: float | None) -> dic
 
 def check_model(model: dict[str, Any]) -> None:
     """Raise ValueError unless ``model`` is a logistic model over exactly :data:`FEATURES`."""
-    if model.get("kind") != "logistic" or model.get("features") != list(FEATURES):
-        raise ValueError(f"date model: a logistic model over {list(FEATURES)} is needed")
-    for key in ("mean", "scale", "weights"):
-        if len(model.get(key) or []) != len(FEATURES):
-            raise ValueError(f"date model: '{key}' needs {len(FEATURES)} numbers")
+    check_logistic(model, FEATURES, "date")
 
 
 def score(model: dict[str, Any], values: dict[str, float]) -> float:
@@ -137,11 +119,8 @@ def score(model: dict[str, Any], values: dict[str, float]) -> float:
     The model may cap the article score lower than :data:`ARTICLE_SCORE_RANGE` does
     (``article_score_max``): past "plainly an article" the score says nothing more about dates.
     """
-    values = {**values, "article-score": min(values["article-score"], article_score_max(model))}
-    total = float(model["intercept"]) - float(model["threshold"])
-    for name, m, s, w in zip(FEATURES, model["mean"], model["scale"], model["weights"], strict=True):
-        total += w * (values[name] - m) / (s or 1.0)
-    return total
+    capped = min(values["article-score"], article_score_max(model))
+    return log_odds(model, {**values, "article-score": capped})
 
 
 def article_score_max(model: dict[str, Any]) -> float:

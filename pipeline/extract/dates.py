@@ -22,10 +22,10 @@ from typing import Any
 from lxml.html import HtmlElement
 
 from pipeline import clock
-from pipeline.extract.dateconf import MODEL_NAME, NEWS_TYPES, Evidence, confidence
+from pipeline.extract.dateconf import MODEL_NAME, Evidence, confidence
 from pipeline.extract.dateparse import build_date, parse_date
 from pipeline.extract.dateshown import Dateline, text_date, text_dateline, time_elements
-from pipeline.extract.jsonld import ARTICLE_TYPES, node_types
+from pipeline.extract.jsonld import ARTICLE_TYPES, NEWS_TYPES, node_types
 from pipeline.extract.language import normalise_code
 from pipeline.extract.models import load_model
 from pipeline.records import DateOrigin

@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 
 from lxml.html import HtmlElement
 
-from pipeline.extract.models import load_model
+from pipeline.extract.models import check_logistic, contributions, load_model, log_odds
 from pipeline.extract.signals import SIGNALS, page_signals
 
 MODEL_NAME = "detection"
@@ -47,28 +47,12 @@ class Detection:
 
 def check_model(model: dict[str, Any]) -> None:
     """Raise ValueError unless ``model`` is a logistic model over exactly :data:`SIGNALS`."""
-    names = model.get("features")
-    if names != list(SIGNALS):
-        raise ValueError(f"detection model features {names} differ from the code's signals {list(SIGNALS)}")
-    for key in ("mean", "scale", "weights"):
-        if len(model.get(key) or []) != len(SIGNALS):
-            raise ValueError(f"detection model: '{key}' needs {len(SIGNALS)} numbers")
-    if model.get("kind") != "logistic":
-        raise ValueError(f"detection model kind {model.get('kind')!r} is not 'logistic'")
-
-
-def contributions(model: dict[str, Any], signals: dict[str, float]) -> dict[str, float]:
-    """Each signal's share of the log-odds (weight x standardised value)."""
-    return {
-        name: w * (signals[name] - m) / (s or 1.0)
-        for name, m, s, w in zip(SIGNALS, model["mean"], model["scale"], model["weights"], strict=True)
-    }
+    check_logistic(model, SIGNALS, "detection")
 
 
 def model_score(model: dict[str, Any], signals: dict[str, float]) -> tuple[float, dict[str, float]]:
     """Log-odds of "article" minus the model's threshold, and the per-signal contributions."""
-    parts = contributions(model, signals)
-    return float(model["intercept"]) + sum(parts.values()) - float(model["threshold"]), parts
+    return log_odds(model, signals), contributions(model, signals)
 
 
 def rule_score(signals: dict[str, float]) -> tuple[float, dict[str, float]]:

@@ -13,22 +13,28 @@ from typing import Any
 
 from lxml.html import HtmlElement
 
-ARTICLE_TYPES = frozenset(
+#: schema.org's news types: a page that declares one is a dated news story by its publisher's
+#: own account.
+NEWS_TYPES = frozenset(
     {
-        "article",
         "newsarticle",
-        "blogposting",
-        "report",
         "reportagenewsarticle",
         "analysisnewsarticle",
         "opinionnewsarticle",
-        "reviewnewsarticle",
         "backgroundnewsarticle",
+        "reviewnewsarticle",
         "askpublicnewsarticle",
+        "liveblogposting",
+    }
+)
+ARTICLE_TYPES = NEWS_TYPES | frozenset(
+    {
+        "article",
+        "blogposting",
+        "report",
         "satiricalarticle",
         "techarticle",
         "scholarlyarticle",
-        "liveblogposting",
         "socialmediaposting",
         "medicalscholarlyarticle",
         "posting",

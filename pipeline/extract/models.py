@@ -14,6 +14,7 @@ model" and the caller falls back to its rules.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -44,3 +45,39 @@ def load_model(name: str) -> dict[str, Any] | None:
     if not isinstance(data, dict):
         raise ValueError(f"{path}: a model file holds one JSON object")
     return data
+
+
+def check_logistic(model: dict[str, Any], features: Sequence[str], what: str) -> None:
+    """Raise ValueError unless ``model`` is a logistic model over exactly ``features``.
+
+    A model file trained on other features than the code computes (a stale file after a
+    feature was added or renamed) would score garbage silently; it is refused instead.
+    """
+    if model.get("kind") != "logistic":
+        raise ValueError(f"{what} model kind {model.get('kind')!r} is not 'logistic'")
+    if model.get("features") != list(features):
+        raise ValueError(
+            f"{what} model features {model.get('features')} differ from the code's {list(features)}; retrain it"
+        )
+    for key in ("mean", "scale", "weights"):
+        if len(model.get(key) or []) != len(features):
+            raise ValueError(f"{what} model: '{key}' needs {len(features)} numbers")
+
+
+def contributions(model: dict[str, Any], values: dict[str, float]) -> dict[str, float]:
+    """Each feature's share of the log-odds (weight x standardised value), by feature name."""
+    return {
+        name: float(w) * (values[name] - float(m)) / (float(s) or 1.0)
+        for name, m, s, w in zip(
+            model["features"], model["mean"], model["scale"], model["weights"], strict=True
+        )
+    }
+
+
+def log_odds(model: dict[str, Any], values: dict[str, float]) -> float:
+    """The logistic model's log-odds for ``values`` minus its threshold (positive: yes)."""
+    return (
+        float(model["intercept"])
+        + sum(contributions(model, values).values())
+        - float(model.get("threshold", 0.0))
+    )

@@ -1,0 +1,42 @@
+"""Fit a standardised logistic regression and export it as the extractor's model JSON.
+
+The detection, date and body-chooser models are all this shape (see
+:mod:`pipeline.extract.models`, which scores them at run time without scikit-learn): the
+standardisation is folded in as ``mean``/``scale``, and the threshold starts at 0 for the
+training script to move.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+
+def fit_logistic(
+    rows: Sequence[Sequence[float]],
+    labels: Sequence[int],
+    features: Sequence[str],
+    c: float,
+    *,
+    sample_weight: Sequence[float] | None = None,
+    max_iter: int = 2000,
+) -> dict[str, Any]:
+    """The model dict of an L2 logistic regression (inverse strength ``c``) on standardised rows."""
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+
+    x = np.asarray(rows, dtype=float)
+    mean = x.mean(axis=0)
+    scale = x.std(axis=0)
+    scale[scale == 0] = 1.0
+    clf = LogisticRegression(C=c, max_iter=max_iter)
+    clf.fit((x - mean) / scale, np.asarray(labels), sample_weight=sample_weight)
+    return {
+        "kind": "logistic",
+        "features": list(features),
+        "mean": [round(float(v), 6) for v in mean],
+        "scale": [round(float(v), 6) for v in scale],
+        "weights": [round(float(v), 6) for v in clf.coef_[0]],
+        "intercept": round(float(clf.intercept_[0]), 6),
+        "threshold": 0.0,
+    }
