@@ -118,7 +118,8 @@ def select_sources(
     out even when requested: pausing means no crawl, as a paused Airflow DAG does not run.
     """
     if requested:
-        unknown = [key for key in requested if key not in set(keys)]
+        members = set(keys)
+        unknown = [key for key in requested if key not in members]
         if unknown:
             raise UsageError(f"not sources of this group DAG: {', '.join(unknown)}")
         wanted = set(requested)

@@ -3,7 +3,7 @@
 The per-source ingest DAG (:mod:`pipeline.ingest_dag`), the group DAG
 (:mod:`pipeline.group_dag`) and ``news_reextract`` are different shapes around the same
 work, so the work is written once here as plain functions of a news run id and the task
-context (``run_crawl``, ``run_extract``, ``run_load``, ``run_check``, ``run_publish``), and
+context (``run_select``, ``run_crawl``, ``run_extract``, ``run_load``, ``run_check``, ``run_publish``), and
 each DAG's tasks are thin shells that call them. :func:`extract_load_check_publish` wires
 the chain that ``news_ingest__<key>`` and ``news_reextract`` end with. Airflow is imported
 only inside functions, never at module import.
@@ -20,6 +20,21 @@ from pipeline import dagkit
 from pipeline.task_summary import log_summary
 
 log = logging.getLogger("newsflow.task")
+
+
+def run_select(
+    keys: list[str], requested: list[str] | None, paused_in_config: frozenset[str]
+) -> tuple[list[str], list[str]]:
+    """The sources a group DAG run crawls and the paused ones it leaves out (logged)."""
+    from pipeline.dag_groups import select_sources
+    from pipeline.db.engine import get_engine
+    from pipeline.pauses import paused_keys
+
+    dagkit.prepare_task_environment()
+    chosen, left_out = select_sources(keys, requested, paused_keys(get_engine(), keys, paused_in_config))
+    if left_out:
+        log.info("paused, not crawled: %s", ", ".join(left_out))
+    return chosen, left_out
 
 
 def run_crawl(

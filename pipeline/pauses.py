@@ -78,3 +78,26 @@ def set_paused(engine: Engine, key: str, paused: bool, reason: str | None = None
         else:
             row.paused, row.reason, row.changed_at = paused, reason, now
     return PauseState(key, paused, reason, now)
+
+
+def pause_source(
+    key: str, paused: bool, reason: str | None = None, database_url: str | None = None
+) -> PauseState:
+    """Pause or resume the configured source ``key`` (what ``newsflow sources pause|resume`` runs).
+
+    An unknown key is a usage error (a typo must not pause nothing quietly); the database is
+    upgraded first, as other writing commands do, so 0006's table exists.
+    """
+    from pipeline import dagkit
+    from pipeline.dagspecs import sources_view
+    from pipeline.db import migrate
+    from pipeline.db.engine import get_engine
+    from pipeline.db.readonly import resolve_url
+    from pipeline.errors import UsageError
+
+    view = sources_view(dagkit.sources_path())
+    if view.fatal is None and key not in view.keys:
+        raise UsageError(f"unknown source {key!r} (not in {dagkit.sources_path()})")
+    url = resolve_url(database_url)
+    migrate.upgrade(url)
+    return set_paused(get_engine(url), key, paused, reason)

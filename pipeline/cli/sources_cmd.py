@@ -46,21 +46,11 @@ def check(path: Path | None = typer.Argument(None, help="Sources file; default N
 
 
 def _set_pause(key: str, paused: bool, reason: str | None, database_url: str | None) -> None:
-    """Record the decision (the database is migrated first, as other writing commands do)."""
-    from pipeline import dag_groups, dagkit
-    from pipeline.dagspecs import sources_view
-    from pipeline.db import migrate
-    from pipeline.db.engine import get_engine
-    from pipeline.db.readonly import resolve_url
-    from pipeline.errors import UsageError
-    from pipeline.pauses import set_paused
+    """Record the decision and say what it does in the configured DAG layout."""
+    from pipeline import dag_groups
+    from pipeline.pauses import pause_source
 
-    view = sources_view(dagkit.sources_path())
-    if view.fatal is None and key not in view.keys:
-        raise UsageError(f"unknown source {key!r} (not in {dagkit.sources_path()})")
-    url = resolve_url(database_url)
-    migrate.upgrade(url)
-    set_paused(get_engine(url), key, paused, reason)
+    pause_source(key, paused, reason, database_url)
     verb = "paused" if paused else "resumed"
     if dag_groups.layout() == dag_groups.GROUPED:
         where = "its group DAG leaves it out of every run" if paused else "its group DAG crawls it again"
