@@ -108,17 +108,7 @@ def scan(root: Any) -> PageScan:
         if tag in _HEADINGS or (header_children and elem in header_children):
             headings.append(elem)
         items = elem.items()
-        if not items:
-            if tag not in _SPECIAL:
-                continue
-            if tag == "title":
-                found.title_texts.extend(_text_runs(elem))
-            elif tag == "article":
-                found.articles.append(elem)
-            elif tag == "main":
-                found.mains.append(elem)
-            elif tag == "header":
-                header_children.update(c for c in elem if isinstance(c.tag, str))
+        if not items and tag not in _SPECIAL:
             continue
         attrs = dict(items)
         get = attrs.get
@@ -165,7 +155,7 @@ def scan(root: Any) -> PageScan:
             if attrs["itemprop"] == "articleBody":
                 found.article_body.append(elem)
             found.published.extend(_published_values(elem, tag, attrs))
-        elif tag == "meta" or tag == "time":
+        elif attrs and (tag == "meta" or tag == "time"):
             found.published.extend(_published_values(elem, tag, attrs))
     return found
 
