@@ -6,8 +6,9 @@ points at it in ``hints.revisit_of`` (re-extraction reads that full response, ne
 
 Raw first: the WARC record is written (one gzip member per record) before the row that
 points at it, and the file is flushed before each batch of rows is committed, so every
-committed row's ``(warc_path, warc_offset)`` is readable even after a crash. Rows and link edges are inserted in batches, each batch in one transaction together
-with the run's counters, so the run row always matches the rows written so far.
+committed row's ``(warc_path, warc_offset)`` is readable even after a crash. Rows and link
+edges are inserted in batches, each batch in one transaction together with the run's
+counters, so the run row always matches the rows written so far.
 """
 
 from __future__ import annotations

@@ -19,6 +19,7 @@ bytes (one ranged GET) when its length is known.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import io
 import uuid
@@ -125,24 +126,12 @@ _CONTENT_TYPES = {
 }
 
 
-#: Base32 of every 10-bit value (two characters): CPython's ``b32encode`` is Python code with
-#: padding and buffer handling around the same table, and ran four times per page.
-_B32_PAIRS = [a + b for a in "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567" for b in "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"]
-
-
-def _b32_digest(digest: bytes) -> str:
-    """``base64.b32encode(digest)`` of a 20-byte SHA-1 digest (no padding: 160 bits = 32 chars)."""
-    n = int.from_bytes(digest, "big")
-    pairs = _B32_PAIRS
-    return "".join([pairs[(n >> shift) & 0x3FF] for shift in range(150, -1, -10)])
-
-
 def _digest(*parts: bytes) -> str:
     """A WARC digest header value: ``sha1:`` + base32 of the SHA-1 of ``parts``."""
     sha1 = hashlib.sha1()
     for part in parts:
         sha1.update(part)
-    return "sha1:" + _b32_digest(sha1.digest())
+    return "sha1:" + base64.b32encode(sha1.digest()).decode("ascii")
 
 
 def warc_record(
