@@ -24,9 +24,8 @@ from typer.testing import CliRunner
 from pipeline.airflow_local import AirflowHome, free_port
 from pipeline.cli import app
 from pipeline.demo_site import DemoNetwork
-from pipeline.netpolicy import openings_for
 from pipeline.settings import reset_settings_cache
-from tests.test_dags_run import LOGICAL_DATE, output, redesigned_site, stored_urls
+from tests.test_dags_run import LOGICAL_DATE, js_times_source, output, redesigned_site, stored_urls
 from tests.webhook import serve_webhook
 
 pytestmark = [pytest.mark.slow, pytest.mark.airflow]
@@ -44,17 +43,7 @@ def network() -> Iterator[DemoNetwork]:
 def group_sources(network: DemoNetwork, redesigned: str, path: Path) -> Path:
     """The demo outlets plus ``js-times`` (pages turned into JS shells), all on one schedule."""
     data = yaml.safe_load(network.write_sources(path).read_text())
-    data["sources"].append(
-        {
-            "key": "js-times",
-            "name": "JS Times",
-            "homepage": f"{redesigned}/",
-            "discovery": {"feeds": [f"{redesigned}/feed.rss"]},
-            "article_urls": {"allow": [r"/\d{4}/\d{2}/\d{2}/[a-z0-9-]+/$"]},
-            "politeness": {"delay": 0, "download_timeout": 5},
-            "allow_private_networks": openings_for(redesigned),
-        }
-    )
+    data["sources"].append(js_times_source(redesigned))
     for source in data["sources"]:
         source["schedule"] = dict(SCHEDULE)
     path.write_text(yaml.safe_dump(data, sort_keys=False))

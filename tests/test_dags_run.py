@@ -175,6 +175,19 @@ SHELL_PAGE = """<!doctype html><html><head><title>Story {n} | JS Times</title></
 <body><div id="app"></div><script src="/bundle.js"></script></body></html>"""
 
 
+def js_times_source(base_url: str) -> dict[str, Any]:
+    """The ``js-times`` source on ``base_url`` (the redesigned site: its pages turned into JS shells)."""
+    return {
+        "key": "js-times",
+        "name": "JS Times",
+        "homepage": f"{base_url}/",
+        "discovery": {"feeds": [f"{base_url}/feed.rss"]},
+        "article_urls": {"allow": [r"/\d{4}/\d{2}/\d{2}/[a-z0-9-]+/$"]},
+        "politeness": {"delay": 0, "download_timeout": 5},
+        "allow_private_networks": openings_for(base_url),
+    }
+
+
 @pytest.fixture
 def redesigned_site() -> Iterator[str]:
     """A site after a redesign: the feed still lists stories, pages are empty JS shells."""
@@ -228,17 +241,7 @@ def test_quality_gate_fails_a_source_whose_extraction_breaks(
         yaml.safe_dump(
             {
                 "version": 1,
-                "sources": [
-                    {
-                        "key": "js-times",
-                        "name": "JS Times",
-                        "homepage": f"{redesigned_site}/",
-                        "discovery": {"feeds": [f"{redesigned_site}/feed.rss"]},
-                        "article_urls": {"allow": [r"/\d{4}/\d{2}/\d{2}/[a-z0-9-]+/$"]},
-                        "politeness": {"delay": 0, "download_timeout": 5},
-                        "allow_private_networks": openings_for(redesigned_site),
-                    }
-                ],
+                "sources": [js_times_source(redesigned_site)],
             }
         )
     )
