@@ -2,7 +2,8 @@
 
 Migrations create it (``0002`` its first shape, frozen there; ``0003`` onwards from here), so
 a later migration that changes the view recreates it from one definition instead of a
-third copy of the SELECT.
+third copy of the SELECT. The shapes past migrations ask for are pinned by digest
+(``tests/test_migration_sql_pinned.py``): a new shape needs a new parameter and a new migration.
 """
 
 from __future__ import annotations
