@@ -1,0 +1,247 @@
+"""Where a second candidate body could still pay, by how much of the page our body covers.
+
+Issue 15 asks for text F1 >= trafilatura + 0.02 on the WCXB dev pages; the body chooser
+(:mod:`pipeline.extract.chooser`) brings +0.015, and any further candidate costs CPU the
+extractor no longer has (speed sits at its 0.7x floor). This measures, before anything is
+built, what each candidate could win and where: at the chooser's own call site (the pipeline's
+pre-cleaned tree, every candidate cleaned by the same line cleaner as ours), for each article
+page it records trafilatura's precision and default modes and readability, then reports per
+band of our body's share of the page's text (the chooser's gate measure) the hindsight gain and
+loss of switching to each, in summed per-page precision + recall (Δ 7 of it ≈ +0.005 F1 over the
+711 dev articles). It then cross-validates the chooser's logistic model on the folds of
+:mod:`benchmarks.cv` for other gates, weightings and extra body-shape features, and scores two
+structural line trims on our final text (a trailing or leading run of short lines without a
+sentence), so every figure in the README's "rejected" list has its command:
+
+    PYTHONPATH=. .venv/bin/python -m benchmarks.text_bands [--shared ../shared] [--limit N]
+
+Shipped models are used for the pages' own extraction (detection gates the chooser's call);
+only the chooser variants are cross-validated, which is what the comparison is about.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import math
+import re
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+CANDIDATES = ("precision", "default", "readability")
+BANDS = ((0.0, 0.7), (0.7, 0.8), (0.8, 10.0))
+_SENTENCE = re.compile(r"[.!?\u3002\uff01\uff1f\u0964\u061f\u06d4][\"'\u201d\u2019)\]]*$")
+
+
+def _mode_lines(tree: Any, url: str, mode: str) -> list[str]:
+    from trafilatura.core import trafilatura_sequence
+    from trafilatura.settings import Extractor
+    from trafilatura.xml import xmltotxt
+
+    options = Extractor(
+        output_format="python", precision=mode == "precision", comments=False, tables=True, url=url
+    )
+    try:
+        body, _text, _c, _ct = trafilatura_sequence(copy.deepcopy(tree), options, url)
+    except Exception:
+        return []
+    return str(xmltotxt(body, options.formatting) or "").split("\n")
+
+
+@contextmanager
+def _recording(store: dict[str, dict[str, Any]], page: dict[str, Any]) -> Iterator[None]:
+    """Record every candidate body where ``extract_outcome`` calls the chooser (then let it run)."""
+    from pipeline.extract import api, chooser
+
+    namespace = vars(api)  # the name extract_outcome looks up at call time
+    original = chooser.choose
+
+    def record(
+        tree: Any,
+        ours: list[str],
+        page_chars: int,
+        signals: dict[str, float],
+        clean: Callable[[list[str]], list[str]],
+    ) -> chooser.Choice:
+        raw = chooser.readability_lines(copy.deepcopy(tree))
+        entry: dict[str, Any] = {
+            "ours": list(ours),
+            "page_chars": page_chars,
+            "signals": dict(signals),
+            "readability": clean(raw) if raw else [],
+            "superset": bool(raw) and chooser.superset(ours, raw),
+        }
+        for mode in ("precision", "default"):
+            entry[mode] = clean(_mode_lines(tree, page["url"], mode))
+        store[page["id"]] = entry
+        return original(tree, ours, page_chars, signals, clean)
+
+    namespace["choose"] = record
+    try:
+        yield
+    finally:
+        namespace["choose"] = original
+
+
+def _gain(truth: str, new: list[str], old: list[str]) -> float:
+    from benchmarks.train_chooser import precision_recall
+
+    return sum(precision_recall(truth, "\n\n".join(new))) - sum(precision_recall(truth, "\n\n".join(old)))
+
+
+def bands(pages: dict[str, dict[str, Any]], store: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Per share band: pages, and each candidate's hindsight gain / loss over ours."""
+    out: dict[str, Any] = {}
+    for low, high in BANDS:
+        ids = [
+            i for i, e in store.items() if low <= sum(map(len, e["ours"])) / max(e["page_chars"], 1) < high
+        ]
+        row: dict[str, Any] = {"pages": len(ids)}
+        best = [0.0] * len(ids)
+        for name in CANDIDATES:
+            gains = [
+                _gain(pages[i]["text"], store[i][name], store[i]["ours"]) if store[i][name] else 0.0
+                for i in ids
+            ]
+            row[name] = {
+                "won": round(sum(g for g in gains if g > 0), 2),
+                "lost": round(sum(g for g in gains if g < 0), 2),
+            }
+            best = [max(b, g) for b, g in zip(best, gains, strict=True)]
+        row["oracle_all"] = round(sum(best), 2)
+        out[f"{low:.1f}-{min(high, 1.0):.1f}"] = row
+    return out
+
+
+def _shape(prefix: str, lines: list[str]) -> dict[str, float]:
+    n, chars = max(len(lines), 1), max(sum(map(len, lines)), 1)
+    return {
+        prefix + "short-lines": sum(len(line) < 40 for line in lines) / n,
+        prefix + "list-lines": sum(line.startswith("- ") for line in lines) / n,
+        prefix + "table-lines": sum(line.startswith("|") for line in lines) / n,
+        prefix + "sentence-lines": sum(_SENTENCE.search(line) is not None for line in lines) / n,
+        prefix + "mean-line": sum(map(len, lines)) / n / 100,
+        prefix + "digits": sum(ch.isdigit() for line in lines for ch in line) / chars,
+    }
+
+
+def chooser_variants(pages: dict[str, dict[str, Any]], store: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Out-of-fold gain (summed P+R on switched pages) of the chooser's model, several ways."""
+    from benchmarks.cv import K, fold_of
+    from benchmarks.logistic import fit_logistic
+    from pipeline.extract.chooser import FEATURES, features
+    from pipeline.extract.models import log_odds
+
+    samples = []
+    for i, e in store.items():
+        if not e["readability"] or e["superset"]:
+            continue
+        values = features(e["ours"], e["readability"], e["page_chars"], e["signals"])
+        values.update(_shape("ours-", e["ours"]))
+        values.update(_shape("alt-", e["readability"]))
+        share = sum(map(len, e["ours"])) / max(e["page_chars"], 1)
+        samples.append((i, share, values, _gain(pages[i]["text"], e["readability"], e["ours"])))
+    extra = sorted(set(samples[0][2]) - set(FEATURES)) if samples else []
+
+    def run(
+        gate: float, names: list[str], weight: Callable[[float], float], c: float = 3.0
+    ) -> dict[str, Any]:
+        rows = [s for s in samples if s[1] < gate]
+        total, folds, switched = 0.0, [], 0
+        for fold in range(K):
+            train = [s for s in rows if fold_of(s[0]) != fold]
+            model = fit_logistic(
+                [[s[2][n] for n in names] for s in train],
+                [int(s[3] > 0) for s in train],
+                names,
+                c,
+                sample_weight=[weight(s[3]) for s in train],
+                max_iter=5000,
+            )
+            chosen = [s[3] for s in rows if fold_of(s[0]) == fold and log_odds(model, s[2]) > 0]
+            switched += len(chosen)
+            folds.append(round(sum(chosen), 2))
+            total += sum(chosen)
+        return {"judged": len(rows), "switched": switched, "gain": round(total, 2), "folds": folds}
+
+    shipped = list(FEATURES)
+    return {
+        "shipped (gate 0.7)": run(0.7, shipped, lambda g: abs(g) + 1e-3),
+        "gate 0.8": run(0.8, shipped, lambda g: abs(g) + 1e-3),
+        "shape features": run(0.7, shipped + extra, lambda g: abs(g) + 1e-3),
+        "sqrt weights": run(0.7, shipped, lambda g: math.sqrt(abs(g)) + 1e-3),
+        "unweighted": run(0.7, shipped, lambda g: 1.0),
+        "oracle (gate 0.7)": round(sum(max(s[3], 0.0) for s in samples if s[1] < 0.7), 2),
+    }
+
+
+def _sentence(line: str) -> bool:
+    return _SENTENCE.search(line) is not None and len(line.split()) >= 6
+
+
+def trims(pages: dict[str, dict[str, Any]], texts: dict[str, str]) -> dict[str, Any]:
+    """Drop a trailing (leading) run of short lines after the last (before the first) sentence."""
+
+    def tail(lines: list[str], most: int) -> list[str]:
+        last = max((k for k, line in enumerate(lines) if _sentence(line)), default=-1)
+        rest = lines[last + 1 :]
+        return lines[: last + 1] if last >= 0 and rest and all(len(x) < most for x in rest) else lines
+
+    def head(lines: list[str], most: int) -> list[str]:
+        first = next((k for k, line in enumerate(lines) if _sentence(line)), None)
+        lead = lines[:first] if first is not None else []
+        return lines[first:] if lead and all(len(x) < most for x in lead) else lines
+
+    out: dict[str, Any] = {}
+    for name, trim in (("tail", tail), ("head", head)):
+        for most in (30, 60, 100):
+            gains = []
+            for i, text in texts.items():
+                lines = [line for line in text.split("\n\n") if line.strip()]
+                new = trim(lines, most)
+                if new != lines:
+                    gains.append(_gain(pages[i]["text"], new, lines))
+            out[f"{name} < {most} chars"] = {
+                "changed": len(gains),
+                "won": sum(g > 0 for g in gains),
+                "lost": sum(g < 0 for g in gains),
+                "gain": round(sum(gains), 2),
+            }
+    return out
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--shared", type=Path, default=ROOT.parent / "shared")
+    parser.add_argument("--limit", type=int, default=None)
+    args = parser.parse_args(argv)
+    from benchmarks.cv import load_dev_pages
+    from pipeline.extract.api import extract_outcome
+
+    sys.setrecursionlimit(10_000)
+    dev = [p for p in load_dev_pages(args.shared / "data" / "wcxb") if p["page_type"] == "article"]
+    pages = {p["id"]: p for p in dev[: args.limit]}
+    store: dict[str, dict[str, Any]] = {}
+    texts: dict[str, str] = {}
+    for page in pages.values():
+        with _recording(store, page):
+            outcome = extract_outcome(page["html"], page["url"])
+        texts[page["id"]] = outcome.article.text if outcome.article is not None else ""
+    result = {
+        "articles": len(pages),
+        "at_chooser": len(store),
+        "bands": bands(pages, store),
+        "chooser": chooser_variants(pages, store),
+        "trims": trims(pages, texts),
+    }
+    print(json.dumps(result, indent=2))
+    return result
+
+
+if __name__ == "__main__":
+    main()
