@@ -160,6 +160,17 @@ class RecordPipeline:
         item.body = None  # free the page now; the WARC has it
         return None
 
+    def record_item(self, item: FetchItem) -> None:
+        """Record a spider's item handed over directly (``NewsSpider.hand_over``).
+
+        What Scrapy's item path would do with it, minus that path's per-item machinery;
+        Scrapy's ``item_scraped_count`` still counts it (the crawl log's summary line).
+        """
+        self.process_item(item)
+        stats = self.crawler.stats
+        if stats is not None:
+            stats.inc_value("item_scraped_count")
+
     def _record(self, item: FetchItem) -> None:
         known = getattr(self.crawler.spider, "known", {})
         key = url_hash(item.url)
