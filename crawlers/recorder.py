@@ -1,5 +1,8 @@
 """Item pipeline: each ``FetchItem`` becomes a WARC request/response pair plus a ``fetches`` row.
 
+Scrapy opens and closes it as an item pipeline; the spider hands it its items directly
+(``NewsSpider.hand_over`` -> :meth:`RecordPipeline.record_item`), past Scrapy's per-item path.
+
 A 304 becomes a request/``revisit`` pair naming the earlier full capture (see
 :mod:`pipeline.rawstore`); its row keeps the earlier capture's validators and body hash and
 points at it in ``hints.revisit_of`` (re-extraction reads that full response, never the revisit).
