@@ -1,5 +1,8 @@
 """Item pipeline: each ``FetchItem`` becomes a WARC request/response pair plus a ``fetches`` row.
 
+Scrapy opens and closes it as an item pipeline; the spider hands it its items directly
+(``NewsSpider.hand_over`` -> :meth:`RecordPipeline.record_item`), past Scrapy's per-item path.
+
 A 304 becomes a request/``revisit`` pair naming the earlier full capture (see
 :mod:`pipeline.rawstore`); its row keeps the earlier capture's validators and body hash and
 points at it in ``hints.revisit_of`` (re-extraction reads that full response, never the revisit).
@@ -159,6 +162,17 @@ class RecordPipeline:
                 self._closing = asyncio.ensure_future(engine.close_spider_async(reason="recorder_failed"))
         item.body = None  # free the page now; the WARC has it
         return None
+
+    def record_item(self, item: FetchItem) -> None:
+        """Record a spider's item handed over directly (``NewsSpider.hand_over``).
+
+        What Scrapy's item path would do with it, minus that path's per-item machinery;
+        Scrapy's ``item_scraped_count`` still counts it (the crawl log's summary line).
+        """
+        self.process_item(item)
+        stats = self.crawler.stats
+        if stats is not None:
+            stats.inc_value("item_scraped_count")
 
     def _record(self, item: FetchItem) -> None:
         known = getattr(self.crawler.spider, "known", {})

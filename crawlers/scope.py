@@ -57,8 +57,15 @@ class Scope:
         # Listings and related blocks repeat the same links page after page; a bounded cache
         # keeps canonicalisation off the per-page profile without growing with the site.
         self.canonical = lru_cache(maxsize=16384)(self._canonical)  # type: ignore[method-assign]
+        # The same for the site a URL belongs to (URL patterns, the article verdict, is_own
+        # and the trailing-slash rule all ask it, several times per link).
+        self.owner = lru_cache(maxsize=16384)(self._owner)  # type: ignore[method-assign]
 
     def owner(self, url: str) -> Source | None:
+        """The configured source whose domains hold ``url`` (this one first), or ``None``."""
+        return self._owner(url)
+
+    def _owner(self, url: str) -> Source | None:
         if same_site(url, self.source.allowed_domains):
             return self.source
         for other in self.others:
@@ -67,7 +74,7 @@ class Scope:
         return None
 
     def is_own(self, url: str) -> bool:
-        return same_site(url, self.source.allowed_domains)
+        return self.owner(url) is self.source
 
     def canonical(self, url: str) -> str:
         """The canonical form, with the trailing-slash rule of the site the URL belongs to."""

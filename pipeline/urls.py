@@ -64,7 +64,33 @@ def safe_join(base: str, href: str) -> str | None:
 
     One broken link on a page (``http://[::1``, a port that is no number) must cost that
     link, never the page: crawler, extraction and load all join links through this.
+
+    A root-relative link (``/2026/05/story``, the usual kind) depends only on the scheme
+    and host of ``base``, not on its path: it is joined once per host and link and cached
+    (:func:`_join_rooted`), since every page of a site repeats its navigation and listing
+    links. The same answer as ``urljoin(base, href)`` (pinned by ``tests/test_urls.py``).
     """
+    if href.startswith("/"):
+        try:
+            parts = urlsplit(base)  # cached by urllib for the page's many links
+        except ValueError:
+            return None  # urljoin would raise the same for this base
+        if parts.scheme in ("http", "https") and parts.netloc:
+            return _join_rooted(parts.scheme, parts.netloc, href)
+    return _join(base, href)
+
+
+@lru_cache(maxsize=16384)
+def _join_rooted(scheme: str, netloc: str, href: str) -> str | None:
+    """``safe_join`` of a link starting with ``/`` against any URL with this scheme and host.
+
+    ``urljoin`` reads nothing else of the base for such a link: a path from the root ignores
+    the base's path and query, and a network-path link (``//host/…``) its host as well.
+    """
+    return _join(f"{scheme}://{netloc}", href)
+
+
+def _join(base: str, href: str) -> str | None:
     try:
         absolute = urljoin(base, href)
         urlsplit(absolute).port  # noqa: B018 - raises ValueError for a bad port

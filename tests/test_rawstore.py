@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import gzip
+import zlib
 from pathlib import Path
 from typing import Any
 
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
-from pipeline.rawstore import RunWarcWriter, body_hash, read_ref, read_response, run_warc_path
+from pipeline.rawstore import (
+    GZIP_LEVEL,
+    RunWarcWriter,
+    body_hash,
+    gzip_member,
+    read_ref,
+    read_response,
+    run_warc_path,
+)
 
 
 def test_records_read_back_by_offset(tmp_path: Path) -> None:
@@ -206,3 +216,13 @@ def test_records_are_byte_identical_to_warcios_writer(monkeypatch: pytest.Monkey
     assert ours == _warcio_bytes(
         "request", url, {"WARC-Date": date, "WARC-Concurrent-To": rid}, request(), None
     )
+
+
+@pytest.mark.parametrize("size", [0, 1, 300, 2_000, 7_000, 16_000, 32_506, 32_507, 40_000, 300_000])
+def test_gzip_members_are_the_full_window_stream(size: int) -> None:
+    """A record compressed with a window sized to it: the bytes of the full 32 kB window."""
+    words = b" ".join(b"%d-%x" % (i * i % 997, i) for i in range(size))
+    data = (b"<p>newsflow</p> " + words)[:size]
+    member = gzip_member(data)
+    assert member == zlib.compress(data, GZIP_LEVEL, wbits=zlib.MAX_WBITS | 16)
+    assert gzip.decompress(member) == data

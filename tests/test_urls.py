@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from urllib.parse import urljoin, urlsplit
+
 import pytest
 
-from pipeline.urls import canonicalize, same_site, url_hash
+from pipeline.urls import canonicalize, safe_join, same_site, url_hash
 
 
 @pytest.mark.parametrize(
@@ -33,3 +35,47 @@ def test_same_site() -> None:
     assert not same_site("http://127.0.0.1:8702/x", ["127.0.0.1:8701"])
     assert same_site("https://www.example.com/x", ["example.com"])
     assert not same_site("https://badexample.com/x", ["example.com"])
+
+
+BASES = [
+    "http://news.test/2026/05/story?page=2#top",
+    "https://News.Test:8443/a/b/",
+    "http://127.0.0.1:8701",
+    "http://[::1]:8080/x;p?q",
+    "http://user:pw@news.test/a/../b",
+    "http://news.test:99999/x",  # a base whose port is no port: every join fails
+    "http://[::1/broken",  # unparseable base
+    "ftp://files.test/pub/",
+    "http:/no-host",
+]
+HREFS = [
+    "/",
+    "/2026/05/other-story",
+    "/a/./b/../c?x=1#frag",
+    "/;params?q",
+    "//cdn.test/img.png",
+    "//[::1/broken",
+    "//evil.test:bad/x",
+    "/\t/evil.test/x",
+    "/a:b/c",
+    "/%7Euser/",
+    "relative/path",
+    "../up",
+    "?only=query",
+    "#frag",
+    "https://other.test/x",
+    "http://[::1",
+]
+
+
+@pytest.mark.parametrize("base", BASES)
+def test_safe_join_is_urljoin(base: str) -> None:
+    """The cached root-relative path answers exactly what ``urljoin`` (+ the port check) does."""
+    for href in HREFS:
+        try:
+            expected: str | None = urljoin(base, href)
+            urlsplit(expected).port  # noqa: B018
+        except ValueError:
+            expected = None
+        assert safe_join(base, href) == expected, (base, href)
+        assert safe_join(base, href) == expected, (base, href)  # the cached answer too
