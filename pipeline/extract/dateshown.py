@@ -204,6 +204,12 @@ def visible_text(tree: HtmlElement, headline: HtmlElement | None = None, limit: 
 _MDY_SCAN = re.compile(r"\b([^\W\d_]{3,10})\.?\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+(\d{4})\b", re.I)
 
 
+#: What every ``_MDY_SCAN`` match holds ("5, 2023", "5th 2023"), opening with a digit so that
+#: the engine skips from digit to digit: a text without it has no such date, and the word-led
+#: scan is skipped (about half the pages).
+_MDY_NEEDS = re.compile(r"\d(?:st|nd|rd|th)?,?\s+\d{4}\b", re.I)
+
+
 def _mdy_month(match: re.Match[str]) -> bool:
     return match[1].lower() in MONTHS
 
@@ -262,6 +268,8 @@ def text_dateline(
     text = ascii_digits(visible_text(tree, headline, limit))
     found: list[tuple[int, datetime]] = []
     for rx, parse in _TEXT_DATE_FORMATS:
+        if rx is _MDY_SCAN and _MDY_NEEDS.search(text) is None:
+            continue
         for match in rx.finditer(text):
             if rx is _MDY_SCAN and not _mdy_month(match):
                 continue
