@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import itertools
 import re
+from pathlib import Path
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from lxml import etree
 
 from pipeline.extract import dateparse, dateshown, datewords
 
@@ -119,3 +121,51 @@ def test_every_small_date_shape_matches_like_the_plain_forms() -> None:
             matched += bool(found)
         checked += 1
     assert checked == 6 * 6 * 6 * 4 * 5 * 4 * 4 and matched > 1000
+
+
+CRAFTED = """<html><body role="dialog"><div role="dialog"><p>Republish this story</p></div>
+<div aria-modal="true" role="alertdialog"><a href="/x">SIGN UP NOW FOR FREE</a></div>
+<section role="Dialog"><p>Not exactly a dialog role</p></section><dialog aria-modal="false">x</dialog>
+<p><a href="/a">READ MORE: THE WHOLE STORY</a> <a>NO HREF HERE</a> <a href="">EMPTY HREF</a>
+<a href="/b">\u00a0</a> <a href="/c"> \t\n</a> <a href="/d">Mixed Case</a> <a href="/e">ÉCOLE 2026</a>
+<a href="/f"><span>NESTED</span> <b>CAPS</b></a></p></body></html>"""
+
+
+def _trees() -> list[etree._Element]:
+    from pipeline.extract.parsing import parse_html
+
+    fixtures = Path(__file__).parent / "fixtures"
+    pages = [p.read_text(encoding="utf-8", errors="replace") for p in sorted(fixtures.rglob("*.html"))]
+    trees = [parse_html(html) for html in [*pages, CRAFTED]]
+    assert len(trees) > 20
+    return [t for t in trees if t is not None]
+
+
+def test_dialogs_and_caps_links_are_what_their_xpaths_select() -> None:
+    """``cleaning``'s walks against the XPath expressions they replaced (fixtures + edge cases)."""
+    from pipeline.extract import cleaning, rules
+
+    caps_xpath = ".//a[@href][normalize-space()][translate(., 'abcdefghijklmnopqrstuvwxyz', '') = .]"
+    found_dialogs = found_caps = 0
+    for tree in _trees():
+        for root in (tree, tree.find(".//body")):
+            if root is None:
+                continue
+            dialogs = cleaning._dialogs(root)
+            assert dialogs == root.xpath(rules.DIALOG_XPATH)
+            caps = cleaning._caps_links(root)
+            assert caps == root.xpath(caps_xpath)
+            found_dialogs += len(dialogs)
+            found_caps += len(caps)
+    assert found_dialogs >= 3 and found_caps >= 4
+
+
+def test_teaser_card_parents_are_what_the_count_xpath_selects() -> None:
+    from pipeline.extract import signals
+
+    seen = 0
+    for tree in _trees():
+        walked = [el for el in tree.iter(etree.Element) if len(el) >= signals.CARD_CHILDREN]
+        assert walked == tree.xpath("descendant-or-self::*[count(node()[not(self::text())]) >= 4]")
+        seen += len(walked)
+    assert seen > 50

@@ -178,21 +178,30 @@ def visible_text(tree: HtmlElement, headline: HtmlElement | None = None, limit: 
     size = 0
 
     def walk(el: HtmlElement) -> None:
+        # Each read of an lxml property (tag, text, tail, an attribute) builds a new string:
+        # every one is read once.
         nonlocal size
         if size > limit:
             return
-        hidden = not isinstance(el.tag, str) or el.tag in _INVISIBLE
-        if not hidden and (el.get("class") or el.get("id")) and el not in holds_headline:
-            hidden = bool(_TEASER_MARKER.search(_marker(el)))
-        if not hidden and el.text:
-            parts.append(el.text)
-            size += len(el.text)
-        if not hidden:
-            for child in el:
-                walk(child)
-        if el.tail:
-            parts.append(el.tail)
-            size += len(el.tail)
+        tag = el.tag
+        if isinstance(tag, str) and tag not in _INVISIBLE:
+            css, ident = el.get("class"), el.get("id")
+            teaser = (
+                (css or ident)
+                and el not in holds_headline
+                and _TEASER_MARKER.search(f"{css or ''} {ident or ''}".lower())
+            )
+            if not teaser:
+                text = el.text
+                if text:
+                    parts.append(text)
+                    size += len(text)
+                for child in el:
+                    walk(child)
+        tail = el.tail
+        if tail:
+            parts.append(tail)
+            size += len(tail)
 
     walk(body if body is not None else tree)
     return " ".join(" ".join(parts).split())
