@@ -54,7 +54,9 @@ def test_same_tree_and_element_classes_as_trafilatura(name: str, html: str) -> N
 def test_form_elements_keep_their_lxml_html_classes() -> None:
     tree = parse_html(ODD_INPUTS[5])
     assert tree is not None
-    classes = {el.tag: type(el).__name__ for el in tree.iter("form", "input", "select", "textarea", "label", "p")}
+    classes = {
+        el.tag: type(el).__name__ for el in tree.iter("form", "input", "select", "textarea", "label", "p")
+    }
     assert classes == {
         "form": "FormElement",
         "input": "InputElement",
