@@ -10,7 +10,7 @@ arrays in a ``lines.json``); inference is plain Python.
 Cross-validation rejected it (see ``benchmarks/train_lines.py`` for the figures), so it was
 moved out of ``pipeline/extract``: the extractor runs the rule cleaner only. To try a new
 variant, train it with ``train_lines.py``, call :func:`classify_lines` from
-``pipeline.extract.api._clean_body`` and register ``"lines": "benchmarks.train_lines:train"``
+``pipeline.extract.htmlbody.clean_body`` and register ``"lines": "benchmarks.train_lines:train"``
 in ``benchmarks.cv.TRAINERS`` so ``python -m benchmarks.extraction`` scores it per fold.
 
 Per-source rules stay hard rules (they are the operator's word, and site-learned lines are

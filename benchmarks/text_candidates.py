@@ -59,7 +59,7 @@ def _readability(html: str) -> str:
     from lxml.html import fromstring
     from trafilatura.readability_lxml import Document
 
-    from pipeline.extract.api import _parse
+    from pipeline.extract.parsing import parse_html as _parse
 
     tree = _parse(html)
     if tree is None:
@@ -89,8 +89,9 @@ def _justext(html: str, language: str | None) -> str:
 
 def candidates(page: dict[str, Any]) -> dict[str, str]:
     """Every candidate body of one dev page, as text."""
-    from pipeline.extract.api import _parse, extract_outcome
+    from pipeline.extract.api import extract_outcome
     from pipeline.extract.cleaning import preclean_tree
+    from pipeline.extract.parsing import parse_html as _parse
 
     outcome = extract_outcome(page["html"], page["url"])
     out = {"ours": outcome.article.text if outcome.article is not None else ""}

@@ -109,11 +109,12 @@ def page_row(page: dict[str, Any]) -> Row:
         (page["id"], hashlib.sha1(page["html"].encode("utf-8", "replace")).hexdigest(), _detector_key())
     )
     if key not in _cache:
-        from pipeline.extract.api import _parse, extract_outcome
+        from pipeline.extract.api import extract_outcome
         from pipeline.extract.dateconf import features
         from pipeline.extract.dates import date_evidence
         from pipeline.extract.jsonld import parse_jsonld
         from pipeline.extract.metadata import extract_page_meta
+        from pipeline.extract.parsing import parse_html as _parse
 
         truth = (page.get("date") or "")[:10]
         tree = _parse(page["html"])

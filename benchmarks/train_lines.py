@@ -75,7 +75,7 @@ def page_samples(page: dict[str, Any]) -> tuple[list[list[float]], list[int], li
     if cached is not None:
         return cached
     from benchmarks.lineclass import candidate_rows
-    from pipeline.extract import api
+    from pipeline.extract import htmlbody, parsing
     from pipeline.extract.cleaning import preclean_tree
     from pipeline.extract.jsonld import parse_jsonld
     from pipeline.extract.metadata import extract_page_meta
@@ -83,11 +83,11 @@ def page_samples(page: dict[str, Any]) -> tuple[list[list[float]], list[int], li
     rows: list[list[float]] = []
     labels: list[int] = []
     weights: list[float] = []
-    tree = api._parse(page["html"]) if page["page_type"] == "article" and page["text"] else None
-    if tree is not None and api.nesting_depth(tree) < api.MAX_DEPTH:
+    tree = parsing.parse_html(page["html"]) if page["page_type"] == "article" and page["text"] else None
+    if tree is not None and parsing.nesting_depth(tree) < parsing.MAX_DEPTH:
         meta = extract_page_meta(tree, parse_jsonld(tree), page["url"])
         precleaned = preclean_tree(tree, [], page["url"])
-        raw, body = api._body_lines(tree, page["url"], precleaned.page_chars)
+        raw, body = htmlbody.body_lines(tree, page["url"], precleaned.page_chars)
         lines, features = candidate_rows(tree, raw, body, meta.title)
         truth_tokens = _TOKEN.findall(page["text"])
         truth_shingles = {tuple(truth_tokens[i : i + 4]) for i in range(max(0, len(truth_tokens) - 3))}

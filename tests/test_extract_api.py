@@ -248,10 +248,10 @@ def test_author_box_with_a_bio_gives_its_name() -> None:
 
 def test_bare_extraction_fallback_gives_the_same_text(monkeypatch: pytest.MonkeyPatch) -> None:
     """The path for a trafilatura without its internal cascade helper (a version bump) still works."""
-    import pipeline.extract.api as api
+    import pipeline.extract.htmlbody as htmlbody
 
     direct = extract_article(fixture("seed_story.html"), SEED_URL)
-    monkeypatch.setattr(api, "_sequence", None)
+    monkeypatch.setattr(htmlbody, "_sequence", None)
     fallback = extract_article(fixture("seed_story.html"), SEED_URL)
     assert direct is not None and fallback is not None
     assert fallback.text == direct.text
@@ -279,7 +279,7 @@ def test_bare_extraction_fallback_gives_the_same_text(monkeypatch: pytest.Monkey
     ],
 )
 def test_furniture_only_text_is_told_from_short_bodies(text: str, furniture: bool) -> None:
-    from pipeline.extract.api import is_furniture_only
+    from pipeline.extract.notices import is_furniture_only
 
     assert is_furniture_only(text) is furniture
 

@@ -9,8 +9,8 @@ from sqlalchemy import text
 
 from pipeline.db.engine import make_engine
 from pipeline.extract import extract_outcome
-from pipeline.extract.api import _parse
 from pipeline.extract.jsonld import parse_jsonld
+from pipeline.extract.parsing import parse_html as _parse
 from pipeline.extract.paywall import ends_in_prompt, page_signals, paywall_flags
 from pipeline.stages.load import load
 from tests.loadkit import add_record, make_run, make_source

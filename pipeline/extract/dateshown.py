@@ -178,21 +178,30 @@ def visible_text(tree: HtmlElement, headline: HtmlElement | None = None, limit: 
     size = 0
 
     def walk(el: HtmlElement) -> None:
+        # Each read of an lxml property (tag, text, tail, an attribute) builds a new string:
+        # every one is read once.
         nonlocal size
         if size > limit:
             return
-        hidden = not isinstance(el.tag, str) or el.tag in _INVISIBLE
-        if not hidden and (el.get("class") or el.get("id")) and el not in holds_headline:
-            hidden = bool(_TEASER_MARKER.search(_marker(el)))
-        if not hidden and el.text:
-            parts.append(el.text)
-            size += len(el.text)
-        if not hidden:
-            for child in el:
-                walk(child)
-        if el.tail:
-            parts.append(el.tail)
-            size += len(el.tail)
+        tag = el.tag
+        if isinstance(tag, str) and tag not in _INVISIBLE:
+            css, ident = el.get("class"), el.get("id")
+            teaser = (
+                (css or ident)
+                and el not in holds_headline
+                and _TEASER_MARKER.search(f"{css or ''} {ident or ''}".lower())
+            )
+            if not teaser:
+                text = el.text
+                if text:
+                    parts.append(text)
+                    size += len(text)
+                for child in el:
+                    walk(child)
+        tail = el.tail
+        if tail:
+            parts.append(tail)
+            size += len(tail)
 
     walk(body if body is not None else tree)
     return " ".join(" ".join(parts).split())
@@ -202,6 +211,12 @@ def visible_text(tree: HtmlElement, headline: HtmlElement | None = None, limit: 
 #: tried at every word boundary of a 20 kB text cost ~3 ms a page; a word, then a set lookup
 #: (:func:`_mdy_month`), finds the same dates about five times faster.
 _MDY_SCAN = re.compile(r"\b([^\W\d_]{3,10})\.?\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+(\d{4})\b", re.I)
+
+
+#: What every ``_MDY_SCAN`` match holds ("5, 2023", "5th 2023"), opening with a digit so that
+#: the engine skips from digit to digit: a text without it has no such date, and the word-led
+#: scan is skipped (about half the pages).
+_MDY_NEEDS = re.compile(r"\d(?:st|nd|rd|th)?,?\s+\d{4}\b", re.I)
 
 
 def _mdy_month(match: re.Match[str]) -> bool:
@@ -262,6 +277,8 @@ def text_dateline(
     text = ascii_digits(visible_text(tree, headline, limit))
     found: list[tuple[int, datetime]] = []
     for rx, parse in _TEXT_DATE_FORMATS:
+        if rx is _MDY_SCAN and _MDY_NEEDS.search(text) is None:
+            continue
         for match in rx.finditer(text):
             if rx is _MDY_SCAN and not _mdy_month(match):
                 continue

@@ -157,11 +157,19 @@ def month_number(word: str, language: str | None = None) -> int | None:
 
 _WORD = r"([^\W\d_]{3,}\.?)"
 #: "7 décembre 2026", "7. Dezember 2026", "7 de diciembre de 2026", "7 декабря 2026 г."
+#: (Digit first, its "not after a digit" test right after it: ``\d(?<!\d\d)`` is ``(?<!\d)\d``,
+#: and a pattern that opens with a character class is scanned from digit to digit.)
 DAY_WORD_YEAR = re.compile(
-    rf"(?<!\d)(\d{{1,2}})(?:\.|er|º|°)?\s+(?:de\s+)?{_WORD},?\s+(?:de\s+)?(\d{{4}})(?!\d)"
+    rf"(\d(?<!\d\d)\d?)(?:\.|er|º|°)?\s+(?:de\s+)?{_WORD},?\s+(?:de\s+)?(\d{{4}})(?!\d)"
 )
-#: "Dezember 7, 2026", "ديسمبر 7، 2026"
-WORD_DAY_YEAR = re.compile(rf"{_WORD}\s+(\d{{1,2}})(?:st|nd|rd|th)?[,،]?\s+(\d{{4}})(?!\d)")
+#: "Dezember 7, 2026", "ديسمبر 7، 2026". The month word is a whole run of letters, so a match
+#: starts where a run starts: the lookbehind says so up front, and the scan stops at once inside
+#: a word instead of matching its letters to the end and backing off one by one (the same
+#: matches, half the cost).
+WORD_DAY_YEAR = re.compile(rf"(?<![^\W\d_]){_WORD}\s+(\d{{1,2}})(?:st|nd|rd|th)?[,،]?\s+(\d{{4}})(?!\d)")
+#: What every ``WORD_DAY_YEAR`` match holds, opening with a digit (a fast scan): without it the
+#: word-led scan is skipped.
+_WORD_DAY_YEAR_NEEDS = re.compile(r"\d(?:st|nd|rd|th)?[,،]?\s+\d{4}(?!\d)")
 #: "2026年12月7日" (Chinese, Japanese), "2026년 12월 7일" (Korean)
 CJK_YMD = re.compile(r"(?<!\d)(\d{4})\s*[年년]\s*(\d{1,2})\s*[月월]\s*(\d{1,2})\s*[日일]")
 
@@ -189,7 +197,7 @@ def word_dates(text: str, language: str | None = None) -> Iterator[tuple[int, da
         month = month_number(match[2], language)
         if month is not None:
             _add(found, match.start(), int(match[3]), month, int(match[1]))
-    for match in WORD_DAY_YEAR.finditer(text):
+    for match in WORD_DAY_YEAR.finditer(text) if _WORD_DAY_YEAR_NEEDS.search(text) else ():
         month = month_number(match[1], language)
         if month is not None:
             _add(found, match.start(), int(match[3]), month, int(match[2]))

@@ -10,6 +10,9 @@ short line, and (checked by the caller) no article body anywhere, JSON included.
 A JavaScript shell (an empty mount point filled by a later XHR) has no body in the HTML
 nor in its embedded JSON; :func:`looks_like_js_shell` lets the outcome name that cause,
 so the quality gate can tell a redesign to a client-rendered site from a listing.
+
+An article page whose CMS rendered the chrome around an empty body container leaves only
+headline, byline and share buttons: :func:`is_furniture_only` names that text.
 """
 
 from __future__ import annotations
@@ -20,6 +23,13 @@ from collections.abc import Iterable
 from lxml.html import HtmlElement
 
 from pipeline.extract.cleaning import normalise_line
+
+#: Below this many characters of HTML text a page with framework markers is a JavaScript shell.
+SHELL_TEXT_CHARS = 200
+SHELL_REASON = "JavaScript shell: no body text in the HTML or its embedded JSON"
+#: Text this short with no sentence in it is page furniture, not a body.
+FURNITURE_MAX_CHARS = 400
+FURNITURE_REASON = "no body text: only headline, byline and page furniture (no sentence)"
 
 #: A main text longer than this (characters) is an article or a listing, not a notice page.
 MAX_NOTICE_PAGE_CHARS = 1200
@@ -119,3 +129,22 @@ def looks_like_js_shell(tree: HtmlElement, has_state: bool, asks_js: bool) -> bo
     Called only for pages with almost no text (the mount-point search scans every element).
     """
     return has_state or asks_js or bool(tree.xpath(_MOUNT_XPATH))
+
+
+_SENTENCE_END = re.compile(r"[.!?;:\u3002\uff01\uff1f\u0964\u061f\u06d4][\"'\u201d\u2019)\]]*(?:\s|$)")
+#: Scripts that end sentences with a space, not a mark (Thai, Lao, Tibetan, Myanmar, Khmer):
+#: no sentence end proves nothing there.
+_UNPUNCTUATED_SCRIPT = re.compile(r"[\u0e00-\u0eff\u0f00-\u0fff\u1000-\u109f\u1780-\u17ff]")
+
+
+def is_furniture_only(text: str) -> bool:
+    """Short text without a single sentence end: a headline, a byline, share buttons.
+
+    Every body, even a one-paragraph brief, ends a sentence somewhere; chrome (section label,
+    headline, "By …", dates, "Facebook Twitter Email Print") never does. Text mostly in a
+    script that does not mark sentence ends is never judged furniture.
+    """
+    if len(text) > FURNITURE_MAX_CHARS or _SENTENCE_END.search(text) is not None:
+        return False
+    letters = sum(1 for ch in text if ch.isalpha())
+    return len(_UNPUNCTUATED_SCRIPT.findall(text)) * 3 < max(letters, 1)

@@ -190,8 +190,15 @@ def _in_chrome(el: HtmlElement) -> bool:
 
 def _markers(tree: HtmlElement) -> tuple[list[str], bool]:
     """Paywall markers in class/id values outside the chrome, and whether one holds a gate."""
-    values = "\n".join(_ATTRIBUTES(tree)).lower()
+    joined = "\n".join(_ATTRIBUTES(tree))
+    values = joined.lower()
     if not any(word in values for word in _QUICK):
+        return [], False
+    # A marker lies within one class/id value (its bounds are spaces, "_" or "-", and the
+    # separator here is a newline), so no match in all values together means no element has
+    # one: most pages with a quick word ("plus-", "meter") stop here, before a proxy is made
+    # for every element that has a class or an id.
+    if _MARKER.search(joined) is None:
         return [], False
     markers: list[str] = []
     gate_shown = False

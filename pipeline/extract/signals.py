@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any
+from typing import Any, cast
 from urllib.parse import unquote, urlsplit
 
 from lxml import etree
@@ -85,13 +85,18 @@ def _norm(text: str) -> str:
     return " ".join(text.split()).casefold()
 
 
-def _linked_share(body: HtmlElement, paras: list[str]) -> float:
+def _anchors(body: HtmlElement) -> list[tuple[str | None, str]]:
+    """Every link's ``href`` and text, read once for the two link signals."""
+    return [(a.get("href"), a.text_content() or "") for a in body.iter("a")]
+
+
+def _linked_share(anchors: list[tuple[str | None, str]], paras: list[str]) -> float:
     """Share of the text's paragraphs that are the text of a link: a listing's teasers."""
     if not paras:
         return 0.0
-    anchors = {_norm(a.text_content() or "") for a in body.iter("a") if a.get("href")}
-    anchors.discard("")
-    return sum(1 for p in paras if _norm(p) in anchors) / len(paras)
+    linked = {_norm(text) for href, text in anchors if href}
+    linked.discard("")
+    return sum(1 for p in paras if _norm(p) in linked) / len(paras)
 
 
 #: Text units of a link that reads like a headline, and of a teaser card (headline + excerpt).
@@ -99,25 +104,32 @@ HEADLINE_UNITS = (25.0, 300.0)
 CARD_UNITS = 40.0
 
 
-def _headline_links(body: HtmlElement) -> int:
+def _headline_links(anchors: list[tuple[str | None, str]]) -> int:
     """Links whose text is headline-sized: a listing shows dozens, an article a few related."""
     low, high = HEADLINE_UNITS
-    return sum(1 for a in body.iter("a") if low <= text_units(a.text_content() or "") <= high)
+    return sum(1 for _href, text in anchors if low <= text_units(text) <= high)
 
 
-_CARD_PARENTS = "descendant-or-self::*[count(node()[not(self::text())]) >= 4]"
+#: The card parents are the elements with at least 4 child nodes other than text, i.e.
+#: ``descendant-or-self::*[count(node()[not(self::text())]) >= 4]``; ``len()`` of an element
+#: counts exactly those (elements, comments, processing instructions), and asking it in a walk
+#: costs half of that XPath's count on every element.
+CARD_CHILDREN = 4
+_LINKED_CHILDREN = etree.XPath("*[.//a]")
 
 
 def _teaser_cards(body: HtmlElement) -> int:
     """The largest run of look-alike siblings (same tag and class) that each hold a link and
     some text: the grid of cards a listing or a product collection is made of.
 
-    Parents and their linked children are selected in C, and a group no larger than the best
-    run so far is not measured (measuring a child's text is the expensive part).
+    Linked children are selected in C, and a group no larger than the best run so far is not
+    measured (measuring a child's text is the expensive part).
     """
     best = 0
-    for parent in body.xpath(_CARD_PARENTS):
-        linked = parent.xpath("*[.//a]")
+    for parent in body.iter(etree.Element):
+        if len(parent) < CARD_CHILDREN:
+            continue
+        linked = _LINKED_CHILDREN(parent)
         if len(linked) <= best:
             continue
         groups: dict[tuple[str, str], list[HtmlElement]] = {}
@@ -147,13 +159,18 @@ def _price_marks(body: HtmlElement) -> int:
     return classes + len(_PRICE_ITEMPROPS(body))
 
 
+#: Link texts as plain strings (a smart string would make an element proxy for each).
+_LINK_TEXTS = etree.XPath(".//a[@href]//text()", smart_strings=False)
+_LINKED_HEADINGS = etree.XPath(".//h2[.//a] | .//h3[.//a] | .//h4[.//a]")
+
+
 def _structure(body: HtmlElement) -> tuple[float, int, int]:
     """Link density (share of visible characters inside links), teaser headings, article cards."""
     page_chars = len("".join((body.text_content() or "").split()))
-    link_chars = len("".join("".join(body.xpath(".//a[@href]//text()")).split()))
+    link_chars = len("".join("".join(cast(list[str], _LINK_TEXTS(body))).split()))
     density = link_chars / page_chars if page_chars else 1.0
     linked = 0
-    for heading in body.xpath(".//h2[.//a] | .//h3[.//a] | .//h4[.//a]"):
+    for heading in _LINKED_HEADINGS(body):
         heading_chars = len("".join((heading.text_content() or "").split()))
         in_links = sum(len("".join((a.text_content() or "").split())) for a in heading.iter("a"))
         if heading_chars and in_links >= 0.8 * heading_chars:
@@ -184,6 +201,7 @@ def page_signals(
     units = text_units(text)
     body = tree.find(".//body") if body_source == "html" else None
     density, linked, cards = _structure(body) if body is not None else (0.0, 0, 0)
+    anchors = _anchors(body) if body is not None else []
     path = urlsplit(url).path
     return {
         "body-in-json": float(body_source != "html"),
@@ -199,9 +217,9 @@ def page_signals(
         "link-density": density,
         "teaser-headings": _log(linked),
         "article-cards": _log(cards),
-        "linked-paragraphs": _linked_share(body, paras) if body is not None else 0.0,
+        "linked-paragraphs": _linked_share(anchors, paras) if body is not None else 0.0,
         "time-elements": _log(len(body.findall(".//time"))) if body is not None else 0.0,
-        "headline-links": _log(_headline_links(body)) if body is not None else 0.0,
+        "headline-links": _log(_headline_links(anchors)) if body is not None else 0.0,
         "teaser-cards": _log(_teaser_cards(body)) if body is not None else 0.0,
         "price-marks": _log(_price_marks(body)) if body is not None else 0.0,
         "listing-url": float(bool(_LISTING_PATH.search(path)) or path in {"", "/"}),
