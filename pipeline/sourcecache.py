@@ -155,7 +155,8 @@ def check_and_remember(path: Path, text: str) -> CheckedSources:
 
 
 def _entry_key(path: Path, text: str) -> str:
-    digest = hashlib.sha256(f"{FORMAT}:{BUCKETS}:{path}\0".encode())
+    # The resolved path: the crawl stage hands its subprocess ``path.resolve()``.
+    digest = hashlib.sha256(f"{FORMAT}:{BUCKETS}:{path.resolve()}\0".encode())
     here = Path(__file__).resolve().parent
     for name in _CODE_FILES:
         digest.update((here / name).read_bytes())
