@@ -97,19 +97,20 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     from sqlalchemy import select
 
-    from pipeline.config import ConfigError, load_sources
+    from pipeline.config import ConfigError
     from pipeline.db.engine import make_engine, session_scope
     from pipeline.db.models import CrawlRun
     from pipeline.rawstore import run_warc_path
     from pipeline.runs import start_run, sync_source
     from pipeline.settings import get_settings
+    from pipeline.sourcecache import load_source, load_valid_sources
 
     settings = get_settings()
     database_url = args.database_url or settings.database_url
     raw_store = args.raw_store or settings.raw_store
+    sources_file = Path(args.sources) if args.sources else None
     try:
-        sources = load_sources(Path(args.sources) if args.sources else None)
-        source = sources.get(args.source)
+        source = load_source(args.source, sources_file)
     except ConfigError as exc:
         print(f"error: {redact(exc)}", file=sys.stderr)
         return EXIT_USAGE
@@ -186,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
     process.crawl(
         crawler,
         source=source,
-        scope=Scope(source, sources.sources),
+        scope=Scope(source, load_valid_sources(sources_file)),
         options=options,
         known=known,
         purged=purged,

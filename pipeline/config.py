@@ -4,7 +4,7 @@ The file is validated strictly (unknown keys are errors) and every error names t
 the source key and the line, so that a typo is caught by ``newsflow sources check`` and by
 the DAG processor before anything runs.
 
-About 440 lines, kept whole on purpose: they are the schema of one file (the pydantic models
+About 460 lines, kept whole on purpose: they are the schema of one file (the pydantic models
 of every section, their cross-field checks and the two parse entry points), read and changed
 together; locating errors in the file lives in :mod:`pipeline.config_errors`.
 """
@@ -16,6 +16,7 @@ import hashlib
 import json
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -380,6 +381,26 @@ def parse_sources_partial(text: str, path: str = "sources.yaml") -> tuple[list[S
     problems of the file as a whole (YAML syntax, aliases, size, a bad top level) raise
     :class:`ConfigError`.
     """
+    checked = check_sources(text, path)
+    return [source for source, _raw in checked.valid], checked.issues
+
+
+@dataclass(frozen=True)
+class CheckedSources:
+    """:func:`check_sources`' answer: each valid source with the raw data it was validated from."""
+
+    valid: list[tuple[Source, dict[str, Any]]]
+    issues: list[ConfigIssue]
+
+
+def check_sources(text: str, path: str = "sources.yaml", *, only_key: str | None = None) -> CheckedSources:
+    """:func:`parse_sources_partial`, keeping the raw data; ``only_key``: validate that source only.
+
+    With ``only_key`` the YAML is still read whole (problems of the file as a whole still
+    raise), but pydantic sees only the entries whose ``key`` is ``only_key``, judged exactly
+    as in the whole-file pass (a later entry with the same key is a duplicate), so a task
+    that needs one source (:mod:`pipeline.sourcecache`) gets the same verdict for it.
+    """
     doc, raw_sources = read_document(text, path)
     data = doc.data
     top = {k: v for k, v in data.items() if k != "sources"}
@@ -391,10 +412,12 @@ def parse_sources_partial(text: str, path: str = "sources.yaml") -> tuple[list[S
         line = line_for(("sources",), doc.lines)
         raise ConfigError([ConfigIssue(path, line, None, "sources", "expected a list of sources")])
     by_index = problem_issues(doc, raw_sources, path)
-    valid: list[Source] = []
+    valid: list[tuple[Source, dict[str, Any]]] = []
     taken: set[str] = set()  # a set: checking the list was quadratic (10,000 sources: 75 s)
     issues: list[ConfigIssue] = []
     for index, item in enumerate(raw_sources):
+        if only_key is not None and not (isinstance(item, dict) and item.get("key") == only_key):
+            continue
         if index in by_index:
             issues += by_index[index]
             continue
@@ -411,9 +434,9 @@ def parse_sources_partial(text: str, path: str = "sources.yaml") -> tuple[list[S
                 )
             )
             continue
-        valid.append(source)
+        valid.append((source, item))
         taken.add(source.key)
-    return valid, issues
+    return CheckedSources(valid, issues)
 
 
 def load_sources(path: Path | str | None = None) -> SourcesFile:

@@ -68,7 +68,15 @@ CACHE_MAX_AGE_SECONDS = 86400
 
 DAGS_FOLDER = Path(__file__).resolve().parents[1] / "dags"
 #: Files whose code decides what a cache entry holds (part of the entry's key).
-_CODE_FILES = ("config.py", "config_errors.py", "yamlsafe.py", "dagkit.py", "dagspecs.py", "dag_groups.py")
+_CODE_FILES = (
+    "config.py",
+    "config_errors.py",
+    "yamlsafe.py",
+    "dagkit.py",
+    "dagspecs.py",
+    "dag_groups.py",
+    "sourcecache.py",
+)
 
 
 def shard_of(key: str) -> int:
@@ -340,10 +348,10 @@ def _write_entry(root: Path, entry: Path, view: SourcesView) -> None:
             return
         log.warning("newsflow: could not write the DAG cache entry %s: %s", entry, exc)
         return
-    _prune(root, keep=entry)
+    prune_cache(root, keep=entry)
 
 
-def _prune(root: Path, keep: Path) -> None:
+def prune_cache(root: Path, keep: Path) -> None:
     """Remove entries unused for a day (readers touch theirs), stale lock files and leftovers."""
     cutoff = time.time() - CACHE_MAX_AGE_SECONDS
     for child in root.iterdir():
@@ -359,14 +367,17 @@ def _prune(root: Path, keep: Path) -> None:
 
 def _validate(path: Path, text: str) -> SourcesView:
     """Validate the whole file once (YAML, pydantic) and split it into shards of specs."""
-    from pipeline.config import parse_sources_partial
+    from pipeline.sourcecache import check_and_remember
 
     started = time.process_time()
     try:
-        sources, issues = parse_sources_partial(text, str(path))
+        # Also the tasks' entry (pipeline.sourcecache): they then read one source each.
+        checked = check_and_remember(path, text)
     except ConfigError as exc:
         return SourcesView(_fatal_message(path, exc), [], [], {i: [] for i in range(DAG_SHARDS)})
     shards: dict[int, list[IngestSpec]] = {i: [] for i in range(DAG_SHARDS)}
+    sources = [source for source, _raw in checked.valid]
+    issues = checked.issues
     specs = [IngestSpec.from_source(source) for source in sources]
     if dag_groups.layout() == dag_groups.GROUPED:
         for spec in dag_groups.assign_groups(specs, dag_groups.group_size()):

@@ -120,6 +120,60 @@ def test_group_dag_runs_selected_sources_with_pause_and_alerts(
     assert json.loads(runner.invoke(app, ["status", "--json"]).output)["paused_sources"] == {}
 
 
+def test_a_group_with_every_source_paused_runs_nothing_and_succeeds(
+    sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every source of the group paused (one in ``sources.yaml``, one by ``newsflow sources
+    pause``): ``select`` chooses none, the mapped chain expands to nothing, the run succeeds
+    without a crawl, a news run or an alert."""
+    rows: list[dict[str, Any]] = [
+        {"key": key, "name": key, "homepage": f"http://127.0.0.1:{port}/", "schedule": dict(SCHEDULE)}
+        for key, port in (("quiet-one", 9), ("quiet-two", 19))
+    ]
+    rows[0]["schedule"]["paused"] = True
+    sources = tmp_path / "sources.yaml"
+    sources.write_text(yaml.safe_dump({"version": 1, "sources": rows}, sort_keys=False))
+    monkeypatch.setenv("NEWSFLOW_DATABASE_URL", sqlite_url)
+    monkeypatch.setenv("NEWSFLOW_SOURCES", str(sources))
+    reset_settings_cache()
+    paused = CliRunner().invoke(app, ["sources", "pause", "quiet-two", "--reason", "all quiet"])
+    assert paused.exit_code == 0, paused.output
+
+    from pipeline.dag_groups import GROUP_PREFIX
+
+    group = f"{GROUP_PREFIX}america.new_york__0_x_x_x_x__1of1"
+    home = AirflowHome(tmp_path / "airflow", port=free_port())
+    home.migrate()
+    with serve_webhook(204) as (hook, received):
+        result = _dags_test_grouped(
+            home,
+            group,
+            database_url=sqlite_url,
+            raw_store=tmp_path / "raw",
+            sources=sources,
+            webhook=hook,
+            cache=tmp_path / "dag-cache",
+            conf={},
+        )
+    log = output(result)
+    assert result.returncode == 0, log
+    assert _dag_run_states(home, group) == ["success"], log
+    instances = _task_instances(home, group)
+    assert instances["select"] == {-1: (None, "success")}, instances
+    # The per-source chain expanded to nothing: each task is one unmapped, skipped instance.
+    chain = ("source.crawl", "source.extract", "source.load", "source.check", "source.publish")
+    assert {task: instances.get(task) for task in chain} == {task: {-1: (None, "skipped")} for task in chain}
+    assert _runs_of(sqlite_url, "quiet-one") == [] and _runs_of(sqlite_url, "quiet-two") == []
+    assert not (tmp_path / "raw").exists() or not any((tmp_path / "raw").rglob("*.warc.gz"))
+    assert received == []
+    assert "paused, not crawled: quiet-one, quiet-two" in log, log
+
+
+def _dag_run_states(home: AirflowHome, dag_id: str) -> list[str]:
+    with sqlite3.connect(home.home / "airflow.db") as db:
+        return [state for (state,) in db.execute("select state from dag_run where dag_id = ?", (dag_id,))]
+
+
 def _dags_test_grouped(
     home: AirflowHome,
     dag_id: str,

@@ -259,8 +259,10 @@ def test_a_warm_shard_file_reads_only_its_cache_entry(tmp_path: Path) -> None:
         seen: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
         return seen
 
-    def entries() -> list[Path]:
-        return [p for p in (tmp_path / "cache").iterdir() if p.is_dir()]
+    def entries(prefix: str = "") -> list[Path]:
+        """The DAG entries (``prefix`` ``config-``: the tasks' entries, ``pipeline.sourcecache``)."""
+        found = [p for p in (tmp_path / "cache").iterdir() if p.is_dir()]
+        return [p for p in found if p.name.startswith("config-") == (prefix == "config-")]
 
     # Every parse reads its shard of the entry only: no YAML, no pydantic in the DAG file's
     # process. The first one had the entry written by the validator helper.
@@ -268,10 +270,13 @@ def test_a_warm_shard_file_reads_only_its_cache_entry(tmp_path: Path) -> None:
     assert parse(shard_file(3)) == untouched
     [entry] = entries()
     assert (entry / "index.json").exists() and len(list(entry.glob("shard-*.json"))) == DAG_SHARDS
+    # The helper also wrote the tasks' entry: a task reads its own source from it.
+    [tasks_entry] = entries("config-")
+    assert (tasks_entry / "index.json").exists() and (tasks_entry / "order.json").exists()
     assert parse(shard_file(5)) == untouched and entries() == [entry]
     # An edit of sources.yaml is a new entry: nothing is read from the old one.
     write_sources(sources, [*rows, *generated_sources(61)[60:]])
-    assert parse(shard_file(5)) == untouched and len(entries()) == 2
+    assert parse(shard_file(5)) == untouched and len(entries()) == 2 and len(entries("config-")) == 2
     # Without a cache, the file validates sources.yaml itself.
     env["NEWSFLOW_DAG_CACHE"] = "off"
     assert parse(shard_file(5)) == {"yaml_reads": 1, "pydantic_config": True, "built": True}

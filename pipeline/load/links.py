@@ -17,7 +17,8 @@ from sqlalchemy import Connection, and_, case, or_, select, update
 from pipeline.db.dialect import Insert
 from pipeline.db.models import Article, ArticleLink, CrawlLink
 from pipeline.load.bulk import chunk_size, insert_rows, member_of
-from pipeline.urls import canonicalize, url_hash
+from pipeline.load.prepare import cached_canonicalize
+from pipeline.urls import url_hash
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,7 @@ def store_links(conn: Connection, edges: Sequence[Edge]) -> int:
     rows: dict[tuple[int, str], dict[str, Any]] = {}
     for edge in edges:
         try:
-            target = canonicalize(edge.to_url)
+            target = cached_canonicalize(edge.to_url)  # targets are often the run's articles
         except ValueError:
             continue  # unparseable link text from a page; not an edge
         if not target.startswith(("http://", "https://")):

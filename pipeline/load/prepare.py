@@ -48,9 +48,10 @@ def _clean(value: str | None) -> str | None:
     return None if value is None else value.replace("\x00", "")
 
 
-# A record names the same URL up to five times (fetch, final, page, canonical, alias), and the
-# same URL again in the next run: one parse each, bounded memory.
-_canonical = lru_cache(maxsize=8192)(canonicalize)
+# A record names the same URL up to five times (fetch, final, page, canonical, alias), the
+# load's purge check and the links of other records name them again, and the next run too:
+# one parse each, bounded memory.
+cached_canonicalize = lru_cache(maxsize=8192)(canonicalize)
 
 
 def _host(url: str) -> str:
@@ -64,11 +65,11 @@ def choose_canonical(record: ExtractedArticle, staged: StagedRow) -> str:
     the copy into the original's row, and consumers want one row per story *per outlet*
     (near-duplicate clusters link the copies instead).
     """
-    page = _canonical(staged.final_url or record.url)
+    page = cached_canonicalize(staged.final_url or record.url)
     for candidate in (record.canonical_url, staged.fetch_canonical_url):
         if candidate and usable_url(candidate):  # file://, broken: the fetched URL stands
             try:
-                canonical = _canonical(candidate)
+                canonical = cached_canonicalize(candidate)
             except ValueError:
                 continue
             if _host(canonical) == _host(page):
@@ -121,7 +122,7 @@ def prepare(staged: StagedRow, now: datetime, run_pk: int) -> PreparedArticle:
         "extractor_version": record.extractor_version or staged.extractor_version,
     }
     aliases = {key} | {
-        url_hash(_canonical(url)) for url in {staged.fetch_url, record.url, staged.final_url} if url
+        url_hash(cached_canonicalize(url)) for url in {staged.fetch_url, record.url, staged.final_url} if url
     }
     return PreparedArticle(
         row=row,
@@ -133,4 +134,12 @@ def prepare(staged: StagedRow, now: datetime, run_pk: int) -> PreparedArticle:
     )
 
 
-__all__ = ["PreparedArticle", "Rejected", "StagedRow", "choose_canonical", "content_hash", "prepare"]
+__all__ = [
+    "PreparedArticle",
+    "Rejected",
+    "StagedRow",
+    "cached_canonicalize",
+    "choose_canonical",
+    "content_hash",
+    "prepare",
+]

@@ -39,11 +39,11 @@ from pipeline.load import neardup
 from pipeline.load.bulk import chunk_size, member_of, prefer_lz4
 from pipeline.load.events import REMOVED
 from pipeline.load.links import Edge, crawl_edges, resolve_incoming, store_links
-from pipeline.load.prepare import PreparedArticle, Rejected, StagedRow, prepare
+from pipeline.load.prepare import PreparedArticle, Rejected, StagedRow, cached_canonicalize, prepare
 from pipeline.load.removals import apply_removals, removal_signals
 from pipeline.load.upsert import upsert_articles
 from pipeline.runs import utcnow
-from pipeline.urls import canonicalize, url_hash
+from pipeline.urls import url_hash
 
 log = logging.getLogger("pipeline.load")
 
@@ -254,10 +254,11 @@ class RunLoader:
     @staticmethod
     def _fetch_hashes(staged: StagedRow) -> set[str]:
         hashes = set()
-        for url in (staged.fetch_url, staged.final_url, staged.fetch_canonical_url):
+        # Usually one URL three times (fetched, final, canonical): canonicalised once.
+        for url in {staged.fetch_url, staged.final_url, staged.fetch_canonical_url}:
             if url:
                 try:
-                    hashes.add(url_hash(canonicalize(url)))
+                    hashes.add(url_hash(cached_canonicalize(url)))
                 except ValueError:
                     continue
         return hashes
@@ -275,15 +276,15 @@ class RunLoader:
                 shaped.append((staged, prepare(staged, now, self.run_pk)))
             except Rejected as exc:
                 shaped.append((staged, exc))
+        fetched = [self._fetch_hashes(staged) for staged, _done in shaped]  # once per record
         keys = {
             key
-            for staged, done in shaped
+            for (_staged, done), own in zip(shaped, fetched, strict=True)
             for key in ({done.url_hash, *done.alias_hashes} if isinstance(done, PreparedArticle) else set())
-            | self._fetch_hashes(staged)
+            | own
         }
         purged = self._purged(keys)
-        for staged, done in shaped:
-            mine = self._fetch_hashes(staged)
+        for (staged, done), mine in zip(shaped, fetched, strict=True):
             if isinstance(done, PreparedArticle):
                 mine |= {done.url_hash, *done.alias_hashes}
             if not mine.isdisjoint(purged):

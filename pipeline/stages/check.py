@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from pipeline.config import Quality, SourcesFile, load_sources
+from pipeline.config import Quality
 from pipeline.db.engine import get_engine, session_scope
 from pipeline.db.models import Article, CrawlRun, ExtractedRecord, Fetch
 from pipeline.quality import LostPage, QualityGateFailed, RunMetrics, verdict
@@ -136,10 +136,16 @@ def collect_metrics(session: Session, run: CrawlRun) -> RunMetrics:
     )
 
 
-def _thresholds(sources: SourcesFile, source_key: str) -> Quality:
-    # A source removed from sources.yaml after its run started is judged by the defaults.
+def _thresholds(source_key: str, sources_path: str | Path | None) -> Quality:
+    """The source's gate thresholds: its own entry only (``pipeline.sourcecache``), not the whole file.
+
+    A source removed from sources.yaml after its run started is judged by the defaults; a
+    source whose entry is invalid fails the check (``ConfigError`` naming file and line).
+    """
+    from pipeline.sourcecache import load_source
+
     try:
-        return sources.get(source_key).quality
+        return load_source(source_key, sources_path).quality
     except KeyError:
         return Quality()
 
@@ -155,12 +161,12 @@ def check(
     The verdict is committed before raising, so ``newsflow status`` and the ``crawl_runs``
     row say why the run failed even though the task itself ends in an exception.
     """
-    sources = load_sources(sources_path)
     with session_scope(get_engine(database_url)) as session:
         run = get_run(session, run_id)
         source_key = run.source.key
+        thresholds = _thresholds(source_key, sources_path)
         metrics = collect_metrics(session, run)
-        result = verdict(metrics, _thresholds(sources, source_key))
+        result = verdict(metrics, thresholds)
         run.quality = result
         run.stage = "check"
         if result["passed"]:

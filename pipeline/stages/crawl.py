@@ -138,16 +138,15 @@ def crawl(
     listings, related links or revisits) and records in ``stats.crawl.backfill`` what it
     could and could not recover; it needs a window that ends in the past.
     """
-    from pipeline.config import load_sources
     from pipeline.db.engine import get_engine, session_scope
     from pipeline.runs import new_run_id, start_run, sync_source
     from pipeline.settings import get_settings
+    from pipeline.sourcecache import load_source
 
     settings = get_settings()
     path = Path(sources_path) if sources_path is not None else settings.sources
-    sources = load_sources(path)
     try:
-        source = sources.get(source_key)
+        source = load_source(source_key, path)  # this source only: not the whole file per task
     except KeyError as exc:
         raise UsageError(exc.args[0]) from exc
     from pipeline.limits import MAX_PAGES

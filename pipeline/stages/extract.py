@@ -321,10 +321,11 @@ def _progress(total: int, enabled: bool) -> Iterator[Callable[[int], None]]:
 
 
 def _source_config(source_key: str, sources_path: str | Path | None) -> Any:
-    from pipeline.config import ConfigError, load_sources
+    from pipeline.config import ConfigError
+    from pipeline.sourcecache import load_source
 
     try:
-        return load_sources(sources_path).get(source_key)
+        return load_source(source_key, sources_path)
     except (ConfigError, KeyError):
         # A source removed from sources.yaml still gets the generic rules.
         return None

@@ -13,11 +13,11 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from pipeline.config import load_sources
 from pipeline.db.engine import get_engine, session_scope
 from pipeline.db.models import Fetch, Source
 from pipeline.errors import UsageError
 from pipeline.runs import start_run, sync_source, utcnow
+from pipeline.sourcecache import load_source
 from pipeline.stages.extract import stored_page_conditions
 
 WhenLike = datetime | date | str
@@ -65,9 +65,8 @@ def start_reextract(
         raise UsageError(
             f"empty window: start {window[0].isoformat()} is not before end {window[1].isoformat()}"
         )
-    sources = load_sources(sources_path)
     try:
-        config = sources.get(source_key)
+        config = load_source(source_key, sources_path)
     except KeyError as exc:
         raise UsageError(str(exc.args[0])) from exc
     run_id = run_id or reextract_run_id(source_key)
