@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import re
 from functools import lru_cache
-from typing import Literal
+from typing import Generic, Literal, TypeVar
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urljoin, urlsplit, urlunsplit
 
 from pipeline.hosts import DEFAULT_PORTS, bracketed, normalize_host, url_target
@@ -26,6 +26,7 @@ TRACKING_PARAMS = re.compile(
 )
 
 TrailingSlash = Literal["keep", "strip", "add"]
+T = TypeVar("T")
 
 
 def _clean_path(path: str, trailing_slash: TrailingSlash) -> str:
@@ -152,3 +153,52 @@ def same_site(url: str, domains: list[str]) -> bool:
         elif host == d or host.endswith("." + d):
             return True
     return False
+
+
+class SiteIndex(Generic[T]):
+    """``allowed_domains`` of many owners, answering :func:`same_site` for all of them at once.
+
+    Why: a crawl asks which configured source a link belongs to for every link of every page,
+    and at thousands of sources one :func:`same_site` per source cost ~15 ms per link (10,000
+    sources, 2 cores). The index answers from a dict, walking the URL host's dot-suffixes
+    (``a.b.example.com``, ``b.example.com``, ``example.com``), which is exactly the subdomain
+    rule of :func:`same_site`; a domain with a port matches only that host and port. Owners
+    keep their order: :meth:`first` is the first owner, in insertion order, that
+    :func:`same_site` would accept. Unusable domains are skipped, as :func:`same_site` does.
+    """
+
+    def __init__(self) -> None:
+        self._any_port: dict[str, list[tuple[int, T]]] = {}
+        self._with_port: dict[tuple[str, int], list[tuple[int, T]]] = {}
+        self._count = 0
+
+    def add(self, domains: list[str], owner: T) -> None:
+        """Register ``owner`` for ``domains`` (ranked after every owner added before it)."""
+        rank = self._count
+        self._count += 1
+        for domain in domains:
+            try:
+                host, port = split_domain(domain)
+            except ValueError:
+                continue
+            if port is None:
+                self._any_port.setdefault(host, []).append((rank, owner))
+            else:
+                self._with_port.setdefault((host, port), []).append((rank, owner))
+
+    def first(self, url: str) -> T | None:
+        """The earliest-added owner whose domains hold ``url`` (``None``: none, or no host)."""
+        try:
+            target = url_target(url)
+        except ValueError:
+            return None
+        host = target.host
+        found = list(self._with_port.get((host, target.port), ()))
+        start = 0
+        while True:
+            found.extend(self._any_port.get(host[start:], ()))
+            dot = host.find(".", start)
+            if dot < 0:
+                break
+            start = dot + 1
+        return min(found, key=lambda entry: entry[0])[1] if found else None
