@@ -42,7 +42,7 @@ BASES = [
     "https://News.Test:8443/a/b/",
     "http://127.0.0.1:8701",
     "http://[::1]:8080/x;p?q",
-    "http://user:pw@news.test/a/../b",
+    "http://user@news.test/a/../b",  # user info (no password: committed files carry none)
     "http://news.test:99999/x",  # a base whose port is no port: every join fails
     "http://[::1/broken",  # unparseable base
     "ftp://files.test/pub/",
