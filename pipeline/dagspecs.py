@@ -250,16 +250,24 @@ def cache_root() -> Path | None:
     return root
 
 
-def _cache_key(path: Path, text: str) -> str:
-    digest = hashlib.sha256()
-    layout = f"{dag_groups.layout()}:{dag_groups.group_size()}"
-    digest.update(f"{CACHE_FORMAT}:{DAG_SHARDS}:{layout}:{path}\0".encode())
+def content_key(prefix: str, code_files: tuple[str, ...], text: str) -> str:
+    """A cache entry's name: ``prefix``, the reading code (``pipeline/`` files) and the text.
+
+    Shared by the DAG cache and the tasks' sources cache (:mod:`pipeline.sourcecache`): an
+    edit of the file or of the code that reads it makes a new entry, never a stale hit.
+    """
+    digest = hashlib.sha256(f"{prefix}\0".encode())
     here = Path(__file__).resolve().parent
-    for name in _CODE_FILES:
+    for name in code_files:
         digest.update((here / name).read_bytes())
     digest.update(b"\0")
     digest.update(text.encode("utf-8", "surrogatepass"))
     return digest.hexdigest()[:32]
+
+
+def _cache_key(path: Path, text: str) -> str:
+    layout = f"{dag_groups.layout()}:{dag_groups.group_size()}"
+    return content_key(f"{CACHE_FORMAT}:{DAG_SHARDS}:{layout}:{path}", _CODE_FILES, text)
 
 
 def _cached(root: Path, key: str, path: Path, text: str) -> SourcesView:
@@ -332,21 +340,35 @@ def _read_entry(entry: Path) -> SourcesView | None:
 
 
 def _write_entry(root: Path, entry: Path, view: SourcesView) -> None:
-    """Write the entry under a temporary name and rename it: readers see all of it or nothing."""
+    files: dict[str, Any] = {
+        f"shard-{index:02d}.json": [asdict(spec) for spec in view.shard(index)] for index in range(DAG_SHARDS)
+    }
+    files["index.json"] = {
+        "format": CACHE_FORMAT,
+        "fatal": view.fatal,
+        "keys": view.keys,
+        "issues": view.issues,
+    }
+    write_entry(root, entry, files, what="DAG cache entry")
+
+
+def write_entry(root: Path, entry: Path, files: dict[str, Any], *, what: str) -> None:
+    """Write ``files`` (name -> JSON data, ``index.json`` last) as the directory ``entry``.
+
+    Under a temporary name, then renamed: readers see all of the entry or nothing. Shared by
+    the DAG cache and the tasks' sources cache (:mod:`pipeline.sourcecache`).
+    """
     partial = root / f"{entry.name}.partial-{os.getpid()}"
     try:
         partial.mkdir(mode=0o700)
-        for index in range(DAG_SHARDS):
-            rows = [asdict(spec) for spec in view.shard(index)]
-            (partial / f"shard-{index:02d}.json").write_text(json.dumps(rows), encoding="utf-8")
-        index_data = {"format": CACHE_FORMAT, "fatal": view.fatal, "keys": view.keys, "issues": view.issues}
-        (partial / "index.json").write_text(json.dumps(index_data), encoding="utf-8")
+        for name, data in files.items():
+            (partial / name).write_text(json.dumps(data), encoding="utf-8")
         os.replace(partial, entry)
     except OSError as exc:
         shutil.rmtree(partial, ignore_errors=True)
         if entry.is_dir():  # written meanwhile by a process that did not see our lock file
             return
-        log.warning("newsflow: could not write the DAG cache entry %s: %s", entry, exc)
+        log.warning("newsflow: could not write the %s %s: %s", what, entry, exc)
         return
     prune_cache(root, keep=entry)
 

@@ -29,11 +29,9 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import hashlib
 import json
 import logging
 import os
-import shutil
 import zlib
 from dataclasses import asdict
 from pathlib import Path
@@ -61,17 +59,8 @@ def load_source(key: str, path: Path | str | None = None) -> Source:
     ``KeyError`` when the file has no source ``key``, as ``load_sources(path).get(key)``
     did — but without validating the other sources.
     """
-    if path is None:
-        from pipeline.settings import get_settings
-
-        path = get_settings().sources
-    path = Path(path)
-    text = read_sources_text(path)
-    from pipeline.dagspecs import cache_root
-
-    root = cache_root()
-    if root is not None:
-        entry = root / f"config-{_entry_key(path, text)}"
+    path, text, root, entry = _open(path)
+    if root is not None and entry is not None:
         found = _lookup(entry, key)
         if found is None:
             _fill(root, entry, path, text)
@@ -96,17 +85,9 @@ def load_valid_sources(path: Path | str | None = None) -> list[Source]:
     is; a file unusable as a whole raises :class:`ConfigError`.
     """
     from pipeline.config import Source, check_sources
-    from pipeline.dagspecs import cache_root
 
-    if path is None:
-        from pipeline.settings import get_settings
-
-        path = get_settings().sources
-    path = Path(path)
-    text = read_sources_text(path)
-    root = cache_root()
-    if root is not None:
-        entry = root / f"config-{_entry_key(path, text)}"
+    path, text, root, entry = _open(path)
+    if root is not None and entry is not None:
         if not (entry / "index.json").is_file():
             _fill(root, entry, path, text)
         rows = _all_rows(entry)
@@ -154,15 +135,26 @@ def check_and_remember(path: Path, text: str) -> CheckedSources:
     return checked
 
 
+def _open(path: Path | str | None) -> tuple[Path, str, Path | None, Path | None]:
+    """The sources file (default ``NEWSFLOW_SOURCES``), its text, the cache root and its entry."""
+    from pipeline.dagspecs import cache_root
+
+    if path is None:
+        from pipeline.settings import get_settings
+
+        path = get_settings().sources
+    path = Path(path)
+    text = read_sources_text(path)
+    root = cache_root()
+    entry = root / f"config-{_entry_key(path, text)}" if root is not None else None
+    return path, text, root, entry
+
+
 def _entry_key(path: Path, text: str) -> str:
+    from pipeline.dagspecs import content_key
+
     # The resolved path: the crawl stage hands its subprocess ``path.resolve()``.
-    digest = hashlib.sha256(f"{FORMAT}:{BUCKETS}:{path.resolve()}\0".encode())
-    here = Path(__file__).resolve().parent
-    for name in _CODE_FILES:
-        digest.update((here / name).read_bytes())
-    digest.update(b"\0")
-    digest.update(text.encode("utf-8", "surrogatepass"))
-    return digest.hexdigest()[:32]
+    return content_key(f"{FORMAT}:{BUCKETS}:{path.resolve()}", _CODE_FILES, text)
 
 
 def _bucket(key: str) -> int:
@@ -244,25 +236,14 @@ def _store(root: Path, entry: Path, checked: CheckedSources) -> None:
 def _write(
     root: Path, entry: Path, index: dict[str, Any], buckets: dict[int, dict[str, Any]], order: list[str]
 ) -> None:
-    """Write under a temporary name and rename: readers see all of the entry or nothing."""
     if (entry / "index.json").is_file():
         return
-    partial = root / f"{entry.name}.partial-{os.getpid()}"
-    try:
-        partial.mkdir(mode=0o700)
-        for number, rows in buckets.items():
-            (partial / f"bucket-{number:02d}.json").write_text(json.dumps(rows), encoding="utf-8")
-        (partial / "order.json").write_text(json.dumps(order), encoding="utf-8")
-        (partial / "index.json").write_text(json.dumps({"format": FORMAT, **index}), encoding="utf-8")
-        os.replace(partial, entry)
-    except OSError as exc:
-        shutil.rmtree(partial, ignore_errors=True)
-        if not entry.is_dir():  # not written meanwhile by another process
-            log.warning("newsflow: could not write the sources cache entry %s: %s", entry, exc)
-        return
-    from pipeline.dagspecs import prune_cache
+    from pipeline.dagspecs import write_entry
 
-    prune_cache(root, keep=entry)
+    files: dict[str, Any] = {f"bucket-{number:02d}.json": rows for number, rows in buckets.items()}
+    files["order.json"] = order
+    files["index.json"] = {"format": FORMAT, **index}
+    write_entry(root, entry, files, what="sources cache entry")
 
 
 def _dicts(issues: list[ConfigIssue]) -> list[dict[str, Any]]:
