@@ -69,22 +69,12 @@ def test_group_dag_runs_selected_sources_with_pause_and_alerts(
     assert "paused: harbour-times; its group DAG leaves it out of every run" in paused.output
     assert runner.invoke(app, ["sources", "pause", "no-such-outlet"]).exit_code != 0
 
-    from pipeline.dag_groups import GROUP_PREFIX
-
-    group = f"{GROUP_PREFIX}america.new_york__0_x_x_x_x__1of1"
-    home = AirflowHome(tmp_path / "airflow", port=free_port())
-    home.migrate()
-    with serve_webhook(204) as (hook, received):
-        result = _dags_test_grouped(
-            home,
-            group,
-            database_url=sqlite_url,
-            raw_store=tmp_path / "raw",
-            sources=sources,
-            webhook=hook,
-            cache=tmp_path / "dag-cache",
-            conf={"sources": ["capital-examiner", "js-times", "harbour-times"], "max_pages": 60},
-        )
+    home, group, result, received = _run_group(
+        tmp_path,
+        sqlite_url,
+        sources,
+        {"sources": ["capital-examiner", "js-times", "harbour-times"], "max_pages": 60},
+    )
     log = output(result)
     # Per source: capital-examiner passed, js-times failed its gate, the others never ran.
     runs = {
@@ -139,22 +129,7 @@ def test_a_group_with_every_source_paused_runs_nothing_and_succeeds(
     paused = CliRunner().invoke(app, ["sources", "pause", "quiet-two", "--reason", "all quiet"])
     assert paused.exit_code == 0, paused.output
 
-    from pipeline.dag_groups import GROUP_PREFIX
-
-    group = f"{GROUP_PREFIX}america.new_york__0_x_x_x_x__1of1"
-    home = AirflowHome(tmp_path / "airflow", port=free_port())
-    home.migrate()
-    with serve_webhook(204) as (hook, received):
-        result = _dags_test_grouped(
-            home,
-            group,
-            database_url=sqlite_url,
-            raw_store=tmp_path / "raw",
-            sources=sources,
-            webhook=hook,
-            cache=tmp_path / "dag-cache",
-            conf={},
-        )
+    home, group, result, received = _run_group(tmp_path, sqlite_url, sources, {})
     log = output(result)
     assert result.returncode == 0, log
     assert _dag_run_states(home, group) == ["success"], log
@@ -174,29 +149,29 @@ def _dag_run_states(home: AirflowHome, dag_id: str) -> list[str]:
         return [state for (state,) in db.execute("select state from dag_run where dag_id = ?", (dag_id,))]
 
 
-def _dags_test_grouped(
-    home: AirflowHome,
-    dag_id: str,
-    *,
-    database_url: str,
-    raw_store: Path,
-    sources: Path,
-    webhook: str,
-    cache: Path,
-    conf: dict[str, Any],
-) -> subprocess.CompletedProcess[str]:
-    """``airflow dags test`` as ``tests/test_dags_run.py`` runs it, in the grouped layout."""
-    home.news_env = {
-        "NEWSFLOW_DATABASE_URL": database_url,
-        "NEWSFLOW_RAW_STORE": str(raw_store),
-        "NEWSFLOW_SOURCES": str(sources),
-        "NEWSFLOW_DAG_LAYOUT": "grouped",
-        "NEWSFLOW_DAG_CACHE": str(cache),
-        "NEWSFLOW_ALERT_WEBHOOK_URL": webhook,
-    }
-    return home.airflow(
-        "dags", "test", dag_id, LOGICAL_DATE, "-c", json.dumps(conf), timeout=900, check=False
-    )
+def _run_group(
+    tmp_path: Path, database_url: str, sources: Path, conf: dict[str, Any]
+) -> tuple[AirflowHome, str, subprocess.CompletedProcess[str], list[bytes]]:
+    """``airflow dags test`` of the one group DAG (as ``tests/test_dags_run.py`` runs it), in
+    the grouped layout, with alerts to a local webhook: (home, DAG id, result, alert bodies)."""
+    from pipeline.dag_groups import GROUP_PREFIX
+
+    group = f"{GROUP_PREFIX}america.new_york__0_x_x_x_x__1of1"
+    home = AirflowHome(tmp_path / "airflow", port=free_port())
+    home.migrate()
+    with serve_webhook(204) as (hook, received):
+        home.news_env = {
+            "NEWSFLOW_DATABASE_URL": database_url,
+            "NEWSFLOW_RAW_STORE": str(tmp_path / "raw"),
+            "NEWSFLOW_SOURCES": str(sources),
+            "NEWSFLOW_DAG_LAYOUT": "grouped",
+            "NEWSFLOW_DAG_CACHE": str(tmp_path / "dag-cache"),
+            "NEWSFLOW_ALERT_WEBHOOK_URL": hook,
+        }
+        result = home.airflow(
+            "dags", "test", group, LOGICAL_DATE, "-c", json.dumps(conf), timeout=900, check=False
+        )
+    return home, group, result, received
 
 
 def _runs_of(database_url: str, key: str) -> list[dict[str, Any]]:
