@@ -8,7 +8,9 @@ training script to move.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 
@@ -40,3 +42,20 @@ def fit_logistic(
         "intercept": round(float(clf.intercept_[0]), 6),
         "threshold": 0.0,
     }
+
+
+def ship_model(
+    model: dict[str, Any], out: Path, *, write: bool, summary: dict[str, Any] | None = None
+) -> None:
+    """Print a trained model's weights (and the shipped CV ``summary``), then write it to ``out``.
+
+    The common tail of the ``train_*`` scripts: the printout is what a reviewer compares
+    with the committed model before accepting the new file.
+    """
+    weights = dict(zip(model["features"], model["weights"], strict=True))
+    if summary is not None:
+        print("shipped:", json.dumps(summary), flush=True)
+    print("weights:", json.dumps(weights, indent=1), flush=True)
+    if write:
+        out.write_text(json.dumps(model, indent=1) + "\n", encoding="utf-8")
+        print(f"wrote {out}")

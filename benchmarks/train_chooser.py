@@ -148,6 +148,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     import sys
 
     from benchmarks.cv import load_dev_pages
+    from benchmarks.logistic import ship_model
 
     sys.setrecursionlimit(10_000)
     pages = load_dev_pages(args.shared / "data" / "wcxb")
@@ -160,10 +161,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     model = train(pages)
     model["cv"] = {"folds": 5, "dataset": "wcxb/dev", "model_only": shipped, "alternatives": alternatives}
     model["training"] = {"C": C, "pages": shipped["looked_at"]}
-    print("weights:", json.dumps(dict(zip(model["features"], model["weights"], strict=True)), indent=1))
-    if not args.no_write:
-        args.out.write_text(json.dumps(model, indent=1) + "\n", encoding="utf-8")
-        print(f"wrote {args.out}")
+    ship_model(model, args.out, write=not args.no_write)
     return model
 
 

@@ -299,6 +299,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parser.parse_args(argv)
     sys.setrecursionlimit(10_000)
     from benchmarks.cv import load_dev_pages
+    from benchmarks.logistic import ship_model
 
     pages = load_dev_pages(args.shared / "data" / "wcxb")
     articles = [p for p in pages if p["page_type"] == "article"]
@@ -330,11 +331,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "article_score_max": ARTICLE_SCORE_MAX,
         "pages": len(articles),
     }
-    weights = dict(zip(model["features"], model["weights"], strict=True))
-    print("shipped:", json.dumps(shipped["overall"]), "\nweights:", json.dumps(weights, indent=1), flush=True)
-    if not args.no_write:
-        args.out.write_text(json.dumps(model, indent=1) + "\n", encoding="utf-8")
-        print(f"wrote {args.out}")
+    ship_model(model, args.out, write=not args.no_write, summary=shipped["overall"])
     return model
 
 

@@ -168,6 +168,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     )
     args = parser.parse_args(argv)
     from benchmarks.cv import load_dev_pages
+    from benchmarks.logistic import ship_model
 
     pages = load_dev_pages(args.shared / "data" / "wcxb")
     if args.signals_cache is not None and args.signals_cache.is_file():
@@ -187,11 +188,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     model = train(pages)
     model["cv"] = {"folds": 5, "dataset": "wcxb/dev", "model_only": shipped, "alternatives": alternatives}
     model["training"] = {"C": C, "target_recall": TARGET_RECALL, "margin": MARGIN, "pages": shipped["pages"]}
-    weights = dict(zip(model["features"], model["weights"], strict=True))
-    print("shipped:", json.dumps(shipped), "\nweights:", json.dumps(weights, indent=1), flush=True)
-    if not args.no_write:
-        args.out.write_text(json.dumps(model, indent=1) + "\n", encoding="utf-8")
-        print(f"wrote {args.out}")
+    ship_model(model, args.out, write=not args.no_write, summary=shipped)
     return model
 
 
