@@ -32,25 +32,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from benchmarks.text_candidates import mode_text
+
 ROOT = Path(__file__).resolve().parents[1]
 CANDIDATES = ("precision", "default", "readability")
 BANDS = ((0.0, 0.7), (0.7, 0.8), (0.8, 10.0))
 _SENTENCE = re.compile(r"[.!?\u3002\uff01\uff1f\u0964\u061f\u06d4][\"'\u201d\u2019)\]]*$")
-
-
-def _mode_lines(tree: Any, url: str, mode: str) -> list[str]:
-    from trafilatura.core import trafilatura_sequence
-    from trafilatura.settings import Extractor
-    from trafilatura.xml import xmltotxt
-
-    options = Extractor(
-        output_format="python", precision=mode == "precision", comments=False, tables=True, url=url
-    )
-    try:
-        body, _text, _c, _ct = trafilatura_sequence(copy.deepcopy(tree), options, url)
-    except Exception:
-        return []
-    return str(xmltotxt(body, options.formatting) or "").split("\n")
 
 
 @contextmanager
@@ -77,7 +64,8 @@ def _recording(store: dict[str, dict[str, Any]], page: dict[str, Any]) -> Iterat
             "superset": bool(raw) and chooser.superset(ours, raw),
         }
         for mode in ("precision", "default"):
-            entry[mode] = clean(_mode_lines(tree, page["url"], mode))
+            text = mode_text(tree, page["url"], mode)
+            entry[mode] = clean(text.split("\n")) if text else []
         store[page["id"]] = entry
         return original(tree, ours, page_chars, signals, clean)
 

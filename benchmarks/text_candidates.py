@@ -35,7 +35,8 @@ ROOT = Path(__file__).resolve().parents[1]
 NAMES = ("ours", "recall", "default", "precision", "readability", "justext")
 
 
-def _mode_lines(tree: Any, url: str, mode: str) -> str:
+def mode_text(tree: Any, url: str, mode: str) -> str:
+    """Trafilatura's body text of ``tree`` in one mode (``recall``/``default``/``precision``), "" if it fails."""
     from trafilatura.core import trafilatura_sequence
     from trafilatura.settings import Extractor
     from trafilatura.xml import xmltotxt
@@ -100,7 +101,7 @@ def candidates(page: dict[str, Any]) -> dict[str, str]:
         language = tree.get("lang")
         preclean_tree(tree, [], page["url"])
         for mode in ("recall", "default", "precision"):
-            out[mode] = _mode_lines(tree, page["url"], mode)
+            out[mode] = mode_text(tree, page["url"], mode)
     else:
         language = None
     out["readability"] = _readability(page["html"])
