@@ -77,6 +77,7 @@ def run_source(
     on_stage: StageCallback | None = None,
     crawl_log_level: str = "INFO",
     extract_workers: int | None = None,
+    extract_in_process: bool = True,
     wait_if_busy: bool = True,
 ) -> SourceRunSummary:
     """Crawl, extract, load and check one source; never raises for a failed stage.
@@ -85,7 +86,9 @@ def run_source(
     reported in the summary; other sources still run. A stage after the crawl that raises
     marks the run failed in the database (``fail_run``), so it does not stay ``running``.
     ``extract_workers`` as for :func:`pipeline.stages.extract.extract` (None:
-    ``NEWSFLOW_WORKERS``, 0 = every core).
+    ``NEWSFLOW_WORKERS``, 0 = every core); ``extract_in_process=False`` when other sources
+    extract in threads of this process at the same time (each then gets its own worker
+    process instead of taking turns on this process's GIL).
 
     When another crawl of the source is live (:class:`~pipeline.runs.SourceBusy`: another
     ``newsflow run``, or its Airflow DAG), ``wait_if_busy`` waits for it — saying so once on
@@ -150,7 +153,11 @@ def run_source(
         timed(
             "extract",
             lambda: extract(
-                crawled.run_id, database_url=database_url, sources_path=sources_path, workers=extract_workers
+                crawled.run_id,
+                database_url=database_url,
+                sources_path=sources_path,
+                workers=extract_workers,
+                in_process=extract_in_process,
             ),
         )
         loaded = timed("load", lambda: load(crawled.run_id, database_url=database_url))
@@ -218,7 +225,8 @@ def run_sources(
     migrate.upgrade(database_url)
 
     at_once = max(1, min(parallel, len(keys)))
-    # Sources extracting at the same time share the cores instead of each taking all of them.
+    # Sources extracting at the same time share the cores instead of each taking all of them,
+    # each in worker processes: in this process's threads they would share one GIL.
     workers = workers_sharing_cores(at_once) if at_once > 1 else None
 
     def one(key: str) -> SourceRunSummary:
@@ -230,6 +238,7 @@ def run_sources(
             on_stage=on_stage,
             crawl_log_level=crawl_log_level,
             extract_workers=workers,
+            extract_in_process=at_once == 1,
             wait_if_busy=wait_if_busy,
         )
 

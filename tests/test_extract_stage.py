@@ -157,6 +157,10 @@ def test_process_pool_and_shards_write_what_in_process_extraction_writes(db_url:
         for i in range(2)
     ]
     assert [s.workers for s in shards] == [2, 2]  # really a pool, one per shard
+    # One worker beside other extract calls of this process (newsflow run's parallel sources)
+    # is a worker process of its own, not this process's GIL shared with them.
+    beside = extract(run_id, database_url=db_url, sources_path=sources, workers=1, in_process=False)
+    assert beside.workers == 1 and (beside.extracted, beside.failed) == (24, 1)
     assert sum(s.pages for s in shards) == 25 and all(s.pages > 0 for s in shards)
     assert sum(s.failed for s in shards) == 1 and sum(s.extracted for s in shards) == 24
     got = {url: (r.status, r.reason, r.record) for url, r in records(db_url).items()}

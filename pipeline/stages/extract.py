@@ -172,8 +172,11 @@ def workers_sharing_cores(concurrent: int, *, cores: int | None = None) -> int:
     return max(1, cores // max(1, concurrent))
 
 
-def _worker_count(workers: int | None, tasks: int) -> int:
-    """Extraction processes for ``tasks`` pages; 0 = extract in this process."""
+def _worker_count(workers: int | None, tasks: int, *, in_process: bool = True) -> int:
+    """Extraction processes for ``tasks`` pages; 0 = extract in this process.
+
+    One worker means this process, unless ``in_process`` is false (see :func:`extract`).
+    """
     if workers is None:
         from pipeline.settings import get_settings
 
@@ -181,7 +184,7 @@ def _worker_count(workers: int | None, tasks: int) -> int:
     if workers <= 0:
         workers = os.cpu_count() or 1
     workers = max(1, min(workers, tasks))
-    return 0 if workers == 1 or tasks < IN_PROCESS_BELOW else workers
+    return 0 if (workers == 1 and in_process) or tasks < IN_PROCESS_BELOW else workers
 
 
 def _extract_pages(
@@ -340,10 +343,14 @@ def extract(
     database_url: str | None = None,
     sources_path: str | Path | None = None,
     progress: bool = False,
+    in_process: bool = True,
 ) -> ExtractResult:
     """Extract every article-candidate response of the run (shard ``shard`` of ``shards``).
 
     ``workers``: extraction processes (default ``NEWSFLOW_WORKERS``; 0 = one per core).
+    One worker extracts in this process unless ``in_process`` is false: several extract
+    calls running in threads of one process (``newsflow run`` with parallel sources) would
+    take turns on its one GIL, so each gets a worker process of its own instead.
     Idempotent: a rerun rewrites the same ``extracted_records`` rows (upsert on fetch id)
     and recomputes the run counters from them.
     """
@@ -364,7 +371,7 @@ def extract(
     source_json = config.model_dump(mode="json") if config is not None else None
     learn = config.extraction.learn_boilerplate if config is not None else True
     total = _count(engine, scope)
-    processes = _worker_count(workers, total)
+    processes = _worker_count(workers, total, in_process=in_process)
 
     statuses: Counter[str] = Counter()
     from pipeline.extract.learned import LineTally
