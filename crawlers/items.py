@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from scrapy.http import Headers
+
 from pipeline.rawstore import WarcRef
 
 ROBOTS_OUTCOME = "robots_txt"  # an archived robots.txt fetch: not a page, not counted as one
@@ -22,7 +24,10 @@ def http_header(headers: Any, name: str) -> str | None:
 def http_headers(headers: Any) -> list[tuple[str, str]]:
     """Scrapy headers (bytes, multi-valued) as ``(name, value)`` text pairs, as archived."""
     out: list[tuple[str, str]] = []
-    for key, values in headers.items():
+    # Scrapy's Headers store each value list under its normalised name already; its
+    # ``items()`` looks every name up again (``getlist``), twice the cost for the same pairs.
+    pairs = dict.items(headers) if isinstance(headers, Headers) else headers.items()
+    for key, values in pairs:
         name = key.decode("latin-1") if isinstance(key, bytes) else str(key)
         for value in values:
             out.append((name, value.decode("latin-1") if isinstance(value, bytes) else str(value)))

@@ -11,6 +11,7 @@ import json
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -149,7 +150,17 @@ class _Enclosed:
 
 
 def _related_marker(elem: Any) -> bool:
-    marker = f"{elem.get('class') or ''} {elem.get('id') or ''} {elem.get('data-block') or ''}"
+    return related_marker(f"{elem.get('class') or ''} {elem.get('id') or ''} {elem.get('data-block') or ''}")
+
+
+@lru_cache(maxsize=8192)
+def related_marker(marker: str) -> bool:
+    """Whether a ``"class id data-block"`` string marks a related block (:data:`RELATED_MARK`).
+
+    Cached: a site's pages repeat the same few dozen class/id strings page after page, and
+    the pattern's search (a dozen alternatives, case-insensitive, at every position) cost
+    more than the rest of judging an element. Bounded, so it does not grow with the site.
+    """
     return bool(marker.strip() and RELATED_MARK.search(marker))
 
 
@@ -368,7 +379,7 @@ def related_links(
     related_elements: dict[Any, None] = {}  # ordered, so edges come out in page order
     boilerplate = _Enclosed(BOILERPLATE_CONTAINERS, related=False)
     for block, marker in page.marked:
-        if RELATED_MARK.search(marker) and not boilerplate.above(block):
+        if related_marker(marker) and not boilerplate.above(block):
             related_elements.update(dict.fromkeys(block.iter("a", "p")))
     for _a, href in _hrefs((e for e in related_elements if e.tag == "a"), base):
         add(href, "related")

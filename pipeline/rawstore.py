@@ -146,6 +146,10 @@ def _digest(*parts: bytes) -> str:
     return "sha1:" + base64.b32encode(sha1.digest()).decode("ascii")
 
 
+#: The payload digest of every request record (a GET has no body): computed once.
+_EMPTY_DIGEST = _digest(b"")
+
+
 def warc_record(
     rec_type: str,
     warc_headers: list[tuple[str, str]],
@@ -165,7 +169,7 @@ def warc_record(
     http_block = http_headers.to_ascii_bytes()
     headers = [*warc_headers, ("WARC-Target-URI", url)]
     if payload is not None:
-        headers.append(("WARC-Payload-Digest", _digest(payload)))
+        headers.append(("WARC-Payload-Digest", _digest(payload) if payload else _EMPTY_DIGEST))
     headers.append(("WARC-Block-Digest", _digest(http_block, payload or b"")))
     headers.append(("Content-Type", _CONTENT_TYPES[rec_type]))
     headers.append(("Content-Length", str(len(http_block) + len(payload or b""))))

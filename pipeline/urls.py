@@ -69,9 +69,12 @@ def safe_join(base: str, href: str) -> str | None:
     A root-relative link (``/2026/05/story``, the usual kind) depends only on the scheme
     and host of ``base``, not on its path: it is joined once per host and link and cached
     (:func:`_join_rooted`), since every page of a site repeats its navigation and listing
-    links. The same answer as ``urljoin(base, href)`` (pinned by ``tests/test_urls.py``).
+    links. So does an absolute link with a host (``https://example.org/story``, what many
+    sites write everywhere): ``urljoin`` returns it as it is when its scheme differs from the
+    base's, else re-assembled from its own parts, reading nothing of the base but the scheme.
+    The same answer as ``urljoin(base, href)`` (pinned by ``tests/test_urls.py``).
     """
-    if href.startswith("/"):
+    if href.startswith("/") or _ABSOLUTE.match(href):
         try:
             parts = urlsplit(base)  # cached by urllib for the page's many links
         except ValueError:
@@ -81,12 +84,20 @@ def safe_join(base: str, href: str) -> str | None:
     return _join(base, href)
 
 
+#: An absolute link with a host of its own, as ``urlsplit`` reads it (any case of scheme;
+#: tabs and newlines, which it deletes, fall through to a plain join). Without a host
+#: (``http:///x``, ``http://?q``) ``urljoin`` takes the base's host and path: not cached.
+_ABSOLUTE = re.compile(r"(?i:https?)://[^/?#\t\r\n]")
+
+
 @lru_cache(maxsize=16384)
 def _join_rooted(scheme: str, netloc: str, href: str) -> str | None:
-    """``safe_join`` of a link starting with ``/`` against any URL with this scheme and host.
+    """``safe_join`` of a link starting with ``/`` (or ``http(s)://``) against any URL with
+    this scheme and host.
 
     ``urljoin`` reads nothing else of the base for such a link: a path from the root ignores
-    the base's path and query, and a network-path link (``//host/…``) its host as well.
+    the base's path and query, a network-path link (``//host/…``) its host as well, and an
+    absolute link (with a host) everything but the scheme.
     """
     return _join(f"{scheme}://{netloc}", href)
 

@@ -65,6 +65,17 @@ HREFS = [
     "#frag",
     "https://other.test/x",
     "http://[::1",
+    # absolute links: cached per host like root-relative ones, unless urljoin reads the base
+    "http://news.test/2026/05/x;p?y=1#z",
+    "HTTP://Other.Test/x",
+    "hTTps://news.test:8443/a/../b",
+    "http://news.test:bad/x",
+    "http:///no-host",
+    "http://?q",
+    "http://#f",
+    "https://",
+    "http://\tnews.test/x",
+    "http:relative",
 ]
 
 

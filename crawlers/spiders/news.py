@@ -272,19 +272,7 @@ class NewsSpider(Planning, PageHandling, SurfaceHandling, scrapy.Spider):
         request: Request = failure.request
         planned: Planned = request.meta["nf"]
         exc = failure_exception(failure)
-        item = FetchItem(
-            url=planned.url,
-            canonical_url=planned.url,
-            discovery=planned.discovery,
-            referrer=planned.referrer,
-            depth=planned.depth,
-            fetched_at=clock.now(),
-            outcome="error",
-            final_url=request.url,
-            hints=with_redirects(planned.hints, request.meta),
-            is_surface=planned.surface,
-            duration_ms=int((time.monotonic() - request.meta.get("nf_started", time.monotonic())) * 1000),
-        )
+        item = self.planned_item(planned, request.meta, outcome="error", final_url=request.url, unstarted=0)
         if isinstance(exc, AlreadyClaimed):
             item.outcome = "skipped"
             item.error_message = str(exc)
@@ -301,28 +289,47 @@ class NewsSpider(Planning, PageHandling, SurfaceHandling, scrapy.Spider):
             item.outcome = "skipped"
         return [item]
 
-    def base_item(self, response: Response, planned: Planned) -> FetchItem:
-        started = response.meta.get("nf_started")
-        latency = int((time.monotonic() - started) * 1000) if started else None
-        redirected = self.scope.canonical(response.url)
-        request_headers = http_headers(response.request.headers) if response.request is not None else []
+    def planned_item(
+        self,
+        planned: Planned,
+        meta: dict[str, Any],
+        *,
+        outcome: str,
+        final_url: str,
+        unstarted: int | None = None,
+    ) -> FetchItem:
+        """The fetch row of one planned request, as far as the request decides it.
+
+        The one place both a response (:meth:`base_item`) and a failure
+        (:meth:`failure_items`) start from: URL, discovery, referrer, depth, time, duration,
+        hints (plus the redirect hops archived on the way) and the surface flag. A request
+        without ``nf_started`` (not made by :meth:`make_request`) gets ``unstarted`` as its
+        duration.
+        """
+        started = meta.get("nf_started")
         return FetchItem(
             url=planned.url,
-            canonical_url=redirected,
+            canonical_url=planned.url,
             discovery=planned.discovery,
             referrer=planned.referrer,
             depth=planned.depth,
             fetched_at=clock.now(),
-            outcome="fetched",
-            final_url=response.url,
-            status=response.status,
-            request_headers=request_headers,
-            response_headers=archived_headers(http_headers(response.headers), len(response.body)),
-            body=response.body,
-            duration_ms=latency,
-            hints=with_redirects(planned.hints, response.meta),
+            outcome=outcome,
+            final_url=final_url,
+            duration_ms=int((time.monotonic() - started) * 1000) if started else unstarted,
+            hints=with_redirects(planned.hints, meta),
             is_surface=planned.surface,
         )
+
+    def base_item(self, response: Response, planned: Planned) -> FetchItem:
+        item = self.planned_item(planned, response.meta, outcome="fetched", final_url=response.url)
+        item.canonical_url = self.scope.canonical(response.url)
+        item.status = response.status
+        if response.request is not None:
+            item.request_headers = http_headers(response.request.headers)
+        item.response_headers = archived_headers(http_headers(response.headers), len(response.body))
+        item.body = response.body
+        return item
 
     def handle_response(self, response: Response, planned: Planned) -> list[Any]:
         item = self.base_item(response, planned)
