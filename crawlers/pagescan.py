@@ -24,7 +24,7 @@ from typing import Any
 
 from lxml import etree
 
-#: The class tokens :func:`crawlers.pages.body_root` looks for, in its order of preference.
+#: The class tokens :func:`crawlers.page_analysis.body_root` looks for, in its order of preference.
 BODY_CLASSES = ("article-body", "story-body", "entry-content")
 _XML_SPACE = re.compile(r"[ \t\r\n]+")  # XPath's normalize-space splits on these only
 _HEADINGS = frozenset(("h2", "h3", "h4"))
@@ -49,7 +49,7 @@ class PageScan:
     og_title: list[str] = field(default_factory=list)  # //meta[@property='og:title']/@content
     title_texts: list[str] = field(default_factory=list)  # //title/text()
     ld_json_texts: list[str] = field(default_factory=list)  # //script[@type='application/ld+json']/text()
-    published: list[str] = field(default_factory=list)  # crawlers.pages' PUBLISHED union
+    published: list[str] = field(default_factory=list)  # crawlers.page_analysis' PUBLISHED union
     articles: list[Any] = field(default_factory=list)  # //article
     mains: list[Any] = field(default_factory=list)  # //main
     article_body: list[Any] = field(default_factory=list)  # //*[@itemprop='articleBody']

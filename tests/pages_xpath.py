@@ -2,7 +2,7 @@
 
 The reference ``tests/test_pagescan.py`` holds the one-walk version to: for every page, the
 same canonical URL, signals, title, dates, related links and listing links. Frozen copy of
-``crawlers/pages.py`` at the commit before the change; do not "fix" it.
+``crawlers/pages.py`` (now ``crawlers/page_analysis.py``) at the commit before the change; do not "fix" it.
 """
 
 from __future__ import annotations

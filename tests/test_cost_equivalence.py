@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from crawlers import pages
+from crawlers import page_analysis as pages
 from pipeline.extract import language
 
 CONTAINERS = pages.BOILERPLATE_CONTAINERS | {"aside"}

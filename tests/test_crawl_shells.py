@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from scrapy.http import HtmlResponse
 
-from crawlers.pages import analyse, parse_html
+from crawlers.page_analysis import analyse, parse_html
 from crawlers.scope import shape_is_article
 
 FIXTURES = Path(__file__).parent / "fixtures" / "embedded"

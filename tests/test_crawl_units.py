@@ -14,7 +14,7 @@ from crawlers.discovery import parse_feed, parse_sitemap, robots_sitemaps
 from crawlers.errors import RedirectLoop, categorize, category_for_status
 from crawlers.frontier import PRIO_ARTICLE, PRIO_SURFACE, Frontier, Planned
 from crawlers.guard import BlockedNetwork
-from crawlers.pages import analyse, listing_links, parse_html, related_links
+from crawlers.page_analysis import analyse, listing_links, parse_html, related_links
 from crawlers.scope import Scope, shape_is_article
 from crawlers.settings import robots_agent
 from crawlers.state import Known, decide

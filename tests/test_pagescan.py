@@ -19,7 +19,7 @@ import pytest
 from lxml import etree
 from scrapy.http import HtmlResponse
 
-from crawlers import pages
+from crawlers import page_analysis as pages
 from crawlers.pagescan import page_root
 from tests import pages_xpath
 

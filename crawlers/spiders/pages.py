@@ -2,7 +2,7 @@
 
 A mixin of :class:`crawlers.spiders.news.NewsSpider`, kept apart so the spider module stays
 about feeding Scrapy and handing responses on. :meth:`PageHandling.handle_page` analyses the
-page once (:func:`crawlers.pages.analyse`), settles its canonical URL, judges it (URL
+page once (:func:`crawlers.page_analysis.analyse`), settles its canonical URL, judges it (URL
 patterns, page signals, who vouches for it) and follows related links of an article or the
 links of a listing through the spider's ``add``.
 """
@@ -18,7 +18,7 @@ from scrapy.http import HtmlResponse, Response, TextResponse
 from crawlers.backfill import BackfillWindow
 from crawlers.frontier import PRIO_RELATED, PRIO_SURFACE, Frontier, Planned
 from crawlers.items import Edge, FetchItem, http_header
-from crawlers.pages import MISSING, PageInfo, analyse, listing_links, parse_html, related_links
+from crawlers.page_analysis import MISSING, PageInfo, analyse, listing_links, parse_html, related_links
 from crawlers.pagescan import PageScan, page_root
 from crawlers.scope import Scope, shape_is_article
 from crawlers.spiders.surfaces import REVISIT
