@@ -272,7 +272,7 @@ class NewsSpider(Planning, PageHandling, SurfaceHandling, scrapy.Spider):
         request: Request = failure.request
         planned: Planned = request.meta["nf"]
         exc = failure_exception(failure)
-        item = self.planned_item(planned, request.meta, outcome="error", final_url=request.url, unstarted=0)
+        item = self.planned_item(planned, request.meta, outcome="error", final_url=request.url)
         if isinstance(exc, AlreadyClaimed):
             item.outcome = "skipped"
             item.error_message = str(exc)
@@ -296,15 +296,13 @@ class NewsSpider(Planning, PageHandling, SurfaceHandling, scrapy.Spider):
         *,
         outcome: str,
         final_url: str,
-        unstarted: int | None = None,
     ) -> FetchItem:
         """The fetch row of one planned request, as far as the request decides it.
 
         The one place both a response (:meth:`base_item`) and a failure
         (:meth:`failure_items`) start from: URL, discovery, referrer, depth, time, duration,
         hints (plus the redirect hops archived on the way) and the surface flag. A request
-        without ``nf_started`` (not made by :meth:`make_request`) gets ``unstarted`` as its
-        duration.
+        without ``nf_started`` (not made by :meth:`make_request`) has no known duration.
         """
         started = meta.get("nf_started")
         return FetchItem(
@@ -316,7 +314,7 @@ class NewsSpider(Planning, PageHandling, SurfaceHandling, scrapy.Spider):
             fetched_at=clock.now(),
             outcome=outcome,
             final_url=final_url,
-            duration_ms=int((time.monotonic() - started) * 1000) if started else unstarted,
+            duration_ms=int((time.monotonic() - started) * 1000) if started else None,
             hints=with_redirects(planned.hints, meta),
             is_surface=planned.surface,
         )
