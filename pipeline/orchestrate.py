@@ -76,8 +76,7 @@ def run_source(
     database_url: str | None = None,
     on_stage: StageCallback | None = None,
     crawl_log_level: str = "INFO",
-    extract_workers: int | None = None,
-    extract_in_process: bool = True,
+    sources_at_once: int = 1,
     wait_if_busy: bool = True,
 ) -> SourceRunSummary:
     """Crawl, extract, load and check one source; never raises for a failed stage.
@@ -85,10 +84,10 @@ def run_source(
     A failed stage ends that source's run (the later stages need its output) and is
     reported in the summary; other sources still run. A stage after the crawl that raises
     marks the run failed in the database (``fail_run``), so it does not stay ``running``.
-    ``extract_workers`` as for :func:`pipeline.stages.extract.extract` (None:
-    ``NEWSFLOW_WORKERS``, 0 = every core); ``extract_in_process=False`` when other sources
-    extract in threads of this process at the same time (each then gets its own worker
-    process instead of taking turns on this process's GIL).
+    ``sources_at_once``: sources this process runs at the same time, in threads (``run_sources``).
+    Alone, extraction uses ``NEWSFLOW_WORKERS`` (0 = every core). Beside others, it takes its
+    share of the cores (``workers_sharing_cores``, unless ``NEWSFLOW_WORKERS`` is set), always
+    in worker processes: in this process's threads the extractions would take turns on its GIL.
 
     When another crawl of the source is live (:class:`~pipeline.runs.SourceBusy`: another
     ``newsflow run``, or its Airflow DAG), ``wait_if_busy`` waits for it — saying so once on
@@ -100,7 +99,7 @@ def run_source(
     from pipeline.runs import SourceBusy
     from pipeline.stages.check import check, fail_run, publish
     from pipeline.stages.crawl import crawl
-    from pipeline.stages.extract import extract
+    from pipeline.stages.extract import extract, workers_sharing_cores
     from pipeline.stages.load import load
 
     summary = SourceRunSummary(source=source_key, run_id=run_id or "")
@@ -156,8 +155,8 @@ def run_source(
                 crawled.run_id,
                 database_url=database_url,
                 sources_path=sources_path,
-                workers=extract_workers,
-                in_process=extract_in_process,
+                workers=workers_sharing_cores(sources_at_once) if sources_at_once > 1 else None,
+                in_process=sources_at_once == 1,
             ),
         )
         loaded = timed("load", lambda: load(crawled.run_id, database_url=database_url))
@@ -213,7 +212,6 @@ def run_sources(
     """
     from pipeline.config import load_sources
     from pipeline.db import migrate
-    from pipeline.stages.extract import workers_sharing_cores
 
     configured = load_sources(sources_path)
     keys = list(source_keys) if source_keys else [s.key for s in configured.sources]
@@ -225,9 +223,6 @@ def run_sources(
     migrate.upgrade(database_url)
 
     at_once = max(1, min(parallel, len(keys)))
-    # Sources extracting at the same time share the cores instead of each taking all of them,
-    # each in worker processes: in this process's threads they would share one GIL.
-    workers = workers_sharing_cores(at_once) if at_once > 1 else None
 
     def one(key: str) -> SourceRunSummary:
         return run_source(
@@ -237,8 +232,7 @@ def run_sources(
             database_url=database_url,
             on_stage=on_stage,
             crawl_log_level=crawl_log_level,
-            extract_workers=workers,
-            extract_in_process=at_once == 1,
+            sources_at_once=at_once,
             wait_if_busy=wait_if_busy,
         )
 
