@@ -109,10 +109,15 @@ def candidates(page: dict[str, Any]) -> dict[str, str]:
     return out
 
 
+def scores(ee: ModuleType, tp: float, fp: float, fn: float) -> tuple[float, float, float]:
+    """Per-page precision, recall and F1 of shingle counts, as the official scorer computes them."""
+    p, r = ee.doc_precision(tp, fp, fn), ee.doc_recall(tp, fp, fn)
+    return p, r, (2 * p * r / (p + r) if p + r else 0.0)
+
+
 def _f1(ee: ModuleType, row: tuple[float, float, float, bool]) -> float:
     tp, fp, fn, _exact = row
-    p, r = ee.doc_precision(tp, fp, fn), ee.doc_recall(tp, fp, fn)
-    return 2 * p * r / (p + r) if p + r else 0.0
+    return scores(ee, tp, fp, fn)[2]
 
 
 def analyse(ee: ModuleType, pages: list[dict[str, Any]]) -> dict[str, Any]:

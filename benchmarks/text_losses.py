@@ -30,9 +30,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def page_f1(ee: Any, truth: str, text: str) -> tuple[float, float, float]:
     """Per-page precision, recall, F1 as the official scorer computes them."""
-    tp, fp, fn = ee.shingle_tp_fp_fn(ee.tokens(truth), ee.tokens(text))
-    p, r = ee.doc_precision(tp, fp, fn), ee.doc_recall(tp, fp, fn)
-    return p, r, (2 * p * r / (p + r) if p + r else 0.0)
+    from benchmarks.text_candidates import scores
+
+    return scores(ee, *ee.shingle_tp_fp_fn(ee.tokens(truth), ee.tokens(text)))
 
 
 def extract_all(pages: list[dict[str, Any]], folds: list[int]) -> dict[str, dict[str, Any]]:
