@@ -5,7 +5,10 @@ A spy counts the real trafilatura runs; nothing is replaced.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
+from lxml.html import HtmlElement
 
 from pipeline.extract import extract_outcome, htmlbody
 from pipeline.extract.parsing import parse_html
@@ -25,9 +28,9 @@ def _runs(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
     modes: list[bool] = []
     real = htmlbody.run_trafilatura
 
-    def counting(tree: object, url: str, *, favor_recall: bool) -> object:
+    def counting(tree: HtmlElement, url: str, *, favor_recall: bool) -> tuple[list[str], Any]:
         modes.append(favor_recall)
-        return real(tree, url, favor_recall=favor_recall)  # type: ignore[arg-type]
+        return real(tree, url, favor_recall=favor_recall)
 
     monkeypatch.setattr(htmlbody, "run_trafilatura", counting)
     return modes
