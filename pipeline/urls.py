@@ -44,7 +44,47 @@ def canonicalize(url: str, trailing_slash: TrailingSlash = "keep") -> str:
     """Normalise ``url``: scheme/host spelling, default port, fragment, tracking params, slashes.
 
     ``ValueError`` when the URL cannot be parsed (see the module docstring).
+
+    A plain URL (``http(s)://authority/path`` with no query, fragment, ``%``, ``//`` or
+    character that quoting would change) takes a short path: its authority is normalised
+    once per authority (:func:`_canonical_origin`, cached) and its path needs only the
+    trailing-slash rule. The same answer as the general path (pinned by ``tests/test_urls.py``);
+    why: a crawl canonicalises every new link it meets, three or four per article page, and
+    the general path (split, host normalisation, query parsing, re-quoting) was most of that.
     """
+    plain = _PLAIN_URL.fullmatch(url)
+    if plain is not None and "//" not in plain["path"]:
+        origin = _canonical_origin(plain["scheme"], plain["authority"])
+        return origin + _slashed(plain["path"], trailing_slash)
+    return _canonicalize(url, trailing_slash)
+
+
+#: ``scheme://authority/path`` whose path ``quote(unquote(path))`` leaves as it is (no ``%``,
+#: only unreserved and the kept reserved characters) and that has no query or fragment.
+#: Nothing ``urlsplit`` strips or deletes (whitespace, controls) can match.
+_PLAIN_URL = re.compile(
+    r"(?P<scheme>[Hh][Tt][Tt][Pp][Ss]?)://(?P<authority>[A-Za-z0-9.\-_~:@\[\]]+)"
+    r"(?P<path>/[A-Za-z0-9/:@!$&'()*+,;=\-._~]*)"
+)
+
+
+@lru_cache(maxsize=1024)
+def _canonical_origin(scheme: str, authority: str) -> str:
+    """``scheme://authority`` canonicalised (the general path on its root, minus the ``/``)."""
+    return _canonicalize(f"{scheme}://{authority}/", "keep")[:-1]
+
+
+def _slashed(path: str, trailing_slash: TrailingSlash) -> str:
+    """The trailing-slash rule of :func:`_clean_path` on a path that needs no re-quoting."""
+    if trailing_slash == "strip" and len(path) > 1:
+        return path.rstrip("/") or "/"
+    if trailing_slash == "add" and not path.endswith("/") and "." not in path.rsplit("/", 1)[-1]:
+        return path + "/"
+    return path
+
+
+def _canonicalize(url: str, trailing_slash: TrailingSlash) -> str:
+    """:func:`canonicalize`, the general path."""
     parts = urlsplit(url.strip())
     scheme = parts.scheme.lower()
     host = normalize_host(parts.hostname) if parts.hostname else ""
@@ -74,7 +114,7 @@ def safe_join(base: str, href: str) -> str | None:
     base's, else re-assembled from its own parts, reading nothing of the base but the scheme.
     The same answer as ``urljoin(base, href)`` (pinned by ``tests/test_urls.py``).
     """
-    if href.startswith("/") or _ABSOLUTE.match(href):
+    if _ROOTED.match(href) or _ABSOLUTE.match(href):
         try:
             parts = urlsplit(base)  # cached by urllib for the page's many links
         except ValueError:
@@ -84,6 +124,11 @@ def safe_join(base: str, href: str) -> str | None:
     return _join(base, href)
 
 
+#: A link from the root that reads nothing of the base but its scheme and host: not one with
+#: a tab or newline (``urlsplit`` deletes them anywhere, ``/\t/`` reads as ``//``), nor a
+#: network path without a host (``//``, ``//?q``), which ``urljoin`` answers with the base's
+#: own path and query.
+_ROOTED = re.compile(r"/(?!/(?:[/?#]|$))(?!.*[\t\r\n])", re.DOTALL)
 #: An absolute link with a host of its own, as ``urlsplit`` reads it (any case of scheme;
 #: tabs and newlines, which it deletes, fall through to a plain join). Without a host
 #: (``http:///x``, ``http://?q``) ``urljoin`` takes the base's host and path: not cached.
@@ -99,7 +144,27 @@ def _join_rooted(scheme: str, netloc: str, href: str) -> str | None:
     the base's path and query, a network-path link (``//host/…``) its host as well, and an
     absolute link (with a host) everything but the scheme.
     """
+    if _PLAIN_PATH.fullmatch(href):
+        # What urljoin makes of it (no dot segment, no empty segment, no params, query or
+        # fragment, nothing it strips): the base's scheme and host, then the path as written.
+        absolute = f"{scheme}://{netloc}{href}"
+        return absolute if _port_ok(netloc) else None
     return _join(f"{scheme}://{netloc}", href)
+
+
+#: A root-relative path ``urljoin`` keeps exactly as written: non-empty segments that are not
+#: ``.`` or ``..``, of characters it neither strips nor splits at (``;``, ``?``, ``#``).
+_PLAIN_PATH = re.compile(r"(?:/(?!\.\.?(?:/|$))[A-Za-z0-9\-._~!$&'()*+,=@%]+)*/?")
+
+
+@lru_cache(maxsize=1024)
+def _port_ok(netloc: str) -> bool:
+    """Whether ``urlsplit`` reads the port of an URL with this authority (the check of :func:`_join`)."""
+    try:
+        urlsplit(f"http://{netloc}/").port  # noqa: B018 - raises ValueError for a bad port
+    except ValueError:
+        return False
+    return True
 
 
 def _join(base: str, href: str) -> str | None:

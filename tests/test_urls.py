@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import random
 from urllib.parse import urljoin, urlsplit
 
 import pytest
 
-from pipeline.urls import canonicalize, safe_join, same_site, url_hash
+from pipeline.urls import (
+    _PLAIN_PATH,
+    _PLAIN_URL,
+    TrailingSlash,
+    _canonicalize,
+    canonicalize,
+    safe_join,
+    same_site,
+    url_hash,
+)
 
 
 @pytest.mark.parametrize(
@@ -90,3 +100,61 @@ def test_safe_join_is_urljoin(base: str) -> None:
             expected = None
         assert safe_join(base, href) == expected, (base, href)
         assert safe_join(base, href) == expected, (base, href)  # the cached answer too
+
+
+def _random_urls(seed: int, count: int) -> list[str]:
+    """URLs and paths made of the characters the short paths must judge (and of the rest)."""
+    rng = random.Random(seed)
+    pieces = [
+        "a", "Z", "9", "-", "_", ".", "..", "~", "/", "//", ";", ":", "@", "!", "$", "&", "'", "(",
+        "*", "+", ",", "=", "%", "%7E", "%2F", "?", "#", " ", "\t", "é", "[", "]", "\\", "utm_source=x",
+    ]  # fmt: skip
+    authorities = [
+        "news.test", "News.Test:80", "127.0.0.1:8701", "[::1]:8080", "user@news.test", "news.test:99999",
+        "0x7f.1", "[::ffff:127.0.0.1]", "news.test:", "[::1", "xn--bcher-kva.test", ":80", "",
+    ]  # fmt: skip
+    urls = []
+    for _ in range(count):
+        path = "/" + "".join(rng.choice(pieces) for _ in range(rng.randint(0, 8)))
+        scheme = rng.choice(["http", "https", "HTTP", "hTTps", "ftp"])
+        urls.append(f"{scheme}://{rng.choice(authorities)}{path}")
+    return urls
+
+
+@pytest.mark.parametrize("trailing_slash", ["keep", "strip", "add"])
+def test_canonicalize_short_path_is_the_general_path(trailing_slash: TrailingSlash) -> None:
+    """The short path for plain URLs answers exactly what the general path does (or raises alike)."""
+    short = 0
+    for url in [
+        *_random_urls(17, 4000),
+        "http://news.test/",
+        "http://news.test/a.b/c",
+        "https://News.Test:443/x/",
+    ]:
+        try:
+            expected: str | None = _canonicalize(url, trailing_slash)
+        except ValueError:
+            expected = None
+        try:
+            got: str | None = canonicalize(url, trailing_slash)
+        except ValueError:
+            got = None
+        assert got == expected, (url, trailing_slash)
+        short += _PLAIN_URL.fullmatch(url) is not None
+    assert short > 200  # the comparison covered the short path, not only the general one
+
+
+def test_safe_join_short_path_is_urljoin() -> None:
+    """Root-relative paths joined without urljoin answer exactly what urljoin (+ port check) does."""
+    short = 0
+    for base in BASES[:6]:
+        for url in _random_urls(29, 1500):
+            href = "/" + url.split("://", 1)[1].partition("/")[2]
+            try:
+                expected: str | None = urljoin(base, href)
+                urlsplit(expected).port  # noqa: B018
+            except ValueError:
+                expected = None
+            assert safe_join(base, href) == expected, (base, href)
+            short += _PLAIN_PATH.fullmatch(href) is not None
+    assert short > 500
