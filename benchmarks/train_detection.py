@@ -30,12 +30,16 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 VERSION = 1
-#: Inverse L2 strength on standardised signals: the strongest of 0.01..1 (CV printout), for robustness.
-C = 0.01
+#: Inverse L2 strength on standardised signals. 0.1 (extractor 2.5): counting the vetoes the
+#: extractor applies beside the model, it kept more articles at a higher precision than 0.01
+#: (CV printout; 1.0 lost more articles), every weight still small.
+C = 0.1
 #: Share of training articles (out-of-fold) the threshold must keep.
 TARGET_RECALL = 0.995
-#: Extra log-odds below the chosen article score: room for suites unlike the dev pages.
-MARGIN = 0.25
+#: Extra log-odds below the chosen article score: room for suites unlike the dev pages
+#: (0.75 since extractor 2.5: the held-out suites must not lose 1 % of their articles; with it the
+#: model lost no dev article in the cross-validation, only the vetoes and an empty body did).
+MARGIN = 0.75
 INNER_K = 5
 
 _cache: dict[str, dict[str, float]] = {}
@@ -56,9 +60,19 @@ def page_signals(page: dict[str, Any]) -> dict[str, float]:
 
 
 def _matrix(pages: list[dict[str, Any]]) -> tuple[list[list[float]], list[int], list[str]]:
+    rows, labels, ids, _ = _matrix_vetoed(pages)
+    return rows, labels, ids
+
+
+def _matrix_vetoed(
+    pages: list[dict[str, Any]],
+) -> tuple[list[list[float]], list[int], list[str], list[bool]]:
+    """Signal rows, labels, ids, and whether the extractor's vetoes on undeclared pages reject the
+    page whatever the model says (:func:`pipeline.extract.detection.thin_undeclared`)."""
+    from pipeline.extract.detection import thin_undeclared
     from pipeline.extract.signals import SIGNALS
 
-    rows, labels, ids = [], [], []
+    rows, labels, ids, vetoed = [], [], [], []
     for page in pages:
         signals = page_signals(page)
         if not signals:
@@ -66,7 +80,8 @@ def _matrix(pages: list[dict[str, Any]]) -> tuple[list[list[float]], list[int], 
         rows.append([signals[name] for name in SIGNALS])
         labels.append(int(page["page_type"] == "article"))
         ids.append(page["id"])
-    return rows, labels, ids
+        vetoed.append(thin_undeclared(signals, page["url"]) is not None)
+    return rows, labels, ids, vetoed
 
 
 def _fit(rows: list[list[float]], labels: list[int], c: float) -> dict[str, Any]:
@@ -121,10 +136,11 @@ def train(docs: list[dict[str, Any]]) -> dict[str, Any]:
 def cross_validate(
     pages: list[dict[str, Any]], c: float = C, target: float = TARGET_RECALL, margin: float = MARGIN
 ) -> dict[str, Any]:
-    """Outer 5-fold figures of the model alone (pages that never reach detection excluded)."""
+    """Outer 5-fold figures of the model with the vetoes the extractor applies beside it, as the
+    benchmark counts them (pages that never reach detection excluded)."""
     from benchmarks.cv import K, fold_of
 
-    rows, labels, ids = _matrix(pages)
+    rows, labels, ids, vetoed = _matrix_vetoed(pages)
     predicted: dict[int, bool] = {}
     for fold in range(K):
         train_idx = [i for i, d in enumerate(ids) if fold_of(d) != fold]
@@ -138,7 +154,7 @@ def cross_validate(
         )
         for i, d in enumerate(ids):
             if fold_of(d) == fold:
-                predicted[i] = _logit(model, rows[i]) > model["threshold"]
+                predicted[i] = _logit(model, rows[i]) > model["threshold"] and not vetoed[i]
     tp = sum(1 for i, p in predicted.items() if p and labels[i])
     fp = sum(1 for i, p in predicted.items() if p and not labels[i])
     articles, listings = sum(labels), len(labels) - sum(labels)
@@ -180,13 +196,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     alternatives = {}
     # The alternatives the shipped C, TARGET_RECALL and MARGIN were chosen from.
     for c in (0.01, 0.1, 1.0):
-        for target, margin in ((0.99, 0.0), (0.995, 0.25), (1.0, 0.0)):
+        for target, margin in ((0.99, 0.0), (0.995, 0.25), (0.995, 0.5), (0.995, 0.75), (1.0, 0.0)):
             figures = cross_validate(pages, c, target, margin)
             alternatives[f"C={c} recall>={target} margin={margin}"] = figures
             print(f"C={c:<5} target={target:<6} margin={margin:<5} {json.dumps(figures)}", flush=True)
     shipped = cross_validate(pages)
     model = train(pages)
-    model["cv"] = {"folds": 5, "dataset": "wcxb/dev", "model_only": shipped, "alternatives": alternatives}
+    model["cv"] = {"folds": 5, "dataset": "wcxb/dev", "model_and_veto": shipped, "alternatives": alternatives}
     model["training"] = {"C": C, "target_recall": TARGET_RECALL, "margin": MARGIN, "pages": shipped["pages"]}
     ship_model(model, args.out, write=not args.no_write, summary=shipped)
     return model
