@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import uuid
-import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -132,7 +131,7 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """On an xdist worker: hand out the ``slow`` tests first, and keep :data:`WHOLE_MODULES` true.
+    """On an xdist worker: hand out the ``slow`` tests first.
 
     The slow tests (an Airflow stack, a day of hourly runs) take 1-2.5 minutes each: handed out
     last, one of them would keep one worker busy while the other has nothing left to do. The
@@ -141,19 +140,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     """
     if "PYTEST_XDIST_WORKER" not in os.environ:
         return
-    missing = set()
-    for item in items:
-        module = item.nodeid.split("::", 1)[0]
-        info = getattr(item, "_fixtureinfo", None)
-        for defs in info.name2fixturedefs.values() if info is not None else ():
-            if defs and defs[-1].scope != "function" and defs[-1].baseid == module:
-                missing.add(module)
-    missing -= WHOLE_MODULES | AIRFLOW_STACK_MODULES
-    if missing:
-        warnings.warn(
-            f"module-scoped fixtures in {sorted(missing)}: add them to WHOLE_MODULES in tests/conftest.py",
-            stacklevel=1,
-        )
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
