@@ -49,8 +49,11 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
+# Two xdist workers (TEST_WORKERS=0: one process). Which tests share a worker, and why the slow
+# ones are handed out first: tests/conftest.py (pytest_collection_modifyitems).
+TEST_WORKERS ?= 2
 unit: install
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder) $(PYTEST_ARGS)
 
 test: lint typecheck unit
 

@@ -3,6 +3,9 @@
 PostgreSQL tests use the real server named by ``NEWSFLOW_TEST_PG_URL`` (default: the local
 trust-auth server). Each test session creates its own database and drops it at the end.
 When ``CI=true`` an unreachable server is a failure, never a skip.
+
+``make test`` runs the suite on two pytest-xdist workers; :func:`xdist_scope` says which tests
+share a worker, the collection hook in which order work is handed out.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -68,6 +72,75 @@ def drop_pg_database(url: str) -> None:
     with engine.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     engine.dispose()
+
+
+#: Modules whose tests start a long-running Airflow stack (api-server, scheduler,
+#: dag-processor, triggerer; Celery workers): one worker runs them one after another, so that
+#: two stacks never share the two cores and their waits (``wait_for_consumer``'s 180 s, the
+#: healthchecks) keep the margin they had when the suite ran in one process.
+AIRFLOW_STACK_MODULES = frozenset(
+    {
+        "tests/test_airflow_ops.py",
+        "tests/test_airflow_scheduler.py",
+        "tests/test_airflow_soak.py",
+        "tests/test_compose_native.py",
+    }
+)
+#: Modules that stay whole on one worker: a module- or session-scoped fixture of their own (a
+#: migrated Airflow home, a demo network) is set up once, as in a one-process run, not once
+#: per worker; ``test_demo_command.py`` binds ``newsflow demo``'s fixed default ports.
+WHOLE_MODULES = frozenset(
+    {
+        "tests/test_compose.py",
+        "tests/test_dags_run.py",
+        "tests/test_demo_command.py",
+        "tests/test_demo_site.py",
+        "tests/test_living_network.py",
+    }
+)
+
+
+def xdist_scope(nodeid: str) -> str:
+    """The unit of work a test belongs to under ``make test``'s two workers.
+
+    A unit runs on one worker, its tests in file order; any other test is a unit of its own,
+    so the two workers stay evenly busy to the end.
+    """
+    module = nodeid.split("::", 1)[0]
+    if module in AIRFLOW_STACK_MODULES:
+        return "airflow-stack"
+    return module if module in WHOLE_MODULES else nodeid
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """``--dist loadgroup`` by :func:`xdist_scope` instead of ``xdist_group`` marks.
+
+    pytest-xdist 3.8 groups marked tests by rewriting ``item._nodeid``, which pytest 9.2 no
+    longer reads (node ids live in ``item._id``): the marks would be silently ignored. The
+    scheduler runs in the controlling process, which sees node ids only, hence the lists.
+    """
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ScopeScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return xdist_scope(nodeid)
+
+    return ScopeScheduling(config, log)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On an xdist worker: hand out the ``slow`` tests first.
+
+    The slow tests (an Airflow stack, a day of hourly runs) take 1-2.5 minutes each: handed out
+    last, one of them would keep one worker busy while the other has nothing left to do. The
+    Makefile passes ``--no-loadscope-reorder``, so this order is the order of hand-out. A
+    one-process run keeps the file order.
+    """
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        return
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
 @pytest.fixture(autouse=True)
