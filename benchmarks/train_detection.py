@@ -120,7 +120,22 @@ def _train(
         oof.extend(_logit(model, rows[i]) for i in test if labels[i] == 1)
     model = _fit(rows, labels, c)
     model["threshold"] = round(recall_threshold(oof, target, margin), 6)
+    model["score_spread"] = round(score_spread(model, rows), 6)
     return model
+
+
+def score_spread(model: dict[str, Any], rows: list[list[float]]) -> float:
+    """The standard deviation of the model's log-odds over its training pages.
+
+    Stored in the model file as ``score_spread``: the unit in which other models read the
+    detector's score (:func:`pipeline.extract.detection.score_units`). A retrain that spreads
+    the log-odds wider (weaker regularisation) widens this spread by the same factor, so a
+    score divided by it means the same thing before and after.
+    """
+    logits = [_logit(model, row) for row in rows]
+    mean = sum(logits) / len(logits) if logits else 0.0
+    var = sum((v - mean) ** 2 for v in logits) / len(logits) if logits else 0.0
+    return math.sqrt(var) or 1.0
 
 
 def train(docs: list[dict[str, Any]]) -> dict[str, Any]:

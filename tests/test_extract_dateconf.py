@@ -15,9 +15,10 @@ import pytest
 from lxml.html import fromstring
 
 from pipeline.extract import extract_outcome
-from pipeline.extract.dateconf import FEATURES, check_model, features
+from pipeline.extract.dateconf import ARTICLE_SCORE_RANGE, FEATURES, check_model, features
 from pipeline.extract.dates import date_evidence, extract_dates, judge_dates
 from pipeline.extract.dateshown import text_dateline
+from pipeline.extract.detection import score_spread
 from pipeline.extract.jsonld import parse_jsonld
 from pipeline.extract.models import MODEL_DIR, load_model, use_model_dir
 
@@ -137,8 +138,9 @@ def test_features_describe_agreement_and_the_dateline() -> None:
         values["src-url"] == 1.0 and values["agree"] > 0 and values["disagree"] > 0
     )  # meta/JSON-LD agree, text not
     assert values["declared"] == 1.0 and values["declared-article"] == 1.0
-    assert values["byline"] == 1.0 and values["article-score"] == 4.0
-    assert features(evidence, False, 99.0)["article-score"] == 8.0  # clipped
+    # the detector's score in units of its training spread (the shipped detector's, here)
+    assert values["byline"] == 1.0 and values["article-score-sd"] == pytest.approx(4.0 / score_spread())
+    assert features(evidence, False, 99.0)["article-score-sd"] == ARTICLE_SCORE_RANGE[1]  # clipped
     assert dates.published is not None and dates.published.date() == date(2025, 3, 3)
 
 

@@ -198,3 +198,17 @@ def test_training_figures_count_the_vetoes_beside_the_model(monkeypatch: pytest.
     assert figures["articles_lost"] == 1 and figures["listings_rejected"] == 1.0
     monkeypatch.setattr("pipeline.extract.detection.thin_undeclared", lambda signals, url=None: None)
     assert train_detection.cross_validate(pages)["articles_lost"] == 0
+
+
+def test_the_recorded_spread_scales_with_the_model() -> None:
+    """``score_spread`` (the unit other models read the detector's score in) scales with the log-odds,
+    so a score divided by it is the same for a retrain that only widens or narrows them."""
+    from benchmarks.train_detection import score_spread
+
+    model = {"mean": [0.0, 1.0], "scale": [1.0, 2.0], "weights": [0.5, -1.5], "intercept": 0.3}
+    rows = [[0.0, 1.0], [1.0, 3.0], [2.0, -1.0], [0.5, 0.0]]
+    spread = score_spread(model, rows)
+    assert spread > 0
+    tripled = {**model, "weights": [1.5, -4.5], "intercept": 0.9}
+    assert score_spread(tripled, rows) == pytest.approx(3 * spread)
+    assert score_spread(model, [[1.0, 1.0]]) == 1.0  # one page has no spread: unit 1, not 0

@@ -26,6 +26,7 @@ from datetime import datetime
 from typing import Any
 
 from pipeline.extract.dateshown import TEXT_DATE_MAX_OFFSET, Dateline
+from pipeline.extract.detection import score_units
 from pipeline.extract.models import check_logistic, load_model, log_odds
 
 MODEL_NAME = "dates"
@@ -54,13 +55,15 @@ FEATURES: tuple[str, ...] = (
     # a modification date later than the publication date: log1p(days), and whether any
     "modified-gap",
     "modified",
-    # the page has a byline; the article detector's score (log-odds above its threshold,
-    # clipped): evergreen guides, topic and service pages carry dates without being dated news
+    # the page has a byline; the article detector's score above its threshold in units of the
+    # spread of the detector's training scores (clipped; see :func:`article_units`): evergreen
+    # guides, topic and service pages carry dates without being dated news
     "byline",
-    "article-score",
+    "article-score-sd",
 )
-#: The article score is clipped to this range: beyond it a page is plainly one kind or the other.
-ARTICLE_SCORE_RANGE = (-4.0, 8.0)
+#: The article score (in detector spreads) is clipped to this range: beyond it a page is plainly
+#: one kind or the other (about -3.6 and 7.2 log-odds of extractor 2.5's detector, spread 3.58).
+ARTICLE_SCORE_RANGE = (-1.0, 2.0)
 #: A written date at most this many characters after the headline's end stands next to it.
 NEAR_HEADLINE_CHARS = 400
 
@@ -103,9 +106,25 @@ def features(ev: Evidence, has_author: bool, article_score: float | None) -> dic
     out["modified-gap"] = math.log1p(max(0.0, gap))
     out["modified"] = float(ev.modified is not None)
     out["byline"] = float(has_author)
-    low, high = ARTICLE_SCORE_RANGE
-    out["article-score"] = min(high, max(low, article_score)) if article_score is not None else 0.0
+    out["article-score-sd"] = article_units(article_score)
     return out
+
+
+def article_units(article_score: float | None) -> float:
+    """The detector's verdict as the date model reads it: its score in its own spread, clipped.
+
+    The date model is trained on one detector and must keep reading the next one right. The
+    detector's raw log-odds do not allow that (their scale is the detector's regularisation:
+    extractor 2.5's retrain spread them 1.75 times as wide, and the date model's cap on them
+    had to be moved and the model retrained by hand). The score divided by the spread the
+    detection file records (:func:`pipeline.extract.detection.score_units`) is the same for a
+    detector scaled by any constant, so a detector retrain no longer rescales this feature.
+    None (the page was not judged) reads as the threshold, 0.
+    """
+    if article_score is None:
+        return 0.0
+    low, high = ARTICLE_SCORE_RANGE
+    return min(high, max(low, score_units(article_score)))
 
 
 def check_model(model: dict[str, Any]) -> None:
@@ -117,10 +136,11 @@ def score(model: dict[str, Any], values: dict[str, float]) -> float:
     """Log-odds that the date is the page's own, minus the model's threshold (>= 0: keep it).
 
     The model may cap the article score lower than :data:`ARTICLE_SCORE_RANGE` does
-    (``article_score_max``): past "plainly an article" the score says nothing more about dates.
+    (``article_score_max``, in detector spreads like the feature): past "plainly an article"
+    the score says nothing more about dates.
     """
-    capped = min(values["article-score"], article_score_max(model))
-    return log_odds(model, {**values, "article-score": capped})
+    capped = min(values["article-score-sd"], article_score_max(model))
+    return log_odds(model, {**values, "article-score-sd": capped})
 
 
 def article_score_max(model: dict[str, Any]) -> float:

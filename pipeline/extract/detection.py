@@ -33,6 +33,9 @@ from pipeline.extract.signals import SIGNALS, page_signals
 MODEL_NAME = "detection"
 #: Signals named in the reasons: those that moved the score most, in the decision's direction.
 REASONS_SHOWN = 4
+#: The spread of :func:`rule_score` (its standard deviation over the 900 WCXB dev pages,
+#: 2026-12-07: 2.26), its unit in :func:`score_units` when no model file is installed.
+RULE_SCORE_SPREAD = 2.26
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,41 @@ def check_model(model: dict[str, Any]) -> None:
 def model_score(model: dict[str, Any], signals: dict[str, float]) -> tuple[float, dict[str, float]]:
     """Log-odds of "article" minus the model's threshold, and the per-signal contributions."""
     return log_odds(model, signals), contributions(model, signals)
+
+
+def score_spread() -> float:
+    """The unit of the active detector's score: the spread of its scores on its training pages.
+
+    ``train_detection`` stores it in the model file (``score_spread``, the standard deviation
+    of the model's log-odds over the pages it was trained on). Without a model file the
+    hand-weighted :func:`rule_score` decides, whose spread is :data:`RULE_SCORE_SPREAD`.
+    A model file without it predates the field and is refused: reading its score in raw
+    log-odds would silently shift every model that reads the score.
+    """
+    model = load_model(MODEL_NAME)
+    if model is None:
+        return RULE_SCORE_SPREAD
+    spread = model.get("score_spread")
+    if not isinstance(spread, int | float) or not spread > 0:
+        raise ValueError(
+            "detection model has no positive 'score_spread'; retrain it (benchmarks.train_detection)"
+        )
+    return float(spread)
+
+
+def score_units(score: float) -> float:
+    """The detector's score (log-odds above its threshold) in units of its training spread.
+
+    The form in which other models (the date-confidence model) read the detector's verdict.
+    The raw log-odds depend on the detector's regularisation: a retrain with a weaker L2
+    penalty (C 0.01 to 0.1, extractor 2.5) spread them about 1.75 times as wide, and a model
+    reading them raw silently misread every page until it too was retrained. Divided by the
+    spread the file itself records, a detector scaled by any constant gives the same value;
+    the threshold stays the zero point, because "above or below the article cut" is what the
+    score means. A probability would not do: a logistic model's probabilities shrink or sharpen
+    with its regularisation exactly as its log-odds do.
+    """
+    return score / score_spread()
 
 
 def rule_score(signals: dict[str, float]) -> tuple[float, dict[str, float]]:

@@ -6,10 +6,14 @@ load preparation (no database needed for these: the fault was in the values, not
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+import pytest
+
 from pipeline.extract import extract_outcome
+from pipeline.extract.dateconf import ARTICLE_SCORE_RANGE
 from pipeline.load.prepare import StagedRow, prepare
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "lang"
@@ -121,3 +125,78 @@ def test_a_story_keeps_its_date_declared_everywhere_or_shown_under_its_byline() 
         article = extract_outcome(html, "https://news.example/local/council-plan").article
         assert article is not None and article.published_at is not None
         assert article.published_at.date() == day
+
+
+def _date_model_input(
+    folder: Path, detection: dict[str, object], html: str, url: str
+) -> tuple[float, dict[str, float], float]:
+    """The detector's raw score, the date model's features and its confidence with ``detection``."""
+    from lxml.html import fromstring
+
+    from pipeline.extract.dateconf import confidence, features
+    from pipeline.extract.dates import date_evidence
+    from pipeline.extract.jsonld import parse_jsonld
+    from pipeline.extract.models import MODEL_DIR, use_model_dir
+
+    folder.mkdir()
+    (folder / "detection.json").write_text(json.dumps(detection), encoding="utf-8")
+    (folder / "dates.json").write_text(
+        (MODEL_DIR / "dates.json").read_text(encoding="utf-8"), encoding="utf-8"
+    )
+    use_model_dir(folder)
+    try:
+        outcome = extract_outcome(html, url)
+        assert outcome.article is not None and outcome.score is not None
+        tree = fromstring(html)
+        _, evidence = date_evidence(tree, parse_jsonld(tree), url, tree.find(".//h1"))
+        assert evidence is not None
+        has_author = bool(outcome.article.authors)
+        judged = confidence(evidence, has_author, outcome.score)
+        assert judged is not None
+        return outcome.score, features(evidence, has_author, outcome.score), judged
+    finally:
+        use_model_dir(None)
+
+
+@pytest.mark.parametrize("factor", [0.5, 1.75, 3.0])
+def test_a_detector_retrain_that_rescales_its_scores_does_not_move_the_date_model(
+    tmp_path: Path, factor: float
+) -> None:
+    # Was: the date model read the detector's raw log-odds. Extractor 2.5's detector (weaker
+    # regularisation) spread them 1.75x as wide, and the date model silently misread every page
+    # until its cap was moved and it was retrained by hand. Now it reads the score in units of
+    # the spread of the detector's training scores, which the detection file records: a detector
+    # whose every log-odds (weights, intercept, threshold, recorded spread) is scaled by a
+    # constant gives the date model the same input and the same verdict.
+    from pipeline.extract.models import MODEL_DIR
+
+    shipped = json.loads((MODEL_DIR / "detection.json").read_text(encoding="utf-8"))
+    scaled = {
+        **shipped,
+        **{key: shipped[key] * factor for key in ("intercept", "threshold", "score_spread")},
+        "weights": [w * factor for w in shipped["weights"]],
+    }
+    html = (
+        "<html lang='en'><head><title>A short guide to the new bins</title></head><body><main>"
+        "<h1>A short guide to the new bins</h1><p>Last updated: March 3, 2025</p>"
+        f"<p>{BODY}</p></main></body></html>"
+    )
+    url = "https://council.example/guides/new-bins"
+    raw, values, judged = _date_model_input(tmp_path / "shipped", shipped, html, url)
+    raw_scaled, values_scaled, judged_scaled = _date_model_input(tmp_path / "scaled", scaled, html, url)
+    assert raw_scaled == pytest.approx(factor * raw, abs=1e-3)  # the detector's scale did change
+    low, high = ARTICLE_SCORE_RANGE
+    assert low < values["article-score-sd"] < high  # not pinned by the clip, which would hide a change
+    assert values_scaled == pytest.approx(values, abs=1e-3)
+    assert judged_scaled == pytest.approx(judged, abs=1e-3)
+
+
+def test_a_detection_file_without_its_spread_is_refused_by_the_date_model(tmp_path: Path) -> None:
+    # A detection file from before the spread was recorded would be read in raw log-odds: refused.
+    from pipeline.extract.models import MODEL_DIR
+
+    shipped = json.loads((MODEL_DIR / "detection.json").read_text(encoding="utf-8"))
+    stale = {k: v for k, v in shipped.items() if k != "score_spread"}
+    html = f"<html><body><main><h1>Council votes</h1><p>March 3, 2025</p><p>{BODY}</p></main></body></html>"
+    with pytest.raises(ValueError, match="score_spread"):
+        _date_model_input(tmp_path / "stale", stale, html, "https://news.example/council")
