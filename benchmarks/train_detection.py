@@ -25,6 +25,7 @@ import hashlib
 import json
 import math
 import os
+import statistics
 from pathlib import Path
 from typing import Any
 
@@ -59,12 +60,7 @@ def page_signals(page: dict[str, Any]) -> dict[str, float]:
     return _cache[key]
 
 
-def _matrix(pages: list[dict[str, Any]]) -> tuple[list[list[float]], list[int], list[str]]:
-    rows, labels, ids, _ = _matrix_vetoed(pages)
-    return rows, labels, ids
-
-
-def _matrix_vetoed(
+def _matrix(
     pages: list[dict[str, Any]],
 ) -> tuple[list[list[float]], list[int], list[str], list[bool]]:
     """Signal rows, labels, ids, and whether the extractor's vetoes on undeclared pages reject the
@@ -133,9 +129,7 @@ def score_spread(model: dict[str, Any], rows: list[list[float]]) -> float:
     score divided by it means the same thing before and after.
     """
     logits = [_logit(model, row) for row in rows]
-    mean = sum(logits) / len(logits) if logits else 0.0
-    var = sum((v - mean) ** 2 for v in logits) / len(logits) if logits else 0.0
-    return math.sqrt(var) or 1.0
+    return (statistics.pstdev(logits) if logits else 0.0) or 1.0
 
 
 def train(docs: list[dict[str, Any]]) -> dict[str, Any]:
@@ -143,7 +137,7 @@ def train(docs: list[dict[str, Any]]) -> dict[str, Any]:
     cached = os.environ.get(SIGNALS_CACHE_ENV)
     if cached and not _cache and Path(cached).is_file():
         _cache.update(json.loads(Path(cached).read_text(encoding="utf-8")))
-    rows, labels, ids = _matrix(docs)
+    rows, labels, ids, _vetoed = _matrix(docs)  # the model learns every page; vetoes act beside it
     model = _train(rows, labels, ids, C, TARGET_RECALL, MARGIN)
     return {"version": VERSION, **model}
 
@@ -155,7 +149,7 @@ def cross_validate(
     benchmark counts them (pages that never reach detection excluded)."""
     from benchmarks.cv import K, fold_of
 
-    rows, labels, ids, vetoed = _matrix_vetoed(pages)
+    rows, labels, ids, vetoed = _matrix(pages)
     predicted: dict[int, bool] = {}
     for fold in range(K):
         train_idx = [i for i, d in enumerate(ids) if fold_of(d) != fold]
