@@ -112,6 +112,7 @@ def xdist_scope(nodeid: str) -> str:
     return module if module in WHOLE_MODULES else nodeid
 
 
+@pytest.hookimpl(optionalhook=True)  # a run without pytest-xdist (-p no:xdist) knows no such hook
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     """``--dist loadgroup`` by :func:`xdist_scope` instead of ``xdist_group`` marks.
 
