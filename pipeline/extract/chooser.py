@@ -17,8 +17,8 @@ HTML, its own container heuristics) is judged by a second logistic model over th
 measures (``models/chooser-resiliparse.json``, trained by the same script). Resiliparse and
 readability are wrong on different pages: on the dev pages under the gate, choosing with
 hindsight between the three bodies is worth twice what readability alone is, and the two models
-applied in turn gained +7.6 in summed per-page precision + recall out of fold against +4.5 for
-readability alone (README, benchmark section). Unlike readability's, Resiliparse's body is judged even when it
+applied in turn gained +7.4 in summed per-page precision + recall out of fold against +4.4 for
+readability alone (``benchmarks.train_chooser``'s printout; README, benchmark section). Unlike readability's, Resiliparse's body is judged even when it
 contains trafilatura's: that was the better setting in cross-validation.
 
 Cost: readability runs on the page's tree only after everything else is done with it (it
