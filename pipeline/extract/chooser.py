@@ -18,16 +18,17 @@ measures (``models/chooser-resiliparse.json``, trained by the same script). Resi
 readability are wrong on different pages: on the dev pages under the gate, choosing with
 hindsight between the three bodies is worth twice what readability alone is, and the two models
 applied in turn gained +7.4 in summed per-page precision + recall out of fold against +4.4 for
-readability alone (``benchmarks.train_chooser``'s printout; README, benchmark section). Unlike readability's, Resiliparse's body is judged even when it
-contains trafilatura's: that was the better setting in cross-validation.
+readability alone (``benchmarks.train_chooser``'s printout; README, benchmark section). Unlike
+readability's, Resiliparse's body is judged even when it contains trafilatura's: that was the
+better setting in cross-validation.
 
 Cost: readability runs on the page's tree only after everything else is done with it (it
 mutates the tree), on article pages whose trafilatura body covers less than
 :data:`GATE_PAGE_SHARE` of the page's text. A body covering almost the whole page leaves
 nothing else for readability to find, and skipping those pages keeps the extractor within its
-speed budget. Resiliparse costs about a tenth of a trafilatura run (a twelfth of readability's
-cost) and runs only on the same gated pages, when readability was not chosen; beyond the gate
-it was tried as a candidate on every page and lost out of fold. Without a model file the
+speed budget. Resiliparse costs about a tenth of a trafilatura run (a quarter of readability's
+cost) and runs only on the same gated pages, when readability was not chosen; as a candidate on
+the pages beyond the gate it lost out of fold. Without a model file the
 extractor keeps trafilatura's body (and still reports the measures, which is how the trainer
 collects them).
 """
