@@ -33,6 +33,7 @@ TRAINERS: dict[str, str] = {
     "detection": "benchmarks.train_detection:train",
     "dates": "benchmarks.train_dates:train",
     "chooser": "benchmarks.train_chooser:train",
+    "chooser-resiliparse": "benchmarks.train_chooser:train_resiliparse",
 }
 
 Trainer = Callable[[list[dict[str, Any]]], dict[str, Any]]

@@ -5,15 +5,19 @@ Issue 15 asks for text F1 >= trafilatura + 0.02 on the WCXB dev pages; the body 
 extractor no longer has (speed sits at its 0.7x floor). This measures, before anything is
 built, what each candidate could win and where: at the chooser's own call site (the pipeline's
 pre-cleaned tree, every candidate cleaned by the same line cleaner as ours), for each article
-page it records trafilatura's precision and default modes and readability, then reports per
-band of our body's share of the page's text (the chooser's gate measure) the hindsight gain and
-loss of switching to each, in summed per-page precision + recall (Δ 7 of it ≈ +0.005 F1 over the
-711 dev articles). It then cross-validates the chooser's logistic model on the folds of
-:mod:`benchmarks.cv` for other gates, weightings and extra body-shape features, and scores two
-structural line trims on our final text (a trailing or leading run of short lines without a
-sentence), so every figure in the README's "rejected" list has its command:
+page it records trafilatura's precision and default modes, readability, and Resiliparse (on the
+raw page as the chooser runs it, and on our pre-cleaned tree serialised: ``resiliparse-tree``),
+with its CPU time, then reports per band of our body's share of the page's text (the chooser's
+gate measure) the hindsight gain and loss of switching to each, in summed per-page precision +
+recall (Δ 7 of it ≈ +0.005 F1 over the 711 dev articles). It then cross-validates the chooser's
+logistic model on the folds of :mod:`benchmarks.cv` for other gates, weightings and extra
+body-shape features (and, with Resiliparse recorded, the ways of adding it as a candidate:
+:func:`resiliparse_variants`), and scores two structural line trims on our final text (a
+trailing or leading run of short lines without a sentence), so every figure in the README's
+"rejected" list has its command:
 
     PYTHONPATH=. .venv/bin/python -m benchmarks.text_bands [--shared ../shared] [--limit N]
+        [--candidates readability,resiliparse] [--dump bodies.json]
 
 Shipped models are used for the pages' own extraction (detection gates the chooser's call);
 only the chooser variants are cross-validated, which is what the comparison is about.
@@ -27,22 +31,28 @@ import json
 import math
 import re
 import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from benchmarks.text_candidates import mode_text
+from benchmarks.text_candidates import mode_text, resiliparse_text
+from pipeline.extract.chooser import resiliparse_lines
 
 ROOT = Path(__file__).resolve().parents[1]
-CANDIDATES = ("precision", "default", "readability")
+CANDIDATES = ("precision", "default", "readability", "resiliparse", "resiliparse-tree")
 BANDS = ((0.0, 0.7), (0.7, 0.8), (0.8, 10.0))
 _SENTENCE = re.compile(r"[.!?\u3002\uff01\uff1f\u0964\u061f\u06d4][\"'\u201d\u2019)\]]*$")
 
 
 @contextmanager
-def _recording(store: dict[str, dict[str, Any]], page: dict[str, Any]) -> Iterator[None]:
+def _recording(
+    store: dict[str, dict[str, Any]], page: dict[str, Any], wanted: tuple[str, ...] = CANDIDATES
+) -> Iterator[None]:
     """Record every candidate body where ``extract_outcome`` calls the chooser (then let it run)."""
+    from lxml.html import tostring
+
     from pipeline.extract import api, chooser
 
     namespace = vars(api)  # the name extract_outcome looks up at call time
@@ -54,6 +64,7 @@ def _recording(store: dict[str, dict[str, Any]], page: dict[str, Any]) -> Iterat
         page_chars: int,
         signals: dict[str, float],
         clean: Callable[[list[str]], list[str]],
+        html: str = "",
     ) -> chooser.Choice:
         raw = chooser.readability_lines(copy.deepcopy(tree))
         entry: dict[str, Any] = {
@@ -64,10 +75,20 @@ def _recording(store: dict[str, dict[str, Any]], page: dict[str, Any]) -> Iterat
             "superset": bool(raw) and chooser.superset(ours, raw),
         }
         for mode in ("precision", "default"):
-            text = mode_text(tree, page["url"], mode)
-            entry[mode] = clean(text.split("\n")) if text else []
+            if mode in wanted:
+                text = mode_text(tree, page["url"], mode)
+                entry[mode] = clean(text.split("\n")) if text else []
+        if "resiliparse" in wanted:
+            start = time.process_time()
+            raw = resiliparse_lines(page["html"])
+            entry["resiliparse_cpu"] = time.process_time() - start
+            entry["resiliparse"] = clean(raw)
+        if "resiliparse-tree" in wanted:
+            entry["resiliparse-tree"] = clean(
+                resiliparse_text(tostring(tree, encoding="unicode")).split("\n")
+            )
         store[page["id"]] = entry
-        return original(tree, ours, page_chars, signals, clean)
+        return original(tree, ours, page_chars, signals, clean, html)
 
     namespace["choose"] = record
     try:
@@ -82,8 +103,14 @@ def _gain(truth: str, new: list[str], old: list[str]) -> float:
     return sum(precision_recall(truth, "\n\n".join(new))) - sum(precision_recall(truth, "\n\n".join(old)))
 
 
-def bands(pages: dict[str, dict[str, Any]], store: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """Per share band: pages, and each candidate's hindsight gain / loss over ours."""
+def bands(
+    pages: dict[str, dict[str, Any]], store: dict[str, dict[str, Any]], names: tuple[str, ...] = CANDIDATES
+) -> dict[str, Any]:
+    """Per share band: pages, and each candidate's hindsight gain / loss over ours.
+
+    ``oracle_all`` is the best of ours and every candidate per page; ``oracle_readability+resiliparse``
+    the best of ours and those two (the three-way choice the chooser could make).
+    """
     out: dict[str, Any] = {}
     for low, high in BANDS:
         ids = [
@@ -91,7 +118,8 @@ def bands(pages: dict[str, dict[str, Any]], store: dict[str, dict[str, Any]]) ->
         ]
         row: dict[str, Any] = {"pages": len(ids)}
         best = [0.0] * len(ids)
-        for name in CANDIDATES:
+        per_name: dict[str, list[float]] = {}
+        for name in names:
             gains = [
                 _gain(pages[i]["text"], store[i][name], store[i]["ours"]) if store[i][name] else 0.0
                 for i in ids
@@ -100,8 +128,12 @@ def bands(pages: dict[str, dict[str, Any]], store: dict[str, dict[str, Any]]) ->
                 "won": round(sum(g for g in gains if g > 0), 2),
                 "lost": round(sum(g for g in gains if g < 0), 2),
             }
+            per_name[name] = gains
             best = [max(b, g) for b, g in zip(best, gains, strict=True)]
         row["oracle_all"] = round(sum(best), 2)
+        if "readability" in per_name and "resiliparse" in per_name:
+            pairs = zip(per_name["readability"], per_name["resiliparse"], strict=True)
+            row["oracle_readability+resiliparse"] = round(sum(max(0.0, a, b) for a, b in pairs), 2)
         out[f"{low:.1f}-{min(high, 1.0):.1f}"] = row
     return out
 
@@ -168,6 +200,107 @@ def chooser_variants(pages: dict[str, dict[str, Any]], store: dict[str, dict[str
     }
 
 
+def _margins(
+    rows: list[tuple[str, float, dict[str, float], float]], names: list[str], c: float
+) -> dict[str, float]:
+    """Out-of-fold log-odds per page id of the chooser's logistic model (trained as the shipped one)."""
+    from benchmarks.cv import K, fold_of
+    from benchmarks.logistic import fit_logistic
+    from pipeline.extract.models import log_odds
+
+    out: dict[str, float] = {}
+    for fold in range(K):
+        train = [s for s in rows if fold_of(s[0]) != fold]
+        model = fit_logistic(
+            [[s[2][n] for n in names] for s in train],
+            [int(s[3] > 0) for s in train],
+            names,
+            c,
+            sample_weight=[abs(s[3]) + 1e-3 for s in train],
+            max_iter=5000,
+        )
+        out.update({s[0]: log_odds(model, s[2]) for s in rows if fold_of(s[0]) == fold})
+    return out
+
+
+def resiliparse_variants(
+    pages: dict[str, dict[str, Any]], store: dict[str, dict[str, Any]]
+) -> dict[str, Any]:
+    """Resiliparse as the chooser's candidate, several ways (out of fold, summed P+R per fold).
+
+    Shipped: readability's model first (C 3), then Resiliparse's (C 0.3) on the gated pages.
+    Also: Resiliparse beyond the gate, alone, without its superset pages, a best-margin pick,
+    its agreement as votes in readability's model, and (with hindsight) our body cut to the
+    lines Resiliparse also has.
+    """
+    from benchmarks.cv import K, fold_of
+    from pipeline.extract.chooser import FEATURES, _shingles, features, superset
+
+    def overlap(a: list[str], b: list[str]) -> float:
+        sa = _shingles("\n".join(a))
+        return len(sa & _shingles("\n".join(b))) / max(len(sa), 1)
+
+    read, res = [], []
+    for i, e in store.items():
+        share = sum(map(len, e["ours"])) / max(e["page_chars"], 1)
+        if e["readability"] and not e["superset"]:
+            values = features(e["ours"], e["readability"], e["page_chars"], e["signals"])
+            values["ours-in-res"] = overlap(e["ours"], e["resiliparse"])
+            values["alt-in-res"] = overlap(e["readability"], e["resiliparse"])
+            read.append((i, share, values, _gain(pages[i]["text"], e["readability"], e["ours"])))
+        if e["resiliparse"]:
+            values = features(e["ours"], e["resiliparse"], e["page_chars"], e["signals"])
+            values["superset"] = float(superset(e["ours"], e["resiliparse"]))
+            res.append((i, share, values, _gain(pages[i]["text"], e["resiliparse"], e["ours"])))
+    shipped = list(FEATURES)
+
+    def score(picks: dict[str, float]) -> dict[str, Any]:
+        folds = [round(sum(g for i, g in picks.items() if fold_of(i) == k), 2) for k in range(K)]
+        return {"switched": len(picks), "gain": round(sum(picks.values()), 2), "folds": folds}
+
+    def alone(rows: list[Any], c: float, names: list[str] = shipped) -> dict[str, Any]:
+        margin = _margins(rows, names, c)
+        return score({s[0]: s[3] for s in rows if margin[s[0]] > 0})
+
+    def both(c: float, best: bool = False, keep_superset: bool = True) -> dict[str, Any]:
+        gated = [s for s in read if s[1] < 0.7]
+        second = [s for s in res if s[1] < 0.7 and (keep_superset or not s[2]["superset"])]
+        m_read, m_res = _margins(gated, shipped, 3.0), _margins(second, shipped, c)
+        picks = {s[0]: s[3] for s in gated if m_read[s[0]] > 0}
+        for s in second:
+            if m_res[s[0]] > 0 and (s[0] not in picks or (best and m_res[s[0]] > m_read[s[0]])):
+                picks[s[0]] = s[3]
+        return score(picks)
+
+    out: dict[str, Any] = {f"both in turn, resiliparse C={c}": both(c) for c in (0.1, 0.3, 1.0, 3.0)}
+    out["both, best margin"] = both(0.3, best=True)
+    out["both, resiliparse supersets not judged"] = both(0.3, keep_superset=False)
+    out["readability alone"] = alone([s for s in read if s[1] < 0.7], 3.0)
+    out["readability + resiliparse votes"] = alone(
+        [s for s in read if s[1] < 0.7], 3.0, [*shipped, "ours-in-res", "alt-in-res"]
+    )
+    for low, high in BANDS:
+        rows = [s for s in res if low <= s[1] < high]
+        out[f"resiliparse alone {low:.1f}-{min(high, 1.0):.1f}"] = {
+            **alone(rows, 0.3),
+            "oracle": round(sum(max(s[3], 0.0) for s in rows), 2),
+        }
+    out["resiliparse alone 0.7-1.0"] = alone([s for s in res if s[1] >= 0.7], 0.3)
+    for low, high in BANDS:  # our lines with >= half their 4-grams in Resiliparse's body
+        gains = []
+        for i, e in store.items():
+            share = sum(map(len, e["ours"])) / max(e["page_chars"], 1)
+            if e["resiliparse"] and low <= share < high:
+                kept = [line for line in e["ours"] if overlap([line], e["resiliparse"]) >= 0.5]
+                if kept and kept != e["ours"]:
+                    gains.append(_gain(pages[i]["text"], kept, e["ours"]))
+        out[f"our lines resiliparse has, hindsight {low:.1f}-{min(high, 1.0):.1f}"] = {
+            "won": round(sum(g for g in gains if g > 0), 2),
+            "lost": round(sum(g for g in gains if g < 0), 2),
+        }
+    return out
+
+
 def _sentence(line: str) -> bool:
     return _SENTENCE.search(line) is not None and len(line.split()) >= 6
 
@@ -207,9 +340,19 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shared", type=Path, default=ROOT.parent / "shared")
     parser.add_argument("--limit", type=int, default=None)
+    parser.add_argument(
+        "--candidates",
+        default=",".join(CANDIDATES),
+        help="comma-separated subset of " + ", ".join(CANDIDATES),
+    )
+    parser.add_argument(
+        "--dump", type=Path, default=None, help="write every page's candidate bodies here (JSON)"
+    )
     args = parser.parse_args(argv)
     from benchmarks.cv import load_dev_pages
     from pipeline.extract.api import extract_outcome
+
+    wanted = tuple(name for name in CANDIDATES if name in args.candidates.split(","))
 
     sys.setrecursionlimit(10_000)
     dev = [p for p in load_dev_pages(args.shared / "data" / "wcxb") if p["page_type"] == "article"]
@@ -217,16 +360,27 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     store: dict[str, dict[str, Any]] = {}
     texts: dict[str, str] = {}
     for page in pages.values():
-        with _recording(store, page):
+        with _recording(store, page, wanted):
             outcome = extract_outcome(page["html"], page["url"])
         texts[page["id"]] = outcome.article.text if outcome.article is not None else ""
     result = {
         "articles": len(pages),
         "at_chooser": len(store),
-        "bands": bands(pages, store),
-        "chooser": chooser_variants(pages, store),
+        "bands": bands(pages, store, wanted),
+        "chooser": chooser_variants(pages, store) if "readability" in wanted else {},
+        "resiliparse": resiliparse_variants(pages, store)
+        if {"readability", "resiliparse"} <= set(wanted)
+        else {},
         "trims": trims(pages, texts),
     }
+    if "resiliparse" in wanted:
+        cpu = sorted(e["resiliparse_cpu"] for e in store.values())
+        result["resiliparse_ms_per_page"] = {
+            "median": round(1000 * cpu[len(cpu) // 2], 2),
+            "mean": round(1000 * sum(cpu) / len(cpu), 2),
+        }
+    if args.dump is not None:
+        args.dump.write_text(json.dumps({"pages": list(pages), "store": store}), encoding="utf-8")
     print(json.dumps(result, indent=2))
     return result
 

@@ -12,7 +12,9 @@ losses are. Candidates:
   pre-cleaned tree, raw lines (no line cleaning);
 - ``readability``: trafilatura's bundled readability port (``trafilatura.readability_lxml``);
 - ``justext``: jusText's "good" paragraphs (stop list of the page's declared language when
-  jusText has one, else English).
+  jusText has one, else English);
+- ``resiliparse``: Resiliparse's main-content text of the raw page (its own parse), as the
+  chooser reads it (no bullets, alt texts or links).
 
     PYTHONPATH=. .venv/bin/python -m benchmarks.text_candidates [--shared ../shared] [--limit N]
 
@@ -32,7 +34,7 @@ from typing import Any
 from benchmarks.extraction import _load_tool
 
 ROOT = Path(__file__).resolve().parents[1]
-NAMES = ("ours", "recall", "default", "precision", "readability", "justext")
+NAMES = ("ours", "recall", "default", "precision", "readability", "justext", "resiliparse")
 
 
 def mode_text(tree: Any, url: str, mode: str) -> str:
@@ -72,6 +74,13 @@ def _readability(html: str) -> str:
         return ""
 
 
+def resiliparse_text(html: str) -> str:
+    """Resiliparse's main-content text as the chooser reads it (:func:`pipeline.extract.chooser.resiliparse_lines`)."""
+    from pipeline.extract.chooser import resiliparse_lines
+
+    return "\n".join(resiliparse_lines(html))
+
+
 def _justext(html: str, language: str | None) -> str:
     import justext
 
@@ -106,6 +115,7 @@ def candidates(page: dict[str, Any]) -> dict[str, str]:
         language = None
     out["readability"] = _readability(page["html"])
     out["justext"] = _justext(page["html"], language)
+    out["resiliparse"] = resiliparse_text(page["html"])
     return out
 
 
@@ -134,7 +144,7 @@ def analyse(ee: ModuleType, pages: list[dict[str, Any]]) -> dict[str, Any]:
         agg = ee.aggregate([scores[name].get(p["id"], (0.0, 0.0, 1.0, False)) for p in pages])
         result["single"][name] = {k: round(agg[k], 4) for k in ("precision", "recall", "f1")}
     combos: list[tuple[str, ...]] = [("ours", other) for other in NAMES[1:]]
-    combos += [("ours", "readability", "justext"), NAMES]
+    combos += [("ours", "readability", "justext"), ("ours", "readability", "resiliparse"), NAMES]
     for combo in combos:
         rows = []
         for page in pages:

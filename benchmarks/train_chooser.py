@@ -1,4 +1,4 @@
-"""Train the body chooser (``pipeline/extract/models/chooser.json``) on the WCXB dev pages.
+"""Train the body chooser's models (``chooser.json``, ``chooser-resiliparse.json``) on the WCXB dev pages.
 
 Each dev article whose trafilatura body the chooser looks at (:func:`pipeline.extract.chooser.gated`
 and not :func:`~pipeline.extract.chooser.superset`: readability chose a different container) is one sample: the page-level measures of both bodies (:func:`pipeline.extract.chooser.features`,
@@ -9,11 +9,19 @@ standardised features; the label is "readability is better", each sample weighte
 better or worse (a page where the two bodies score alike hardly matters, a page where one of
 them is the wrong container matters a lot). Log-odds above 0 switch.
 
+The second model (:data:`pipeline.extract.chooser.RESILIPARSE_MODEL`) is trained the same way on
+Resiliparse's body against trafilatura's, on every gated page where Resiliparse found a body
+(the chooser asks it when readability's model kept trafilatura's body). Its ``C`` is smaller
+(:data:`C_RESILIPARSE`): that model sees more pages that differ little, and a strong fit to
+them switched more pages that lost.
+
 ``python -m benchmarks.train_chooser`` prints 5-fold cross-validated figures (the folds of
-:mod:`benchmarks.cv`, per fold and overall, for the shipped ``C`` and the alternatives), then
-trains on all dev pages and writes the model with those figures inside. ``train`` is the
-trainer :mod:`benchmarks.cv` runs per fold (name ``chooser``), so ``python -m
-benchmarks.extraction`` scores every page with a chooser that never saw it.
+:mod:`benchmarks.cv`, per fold and overall, for the shipped ``C`` and the alternatives; for the
+second model, the gain of both models applied in turn, as the extractor does), then trains on
+all dev pages and writes both models with those figures inside. ``train`` and
+``train_resiliparse`` are the trainers :mod:`benchmarks.cv` runs per fold (names ``chooser``
+and ``chooser-resiliparse``), so ``python -m benchmarks.extraction`` scores every page with
+choosers that never saw it.
 scikit-learn is needed here only; inference is plain Python.
 """
 
@@ -31,14 +39,19 @@ ROOT = Path(__file__).resolve().parents[1]
 VERSION = 1
 #: Inverse L2 strength on standardised features: the best of the CV printout (0.1 … 10; 3 and 10 tie).
 C = 3.0
+#: The same for Resiliparse's model: 0.1 … 1.0 gain alike in the printout (both models in turn);
+#: 0.3 is best, 3 and 10 switch more pages that lose.
+C_RESILIPARSE = 0.3
 _TOKEN = re.compile(r"\w+")
 
-#: page key -> (features, ours text, alternative text) or None when the chooser skipped the page
-_cache: dict[str, tuple[dict[str, float], str, str] | None] = {}
+Sample = tuple[dict[str, float], str, str]
+#: page key -> {candidate: (features, ours text, candidate text)}; a candidate the chooser did not
+#: judge on the page is missing
+_cache: dict[str, dict[str, Sample]] = {}
 
 
-def sample(page: dict[str, Any]) -> tuple[dict[str, float], str, str] | None:
-    """The chooser's measures and both bodies for one dev page (None: not looked at)."""
+def samples(page: dict[str, Any]) -> dict[str, Sample]:
+    """The chooser's measures and both bodies for one dev page, per candidate it judged."""
     key = page["id"] + ":" + hashlib.sha1(page["html"].encode("utf-8", "replace")).hexdigest()
     if key not in _cache:
         from pipeline.extract.api import extract_outcome
@@ -47,10 +60,14 @@ def sample(page: dict[str, Any]) -> tuple[dict[str, float], str, str] | None:
         with collect_only():
             outcome = extract_outcome(page["html"], page["url"])
         choice = outcome.choice
-        if outcome.article is None or choice is None or not choice.features or choice.alternative is None:
-            _cache[key] = None
-        else:
-            _cache[key] = (choice.features, outcome.article.text, "\n\n".join(choice.alternative))
+        found: dict[str, Sample] = {}
+        if outcome.article is not None and choice is not None:
+            ours = outcome.article.text
+            if choice.features and choice.alternative is not None:
+                found["readability"] = (choice.features, ours, "\n\n".join(choice.alternative))
+            if choice.resiliparse_features and choice.resiliparse is not None:
+                found["resiliparse"] = (choice.resiliparse_features, ours, "\n\n".join(choice.resiliparse))
+        _cache[key] = found
     return _cache[key]
 
 
@@ -74,14 +91,16 @@ def precision_recall(truth: str, text: str) -> tuple[float, float]:
     return precision, recall
 
 
-def _matrix(pages: list[dict[str, Any]]) -> tuple[list[list[float]], list[float], list[str]]:
+def _matrix(
+    pages: list[dict[str, Any]], candidate: str = "readability"
+) -> tuple[list[list[float]], list[float], list[str]]:
     from pipeline.extract.chooser import FEATURES
 
     rows, gains, ids = [], [], []
     for page in pages:
         if page["page_type"] != "article":
             continue
-        found = sample(page)
+        found = samples(page).get(candidate)
         if found is None:
             continue
         values, ours, alternative = found
@@ -109,28 +128,60 @@ def train(docs: list[dict[str, Any]]) -> dict[str, Any]:
     return {"version": VERSION, **_fit(rows, gains, C)}
 
 
-def cross_validate(pages: list[dict[str, Any]], c: float = C) -> dict[str, Any]:
-    """Outer 5-fold figures of the chooser alone: per-page P+R summed over switched pages."""
+def train_resiliparse(docs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The trainer of :mod:`benchmarks.cv` (name ``chooser-resiliparse``): Resiliparse's model."""
+    rows, gains, _ids = _matrix(docs, "resiliparse")
+    return {"version": VERSION, **_fit(rows, gains, C_RESILIPARSE)}
+
+
+def _out_of_fold(rows: list[list[float]], gains: list[float], ids: list[str], c: float) -> dict[str, bool]:
+    """Page id -> whether the model trained without the page's fold switches it."""
     from benchmarks.cv import K, fold_of
     from pipeline.extract.chooser import FEATURES, score
 
-    rows, gains, ids = _matrix(pages)
-    per_fold: dict[int, dict[str, float]] = {}
+    switch: dict[str, bool] = {}
     for fold in range(K):
         train_idx = [i for i, d in enumerate(ids) if fold_of(d) != fold]
         model = _fit([rows[i] for i in train_idx], [gains[i] for i in train_idx], c)
-        switched = [
-            i
-            for i, d in enumerate(ids)
-            if fold_of(d) == fold and score(model, dict(zip(FEATURES, rows[i], strict=True))) > 0
-        ]
+        for i, d in enumerate(ids):
+            if fold_of(d) == fold:
+                switch[d] = score(model, dict(zip(FEATURES, rows[i], strict=True))) > 0
+    return switch
+
+
+def cross_validate(
+    pages: list[dict[str, Any]], c: float = C, c_resiliparse: float | None = None
+) -> dict[str, Any]:
+    """Outer 5-fold figures: per-page P+R summed over switched pages.
+
+    Readability's model alone, or (``c_resiliparse`` given) both models in turn as the
+    extractor applies them: readability's when it switches, else Resiliparse's.
+    """
+    from benchmarks.cv import K, fold_of
+
+    rows, gains, ids = _matrix(pages)
+    switch = _out_of_fold(rows, gains, ids, c)
+    gain_of = {d: (g, "readability") for d, g in zip(ids, gains, strict=True) if switch[d]}
+    if c_resiliparse is not None:
+        r_rows, r_gains, r_ids = _matrix(pages, "resiliparse")
+        r_switch = _out_of_fold(r_rows, r_gains, r_ids, c_resiliparse)
+        for d, g in zip(r_ids, r_gains, strict=True):
+            if r_switch[d] and d not in gain_of:
+                gain_of[d] = (g, "resiliparse")
+    per_fold: dict[int, dict[str, Any]] = {}
+    for fold in range(K):
+        switched = [g for d, (g, _) in gain_of.items() if fold_of(d) == fold]
         per_fold[fold] = {
             "looked_at": sum(fold_of(d) == fold for d in ids),
             "switched": len(switched),
-            "gain_p_plus_r": round(sum(gains[i] for i in switched), 3),
-            "won": sum(gains[i] > 0 for i in switched),
-            "lost": sum(gains[i] < 0 for i in switched),
+            "gain_p_plus_r": round(sum(switched), 3),
+            "won": sum(g > 0 for g in switched),
+            "lost": sum(g < 0 for g in switched),
         }
+        if c_resiliparse is not None:
+            per_fold[fold]["to_resiliparse"] = sum(
+                fold_of(d) == fold and name == "resiliparse" for d, (_, name) in gain_of.items()
+            )
     return {
         "looked_at": len(ids),
         "switched": sum(f["switched"] for f in per_fold.values()),
@@ -143,6 +194,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shared", type=Path, default=ROOT.parent / "shared", help="the ../shared folder")
     parser.add_argument("--out", type=Path, default=ROOT / "pipeline" / "extract" / "models" / "chooser.json")
+    parser.add_argument(
+        "--out-resiliparse",
+        type=Path,
+        default=ROOT / "pipeline" / "extract" / "models" / "chooser-resiliparse.json",
+    )
     parser.add_argument("--no-write", action="store_true", help="print the CV figures only")
     args = parser.parse_args(argv)
     import sys
@@ -162,6 +218,22 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     model["cv"] = {"folds": 5, "dataset": "wcxb/dev", "model_only": shipped, "alternatives": alternatives}
     model["training"] = {"C": C, "pages": shipped["looked_at"]}
     ship_model(model, args.out, write=not args.no_write)
+    both_alternatives = {}
+    for c in (0.1, 0.3, 1.0, 3.0, 10.0):
+        figures = cross_validate(pages, C, c)
+        both_alternatives[f"C={c}"] = {k: v for k, v in figures.items() if k != "folds"}
+        print(f"both, resiliparse C={c:<4} {json.dumps(figures)}", flush=True)
+    both = cross_validate(pages, C, C_RESILIPARSE)
+    second = train_resiliparse(pages)
+    second["cv"] = {
+        "folds": 5,
+        "dataset": "wcxb/dev",
+        "both_models": both,
+        "readability_only": {k: v for k, v in shipped.items() if k != "folds"},
+        "alternatives": both_alternatives,
+    }
+    second["training"] = {"C": C_RESILIPARSE, "pages": len(_matrix(pages, "resiliparse")[2])}
+    ship_model(second, args.out_resiliparse, write=not args.no_write)
     return model
 
 

@@ -1,9 +1,10 @@
-"""The body chooser (trafilatura vs readability) on hand-written trees and made-up models.
+"""The body chooser (trafilatura vs readability vs Resiliparse) on hand-written pages and made-up models.
 
-The shipped model's behaviour on real pages is measured by ``benchmarks.extraction`` (cross-
-validated); here: readability's lines keep paragraph breaks, the gate and the superset rule
-decide which pages are judged at all, a model switches only when it says so, training mode
-never switches, and a model for other measures is refused.
+The shipped models' behaviour on real pages is measured by ``benchmarks.extraction`` (cross-
+validated); here: readability's and Resiliparse's lines keep paragraph breaks, the gate and the
+superset rule decide which pages are judged at all, a model switches only when it says so,
+Resiliparse is asked only when readability's model kept trafilatura's body, training mode never
+switches, and a model for other measures is refused.
 """
 
 from __future__ import annotations
@@ -17,12 +18,14 @@ from lxml.html import HtmlElement, fromstring
 from pipeline.extract.chooser import (
     FEATURES,
     MODEL_NAME,
+    RESILIPARSE_MODEL,
     check_model,
     choose,
     collect_only,
     features,
     gated,
     readability_lines,
+    resiliparse_lines,
     superset,
 )
 from pipeline.extract.models import MODEL_DIR, load_model, use_model_dir
@@ -40,15 +43,18 @@ TEASERS = [
 ]
 
 
-def tree() -> HtmlElement:
+def page() -> str:
     paragraphs = "".join(f"<p>{p}</p>" for p in STORY)
     teasers = "".join(f'<li><a href="/t{i}">{t}</a></li>' for i, t in enumerate(TEASERS))
-    html = (
+    return (
         "<html><body><header><a href='/'>The Ledger</a></header>"
         f"<div class='main'><article><h1>Terminal approved</h1>{paragraphs}</article></div>"
         f"<aside><ul>{teasers}</ul></aside><footer>© The Ledger</footer></body></html>"
     )
-    return fromstring(html)
+
+
+def tree() -> HtmlElement:
+    return fromstring(page())
 
 
 def model(intercept: float) -> dict[str, object]:
@@ -64,9 +70,15 @@ def model(intercept: float) -> dict[str, object]:
     }
 
 
-def with_model(tmp_path: Path, data: dict[str, object] | None) -> None:
-    if data is not None:
-        (tmp_path / f"{MODEL_NAME}.json").write_text(json.dumps(data), encoding="utf-8")
+def with_model(
+    tmp_path: Path, data: dict[str, object] | None, resiliparse: dict[str, object] | None = None
+) -> None:
+    for name, found in ((MODEL_NAME, data), (RESILIPARSE_MODEL, resiliparse)):
+        path = tmp_path / f"{name}.json"
+        if found is not None:
+            path.write_text(json.dumps(found), encoding="utf-8")
+        else:
+            path.unlink(missing_ok=True)
     use_model_dir(tmp_path)
 
 
@@ -77,6 +89,13 @@ def identity(lines: list[str]) -> list[str]:
 def test_readability_lines_keep_paragraphs() -> None:
     lines = readability_lines(tree())
     assert lines[-len(STORY) :] == STORY
+
+
+def test_resiliparse_lines_are_the_story_one_block_a_line() -> None:
+    lines = resiliparse_lines(page())
+    assert lines[-len(STORY) :] == STORY  # the article container, not the teasers or footer
+    assert not any(t in lines for t in TEASERS)
+    assert resiliparse_lines("") == []
 
 
 def test_only_pages_with_little_of_the_page_are_gated() -> None:
@@ -109,15 +128,40 @@ def test_the_model_decides_when_the_bodies_differ(tmp_path: Path) -> None:
         use_model_dir(None)
 
 
+def test_resiliparse_is_asked_when_readability_keeps_ours(tmp_path: Path) -> None:
+    page_chars = 5000
+    try:
+        with_model(tmp_path, model(-5.0), model(5.0))
+        switched = choose(tree(), TEASERS, page_chars, {}, identity, page())
+        assert switched.chosen == "resiliparse" and switched.lines[-len(STORY) :] == STORY
+        assert switched.resiliparse_score is not None and switched.resiliparse_score > 0
+        assert set(switched.resiliparse_features) == set(FEATURES)
+        assert switched.score is not None and switched.score < 0  # readability was judged first
+        no_html = choose(tree(), TEASERS, page_chars, {}, identity)  # Resiliparse needs the page
+        assert no_html.chosen == "trafilatura" and no_html.resiliparse is None
+        with_model(tmp_path, model(5.0), model(5.0))
+        first = choose(tree(), TEASERS, page_chars, {}, identity, page())
+        assert first.chosen == "readability" and first.resiliparse is None  # not even run
+        with_model(tmp_path, model(-5.0), model(-5.0))
+        kept = choose(tree(), TEASERS, page_chars, {}, identity, page())
+        assert kept.chosen == "trafilatura" and kept.lines == TEASERS and kept.resiliparse
+        with_model(tmp_path, model(-5.0), model(5.0))
+        whole = choose(tree(), STORY, len("".join(STORY)), {}, identity, page())
+        assert whole.chosen == "trafilatura" and whole.resiliparse is None  # not gated
+    finally:
+        use_model_dir(None)
+
+
 def test_without_a_model_readability_never_runs(tmp_path: Path) -> None:
     try:
         with_model(tmp_path, None)
         choice = choose(tree(), TEASERS, 5000, {}, identity)
         assert choice.chosen == "trafilatura" and choice.alternative is None
         with collect_only():  # training: measures on gated pages, never a switch
-            collected = choose(tree(), TEASERS, 5000, {}, identity)
+            collected = choose(tree(), TEASERS, 5000, {}, identity, page())
         assert collected.chosen == "trafilatura" and collected.alternative
         assert set(collected.features) == set(FEATURES)
+        assert collected.resiliparse and set(collected.resiliparse_features) == set(FEATURES)
     finally:
         use_model_dir(None)
 
@@ -134,12 +178,18 @@ def test_a_model_for_other_measures_is_refused(tmp_path: Path) -> None:
         use_model_dir(None)
 
 
-def test_shipped_model_is_small_and_cross_validated() -> None:
-    path = MODEL_DIR / f"{MODEL_NAME}.json"
-    assert path.stat().st_size < 20_000
-    shipped = load_model(MODEL_NAME)
-    assert shipped is not None
-    check_model(shipped)
-    assert isinstance(shipped["version"], int)
-    # Chosen because switching gained on the folds the model did not see.
-    assert shipped["cv"]["model_only"]["gain_p_plus_r"] > 0
+def test_shipped_models_are_small_and_cross_validated() -> None:
+    for name in (MODEL_NAME, RESILIPARSE_MODEL):
+        path = MODEL_DIR / f"{name}.json"
+        assert path.stat().st_size < 20_000
+        shipped = load_model(name)
+        assert shipped is not None
+        check_model(shipped)
+        assert isinstance(shipped["version"], int)
+        # Chosen because switching gained on the folds the model did not see.
+        if name == MODEL_NAME:
+            assert shipped["cv"]["model_only"]["gain_p_plus_r"] > 0
+        else:  # both models in turn gained more than readability's alone, in every fold
+            both, alone = shipped["cv"]["both_models"], shipped["cv"]["readability_only"]
+            assert both["gain_p_plus_r"] > alone["gain_p_plus_r"]
+            assert all(fold["gain_p_plus_r"] > 0 for fold in both["folds"].values())

@@ -53,6 +53,9 @@ def test_recording_keeps_every_candidate_and_restores_the_chooser() -> None:
     assert entry["page_chars"] > sum(map(len, entry["ours"]))
     assert any(STORY[0] in line for line in entry["readability"])
     assert any(STORY[0] in line for line in entry["precision"])
+    assert any(STORY[0] in line for line in entry["resiliparse"])
+    assert any(STORY[0] in line for line in entry["resiliparse-tree"])
+    assert entry["resiliparse_cpu"] >= 0
 
 
 def test_trims_drop_only_short_lines_beyond_the_last_sentence() -> None:

@@ -5,8 +5,8 @@ class lookup); metadata is read from that tree first, then the tree is pre-clean
 to trafilatura (:mod:`pipeline.extract.htmlbody`, ``include_comments=False``, which measured
 best), and the resulting lines go through our line cleaning; a body read from JSON may replace
 them (:mod:`pipeline.extract.jsonfallback`). After detection has judged that body, the learned
-chooser (:mod:`pipeline.extract.chooser`) may replace it with readability's on the few pages
-where the two extractors picked different containers. Nothing here touches the network or the
+chooser (:mod:`pipeline.extract.chooser`) may replace it with readability's or Resiliparse's on
+the few pages where the extractors picked different containers. Nothing here touches the network or the
 database, so it runs unchanged in a worker process, a test, or the benchmark. This module only
 fixes the order of the steps (each reads what the one before left in the shared tree) and says
 what the outcome is; the steps live in their own modules.
@@ -47,7 +47,7 @@ from pipeline.records import ExtractedArticle
 if TYPE_CHECKING:
     from pipeline.config import Source
 
-EXTRACTOR_VERSION = "newsflow-extract/2.6+trafilatura-2.3"
+EXTRACTOR_VERSION = "newsflow-extract/2.7+trafilatura-2.3"
 
 # trafilatura logs every discarded page at WARNING; those are expected outcomes here.
 logging.getLogger("trafilatura").setLevel(logging.ERROR)
@@ -149,6 +149,7 @@ def extract_outcome(
             precleaned.page_chars,
             detection.signals,
             lambda raw: drop_headline(alt_cleaner, alt_cleaner.clean(raw), title_for_alt),
+            html,
         )
         if choice.chosen != "trafilatura":
             lines = choice.lines
