@@ -19,13 +19,16 @@ not use them or does the same job elsewhere. Off, and why (:data:`LEAN_DOWNLOADE
 - ``MetaRefreshMiddleware``: replaced by its subclass
   :class:`crawlers.middlewares.QuickMetaRefreshMiddleware` (same answers, quick on the
   pages without a refresh).
-- Spider middlewares ``Referer``, ``UrlLength``, ``Depth``, ``MetaCopyDetection`` and
-  ``HttpError``: the first four act on requests a callback yields, and ``NewsSpider``
-  yields requests from ``start()`` only (through the frontier: no Referer, depth 0, URL
-  length checked by the frontier's canonicalisation, no copied meta); ``HttpError`` passes
-  everything with ``HTTPERROR_ALLOW_ALL``. A subclass yielding requests from its callbacks
-  gets them without Referer header, depth limit or 2,083-character cap, and can put back
-  what it needs in ``SPIDER_MIDDLEWARES``. ``StartSpiderMiddleware`` stays: it marks start
+- Spider middlewares ``Referer``, ``Depth``, ``MetaCopyDetection``, ``UrlLength`` and
+  ``HttpError``: the first three act only on requests a callback yields, and
+  ``NewsSpider`` yields requests from ``start()`` only (through the frontier: no Referer,
+  depth 0, no copied meta); ``HttpError`` passes everything with ``HTTPERROR_ALLOW_ALL``.
+  ``UrlLength`` did act on ours, wrongly: it dropped a request over 2,083 characters
+  before the spider could account for it (no fetch row, and the run waited out its idle
+  timeout for it); now such a URL is fetched like any other (the load refuses URLs over
+  4,096 characters). A subclass yielding requests from its callbacks gets them without
+  Referer header, depth limit or length cap, and can put back what it needs in
+  ``SPIDER_MIDDLEWARES``. ``StartSpiderMiddleware`` stays: it marks start
   requests, which Scrapy's scheduler queues FIFO (the rest LIFO).
 - ``STATS_CLASS``: :class:`crawlers.middlewares.LeanStatsCollector`, Scrapy's own without
   its per-access deprecation hook.
