@@ -4,7 +4,8 @@ Real Scrapy against a local server that records each request's headers: the User
 Scrapy's default Accept/Accept-Language on the spider's requests, Scrapy's own robots.txt
 fetch, a redirect hop, a meta-refresh hop and a retry; ``finish_reason`` and ``retry/count``
 still reach the run's stats; a URL over 2,083 characters is fetched (Scrapy's
-``UrlLengthMiddleware`` used to drop it unseen). Then the pieces: the proxy decision against the environment,
+``UrlLengthMiddleware`` used to drop it unseen); with ``http_proxy`` in the environment every
+request goes through that (local) proxy. Then the pieces: the proxy decision against the environment,
 the quick meta refresh against Scrapy's own on awkward pages, the stats collector.
 """
 
@@ -53,6 +54,7 @@ class Recorder:
     def __init__(self) -> None:
         self.seen: list[tuple[str, str | None, str | None, str | None]] = []
         self.flaky = 0
+        self.proxied = 0  # requests that arrived in proxy form (an absolute URL)
         self.lock = threading.Lock()
 
 
@@ -76,9 +78,14 @@ def handler(rec: Recorder) -> type[BaseHTTPRequestHandler]:
 
         def do_GET(self) -> None:
             h = self.headers
+            base = f"http://127.0.0.1:{self.server.server_address[1]}"
+            if self.path.startswith("http://"):  # asked as a proxy: serve it as the origin would
+                base, _, path = self.path.partition("://")[2].partition("/")
+                base, self.path = "http://" + base, "/" + path
+                with rec.lock:
+                    rec.proxied += 1
             with rec.lock:
                 rec.seen.append((self.path, h.get("User-Agent"), h.get("Accept"), h.get("Accept-Language")))
-            base = f"http://127.0.0.1:{self.server.server_address[1]}"
             if self.path == "/robots.txt":
                 self.send(200, b"User-agent: *\nDisallow: /private/\n", "text/plain")
             elif self.path == "/feed.rss":
@@ -116,7 +123,8 @@ def site() -> Iterator[tuple[Recorder, str]]:
         yield rec, f"http://127.0.0.1:{port}"
 
 
-def write_sources(path: Path, base: str) -> Path:
+def write_sources(path: Path, base: str, *also: str) -> Path:
+    """The source's ``sources.yaml``; ``also``: more local servers it may connect to (a proxy)."""
     source = {
         "key": "harbour",
         "name": "Harbour Times",
@@ -124,7 +132,7 @@ def write_sources(path: Path, base: str) -> Path:
         "discovery": {"feeds": [base + "/feed.rss"]},
         "article_urls": {"allow": [r"/\d{4}/\d{2}/\d{2}/[a-z0-9-]+$"]},
         "politeness": {"concurrency": 2, "delay": 0, "download_timeout": 5.0},
-        "allow_private_networks": openings_for(base),
+        "allow_private_networks": [o for url in (base, *also) for o in openings_for(url)],
     }
     path.write_text(yaml.safe_dump({"version": 1, "sources": [source]}))
     return path
@@ -157,6 +165,27 @@ def test_headers_on_every_request_and_stats_kept(
     engine.dispose()
     assert stats["finish_reason"] == "finished"  # CoreStats' key
     assert stats["retries"] == 1  # RetryMiddleware's retry/count
+
+
+def test_environment_proxy_is_used(
+    site: tuple[Recorder, str], db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With ``http_proxy`` set, HttpProxyMiddleware stays and every request goes through it."""
+    rec, base = site
+    proxy = Recorder()
+    with serving(handler(proxy)) as port:
+        clear_proxies(monkeypatch)
+        monkeypatch.setenv("http_proxy", f"http://127.0.0.1:{port}")
+        monkeypatch.setenv("NEWSFLOW_USER_AGENT", UA)
+        # (The network guard checks the proxy's address like any other: it must be opened.)
+        sources = write_sources(tmp_path / "sources.yaml", base, f"http://127.0.0.1:{port}")
+        result = crawl("harbour", "proxied", sources_path=sources, database_url=db_url)
+    assert result.status == "succeeded", result
+    assert rec.seen == []  # nothing went to the origin directly
+    paths = [path for path, *_ in proxy.seen]
+    assert "/robots.txt" in paths and "/2024/05/01/plain-story" in paths
+    assert proxy.proxied == len(proxy.seen)
+    assert all(agent == UA for _, agent, *_ in proxy.seen)
 
 
 def clear_proxies(monkeypatch: pytest.MonkeyPatch) -> None:
