@@ -9,7 +9,8 @@ not use them or does the same job elsewhere. Off, and why (:data:`LEAN_DOWNLOADE
   attribute, which ``NewsSpider`` does not set (it allows everything then); the fence
   (:mod:`crawlers.fence`) checks scope and network for every request, redirect hop and
   robots.txt fetch instead.
-- ``HttpAuthMiddleware``: reads a spider's ``http_user``/``http_pass``; no source has them.
+- ``HttpAuthMiddleware``: HTTP basic auth from the ``HTTPAUTH_*`` settings, a spider's
+  ``http_user``/``http_pass`` or request meta; newsflow sets none of them.
 - ``UserAgentMiddleware`` + ``DefaultHeadersMiddleware``: replaced by one middleware of ours,
   :class:`crawlers.middlewares.RequestHeadersMiddleware` (same headers, same requests).
 - ``HttpProxyMiddleware``: kept only when the environment configures a proxy
