@@ -1,7 +1,47 @@
-"""Scrapy settings of a news crawl, derived from one source's ``politeness`` config."""
+"""Scrapy settings of a news crawl, derived from one source's ``politeness`` config.
+
+**A lean component stack** (issue 17: Scrapy's own per-page cost). Scrapy enables a dozen
+middlewares by default; each runs on every request or response, and newsflow either does
+not use them or does the same job elsewhere. Off, and why (:data:`LEAN_DOWNLOADER` and
+:data:`LEAN_SPIDER`):
+
+- ``OffsiteMiddleware`` (downloader): filters by the spider's ``allowed_domains``
+  attribute, which ``NewsSpider`` does not set (it allows everything then); the fence
+  (:mod:`crawlers.fence`) checks scope and network for every request, redirect hop and
+  robots.txt fetch instead.
+- ``HttpAuthMiddleware``: HTTP basic auth from the ``HTTPAUTH_*`` settings, a spider's
+  ``http_user``/``http_pass`` or request meta; newsflow sets none of them.
+- ``UserAgentMiddleware`` + ``DefaultHeadersMiddleware``: replaced by one middleware of ours,
+  :class:`crawlers.middlewares.RequestHeadersMiddleware` (same headers, same requests).
+- ``HttpProxyMiddleware``: kept only when the environment configures a proxy
+  (``urllib.request.getproxies()`` names one, ``no_proxy`` alone does not) when the
+  settings are made; without one it has nothing to do (nothing of ours sets
+  ``meta["proxy"]``).
+- ``MetaRefreshMiddleware``: replaced by its subclass
+  :class:`crawlers.middlewares.QuickMetaRefreshMiddleware` (same answers, quick on the
+  pages without a refresh).
+- Spider middlewares ``Referer``, ``Depth``, ``MetaCopyDetection``, ``UrlLength`` and
+  ``HttpError``: the first three act only on requests a callback yields, and
+  ``NewsSpider`` yields requests from ``start()`` only (through the frontier: no Referer,
+  depth 0, no copied meta); ``HttpError`` passes everything with ``HTTPERROR_ALLOW_ALL``.
+  ``UrlLength`` did act on ours, wrongly: it dropped a request over 2,083 characters
+  before the spider could account for it (no fetch row, and the run waited out its idle
+  timeout for it); now such a URL is fetched like any other (the load refuses URLs over
+  4,096 characters). A subclass yielding requests from its callbacks gets them without
+  Referer header, depth limit or length cap, and can put back what it needs in
+  ``SPIDER_MIDDLEWARES``. ``StartSpiderMiddleware`` stays: it marks start
+  requests, which Scrapy's scheduler queues FIFO (the rest LIFO).
+- ``STATS_CLASS``: :class:`crawlers.middlewares.LeanStatsCollector`, Scrapy's own without
+  its per-access deprecation hook.
+
+Kept: robots.txt, download timeout, retries, redirects (ours, archiving each hop),
+compression, the downloader stats and ``CoreStats`` (``crawlers.run`` reads
+``finish_reason`` and ``retry/count``, :mod:`pipeline.crawl_log` the downloader counts).
+"""
 
 from __future__ import annotations
 
+import urllib.request
 from typing import Any
 
 from pipeline.config import Source
@@ -12,9 +52,53 @@ def robots_agent(user_agent: str) -> str:
     return user_agent.split("/", 1)[0].split()[0] if user_agent.strip() else "newsflow"
 
 
+_DMW = "scrapy.downloadermiddlewares"
+_SMW = "scrapy.spidermiddlewares"
+
+#: Scrapy's downloader middlewares newsflow turns off or replaces (see the module docstring).
+LEAN_DOWNLOADER: dict[str, int | None] = {
+    f"{_DMW}.offsite.OffsiteMiddleware": None,
+    f"{_DMW}.httpauth.HttpAuthMiddleware": None,
+    f"{_DMW}.useragent.UserAgentMiddleware": None,
+    f"{_DMW}.defaultheaders.DefaultHeadersMiddleware": None,
+    "crawlers.middlewares.RequestHeadersMiddleware": 400,
+    f"{_DMW}.redirect.MetaRefreshMiddleware": None,
+    "crawlers.middlewares.QuickMetaRefreshMiddleware": 580,
+}
+
+#: Scrapy's spider middlewares newsflow turns off (``StartSpiderMiddleware`` stays).
+LEAN_SPIDER: dict[str, int | None] = {
+    f"{_SMW}.referer.RefererMiddleware": None,
+    f"{_SMW}.urllength.UrlLengthMiddleware": None,
+    f"{_SMW}.depth.DepthMiddleware": None,
+    f"{_SMW}.metacopy.MetaCopyDetectionMiddleware": None,
+    f"{_SMW}.httperror.HttpErrorMiddleware": None,
+}
+
+LEAN_STATS = "crawlers.middlewares.LeanStatsCollector"
+
+
+def environment_proxies() -> bool:
+    """Whether the environment names a proxy (``no_proxy`` alone is no proxy)."""
+    return any(scheme != "no" for scheme in urllib.request.getproxies())
+
+
+def lean_stack(*, proxies: bool | None = None) -> dict[str, Any]:
+    """The settings that make Scrapy's component stack lean (also used by the benchmark)."""
+    downloader = dict(LEAN_DOWNLOADER)
+    if not (environment_proxies() if proxies is None else proxies):
+        downloader[f"{_DMW}.httpproxy.HttpProxyMiddleware"] = None
+    return {
+        "DOWNLOADER_MIDDLEWARES": downloader,
+        "SPIDER_MIDDLEWARES": dict(LEAN_SPIDER),
+        "STATS_CLASS": LEAN_STATS,
+    }
+
+
 def scrapy_settings(source: Source, *, user_agent: str, log_level: str = "INFO") -> dict[str, Any]:
     """Settings for one source's crawl; every politeness knob comes from ``sources.yaml``."""
     p = source.politeness
+    stack = lean_stack()
     settings: dict[str, Any] = {
         "BOT_NAME": "newsflow",
         "USER_AGENT": user_agent,
@@ -45,6 +129,7 @@ def scrapy_settings(source: Source, *, user_agent: str, log_level: str = "INFO")
         # The frontier de-duplicates by canonical URL; Scrapy's fingerprint set would only cost memory.
         "DUPEFILTER_CLASS": "scrapy.dupefilters.BaseDupeFilter",
         "DOWNLOADER_MIDDLEWARES": {
+            **stack["DOWNLOADER_MIDDLEWARES"],
             # The fence: scope and network guard, for every request incl. redirect hops.
             "crawlers.fence.FenceMiddleware": 40,
             "crawlers.middlewares.RedirectGuardMiddleware": 45,
@@ -54,6 +139,8 @@ def scrapy_settings(source: Source, *, user_agent: str, log_level: str = "INFO")
             "scrapy.downloadermiddlewares.redirect.RedirectMiddleware": None,
             "crawlers.archive.ArchivingRedirectMiddleware": 600,
         },
+        "SPIDER_MIDDLEWARES": stack["SPIDER_MIDDLEWARES"],
+        "STATS_CLASS": stack["STATS_CLASS"],
         "ITEM_PIPELINES": {"crawlers.recorder.RecordPipeline": 100},
         "NEWSFLOW_ALLOW_PRIVATE_NETWORKS": source.allow_private_networks,
         # Connections resolve through the guard's resolver: one checked, pinned answer per host.
