@@ -110,15 +110,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--pages", type=int, default=300)
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args(argv)
-    from scrapy.downloadermiddlewares.defaultheaders import DefaultHeadersMiddleware
     from scrapy.downloadermiddlewares.httpauth import HttpAuthMiddleware
     from scrapy.downloadermiddlewares.httpproxy import HttpProxyMiddleware
     from scrapy.downloadermiddlewares.offsite import OffsiteMiddleware
     from scrapy.downloadermiddlewares.redirect import MetaRefreshMiddleware
-    from scrapy.downloadermiddlewares.useragent import UserAgentMiddleware
     from scrapy.statscollectors import MemoryStatsCollector
 
-    from crawlers.middlewares import LeanStatsCollector, QuickMetaRefreshMiddleware, RequestHeadersMiddleware
+    from crawlers.middlewares import LeanStatsCollector, QuickMetaRefreshMiddleware
 
     pages = demo_pages(args.pages)
     n, rep = len(pages), args.repeat
@@ -139,12 +137,7 @@ def main(argv: list[str] | None = None) -> None:
     offsite.spider_opened(spider)
     auth = HttpAuthMiddleware.from_crawler(crawler)
     auth.spider_opened(spider)
-    agent, defaults = (
-        UserAgentMiddleware.from_crawler(crawler),
-        DefaultHeadersMiddleware.from_crawler(crawler),
-    )
     proxy = HttpProxyMiddleware.from_crawler(crawler)
-    ours_headers = RequestHeadersMiddleware.from_crawler(crawler)
     rows: list[tuple[str, float, float]] = []
 
     def fresh_ms(func: Callable[[Request], Any]) -> float:
@@ -162,11 +155,6 @@ def main(argv: list[str] | None = None) -> None:
     request_row("OffsiteMiddleware.process_request", offsite.process_request, None)
     request_row("HttpAuthMiddleware.process_request", auth.process_request, None)
     request_row("HttpProxyMiddleware.process_request (no proxy)", proxy.process_request, None)
-    request_row(
-        "UserAgent + DefaultHeaders -> RequestHeaders",
-        lambda r: (agent.process_request(r), defaults.process_request(r)),
-        ours_headers.process_request,
-    )
     scrapy_refresh = MetaRefreshMiddleware.from_crawler(crawler)
     quick_refresh = QuickMetaRefreshMiddleware.from_crawler(crawler)
     rounds_a, rounds_b = [], []

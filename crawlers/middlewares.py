@@ -5,8 +5,6 @@
 - :class:`RedirectGuardMiddleware` stops redirect loops early (with a clear category,
   instead of Scrapy's generic "max redirections reached") and keeps a redirect from
   fetching a canonical URL the run fetches anyway;
-- :class:`RequestHeadersMiddleware` sets the User-Agent and default headers (Scrapy's two
-  header middlewares in one);
 - :class:`QuickMetaRefreshMiddleware` is Scrapy's meta refresh with a quick answer for the
   pages that have none.
 
@@ -60,40 +58,6 @@ class RedirectGuardMiddleware:
             spider.frontier.claim(target)
             request.meta["nf_claimed"] = target
         return None
-
-
-class RequestHeadersMiddleware:
-    """Scrapy's ``UserAgentMiddleware`` and ``DefaultHeadersMiddleware`` in one call.
-
-    Sets ``USER_AGENT`` and every ``DEFAULT_REQUEST_HEADERS`` entry (Accept, Accept-Language)
-    on each request that does not carry its own, exactly as those two do: the spider's
-    requests, every redirect and meta-refresh hop and retry (Scrapy sends them through the
-    downloader middlewares again) and Scrapy's own robots.txt requests (made through
-    ``engine.download``, which does too). One middleware instead of two, and without their
-    per-call deprecated-``spider``-argument wrapper. Unlike ``UserAgentMiddleware`` it does
-    not read a spider's ``user_agent`` attribute (deprecated by Scrapy): the User-Agent is
-    the ``USER_AGENT`` setting, i.e. ``NEWSFLOW_USER_AGENT``.
-    """
-
-    def __init__(self, headers: list[tuple[bytes, bytes]]) -> None:
-        self.headers = headers
-
-    @classmethod
-    def from_crawler(cls, crawler: Crawler) -> RequestHeadersMiddleware:
-        settings = crawler.settings
-        pairs: list[tuple[bytes, bytes]] = []
-        user_agent = settings.get("USER_AGENT")
-        if user_agent:
-            pairs.append((b"User-Agent", str(user_agent).encode()))
-        for name, value in settings.getdict("DEFAULT_REQUEST_HEADERS").items():
-            if value is not None:  # Scrapy's way of removing a default header
-                pairs.append((str(name).encode(), str(value).encode()))
-        return cls(pairs)
-
-    def process_request(self, request: Request) -> None:
-        headers = request.headers
-        for name, value in self.headers:
-            headers.setdefault(name, value)
 
 
 @lru_cache(maxsize=64)

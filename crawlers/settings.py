@@ -11,8 +11,6 @@ not use them or does the same job elsewhere. Off, and why (:data:`LEAN_DOWNLOADE
   robots.txt fetch instead.
 - ``HttpAuthMiddleware``: HTTP basic auth from the ``HTTPAUTH_*`` settings, a spider's
   ``http_user``/``http_pass`` or request meta; newsflow sets none of them.
-- ``UserAgentMiddleware`` + ``DefaultHeadersMiddleware``: replaced by one middleware of ours,
-  :class:`crawlers.middlewares.RequestHeadersMiddleware` (same headers, same requests).
 - ``HttpProxyMiddleware``: kept only when the environment configures a proxy
   (``urllib.request.getproxies()`` names one, ``no_proxy`` alone does not) when the
   settings are made; without one it has nothing to do (nothing of ours sets
@@ -34,7 +32,8 @@ not use them or does the same job elsewhere. Off, and why (:data:`LEAN_DOWNLOADE
 - ``STATS_CLASS``: :class:`crawlers.middlewares.LeanStatsCollector`, Scrapy's own without
   its per-access deprecation hook.
 
-Kept: robots.txt, download timeout, retries, redirects (ours, archiving each hop),
+Kept: robots.txt, download timeout, Scrapy's User-Agent and default-headers middlewares (a
+merged copy of ours saved 3-6 µs per page: not worth owning), retries, redirects (ours, archiving each hop),
 compression, the downloader stats and ``CoreStats`` (``crawlers.run`` reads
 ``finish_reason`` and ``retry/count``, :mod:`pipeline.crawl_log` the downloader counts).
 """
@@ -59,9 +58,6 @@ _SMW = "scrapy.spidermiddlewares"
 LEAN_DOWNLOADER: dict[str, int | None] = {
     f"{_DMW}.offsite.OffsiteMiddleware": None,
     f"{_DMW}.httpauth.HttpAuthMiddleware": None,
-    f"{_DMW}.useragent.UserAgentMiddleware": None,
-    f"{_DMW}.defaultheaders.DefaultHeadersMiddleware": None,
-    "crawlers.middlewares.RequestHeadersMiddleware": 400,
     f"{_DMW}.redirect.MetaRefreshMiddleware": None,
     "crawlers.middlewares.QuickMetaRefreshMiddleware": 580,
 }

@@ -217,8 +217,8 @@ def test_proxy_middleware_kept_only_with_environment_proxies(
     components = downloader_components(scrapy_settings(source, user_agent=UA))
     assert PROXY_DMW in components
     # The rest of the lean stack does not depend on it.
-    assert "crawlers.middlewares.RequestHeadersMiddleware" in components
-    assert "scrapy.downloadermiddlewares.useragent.UserAgentMiddleware" not in components
+    assert "crawlers.middlewares.QuickMetaRefreshMiddleware" in components
+    assert "scrapy.downloadermiddlewares.offsite.OffsiteMiddleware" not in components
     assert PROXY_DMW not in downloader_components(lean_stack(proxies=False))
 
 
