@@ -100,7 +100,21 @@ def body_hash(body: bytes) -> str:
 
 
 def _warc_date(when: datetime | None) -> str:
-    return (when or clock.now()).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """``when`` (default: now) as a WARC-Date, ``%Y-%m-%dT%H:%M:%S.%fZ`` in UTC.
+
+    The part up to the second is formatted once per second (``strftime`` was most of the
+    cost, paid for every record pair); the microseconds are appended as ``%f`` writes them.
+    """
+    moment = (when or clock.now()).astimezone(UTC)
+    second = moment.replace(microsecond=0)
+    cached = _DATE_CACHE
+    if cached[0] != second:
+        cached[:] = [second, second.strftime("%Y-%m-%dT%H:%M:%S")]
+    return f"{cached[1]}.{moment.microsecond:06d}Z"
+
+
+#: The last second :func:`_warc_date` formatted, and its text (one entry: records come in time order).
+_DATE_CACHE: list[Any] = [None, ""]
 
 
 #: zlib level of the WARC's gzip members. warcio's own writer uses 9, which on HTML costs

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import gzip
+import random
 import zlib
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +15,7 @@ from warcio.archiveiterator import ArchiveIterator
 from pipeline.rawstore import (
     GZIP_LEVEL,
     RunWarcWriter,
+    _warc_date,
     body_hash,
     gzip_member,
     read_ref,
@@ -226,3 +229,21 @@ def test_gzip_members_are_the_full_window_stream(size: int) -> None:
     member = gzip_member(data)
     assert member == zlib.compress(data, GZIP_LEVEL, wbits=zlib.MAX_WBITS | 16)
     assert gzip.decompress(member) == data
+
+
+def test_warc_date_cached_per_second_is_strftime() -> None:
+    """The per-second cache gives what one ``strftime`` per record gave, whatever the order.
+
+    Times jump back and forth across seconds (and days, and zones), repeat a second with
+    other microseconds, and hit microsecond 0, so a stale cached second would show.
+    """
+    rng = random.Random(7)
+    start = datetime(2026, 12, 31, 23, 59, 58, tzinfo=UTC)
+    zones = [UTC, timezone(timedelta(hours=5, minutes=30)), timezone(timedelta(hours=-8))]
+    moments = [start + timedelta(microseconds=rng.randrange(0, 4_000_000)) for _ in range(3000)]
+    moments += [start.replace(microsecond=0), start + timedelta(seconds=1), start]
+    for moment in moments:
+        when = moment.astimezone(rng.choice(zones))
+        assert _warc_date(when) == when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"), when
+    before = datetime.now(UTC).replace(microsecond=0)
+    assert _warc_date(None)[:19] >= before.strftime("%Y-%m-%dT%H:%M:%S")  # default: now
