@@ -15,6 +15,10 @@ for workers on several machines (s3fs, configured by the standard ``AWS_*`` vari
 multipart upload that becomes visible when the crawl closes it (a crawl killed mid-run leaves
 no file; its retry crawls the run again), and a record read fetches exactly the record's
 bytes (one ranged GET) when its length is known.
+
+Longer than ~400 lines on purpose: the writer's hand-made record serialiser (kept byte for
+byte to warcio's, for the crawler's CPU) and the reader that parses those records back sit
+together, so a change to one is made beside the other.
 """
 
 from __future__ import annotations
