@@ -180,7 +180,8 @@ def page_root(response: Any) -> Any:
     ``lxml.html``'s: the latter looks up a Python element class for every element the
     analysis touches, a quarter of its cost, and the crawler uses none of those classes'
     methods. Skipped as well: the ``Selector`` object and the ``<base>`` regex search
-    parsel runs for it (the analysis reads ``<base href>`` from the tree).
+    parsel runs for it (the analysis reads ``<base href>`` from the tree), and for a plain
+    UTF-8 body the decode and re-encode (:func:`_utf8_source`: the same bytes).
     """
     body = _utf8_source(response)
     if body is None:

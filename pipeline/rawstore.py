@@ -31,6 +31,7 @@ import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import IO, Any
+from urllib.parse import quote
 
 import fsspec
 from warcio.archiveiterator import ArchiveIterator
@@ -211,8 +212,19 @@ def http_block(protocol: str, statusline: str, headers: list[tuple[str, str]]) -
     try:
         return text.encode("ascii")
     except UnicodeEncodeError:
-        encoded: bytes = StatusAndHeaders(statusline, headers, protocol=protocol).to_ascii_bytes()
-        return encoded
+        pass
+    block = StatusAndHeaders(statusline, headers, protocol=protocol)
+    block.percent_encode_non_ascii_headers()
+    # warcio's RFC 8187 encoding of a value with ";" encodes its name="value" parameters
+    # only, and its own to_ascii_bytes then raised on what was left (raw bytes in a Link
+    # target), which stopped the crawl: such a value is %-encoded whole, as warcio does
+    # for a value without ";" (tests/faults/test_bad_input.py). Names likewise.
+    block.headers = [
+        (k if k.isascii() else quote(k), v if v.isascii() else quote(original))
+        for (k, v), (_, original) in zip(block.headers, headers, strict=True)
+    ]
+    encoded: bytes = block.to_ascii_bytes()
+    return encoded
 
 
 def _status_block(status: int, reason: str, headers: list[tuple[str, str]]) -> bytes:
