@@ -28,6 +28,7 @@ Hosts are compared in their normalised spelling (:mod:`pipeline.hosts`): ``21307
 from __future__ import annotations
 
 import logging
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from scrapy.exceptions import IgnoreRequest
@@ -69,9 +70,15 @@ class Fence:
         # one same_site over thousands of sources' domains cost milliseconds per request.
         self.wide: SiteIndex[bool] = SiteIndex()
         self.wide.add(own + [d for o in others if o.key != source.key for d in o.allowed_domains], True)
+        # Every URL the crawl plans or requests is asked about, and a site's links recur on
+        # page after page: a bounded cache of the verdicts (a pure function of URL and width).
+        self.refusal = lru_cache(maxsize=16384)(self._refusal)  # type: ignore[method-assign]
 
     def refusal(self, url: str, *, wide: bool = False) -> str | None:
         """Why ``url`` is outside the fence (``None``: inside); ``wide`` for related links."""
+        return self._refusal(url, wide=wide)
+
+    def _refusal(self, url: str, *, wide: bool = False) -> str | None:
         try:
             target = url_target(url)
         except ValueError as exc:

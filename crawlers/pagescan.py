@@ -180,11 +180,42 @@ def page_root(response: Any) -> Any:
     ``lxml.html``'s: the latter looks up a Python element class for every element the
     analysis touches, a quarter of its cost, and the crawler uses none of those classes'
     methods. Skipped as well: the ``Selector`` object and the ``<base>`` regex search
-    parsel runs for it (the analysis reads ``<base href>`` from the tree).
+    parsel runs for it (the analysis reads ``<base href>`` from the tree), and for a plain
+    UTF-8 body the decode and re-encode (:func:`_utf8_source`: the same bytes).
     """
-    body = response.text.strip().replace("\x00", "").encode("utf-8") or b"<html/>"
+    body = _utf8_source(response)
+    if body is None:
+        body = response.text.strip().replace("\x00", "").encode("utf-8") or b"<html/>"
     parser = etree.HTMLParser(recover=True, encoding="utf-8", huge_tree=True)
     root = etree.fromstring(body, parser=parser, base_url=response.url)
     if root is None:
         root = etree.fromstring(b"<html/>", parser=parser, base_url=response.url)
     return root
+
+
+#: Bytes at the edges of a stripped body that ``str.strip`` could still remove (or decode
+#: differently): the separators ``\x1c``-``\x1f`` and any non-ASCII byte (a BOM, U+00A0, …).
+_EDGE_UNSAFE = frozenset(range(0x1C, 0x20)) | frozenset(range(0x80, 0x100))
+
+
+def _utf8_source(response: Any) -> bytes | None:
+    """The bytes :func:`page_root` parses, straight from a plain UTF-8 body; ``None`` otherwise.
+
+    ``response.text.strip().replace("\x00", "").encode("utf-8")`` decodes the page and encodes
+    it again. For a body Scrapy reads as UTF-8 that is valid UTF-8 (so nothing is replaced),
+    has no NUL and no BOM, and whose edges ``bytes.strip`` strips as ``str.strip`` would (no
+    ``\x1c``-``\x1f`` or non-ASCII character left at either end), that round trip gives back
+    ``response.body.strip()``: the same bytes, so the same tree, without the two copies (and,
+    when nothing else asked for ``response.text``, without Scrapy's decode).
+    """
+    if response.encoding != "utf-8":
+        return None
+    body: bytes = response.body.strip()
+    if not body or body[0] in _EDGE_UNSAFE or body[-1] in _EDGE_UNSAFE or b"\x00" in body:
+        return None
+    if not body.isascii():
+        try:
+            body.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+    return body

@@ -198,10 +198,11 @@ class RecordPipeline:
             last_modified = last_modified or previous.last_modified
             digest = digest if item.body else previous.body_hash
         self.totals.add(item)
+        ctx = self.context
         self._rows.append(
             {
-                "run_id": self.context.run_pk,
-                "source_id": self.context.source_pk,
+                "run_id": ctx.run_pk,
+                "source_id": ctx.source_pk,
                 "url": item.url,
                 "url_hash": key,
                 "canonical_url": item.canonical_url,
@@ -227,8 +228,12 @@ class RecordPipeline:
                 "error_message": item.error_message,
             }
         )
+        from_hashes: dict[str, str] = {}  # an article's edges share their from_url
         for edge in item.edges:
-            pair = (url_hash(edge.from_url), url_hash(edge.to_url))
+            from_hash = from_hashes.get(edge.from_url)
+            if from_hash is None:
+                from_hash = from_hashes[edge.from_url] = url_hash(edge.from_url)
+            pair = (from_hash, url_hash(edge.to_url))
             link_key = bytes.fromhex(pair[0][:32] + pair[1][:32])
             if link_key in self._link_keys:
                 continue
@@ -236,7 +241,7 @@ class RecordPipeline:
             self.totals.links += 1
             self._links.append(
                 {
-                    "run_id": self.context.run_pk,
+                    "run_id": ctx.run_pk,
                     "from_url": edge.from_url,
                     "from_url_hash": pair[0],
                     "to_url": edge.to_url,

@@ -64,6 +64,9 @@ class Scope:
         # The same for the site a URL belongs to (URL patterns, the article verdict, is_own
         # and the trailing-slash rule all ask it, several times per link).
         self.owner = lru_cache(maxsize=16384)(self._owner)  # type: ignore[method-assign]
+        # And the article verdict: listings ask it of every link (the shape test splits the
+        # URL and runs three patterns), page after page for the same links.
+        self.article_like = lru_cache(maxsize=16384)(self._article_like)  # type: ignore[method-assign]
 
     def owner(self, url: str) -> Source | None:
         """The configured source whose domains hold ``url`` (this one first), or ``None``."""
@@ -107,6 +110,10 @@ class Scope:
         return None
 
     def article_like(self, url: str) -> bool:
+        """Whether ``url`` looks like an article: its source's URL patterns, else its shape."""
+        return self._article_like(url)
+
+    def _article_like(self, url: str) -> bool:
         verdict = self.url_verdict(url)
         if verdict is not None:
             return verdict

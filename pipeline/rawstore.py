@@ -15,6 +15,10 @@ for workers on several machines (s3fs, configured by the standard ``AWS_*`` vari
 multipart upload that becomes visible when the crawl closes it (a crawl killed mid-run leaves
 no file; its retry crawls the run again), and a record read fetches exactly the record's
 bytes (one ranged GET) when its length is known.
+
+Longer than ~400 lines on purpose: the writer's hand-made record serialiser (kept byte for
+byte to warcio's, for the crawler's CPU) and the reader that parses those records back sit
+together, so a change to one is made beside the other.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import IO, Any
+from urllib.parse import quote
 
 import fsspec
 from warcio.archiveiterator import ArchiveIterator
@@ -100,7 +105,21 @@ def body_hash(body: bytes) -> str:
 
 
 def _warc_date(when: datetime | None) -> str:
-    return (when or clock.now()).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """``when`` (default: now) as a WARC-Date, ``%Y-%m-%dT%H:%M:%S.%fZ`` in UTC.
+
+    The part up to the second is formatted once per second (``strftime`` was most of the
+    cost, paid for every record pair); the microseconds are appended as ``%f`` writes them.
+    """
+    moment = (when or clock.now()).astimezone(UTC)
+    second = moment.replace(microsecond=0)
+    cached = _DATE_CACHE
+    if cached[0] != second:
+        cached[:] = [second, second.strftime("%Y-%m-%dT%H:%M:%S")]
+    return f"{cached[1]}.{moment.microsecond:06d}Z"
+
+
+#: The last second :func:`_warc_date` formatted, and its text (one entry: records come in time order).
+_DATE_CACHE: list[Any] = [None, ""]
 
 
 #: zlib level of the WARC's gzip members. warcio's own writer uses 9, which on HTML costs
@@ -154,7 +173,7 @@ def warc_record(
     rec_type: str,
     warc_headers: list[tuple[str, str]],
     url: str,
-    http_headers: StatusAndHeaders,
+    http_block: bytes,
     payload: bytes | None,
 ) -> bytes:
     """One WARC/1.1 record, uncompressed, exactly as warcio's ``WARCWriter`` serialises it.
@@ -164,9 +183,9 @@ def warc_record(
     revisits, ``WARC-Block-Digest`` over HTTP headers + payload, warcio's HTTP header
     encoding), without warcio's per-record stream, header-list and digest machinery, which
     cost more CPU than compressing the page (pinned by ``tests/test_rawstore.py``).
+    ``http_block`` is the HTTP status line and headers (:func:`http_block`);
     ``payload`` is ``None`` for a revisit (no payload, no payload digest).
     """
-    http_block = http_headers.to_ascii_bytes()
     headers = [*warc_headers, ("WARC-Target-URI", url)]
     if payload is not None:
         headers.append(("WARC-Payload-Digest", _digest(payload) if payload else _EMPTY_DIGEST))
@@ -181,8 +200,35 @@ def _record_id() -> str:
     return f"<urn:uuid:{uuid.uuid4()}>"
 
 
-def _status_headers(status: int, reason: str, headers: list[tuple[str, str]]) -> StatusAndHeaders:
-    return StatusAndHeaders(f"{status} {reason}".strip(), headers, protocol="HTTP/1.1")
+def http_block(protocol: str, statusline: str, headers: list[tuple[str, str]]) -> bytes:
+    """warcio's ``StatusAndHeaders(statusline, headers, protocol).to_ascii_bytes()``, directly.
+
+    The same text (first line, ``name: value`` lines, blank line) built in one join instead
+    of warcio's header-list copy and string concatenation, a few µs per record; headers
+    that are not ASCII go through warcio itself (its percent-encoding of them).
+    """
+    first = f"{protocol} {statusline}" if protocol and statusline else protocol or statusline
+    text = (first + "\r\n" if first else "") + "".join(f"{k}: {v}\r\n" for k, v in headers) + "\r\n"
+    try:
+        return text.encode("ascii")
+    except UnicodeEncodeError:
+        pass
+    block = StatusAndHeaders(statusline, headers, protocol=protocol)
+    block.percent_encode_non_ascii_headers()
+    # warcio's RFC 8187 encoding of a value with ";" encodes its name="value" parameters
+    # only, and its own to_ascii_bytes then raised on what was left (raw bytes in a Link
+    # target), which stopped the crawl: such a value is %-encoded whole, as warcio does
+    # for a value without ";" (tests/faults/test_bad_input.py). Names likewise.
+    block.headers = [
+        (k if k.isascii() else quote(k), v if v.isascii() else quote(original))
+        for (k, v), (_, original) in zip(block.headers, headers, strict=True)
+    ]
+    encoded: bytes = block.to_ascii_bytes()
+    return encoded
+
+
+def _status_block(status: int, reason: str, headers: list[tuple[str, str]]) -> bytes:
+    return http_block("HTTP/1.1", f"{status} {reason}".strip(), headers)
 
 
 class RunWarcWriter:
@@ -246,7 +292,7 @@ class RunWarcWriter:
             "response",
             [("WARC-Date", warc_date), ("WARC-Record-ID", response_id), ("WARC-Type", "response")],
             url,
-            _status_headers(status, reason, response_headers),
+            _status_block(status, reason, response_headers),
             body,
         )
         return self._write_pair(response, url, method, request_headers, warc_date, response_id)
@@ -281,9 +327,7 @@ class RunWarcWriter:
                 ("WARC-Refers-To-Date", refers_to.date),
             ]
         headers.append(("WARC-Type", "revisit"))
-        revisit = warc_record(
-            "revisit", headers, url, _status_headers(status, reason, response_headers), None
-        )
+        revisit = warc_record("revisit", headers, url, _status_block(status, reason, response_headers), None)
         return self._write_pair(revisit, url, method, request_headers, warc_date, revisit_id)
 
     def _write_pair(
@@ -297,7 +341,8 @@ class RunWarcWriter:
     ) -> WarcLocation:
         """Write ``record`` then its request (``WARC-Concurrent-To`` it); the record's location."""
         path = url.split("://", 1)[-1].split("/", 1)[1] if "/" in url.split("://", 1)[-1] else ""
-        req_headers = StatusAndHeaders(f"{method} /{path} HTTP/1.1", request_headers, is_http_request=True)
+        # warcio's is_http_request reading of the request line: protocol = up to the first space.
+        protocol, _, statusline = f"{method} /{path} HTTP/1.1".partition(" ")
         request = warc_record(
             "request",
             [
@@ -307,12 +352,16 @@ class RunWarcWriter:
                 ("WARC-Record-ID", _record_id()),
             ],
             url,
-            req_headers,
+            http_block(protocol, statusline, request_headers),
             b"",
         )
-        offset, length = self._write_bytes(record)
-        self._write_bytes(request)
-        return WarcLocation(self.path, offset, length)
+        # Both members in one write: a record pair is appended together anyway.
+        offset = self._offset
+        member = gzip_member(record)
+        pair = member + gzip_member(request)
+        self._file.write(pair)
+        self._offset += len(pair)
+        return WarcLocation(self.path, offset, len(member))
 
     def close(self) -> None:
         self._file.close()

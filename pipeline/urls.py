@@ -56,6 +56,12 @@ def canonicalize(url: str, trailing_slash: TrailingSlash = "keep") -> str:
     if plain is not None and "//" not in plain["path"]:
         origin = _canonical_origin(plain["scheme"], plain["authority"])
         return origin + _slashed(plain["path"], trailing_slash)
+    tail = _DROPPABLE_TAIL.fullmatch(url)
+    if tail is not None and "//" not in tail["path"] and _only_tracking(tail["query"]):
+        # A plain URL plus only what the general path drops (a fragment, tracking
+        # parameters): the plain URL's canonical form. Related links carry these
+        # (``?utm_source=related``, ``#comments``), each one new to the run.
+        return canonicalize(tail["head"], trailing_slash)
     return _canonicalize(url, trailing_slash)
 
 
@@ -66,6 +72,25 @@ _PLAIN_URL = re.compile(
     r"(?P<scheme>[Hh][Tt][Tt][Pp][Ss]?)://(?P<authority>[A-Za-z0-9.\-_~:@\[\]]+)"
     r"(?P<path>/[A-Za-z0-9/:@!$&'()*+,;=\-._~]*)"
 )
+
+
+#: A plain URL (:data:`_PLAIN_URL`) followed by a query of simple ``key=value`` pairs and/or a
+#: fragment of visible ASCII: what ``urlsplit`` splits off as they are (nothing it strips or
+#: deletes, no ``%`` or ``+`` that ``parse_qsl`` would decode). Empty query or fragment too.
+_DROPPABLE_TAIL = re.compile(
+    r"(?P<head>" + _PLAIN_URL.pattern + r")(?:\?(?P<query>[A-Za-z0-9_.\-~=&]*))?(?:#[\x21-\x7e]*)?"
+)
+
+
+def _only_tracking(query: str | None) -> bool:
+    """Whether ``parse_qsl`` finds nothing but tracking parameters in ``query`` (or no query).
+
+    Read as ``parse_qsl(query, keep_blank_values=True)`` reads it: ``&``-separated pairs,
+    empty ones skipped, the name up to the first ``=`` (no decoding needed: see the pattern).
+    """
+    if not query:
+        return True
+    return all(TRACKING_PARAMS.match(pair.partition("=")[0]) for pair in query.split("&") if pair)
 
 
 @lru_cache(maxsize=1024)
@@ -149,7 +174,25 @@ def _join_rooted(scheme: str, netloc: str, href: str) -> str | None:
         # fragment, nothing it strips): the base's scheme and host, then the path as written.
         absolute = f"{scheme}://{netloc}{href}"
         return absolute if _port_ok(netloc) else None
+    simple = _SIMPLE_ABSOLUTE.fullmatch(href)
+    if simple is not None:
+        # urljoin returns an absolute link with a host as it is when its scheme differs from
+        # the base's, else re-assembled from its parts: the same text with the scheme in
+        # lower case (nothing here that re-assembly changes: no params, no empty query or
+        # fragment, nothing urlsplit strips). Each related link is new to the run, so this
+        # spares urljoin for links the cache never sees twice.
+        own = simple["scheme"]
+        absolute = href if own.lower() != scheme else scheme + href[len(own) :]
+        return absolute if _port_ok(simple["authority"]) else None
     return _join(f"{scheme}://{netloc}", href)
+
+
+#: An absolute http(s) link with a host of plain characters, an optional path without params
+#: (``;``), and a query and a fragment that are absent or not empty, all of visible ASCII.
+_SIMPLE_ABSOLUTE = re.compile(
+    r"(?P<scheme>[Hh][Tt][Tt][Pp][Ss]?)://(?P<authority>[A-Za-z0-9.\-_~:@]+)"
+    r"(?:/[A-Za-z0-9/:@!$&'()*+,=\-._~%]*)?(?:\?[\x21-\x22\x24-\x7e]+)?(?:#[\x21-\x7e]+)?"
+)
 
 
 #: A root-relative path ``urljoin`` keeps exactly as written: non-empty segments that are not

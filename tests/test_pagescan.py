@@ -149,6 +149,42 @@ def test_encodings_parse_as_scrapy_does(body: bytes, headers: dict[str, str]) ->
     assert_same_analysis(HtmlResponse("http://site.test/enc", body=body, headers=headers))
 
 
+UTF8 = {"Content-Type": "text/html; charset=utf-8"}
+PLAIN = "<html><body><p>caf\u00e9 \u2013 plain</p></body></html>"
+
+
+@pytest.mark.parametrize(
+    ("body", "direct"),
+    [
+        (PLAIN.encode(), True),
+        (f" \t\r\n\x0b\x0c{PLAIN}\n\n".encode(), True),  # what bytes.strip and str.strip both strip
+        (f"\x1c{PLAIN}".encode(), False),  # str.strip strips the separators, bytes.strip does not
+        (f"{PLAIN}\x1f\n".encode(), False),
+        (f"\u00a0{PLAIN}".encode(), False),  # non-ASCII whitespace at an edge
+        (f"{PLAIN}\u3000".encode(), False),
+        (f"{PLAIN}\u00e9".encode(), False),  # non-ASCII at an edge, not whitespace: still left to text
+        (b"\xef\xbb\xbf" + PLAIN.encode(), False),  # a BOM: Scrapy's text drops it
+        (PLAIN.encode().replace(b"plain", b"pl\x00ain"), False),  # NULs are removed from the text
+        (PLAIN.encode().replace(b"plain", b"pl\xffain"), False),  # invalid UTF-8: replaced in the text
+        (PLAIN.encode("utf-16"), False),
+        (b"", False),
+        (b" \n\t", False),
+    ],
+)
+def test_utf8_body_parsed_directly(body: bytes, direct: bool) -> None:
+    """A plain UTF-8 body is parsed as it is, without decoding it: the tree of the decoded text."""
+    from crawlers.pagescan import _utf8_source
+
+    response = HtmlResponse("http://site.test/utf8", body=body, headers=UTF8)
+    assert (_utf8_source(response) is not None) == direct
+    assert_same_analysis(response)
+    other = HtmlResponse(
+        "http://site.test/cp", body=body, headers={"Content-Type": "text/html; charset=cp1252"}
+    )
+    assert _utf8_source(other) is None  # only what Scrapy reads as UTF-8
+    assert_same_analysis(other)
+
+
 def test_every_demo_page(demo_network: Any) -> None:
     manifest = demo_network.manifest()
     urls: list[str] = []

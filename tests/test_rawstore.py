@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import gzip
+import random
 import zlib
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +15,7 @@ from warcio.archiveiterator import ArchiveIterator
 from pipeline.rawstore import (
     GZIP_LEVEL,
     RunWarcWriter,
+    _warc_date,
     body_hash,
     gzip_member,
     read_ref,
@@ -166,7 +169,7 @@ def test_records_are_byte_identical_to_warcios_writer(monkeypatch: pytest.Monkey
     from warcio.recordbuilder import RecordBuilder
     from warcio.statusandheaders import StatusAndHeaders
 
-    from pipeline.rawstore import SERVER_NOT_MODIFIED, warc_record
+    from pipeline.rawstore import SERVER_NOT_MODIFIED, http_block, warc_record
 
     monkeypatch.setattr(RecordBuilder, "_make_warc_id", classmethod(lambda cls: "<urn:uuid:req>"))
     url = "http://127.0.0.1:8701/news/caf\u00e9-story?id=1"
@@ -181,7 +184,7 @@ def test_records_are_byte_identical_to_warcios_writer(monkeypatch: pytest.Monkey
         "response",
         [("WARC-Date", date), ("WARC-Record-ID", rid), ("WARC-Type", "response")],
         url,
-        http(),
+        http_block("HTTP/1.1", "200 OK", list(headers)),
         body,
     )
     assert ours == _warcio_bytes("response", url, {"WARC-Date": date, "WARC-Record-ID": rid}, http(), body)
@@ -193,7 +196,13 @@ def test_records_are_byte_identical_to_warcios_writer(monkeypatch: pytest.Monkey
         "WARC-Refers-To-Date": "2026-04-30T12:00:00Z",
     }
     revisit_headers = {"WARC-Date": date, "WARC-Record-ID": rid, **refs}
-    ours = warc_record("revisit", [*revisit_headers.items(), ("WARC-Type", "revisit")], url, http(), None)
+    ours = warc_record(
+        "revisit",
+        [*revisit_headers.items(), ("WARC-Type", "revisit")],
+        url,
+        http_block("HTTP/1.1", "200 OK", list(headers)),
+        None,
+    )
     assert ours == _warcio_bytes("revisit", url, revisit_headers, http(), None)
 
     def request() -> StatusAndHeaders:
@@ -210,12 +219,44 @@ def test_records_are_byte_identical_to_warcios_writer(monkeypatch: pytest.Monkey
             ("WARC-Record-ID", "<urn:uuid:req>"),
         ],
         url,
-        request(),
+        http_block("GET", "/news/caf%C3%A9-story?id=1 HTTP/1.1", [("Accept", "*/*")]),
         b"",
     )
     assert ours == _warcio_bytes(
         "request", url, {"WARC-Date": date, "WARC-Concurrent-To": rid}, request(), None
     )
+
+
+@pytest.mark.parametrize(
+    ("protocol", "statusline", "headers"),
+    [
+        ("HTTP/1.1", "200 OK", [("Content-Type", "text/html"), ("ETag", '"x"'), ("Empty", "")]),
+        ("HTTP/1.1", "404", []),
+        ("GET", "/a?b=1 HTTP/1.1", [("User-Agent", "t"), ("Referer", "http://x/ y")]),
+        ("", "/a HTTP/1.1", [("A", "b")]),  # a request line without a method
+        ("HTTP/1.1", "", [("A", "b")]),
+        ("", "", []),
+        ("HTTP/1.1", "200 OK", [("X-Title", "Caf\u00e9 \u2013 news"), ("Location", "/caf\u00e9")]),
+        ("HTTP/1.1", "200 OK", [("Link", "</\u00fc>; rel=x"), ("X-\u00fc", "v")]),  # warcio raised
+    ],
+)
+def test_http_block_is_warcios(protocol: str, statusline: str, headers: list[tuple[str, str]]) -> None:
+    """The HTTP header block built directly is warcio's, non-ASCII headers (its fallback) included."""
+    from warcio.statusandheaders import StatusAndHeaders
+
+    from pipeline.rawstore import http_block
+
+    try:
+        expected = StatusAndHeaders(statusline, list(headers), protocol=protocol).to_ascii_bytes()
+    except UnicodeEncodeError:  # warcio raised (a fault: tests/faults/test_bad_input.py)
+        block = http_block(protocol, statusline, list(headers))
+        assert block.isascii() and b"%" in block  # what warcio left non-ASCII, %-encoded whole
+        return
+    assert http_block(protocol, statusline, list(headers)) == expected
+    if protocol and statusline:  # the request record's reading of its request line
+        line = f"{protocol} {statusline}"
+        request = StatusAndHeaders(line, list(headers), is_http_request=True).to_ascii_bytes()
+        assert http_block(*line.split(" ", 1), list(headers)) == request
 
 
 @pytest.mark.parametrize("size", [0, 1, 300, 2_000, 7_000, 16_000, 32_506, 32_507, 40_000, 300_000])
@@ -226,3 +267,21 @@ def test_gzip_members_are_the_full_window_stream(size: int) -> None:
     member = gzip_member(data)
     assert member == zlib.compress(data, GZIP_LEVEL, wbits=zlib.MAX_WBITS | 16)
     assert gzip.decompress(member) == data
+
+
+def test_warc_date_cached_per_second_is_strftime() -> None:
+    """The per-second cache gives what one ``strftime`` per record gave, whatever the order.
+
+    Times jump back and forth across seconds (and days, and zones), repeat a second with
+    other microseconds, and hit microsecond 0, so a stale cached second would show.
+    """
+    rng = random.Random(7)
+    start = datetime(2026, 12, 31, 23, 59, 58, tzinfo=UTC)
+    zones = [UTC, timezone(timedelta(hours=5, minutes=30)), timezone(timedelta(hours=-8))]
+    moments = [start + timedelta(microseconds=rng.randrange(0, 4_000_000)) for _ in range(3000)]
+    moments += [start.replace(microsecond=0), start + timedelta(seconds=1), start]
+    for moment in moments:
+        when = moment.astimezone(rng.choice(zones))
+        assert _warc_date(when) == when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"), when
+    before = datetime.now(UTC).replace(microsecond=0)
+    assert _warc_date(None)[:19] >= before.strftime("%Y-%m-%dT%H:%M:%S")  # default: now

@@ -8,10 +8,13 @@ from urllib.parse import urljoin, urlsplit
 import pytest
 
 from pipeline.urls import (
+    _DROPPABLE_TAIL,
     _PLAIN_PATH,
     _PLAIN_URL,
+    _SIMPLE_ABSOLUTE,
     TrailingSlash,
     _canonicalize,
+    _only_tracking,
     canonicalize,
     safe_join,
     same_site,
@@ -158,4 +161,55 @@ def test_safe_join_short_path_is_urljoin() -> None:
             href = "/" + url.split("://", 1)[1].partition("/")[2]
             assert safe_join(base, href) == _urljoin_checked(base, href), (base, href)
             short += _PLAIN_PATH.fullmatch(href) is not None
+    assert short > 500
+
+
+def _random_tails(seed: int, count: int) -> list[str]:
+    """Random URLs of :func:`_random_urls` with queries and fragments of the shapes links carry."""
+    rng = random.Random(seed)
+    params = [
+        "utm_source=related", "utm_medium=web", "UTM_Campaign=x", "fbclid=1", "gclid", "page=2", "id=7",
+        "utm_source", "", "=", "utm_source=a=b", "ocid=%20", "share=a+b", "q=é", "utm_source=x?y", "smid=\t",
+    ]  # fmt: skip
+    fragments = ["", "comments", "a?b", "a#b", "x y", "é", "top\n", "%20"]
+    urls = []
+    for url in _random_urls(seed, count):
+        tail = ""
+        if rng.random() < 0.7:
+            tail += rng.choice(["?", "?&", "?;"]) + "&".join(
+                rng.choice(params) for _ in range(rng.randint(0, 3))
+            )
+        if rng.random() < 0.5:
+            tail += "#" + rng.choice(fragments)
+        urls.append(url + tail)
+    return urls
+
+
+@pytest.mark.parametrize("trailing_slash", ["keep", "strip", "add"])
+def test_canonicalize_tracking_tail_is_the_general_path(trailing_slash: TrailingSlash) -> None:
+    """A plain URL plus a fragment or tracking parameters: the same answer as the general path."""
+    short = 0
+    for url in _random_tails(41, 4000):
+        try:
+            expected: str | None = _canonicalize(url, trailing_slash)
+        except ValueError:
+            expected = None
+        try:
+            got: str | None = canonicalize(url, trailing_slash)
+        except ValueError:
+            got = None
+        assert got == expected, (url, trailing_slash)
+        tail = _DROPPABLE_TAIL.fullmatch(url)
+        short += tail is not None and _PLAIN_URL.fullmatch(url) is None and _only_tracking(tail["query"])
+    assert short > 200  # the tail path was taken, not only the general one
+
+
+def test_safe_join_absolute_short_path_is_urljoin() -> None:
+    """Absolute links with queries and fragments joined without urljoin: what urljoin answers."""
+    short = 0
+    for base in [*BASES[:6], "https://news.test/a/b", "HTTP://news.test/"]:
+        for href in _random_tails(53, 1500):
+            assert safe_join(base, href) == _urljoin_checked(base, href), (base, href)
+            assert safe_join(base, href) == _urljoin_checked(base, href), (base, href)  # cached
+            short += _SIMPLE_ABSOLUTE.fullmatch(href) is not None
     assert short > 500

@@ -45,6 +45,8 @@ class SurfaceHandling:
     add: Callable[..., bool]  # the spider's NewsSpider.add
 
     def is_stored(self, url: str) -> bool:
+        if not self.known:  # a source's first run: no hash to compute
+            return False
         known = self.known.get(url_hash(url))
         return known is not None and known.stored
 

@@ -175,3 +175,77 @@ def test_search_queries_are_bounded_and_cheap(sqlite_url: str) -> None:
     hits = search(widest, database_url=sqlite_url, limit=50)
     assert time.monotonic() - started < 5.0
     assert hits
+
+
+@pytest.fixture
+def odd_header_site() -> Iterator[str]:
+    """A feed of two stories; one answers with a ``Link`` header carrying raw UTF-8 bytes."""
+    odd = "</caf\u00c3\u00a9.css>; rel=preload"  # str.encode("latin-1") sends the bytes C3 A9
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: Any) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            base = f"http://127.0.0.1:{self.server.server_address[1]}"
+            stories = ["/news/odd-header-story", "/news/plain-story"]
+            if self.path == "/feed.rss":
+                items = "".join(f"<item><title>{p}</title><link>{base}{p}</link></item>" for p in stories)
+                body = f'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>{items}</channel></rss>'
+                kind = "application/rss+xml"
+                page = body.encode()
+            elif self.path in stories:
+                page, kind = article_page(self.path), "text/html; charset=utf-8"
+            else:
+                self.send_response(404)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            self.send_response(200)
+            self.send_header("Content-Type", kind)
+            if self.path == stories[0]:
+                self.send_header("Link", odd)
+            self.send_header("Content-Length", str(len(page)))
+            self.end_headers()
+            self.wfile.write(page)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_non_ascii_header_warcio_cannot_encode_is_archived(
+    odd_header_site: str, sqlite_url: str, tmp_path: Path
+) -> None:
+    """A response header with raw non-ASCII bytes in a ``;`` value: warcio's RFC 8187 encoding
+    leaves them in place and raised, which stopped the whole crawl (``recorder_failed``). Now
+    the value is %-encoded whole (as warcio does for a value without ``;``) and the page is kept.
+    """
+    from pipeline.db.engine import make_engine
+    from pipeline.db.models import Fetch
+    from pipeline.rawstore import read_response
+    from pipeline.stages.crawl import crawl
+
+    sources = MiniSite(base=odd_header_site).sources_yaml(tmp_path / "sources.yaml")
+    result = crawl("mini", "odd-header", sources_path=sources, database_url=sqlite_url)
+    assert result.status == "succeeded", result
+    engine = make_engine(sqlite_url)
+    with engine.connect() as conn:
+        rows = {
+            url.removeprefix(odd_header_site): (outcome, path, offset)
+            for url, outcome, path, offset in conn.execute(
+                select(Fetch.url, Fetch.outcome, Fetch.warc_path, Fetch.warc_offset)
+            )
+        }
+    engine.dispose()
+    assert rows["/news/plain-story"][0] == "fetched", rows
+    outcome, path, offset = rows["/news/odd-header-story"]
+    assert outcome == "fetched", rows
+    stored = read_response((path, offset))
+    assert stored.header("Link") == "%3C/caf%C3%83%C2%A9.css%3E%3B%20rel%3Dpreload"
+    assert b"/news/odd-header-story" in stored.body
