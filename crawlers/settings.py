@@ -18,15 +18,17 @@ not use them or does the same job elsewhere. Off, and why (:data:`LEAN_DOWNLOADE
 - ``MetaRefreshMiddleware``: replaced by its subclass
   :class:`crawlers.middlewares.QuickMetaRefreshMiddleware` (same answers, quick on the
   pages without a refresh).
-- Spider middlewares ``Referer``, ``Depth``, ``MetaCopyDetection``, ``UrlLength`` and
-  ``HttpError``: the first three act only on requests a callback yields, and
-  ``NewsSpider`` yields requests from ``start()`` only (through the frontier: no Referer,
-  depth 0, no copied meta); ``HttpError`` passes everything with ``HTTPERROR_ALLOW_ALL``.
+- Spider middlewares ``Depth``, ``MetaCopyDetection``, ``UrlLength`` and ``HttpError``:
+  the first two act only on requests a callback yields, and ``NewsSpider`` yields requests
+  from ``start()`` only (through the frontier: depth 0, no copied meta); ``HttpError``
+  passes everything with ``HTTPERROR_ALLOW_ALL``. ``RefererMiddleware`` stays: without it
+  Scrapy's redirect middlewares (ours subclass them) log a warning in every crawl, and it
+  costs a few µs per page.
   ``UrlLength`` did act on ours, wrongly: it dropped a request over 2,083 characters
   before the spider could account for it (no fetch row, and the run waited out its idle
   timeout for it); now such a URL is fetched like any other (the load refuses URLs over
   4,096 characters). A subclass yielding requests from its callbacks gets them without
-  Referer header, depth limit or length cap, and can put back what it needs in
+  depth limit or length cap, and can put back what it needs in
   ``SPIDER_MIDDLEWARES``. ``StartSpiderMiddleware`` stays: it marks start
   requests, which Scrapy's scheduler queues FIFO (the rest LIFO).
 - ``STATS_CLASS``: :class:`crawlers.middlewares.LeanStatsCollector`, Scrapy's own without
@@ -64,7 +66,6 @@ LEAN_DOWNLOADER: dict[str, int | None] = {
 
 #: Scrapy's spider middlewares newsflow turns off (``StartSpiderMiddleware`` stays).
 LEAN_SPIDER: dict[str, int | None] = {
-    f"{_SMW}.referer.RefererMiddleware": None,
     f"{_SMW}.urllength.UrlLengthMiddleware": None,
     f"{_SMW}.depth.DepthMiddleware": None,
     f"{_SMW}.metacopy.MetaCopyDetectionMiddleware": None,
