@@ -10,7 +10,7 @@ import socketserver
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 
@@ -19,6 +19,25 @@ class QuietServer(ThreadingHTTPServer):
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         pass  # crawlers hang up on slow and oversized pages on purpose
+
+
+class PageHandler(BaseHTTPRequestHandler):
+    """A quiet HTTP/1.1 handler with one way to answer: the base of the local test sites."""
+
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+    def send(self, status: int, body: bytes, ctype: str = "text/html; charset=utf-8", **extra: str) -> None:
+        """Answer ``status`` with ``body``; ``extra`` headers by keyword (``Last_Modified``: "-" for "_")."""
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        for key, value in extra.items():
+            self.send_header(key.replace("_", "-"), value)
+        self.end_headers()
+        self.wfile.write(body)
 
 
 @contextmanager

@@ -16,13 +16,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.utils import format_datetime
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
 from pipeline import yamlsafe
 from pipeline.netpolicy import openings_for
-from tests.loopback import serving
+from tests.loopback import PageHandler, serving
 
 SENTENCES = [
     "The council met on Tuesday evening to debate the proposal in front of a packed public gallery.",
@@ -210,24 +209,8 @@ def site_chrome(title: str, published: str, url: str) -> str:
     )
 
 
-def make_handler(site: MiniSite) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-        def send(
-            self, status: int, body: bytes, ctype: str = "text/html; charset=utf-8", **extra: str
-        ) -> None:
-            self.send_response(status)
-            self.send_header("Content-Type", ctype)
-            self.send_header("Content-Length", str(len(body)))
-            for key, value in extra.items():
-                self.send_header(key.replace("_", "-"), value)
-            self.end_headers()
-            self.wfile.write(body)
-
+def make_handler(site: MiniSite) -> type[PageHandler]:
+    class Handler(PageHandler):
         def conditional(self, body: bytes, modified: datetime) -> None:
             etag = '"' + hashlib.md5(body).hexdigest() + '"'
             if self.headers.get("If-None-Match") == etag:

@@ -10,7 +10,6 @@ import hashlib
 import time
 from collections import Counter
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +22,7 @@ from pipeline.db.models import CrawlLink, CrawlRun, Fetch
 from pipeline.netpolicy import openings_for
 from pipeline.rawstore import read_response
 from pipeline.stages.crawl import crawl
-from tests.loopback import serving
+from tests.loopback import PageHandler, serving
 
 
 def article_html(base: str, slug: str, title: str, related: list[str], promo: str | None = None) -> str:
@@ -115,24 +114,8 @@ class Site:
         )
 
 
-def make_handler(site: Site) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-        def send(
-            self, status: int, body: bytes, ctype: str = "text/html; charset=utf-8", **extra: str
-        ) -> None:
-            self.send_response(status)
-            self.send_header("Content-Type", ctype)
-            self.send_header("Content-Length", str(len(body)))
-            for k, v in extra.items():
-                self.send_header(k.replace("_", "-"), v)
-            self.end_headers()
-            self.wfile.write(body)
-
+def make_handler(site: Site) -> type[PageHandler]:
+    class Handler(PageHandler):
         def do_GET(self) -> None:
             path = self.path
             site.hits[path] += 1

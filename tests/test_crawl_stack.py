@@ -14,7 +14,6 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +33,7 @@ from pipeline.config import load_sources
 from pipeline.db.models import CrawlRun
 from pipeline.netpolicy import openings_for
 from pipeline.stages.crawl import crawl
-from tests.loopback import serving
+from tests.loopback import PageHandler, serving
 
 UA = "newsflow-stack-test/9.9 (+https://example.invalid/bot)"
 ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
@@ -59,24 +58,8 @@ class Recorder:
         self.lock = threading.Lock()
 
 
-def handler(rec: Recorder) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-        def send(
-            self, status: int, body: bytes, ctype: str = "text/html; charset=utf-8", **extra: str
-        ) -> None:
-            self.send_response(status)
-            self.send_header("Content-Type", ctype)
-            self.send_header("Content-Length", str(len(body)))
-            for k, v in extra.items():
-                self.send_header(k, v)
-            self.end_headers()
-            self.wfile.write(body)
-
+def handler(rec: Recorder) -> type[PageHandler]:
+    class Handler(PageHandler):
         def do_GET(self) -> None:
             h = self.headers
             base = f"http://127.0.0.1:{self.server.server_address[1]}"

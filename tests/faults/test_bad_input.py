@@ -11,19 +11,18 @@ import gzip
 import os
 import subprocess
 import sys
-import threading
 import time
 import zlib
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy import select
 
 from pipeline.errors import UsageError
 from pipeline.limits import MAX_QUERY_TERMS
+from tests.loopback import PageHandler, serving
 from tests.minisite import SENTENCES, MiniSite
 
 BOMB_BYTES = 20_000_000  # inflated size; the source allows 200,000 bytes per response
@@ -39,52 +38,39 @@ def article_page(title: str, nesting: int = 0) -> bytes:
     return f"<html><head>{head}</head><body>{body}</body></html>".encode()
 
 
+@contextmanager
+def feed_site(pages: dict[str, tuple[bytes, dict[str, str]]]) -> Iterator[str]:
+    """A loopback site whose ``/feed.rss`` lists ``pages``; each answers its body and headers."""
+
+    class Handler(PageHandler):
+        def do_GET(self) -> None:
+            if self.path == "/feed.rss":
+                base = f"http://127.0.0.1:{self.server.server_address[1]}"
+                items = "".join(f"<item><title>{p}</title><link>{base}{p}</link></item>" for p in pages)
+                rss = f'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>{items}</channel></rss>'
+                self.send(200, rss.encode(), "application/rss+xml")
+            elif self.path in pages:
+                body, headers = pages[self.path]
+                self.send(200, body, **headers)
+            else:
+                self.send(404, b"")
+
+    with serving(Handler) as port:
+        yield f"http://127.0.0.1:{port}"
+
+
 @pytest.fixture
 def bomb_site() -> Iterator[str]:
     """A feed of three stories: a gzip bomb, a deflate bomb and a normal page."""
     zeros = b"\0" * BOMB_BYTES
-    bodies: dict[str, tuple[bytes, str | None]] = {
-        "/news/gzip-bomb": (gzip.compress(zeros, 9), "gzip"),
-        "/news/deflate-bomb": (zlib.compress(zeros, 9), "deflate"),
-        "/news/plain-story": (article_page("A plain story"), None),
-    }
-
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args: Any) -> None:
-            pass
-
-        def do_GET(self) -> None:
-            base = f"http://127.0.0.1:{self.server.server_address[1]}"
-            if self.path == "/feed.rss":
-                items = "".join(f"<item><title>{p}</title><link>{base}{p}</link></item>" for p in bodies)
-                body, encoding, kind = (
-                    f'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>{items}</channel></rss>'.encode(),
-                    None,
-                    "application/rss+xml",
-                )
-            elif self.path in bodies:
-                (body, encoding), kind = bodies[self.path], "text/html; charset=utf-8"
-            else:
-                self.send_response(404)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-                return
-            self.send_response(200)
-            self.send_header("Content-Type", kind)
-            if encoding:
-                self.send_header("Content-Encoding", encoding)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with feed_site(
+        {
+            "/news/gzip-bomb": (gzip.compress(zeros, 9), {"Content-Encoding": "gzip"}),
+            "/news/deflate-bomb": (zlib.compress(zeros, 9), {"Content-Encoding": "deflate"}),
+            "/news/plain-story": (article_page("A plain story"), {}),
+        }
+    ) as base:
+        yield base
 
 
 def test_compression_bombs_are_too_large(bomb_site: str, sqlite_url: str, tmp_path: Path) -> None:
@@ -180,43 +166,14 @@ def test_search_queries_are_bounded_and_cheap(sqlite_url: str) -> None:
 @pytest.fixture
 def odd_header_site() -> Iterator[str]:
     """A feed of two stories; one answers with a ``Link`` header carrying raw UTF-8 bytes."""
-    odd = "</caf\u00c3\u00a9.css>; rel=preload"  # str.encode("latin-1") sends the bytes C3 A9
-
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args: Any) -> None:
-            pass
-
-        def do_GET(self) -> None:
-            base = f"http://127.0.0.1:{self.server.server_address[1]}"
-            stories = ["/news/odd-header-story", "/news/plain-story"]
-            if self.path == "/feed.rss":
-                items = "".join(f"<item><title>{p}</title><link>{base}{p}</link></item>" for p in stories)
-                body = f'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>{items}</channel></rss>'
-                kind = "application/rss+xml"
-                page = body.encode()
-            elif self.path in stories:
-                page, kind = article_page(self.path), "text/html; charset=utf-8"
-            else:
-                self.send_response(404)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-                return
-            self.send_response(200)
-            self.send_header("Content-Type", kind)
-            if self.path == stories[0]:
-                self.send_header("Link", odd)
-            self.send_header("Content-Length", str(len(page)))
-            self.end_headers()
-            self.wfile.write(page)
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    odd = "</caf\u00c3\u00a9.css>; rel=preload"  # sent as latin-1: the bytes C3 A9
+    with feed_site(
+        {
+            "/news/odd-header-story": (article_page("/news/odd-header-story"), {"Link": odd}),
+            "/news/plain-story": (article_page("/news/plain-story"), {}),
+        }
+    ) as base:
+        yield base
 
 
 def test_a_non_ascii_header_warcio_cannot_encode_is_archived(
