@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from urllib.parse import urljoin, urlsplit
 
 import pytest
@@ -140,17 +141,21 @@ def test_canonicalize_short_path_is_the_general_path(trailing_slash: TrailingSla
         "http://news.test/a.b/c",
         "https://News.Test:443/x/",
     ]:
-        try:
-            expected: str | None = _canonicalize(url, trailing_slash)
-        except ValueError:
-            expected = None
-        try:
-            got: str | None = canonicalize(url, trailing_slash)
-        except ValueError:
-            got = None
-        assert got == expected, (url, trailing_slash)
+        assert _canonical_or_none(canonicalize, url, trailing_slash) == _canonical_or_none(
+            _canonicalize, url, trailing_slash
+        ), (url, trailing_slash)
         short += _PLAIN_URL.fullmatch(url) is not None
     assert short > 200  # the comparison covered the short path, not only the general one
+
+
+def _canonical_or_none(
+    function: Callable[[str, TrailingSlash], str], url: str, slash: TrailingSlash
+) -> str | None:
+    """``function(url, slash)``, or ``None`` where it refuses the URL (``ValueError``)."""
+    try:
+        return function(url, slash)
+    except ValueError:
+        return None
 
 
 def test_safe_join_short_path_is_urljoin() -> None:
@@ -190,15 +195,9 @@ def test_canonicalize_tracking_tail_is_the_general_path(trailing_slash: Trailing
     """A plain URL plus a fragment or tracking parameters: the same answer as the general path."""
     short = 0
     for url in _random_tails(41, 4000):
-        try:
-            expected: str | None = _canonicalize(url, trailing_slash)
-        except ValueError:
-            expected = None
-        try:
-            got: str | None = canonicalize(url, trailing_slash)
-        except ValueError:
-            got = None
-        assert got == expected, (url, trailing_slash)
+        assert _canonical_or_none(canonicalize, url, trailing_slash) == _canonical_or_none(
+            _canonicalize, url, trailing_slash
+        ), (url, trailing_slash)
         tail = _DROPPABLE_TAIL.fullmatch(url)
         short += tail is not None and _PLAIN_URL.fullmatch(url) is None and _only_tracking(tail["query"])
     assert short > 200  # the tail path was taken, not only the general one
