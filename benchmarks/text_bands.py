@@ -153,9 +153,7 @@ def _shape(prefix: str, lines: list[str]) -> dict[str, float]:
 def chooser_variants(pages: dict[str, dict[str, Any]], store: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """Out-of-fold gain (summed P+R on switched pages) of the chooser's model, several ways."""
     from benchmarks.cv import K, fold_of
-    from benchmarks.logistic import fit_logistic
     from pipeline.extract.chooser import FEATURES, features
-    from pipeline.extract.models import log_odds
 
     samples = []
     for i, e in store.items():
@@ -172,22 +170,15 @@ def chooser_variants(pages: dict[str, dict[str, Any]], store: dict[str, dict[str
         gate: float, names: list[str], weight: Callable[[float], float], c: float = 3.0
     ) -> dict[str, Any]:
         rows = [s for s in samples if s[1] < gate]
-        total, folds, switched = 0.0, [], 0
-        for fold in range(K):
-            train = [s for s in rows if fold_of(s[0]) != fold]
-            model = fit_logistic(
-                [[s[2][n] for n in names] for s in train],
-                [int(s[3] > 0) for s in train],
-                names,
-                c,
-                sample_weight=[weight(s[3]) for s in train],
-                max_iter=5000,
-            )
-            chosen = [s[3] for s in rows if fold_of(s[0]) == fold and log_odds(model, s[2]) > 0]
-            switched += len(chosen)
-            folds.append(round(sum(chosen), 2))
-            total += sum(chosen)
-        return {"judged": len(rows), "switched": switched, "gain": round(total, 2), "folds": folds}
+        margin = _margins(rows, names, c, weight)
+        chosen = [s for s in rows if margin[s[0]] > 0]
+        folds = [round(sum(s[3] for s in chosen if fold_of(s[0]) == fold), 2) for fold in range(K)]
+        return {
+            "judged": len(rows),
+            "switched": len(chosen),
+            "gain": round(sum(s[3] for s in chosen), 2),
+            "folds": folds,
+        }
 
     shipped = list(FEATURES)
     return {
@@ -201,9 +192,16 @@ def chooser_variants(pages: dict[str, dict[str, Any]], store: dict[str, dict[str
 
 
 def _margins(
-    rows: list[tuple[str, float, dict[str, float], float]], names: list[str], c: float
+    rows: list[tuple[str, float, dict[str, float], float]],
+    names: list[str],
+    c: float,
+    weight: Callable[[float], float] = lambda gain: abs(gain) + 1e-3,
 ) -> dict[str, float]:
-    """Out-of-fold log-odds per page id of the chooser's logistic model (trained as the shipped one)."""
+    """Out-of-fold log-odds per page id of the chooser's logistic model.
+
+    Trained as the shipped one (``weight``: each sample's weight from its gain, the shipped
+    ``|gain|``); the rows are ``(page id, page share, measures, gain of switching)``.
+    """
     from benchmarks.cv import K, fold_of
     from benchmarks.logistic import fit_logistic
     from pipeline.extract.models import log_odds
@@ -216,7 +214,7 @@ def _margins(
             [int(s[3] > 0) for s in train],
             names,
             c,
-            sample_weight=[abs(s[3]) + 1e-3 for s in train],
+            sample_weight=[weight(s[3]) for s in train],
             max_iter=5000,
         )
         out.update({s[0]: log_odds(model, s[2]) for s in rows if fold_of(s[0]) == fold})
