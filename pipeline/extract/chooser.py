@@ -156,18 +156,16 @@ def readability_lines(tree: HtmlElement) -> list[str]:
 
 
 def resiliparse_lines(html: str) -> list[str]:
-    """Resiliparse's main-content text of the raw page as lines ([] if it fails or is missing).
+    """Resiliparse's main-content text of the raw page as lines ([] when it finds none or fails).
 
     One block per line, so our line cleaning can judge its lines; no list bullets, alt texts,
     link targets, form fields, noscript or comment sections: the reference texts and
     trafilatura's body leave them out, and a body that had them would lose for its format, not
     its content.
     """
-    try:
-        from resiliparse.extract.html2text import extract_plain_text
-        from resiliparse.parse.html import HTMLTree
-    except ImportError:  # pragma: no cover - a dependency (pyproject); the chooser degrades to two bodies
-        return []
+    from resiliparse.extract.html2text import extract_plain_text  # a dependency, imported on first use
+    from resiliparse.parse.html import HTMLTree
+
     try:
         text = extract_plain_text(
             HTMLTree.parse(html),
@@ -180,7 +178,7 @@ def resiliparse_lines(html: str) -> list[str]:
             noscript=False,
             comments=False,
         )
-    except Exception:
+    except Exception:  # a third opinion only: a page its C++ code refuses keeps the other bodies
         return []
     return [" ".join(line.split()) for line in str(text).split("\n") if line.strip()]
 
