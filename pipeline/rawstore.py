@@ -257,13 +257,15 @@ class RunWarcWriter:
         WARCWriter(buffer, gzip=False, warc_version="WARC/1.1").write_record(record)
         return self._write_bytes(buffer.getvalue())
 
-    def _write_bytes(self, record: bytes) -> tuple[int, int]:
-        """Append one serialised record as its own gzip member (buffered: see :meth:`flush`)."""
+    def _write_bytes(self, record: bytes, *more: bytes) -> tuple[int, int]:
+        """Append serialised records, each as its own gzip member, in one write (buffered: see
+        :meth:`flush`); the offset and length of the first (a record pair is written together)."""
         start = self._offset
-        data = gzip_member(record)
+        first = gzip_member(record)
+        data = first + b"".join(gzip_member(other) for other in more) if more else first
         self._file.write(data)
         self._offset += len(data)
-        return start, len(data)
+        return start, len(first)
 
     def flush(self) -> None:
         """Push the records written so far to the file (or object store).
@@ -355,13 +357,8 @@ class RunWarcWriter:
             http_block(protocol, statusline, request_headers),
             b"",
         )
-        # Both members in one write: a record pair is appended together anyway.
-        offset = self._offset
-        member = gzip_member(record)
-        pair = member + gzip_member(request)
-        self._file.write(pair)
-        self._offset += len(pair)
-        return WarcLocation(self.path, offset, len(member))
+        offset, length = self._write_bytes(record, request)
+        return WarcLocation(self.path, offset, length)
 
     def close(self) -> None:
         self._file.close()
