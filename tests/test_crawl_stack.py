@@ -12,6 +12,7 @@ the quick meta refresh against Scrapy's own on awkward pages, the stats collecto
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -181,8 +182,6 @@ def test_environment_proxy_is_used(
 
 
 def clear_proxies(monkeypatch: pytest.MonkeyPatch) -> None:
-    import os
-
     for name in list(os.environ):
         if name.lower().endswith("_proxy"):
             monkeypatch.delenv(name)
