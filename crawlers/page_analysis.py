@@ -139,7 +139,8 @@ class _Enclosed:
                 break
             chain.append(node)
             node = node.getparent()
-        for node in reversed(chain):
+        chain.reverse()  # not reversed(chain): mypyc 2.4 fails on it (benchmarks.compiled)
+        for node in chain:
             flagged = flagged or self._flag(node)
             self._memo[node] = flagged
         return flagged
