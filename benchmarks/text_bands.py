@@ -182,7 +182,7 @@ def chooser_variants(pages: dict[str, dict[str, Any]], store: dict[str, dict[str
 
     shipped = list(FEATURES)
     return {
-        "shipped (gate 0.7)": run(0.7, shipped, lambda g: abs(g) + 1e-3),
+        "extractor 2.7 (trained and asked under 0.7)": run(0.7, shipped, lambda g: abs(g) + 1e-3),
         "gate 0.8": run(0.8, shipped, lambda g: abs(g) + 1e-3),
         "shape features": run(0.7, shipped + extra, lambda g: abs(g) + 1e-3),
         "sqrt weights": run(0.7, shipped, lambda g: math.sqrt(abs(g)) + 1e-3),
@@ -226,7 +226,7 @@ def resiliparse_variants(
 ) -> dict[str, Any]:
     """Resiliparse as the chooser's candidate, several ways (out of fold, summed P+R per fold).
 
-    Shipped: readability's model first (C 3), then Resiliparse's (C 0.3) on the gated pages.
+    Extractor 2.7: readability's model first (C 3), then Resiliparse's (C 0.3) on the gated pages.
     Also: Resiliparse beyond the gate, alone, without its superset pages, a best-margin pick,
     its agreement as votes in readability's model, and (with hindsight) our body cut to the
     lines Resiliparse also has.
