@@ -32,3 +32,21 @@ def test_score_sums_gains_per_fold() -> None:
     result = bench.score({"a": [truth]})
     assert result["switched"] == 1 and result["gain"] == 2.0
     assert result["folds"][fold_of("a")] == 2.0 and sum(result["folds"]) == 2.0 and len(result["folds"]) == K
+
+
+def test_train_chooser_counts_a_sample_where_the_extractor_asks_the_model() -> None:
+    from benchmarks.train_chooser import asked
+    from pipeline.extract.chooser import GATE_PAGE_SHARE, features, gated
+
+    ours = OURS[1:4]
+    chars = sum(map(len, ours))
+    for page_chars in (
+        chars * 2,
+        round(chars / GATE_PAGE_SHARE) + 1,
+        round(chars / GATE_PAGE_SHARE) - 1,
+        chars,
+    ):
+        values = features(ours, ALT, page_chars, {})
+        assert asked(values, "\n\n".join(ours)) == gated(chars, page_chars)
+    assert asked(features(ours, ALT, chars * 2, {}), "\n\n".join(ours))
+    assert not asked(features(ours, ALT, chars, {}), "\n\n".join(ours))
