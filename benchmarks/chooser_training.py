@@ -11,6 +11,7 @@ Resiliparse's bodies cleaned like ours), with the folds of :mod:`benchmarks.cv`:
 - mixing instead of switching: readability's or Resiliparse's body with the lines of ours
   before (after) the first (last) line it shares with ours, i.e. a headline or lead outside
   readability's container, with the models retrained on the mixed body;
+- extra body-shape measures in readability's model, and Resiliparse asked under 80 % too;
 - other learners in place of the logistic models (random forests, boosted stumps and depth-2
   trees, regularised by leaf size and learning rate).
 
@@ -32,7 +33,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from benchmarks.text_bands import _margins
+from benchmarks.text_bands import SHAPE, _margins, _shape
 
 ROOT = Path(__file__).resolve().parents[1]
 Row = tuple[str, float, dict[str, float], float, list[str]]
@@ -71,6 +72,7 @@ class Bench:
                 continue
             new = body(e["ours"], alt) if body else alt
             values = features(e["ours"], alt, e["page_chars"], e["signals"])
+            values.update(_shape(SHAPE + "ours-", e["ours"]) | _shape(SHAPE + "alt-", alt))  # for ``shape``
             gain = self.pr(page, new) - self.pr(page, e["ours"])
             out.append((page, self.share(page), values, gain, new))
         return out
@@ -83,10 +85,15 @@ class Bench:
         return {"switched": len(picks), "gain": round(sum(gains.values()), 2), "folds": folds}
 
 
-def _logistic(c: float) -> Callable[[list[Row]], dict[str, float]]:
+def _logistic(c: float, shape: bool = False) -> Callable[[list[Row]], dict[str, float]]:
+    """Out-of-fold margins of the shipped logistic model (``shape``: with 12 body-shape measures)."""
     from pipeline.extract.chooser import FEATURES
 
-    return lambda rows: _margins([r[:4] for r in rows], list(FEATURES), c)
+    def margins(rows: list[Row]) -> dict[str, float]:
+        extra = sorted(set(rows[0][2]) - set(FEATURES)) if shape and rows else []
+        return _margins([r[:4] for r in rows], [*FEATURES, *extra], c)
+
+    return margins
 
 
 def _learner(make: Callable[[], Any]) -> Callable[[list[Row]], dict[str, float]]:
@@ -120,14 +127,16 @@ def two_models(
     *,
     train_below: float = 0.7,
     ask_below: float = 0.7,
+    res_below: float = 0.7,
     read_margins: Callable[[list[Row]], dict[str, float]] | None = None,
     res_margins: Callable[[list[Row]], dict[str, float]] | None = None,
     read_body: Body | None = None,
     res_body: Body | None = None,
 ) -> dict[str, Any]:
-    """Readability's model (trained under ``train_below``, asked under ``ask_below``), then Resiliparse's."""
+    """Readability's model (trained under ``train_below``, asked under ``ask_below``), then
+    Resiliparse's (trained and asked under ``res_below``)."""
     read = bench.rows("readability", train_below, read_body)
-    res = bench.rows("resiliparse", 0.7, res_body)
+    res = bench.rows("resiliparse", res_below, res_body)
     m_read = (read_margins or _logistic(3.0))(read)
     m_res = (res_margins or _logistic(0.3))(res)
     picks = {r[0]: r[4] for r in read if r[1] < ask_below and m_read[r[0]] > 0}
@@ -182,6 +191,15 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         out[f"every band, asked < 0.8, C {c}"] = two_models(
             bench, train_below=10.0, ask_below=0.8, read_margins=_logistic(c)
         )
+    out["every band, asked < 0.8, with body-shape measures"] = two_models(
+        bench, train_below=10.0, ask_below=0.8, read_margins=_logistic(3.0, shape=True)
+    )
+    out["every band, asked < 0.8, Resiliparse < 0.8"] = two_models(
+        bench, train_below=10.0, ask_below=0.8, res_below=0.8
+    )
+    out["trained < 0.8, asked < 0.8, Resiliparse < 0.8"] = two_models(
+        bench, train_below=0.8, ask_below=0.8, res_below=0.8
+    )
     for name, body in (("lead", lead_mix), ("lead <= 3 lines", lambda o, a: lead_mix(o, a, 3))):
         out[f"{name} mix on readability, retrained"] = two_models(
             bench, train_below=10.0, ask_below=0.8, read_body=body
