@@ -17,8 +17,10 @@ from lxml.html import HtmlElement, fromstring
 
 from pipeline.extract.chooser import (
     FEATURES,
+    GATE_PAGE_SHARE,
     MODEL_NAME,
     RESILIPARSE_MODEL,
+    RESILIPARSE_PAGE_SHARE,
     check_model,
     choose,
     collect_only,
@@ -102,6 +104,9 @@ def test_only_pages_with_little_of_the_page_are_gated() -> None:
     assert gated(500, 2000)
     assert not gated(1900, 2000)
     assert not gated(0, 2000)
+    # readability's gate is wider than Resiliparse's: between them only readability is asked
+    assert RESILIPARSE_PAGE_SHARE < GATE_PAGE_SHARE
+    assert gated(1500, 2000) and not gated(1500, 2000, RESILIPARSE_PAGE_SHARE)
 
 
 def test_a_superset_body_is_never_judged() -> None:
@@ -148,6 +153,11 @@ def test_resiliparse_is_asked_when_readability_keeps_ours(tmp_path: Path) -> Non
         with_model(tmp_path, model(-5.0), model(5.0))
         whole = choose(tree(), STORY, len("".join(STORY)), {}, identity, page())
         assert whole.chosen == "trafilatura" and whole.resiliparse is None  # not gated
+        # between the two gates readability's model is asked, Resiliparse is not
+        ours_chars = sum(map(len, TEASERS))
+        between = round(ours_chars / ((GATE_PAGE_SHARE + RESILIPARSE_PAGE_SHARE) / 2))
+        middle = choose(tree(), TEASERS, between, {}, identity, page())
+        assert middle.chosen == "trafilatura" and middle.features and middle.resiliparse is None
     finally:
         use_model_dir(None)
 
@@ -162,6 +172,11 @@ def test_without_a_model_readability_never_runs(tmp_path: Path) -> None:
         assert collected.chosen == "trafilatura" and collected.alternative
         assert set(collected.features) == set(FEATURES)
         assert collected.resiliparse and set(collected.resiliparse_features) == set(FEATURES)
+        # training measures readability's body beyond the gate too (the model learns where
+        # readability loses), Resiliparse's only under its own gate
+        with collect_only():
+            whole = choose(tree(), TEASERS, sum(map(len, TEASERS)), {}, identity, page())
+        assert whole.alternative and set(whole.features) == set(FEATURES) and whole.resiliparse is None
     finally:
         use_model_dir(None)
 

@@ -67,3 +67,12 @@ def test_trims_drop_only_short_lines_beyond_the_last_sentence() -> None:
     assert (tail["changed"], tail["won"], tail["lost"]) == (1, 1, 0)
     assert tail["gain"] > 0
     assert found["head < 30 chars"]["changed"] == 0
+
+
+def test_body_shape_measures_never_replace_a_shipped_measure() -> None:
+    from benchmarks.text_bands import SHAPE, _shape
+
+    for prefix in ("ours-", "alt-"):
+        assert not set(_shape(SHAPE + prefix, STORY)) & set(chooser.FEATURES)
+    # the names the variants once used did collide (and silently redefined two shipped measures)
+    assert set(_shape("ours-", STORY)) & set(chooser.FEATURES)

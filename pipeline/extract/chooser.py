@@ -24,13 +24,17 @@ better setting in cross-validation.
 
 Cost: readability runs on the page's tree only after everything else is done with it (it
 mutates the tree), on article pages whose trafilatura body covers less than
-:data:`GATE_PAGE_SHARE` of the page's text. A body covering almost the whole page leaves
+:data:`GATE_PAGE_SHARE` (80 %) of the page's text. A body covering almost the whole page leaves
 nothing else for readability to find, and skipping those pages keeps the extractor within its
-speed budget. Resiliparse costs about a tenth of a trafilatura run (a quarter of readability's
-cost) and runs only on the same gated pages, when readability was not chosen; as a candidate on
-the pages beyond the gate it lost out of fold. Without a model file the
-extractor keeps trafilatura's body (and still reports the measures, which is how the trainer
-collects them).
+speed budget. Readability's model is trained on every band of that share, the pages beyond the
+gate included (extractor 2.8): they teach it where readability's body loses, and out of fold the
+model so trained switched fewer losing pages under the gate than one trained on the gated pages
+alone (README, benchmark section). Resiliparse costs about a tenth of a trafilatura run (a
+quarter of readability's cost) and runs only under the narrower :data:`RESILIPARSE_PAGE_SHARE`
+(70 %), when readability was not chosen; as a candidate beyond it it lost out of fold. Without a
+model file the extractor keeps trafilatura's body (and still reports the measures, which is how
+the trainer collects them: in ``collect_only`` mode readability is measured on every page with a
+body, Resiliparse under its gate).
 """
 
 from __future__ import annotations
@@ -47,7 +51,9 @@ from lxml.html import HtmlElement
 from pipeline.extract.models import check_logistic, load_model, log_odds
 
 #: Readability runs only when trafilatura's body is below this share of the page's text.
-GATE_PAGE_SHARE = 0.7
+GATE_PAGE_SHARE = 0.8
+#: Resiliparse is asked only below this share (beyond it, it lost out of fold).
+RESILIPARSE_PAGE_SHARE = 0.7
 #: A readability body holding this share of trafilatura's characters (whole lines) is the same
 #: story with more around it; it is never chosen (see :func:`superset`).
 SUPERSET_SHARE = 0.95
@@ -94,7 +100,11 @@ _collect_only = False
 
 @contextmanager
 def collect_only() -> Iterator[None]:
-    """Compute the candidate and its measures on gated pages but never switch (for training)."""
+    """Compute the candidates and their measures but never switch (for training).
+
+    Readability's on every page with a body (its model learns from every band), Resiliparse's
+    under :data:`RESILIPARSE_PAGE_SHARE`.
+    """
     global _collect_only
     before, _collect_only = _collect_only, True
     try:
@@ -119,9 +129,12 @@ class Choice:
     resiliparse_score: float | None = None
 
 
-def gated(ours_chars: int, page_chars: int) -> bool:
-    """Whether the page is worth a second extractor (see the module docstring)."""
-    return ours_chars > 0 and ours_chars < GATE_PAGE_SHARE * max(page_chars, 1)
+def gated(ours_chars: int, page_chars: int, share: float = GATE_PAGE_SHARE) -> bool:
+    """Whether the page is worth a second extractor (see the module docstring).
+
+    ``share``: the gate, readability's by default (:data:`RESILIPARSE_PAGE_SHARE` for Resiliparse).
+    """
+    return ours_chars > 0 and ours_chars < share * max(page_chars, 1)
 
 
 def readability_lines(tree: HtmlElement) -> list[str]:
@@ -269,13 +282,19 @@ def choose(
     Readability's model is asked first (as it was trained: on every judged page), then
     Resiliparse's.
     """
-    if not gated(sum(len(line) for line in ours), page_chars):
+    ours_chars = sum(len(line) for line in ours)
+    if not (_collect_only and ours_chars > 0) and not gated(ours_chars, page_chars):
         return Choice(ours, "trafilatura")
     model, res_model = _model(MODEL_NAME), _model(RESILIPARSE_MODEL)
     if model is None and res_model is None and not _collect_only:
         return Choice(ours, "trafilatura")
     choice = _readability_choice(tree, ours, page_chars, signals, clean, model)
-    if choice.chosen != "trafilatura" or not html or (res_model is None and not _collect_only):
+    if (
+        choice.chosen != "trafilatura"
+        or not html
+        or (res_model is None and not _collect_only)
+        or not gated(ours_chars, page_chars, RESILIPARSE_PAGE_SHARE)
+    ):
         return choice
     choice.resiliparse = clean(resiliparse_lines(html))
     if not choice.resiliparse:
