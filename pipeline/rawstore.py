@@ -34,11 +34,11 @@ from typing import IO, Any
 from urllib.parse import quote
 
 import fsspec
-from isal import isal_zlib
 from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
+from zlib_ng import zlib_ng
 
 from pipeline import clock
 
@@ -123,27 +123,27 @@ def _warc_date(when: datetime | None) -> str:
 _DATE_CACHE: list[Any] = [None, ""]
 
 
-#: Compression level of the WARC's gzip members, on ISA-L's scale (0-3). ISA-L (``isal``, the
-#: Intel storage library's deflate) writes ordinary gzip that every reader (warcio, zlib,
-#: gzip) reads; at level 3 it compressed the demo's page records ~4x faster than zlib at its
-#: default level 6 (26 against 110 µs per 7.3 kB record) for members 2.3 % larger (3,012
-#: against 2,944 B). Levels 1-2 were faster still (17 µs) but 3.9 % larger; zlib-ng at 6
-#: the same size as zlib for 65 µs (issue 17, docs/architecture.md). warcio's own writer
-#: uses zlib at 9: ~10-40 % more CPU than 6 for well under 1 % smaller files.
-GZIP_LEVEL = 3
+#: zlib level of the WARC's gzip members, compressed by zlib-ng (``zlib-ng``: zlib's format
+#: and levels, faster matching). At level 6 (zlib's default) it took about half of zlib's CPU
+#: for members under 1 % larger: 64 against 106 µs per demo page record (+0.1 %), 1.9 against
+#: 3.9 ms per real page of ~260 kB (+0.9 %). ISA-L (``isal``, level 3) was faster still but
+#: wrote members 12 % larger on real pages, and the raw store is the pipeline's long-term
+#: cost (issue 17, docs/architecture.md). warcio's own writer uses zlib at 9: ~10-40 % more
+#: CPU than 6 for well under 1 % smaller files.
+GZIP_LEVEL = 6
 
 
 def gzip_member(data: bytes) -> bytes:
     """``data`` as one complete gzip member (one record = one member, readable on its own).
 
     One compression call per record instead of one per warcio write (header block, HTTP
-    headers, each body chunk).
+    headers, each body chunk). Plain gzip: any reader (warcio, zlib, gzip) reads it.
     """
-    member: bytes = isal_zlib.compress(data, GZIP_LEVEL, wbits=GZIP_WBITS)
-    return member
+    return zlib_ng.compress(data, GZIP_LEVEL, wbits=GZIP_WBITS)
 
 
-#: A gzip wrapper (16) around a full 32 kB window (15), as ``zlib`` and ``gzip`` write.
+#: A gzip wrapper (16) around a full 32 kB window (15), as ``zlib`` and ``gzip`` write. zlib
+#: needed a window sized to a small record to set it up cheaply; zlib-ng is as fast either way.
 GZIP_WBITS = 16 | 15
 
 

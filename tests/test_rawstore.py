@@ -260,7 +260,7 @@ def test_http_block_is_warcios(protocol: str, statusline: str, headers: list[tup
 
 @pytest.mark.parametrize("size", [0, 1, 300, 2_000, 7_000, 40_000, 300_000])
 def test_gzip_members_are_single_complete_members(size: int) -> None:
-    """A record is one whole gzip member (ISA-L's) that zlib and gzip read back exactly."""
+    """A record is one whole gzip member (zlib-ng's) that zlib and gzip read back exactly."""
     words = b" ".join(b"%d-%x" % (i * i % 997, i) for i in range(size))
     data = (b"<p>newsflow</p> " + words)[:size]
     member = gzip_member(data)
