@@ -38,6 +38,7 @@ from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
+from zlib_ng import zlib_ng
 
 from pipeline import clock
 
@@ -122,31 +123,28 @@ def _warc_date(when: datetime | None) -> str:
 _DATE_CACHE: list[Any] = [None, ""]
 
 
-#: zlib level of the WARC's gzip members. warcio's own writer uses 9, which on HTML costs
-#: ~10-40 % more CPU than 6 (zlib's default) for well under 1 % smaller files.
+#: zlib level of the WARC's gzip members, compressed by zlib-ng (``zlib-ng``: zlib's format
+#: and levels, faster matching). At level 6 (zlib's default) it took about half of zlib's CPU
+#: for members under 1 % larger: 64 against 106 µs per demo page record (+0.1 %), 1.9 against
+#: 3.9 ms per real page of ~260 kB (+0.9 %). ISA-L (``isal``, level 3) was faster still but
+#: wrote members 12 % larger on real pages, and the raw store is the pipeline's long-term
+#: cost (issue 17, docs/architecture.md). warcio's own writer uses zlib at 9: ~10-40 % more
+#: CPU than 6 for well under 1 % smaller files.
 GZIP_LEVEL = 6
 
 
 def gzip_member(data: bytes) -> bytes:
     """``data`` as one complete gzip member (one record = one member, readable on its own).
 
-    One compression call per record (the same stream a compressor object with the same
-    level, window and memory level writes) instead of one per warcio write (header block,
-    HTTP headers, each body chunk). A record shorter than zlib's 32 kB window gets a window
-    just large enough for it: the same bytes (no match can reach further back than the
-    record's start anyway), but zlib no longer sets up a full-size window per call, which
-    was half the cost of compressing a request record or a small page.
+    One compression call per record instead of one per warcio write (header block, HTTP
+    headers, each body chunk). Plain gzip: any reader (warcio, zlib, gzip) reads it.
     """
-    bits = max(9, (len(data) + _LOOKAHEAD).bit_length())
-    if bits >= zlib.MAX_WBITS:
-        return zlib.compress(data, GZIP_LEVEL, wbits=zlib.MAX_WBITS | 16)
-    compressor = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, bits | 16)
-    return compressor.compress(data) + compressor.flush()
+    return zlib_ng.compress(data, GZIP_LEVEL, wbits=GZIP_WBITS)
 
 
-#: zlib keeps this much lookahead beyond the window (``MIN_LOOKAHEAD``): a window of at least
-#: ``len(data) + _LOOKAHEAD`` bytes sees every earlier byte of the record.
-_LOOKAHEAD = 262
+#: A gzip wrapper (16) around a full 32 kB window (15), as ``zlib`` and ``gzip`` write. zlib
+#: needed a window sized to a small record to set it up cheaply; zlib-ng is as fast either way.
+GZIP_WBITS = 16 | 15
 
 
 #: warcio's ``Content-Type`` of each record type (revisits keep the response's, as warcio does).

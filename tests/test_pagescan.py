@@ -107,6 +107,13 @@ def assert_same_analysis(response: HtmlResponse, selectors: tuple[str, ...] = ()
     info = pages.analyse(root, url)
     assert _analysis(info) == _analysis(expected), url
     assert (info.body is None) == (expected.body is None)
+    # The crawl stops counting paragraph text at the long-text threshold: below it the exact
+    # total, from it on some number at least the threshold (and no more than the total).
+    full = pages.paragraph_chars(info.body if info.body is not None else root)
+    reference_container = expected.body if expected.body is not None else reference_root
+    assert full == pages_xpath.paragraph_chars(reference_container), url
+    cut = pages.paragraph_chars(info.body if info.body is not None else root, enough=pages.LONG_TEXT_CHARS)
+    assert cut == full if full < pages.LONG_TEXT_CHARS else pages.LONG_TEXT_CHARS <= cut <= full, url
     assert _links(pages.related_links(root, url, selectors, info.body, info.scan)) == _links(
         pages_xpath.related_links(reference_root, url, selectors, expected.body)
     ), url
