@@ -1,8 +1,9 @@
 """HTML text -> one lxml tree for the whole extraction, and the depth guard on that tree.
 
-The page is parsed exactly as trafilatura's ``load_html`` parses a string (same repairs, same
-parser options, same fallbacks, built from its own helpers) with one difference: the tree's
-element classes are looked up in C. ``lxml.html``'s parser resolves the Python class of
+The page is parsed as trafilatura's ``load_html`` parses a string (same repairs, same parser
+options, same fallbacks, built from its own helpers) with two differences: the UTF-8 bytes are
+parsed first (cheaper, same tree: :func:`_from_utf8`), and the tree's element classes are
+looked up in C. ``lxml.html``'s parser resolves the Python class of
 every element proxy through a Python method (``HtmlElementClassLookup.lookup``), and every
 walk over the tree (ours, and trafilatura's on the copies it makes of this tree) creates
 proxies: about 4,500 calls a page, ~7 % of the extraction's CPU on the WCXB dev pages. A
