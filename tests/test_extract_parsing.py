@@ -28,6 +28,10 @@ ODD_INPUTS = [
     "<textarea>t</textarea><label>l</label></form><!-- a comment --><p>After</p></body></html>",
     "<div><div><p>fragment \x00 with a NUL\x0b and a control character</p></div></div>",
     "<html><body><p>Lone surrogate \udcff in the text</p></body></html>",
+    # ours parses the UTF-8 bytes, load_html the str: one page per str storage width
+    "<html><head><meta charset='iso-8859-1'></head><body><p>Caf\xe9 cr\xe8me</p></body></html>",
+    "<html><body><p>\u0395\u03bb\u03bb\u03b7\u03bd\u03b9\u03ba\u03ac \u4e2d\u6587</p></body></html>",
+    "<html><body><p>Emoji \U0001f600 and \u00e9</p></body></html>",
 ]
 
 

@@ -236,11 +236,15 @@ def meta_authors(tree: HtmlElement) -> list[str]:
 
 
 # Attribute-level tests (one per attribute node, not nine per element): same matches, ~5x
-# cheaper on big pages. "yline"/"uthor" cover Byline/byline and Author/author.
+# cheaper on big pages. "yline"/"uthor" cover Byline/byline and Author/author. The rel,
+# itemprop and href tests are attribute steps too (``.//*/@rel[.='author']/..`` is
+# ``.//*[@rel='author']``): libxml2 then tests the few elements that carry the attribute
+# instead of asking every element for it, 1.3 s -> 1.0 s over the 900 WCXB dev pages.
 _BYLINE_XPATH = (
-    ".//*[@rel='author' or @itemprop='author'] | .//@class[contains(., 'yline') or contains(., 'uthor') or contains(., 'writer')]/.."
+    ".//*/@rel[.='author']/.. | .//*/@itemprop[.='author']/.."
+    " | .//@class[contains(., 'yline') or contains(., 'uthor') or contains(., 'writer')]/.."
     " | .//@id[contains(., 'byline')]/.. | .//@data-testid[contains(., 'byline')]/.."
-    " | .//a[contains(@href, '/author')]"
+    " | .//a/@href[contains(., '/author')]/.."
 )
 
 

@@ -65,6 +65,11 @@ def _caps_links(root: HtmlElement) -> list[HtmlElement]:
     for anchor in root.iterdescendants("a"):
         if anchor.get("href") is None:
             continue
+        # The link's own leading text opens its text_content(): a lower-case letter there
+        # settles it without collecting the whole text (most links; ~0.5 % of the CPU).
+        lead = anchor.text
+        if lead is not None and _ASCII_LOWER.search(lead) is not None:
+            continue
         text = anchor.text_content()
         if text.strip(_XML_SPACE) and _ASCII_LOWER.search(text) is None:
             out.append(anchor)

@@ -116,14 +116,23 @@ def _plausible(value: datetime, now: datetime) -> bool:
     return datetime(1995, 1, 1, tzinfo=UTC) <= value <= now + timedelta(days=2)
 
 
-def _meta_dates(tree: HtmlElement, names: tuple[str, ...]) -> datetime | None:
+_META_DATE_KEYS = frozenset(PUBLISHED_META) | frozenset(MODIFIED_META)
+
+
+def _meta_date_values(tree: HtmlElement) -> dict[str, str]:
+    """The first date value of each published/modified meta key, in one walk over the metas
+    (a walk per key list read the whole tree twice)."""
     found: dict[str, str] = {}
     for meta in tree.iterfind(".//meta"):
         key = (meta.get("property") or meta.get("name") or meta.get("itemprop") or "").strip().lower()
-        if key in names and key not in found:
+        if key in _META_DATE_KEYS and key not in found:
             content = meta.get("content") or meta.get("datetime")
             if content:
                 found[key] = content
+    return found
+
+
+def _meta_dates(found: dict[str, str], names: tuple[str, ...]) -> datetime | None:
     for name in names:
         if name in found:
             parsed = parse_date(found[name])
@@ -214,8 +223,9 @@ def _collect(
     """The dates by source reliability, and (``want_evidence``) every candidate for the model."""
     now = clock.now()
     ld_pub, ld_mod = _jsonld_dates(nodes)
-    meta_pub = _meta_dates(tree, PUBLISHED_META)
-    meta_mod = _meta_dates(tree, MODIFIED_META)
+    meta_values = _meta_date_values(tree)
+    meta_pub = _meta_dates(meta_values, PUBLISHED_META)
+    meta_mod = _meta_dates(meta_values, MODIFIED_META)
     from_url = url_date(url)
     language = normalise_code(tree.get("lang"))
     shown: dict[str, datetime | None] = {}

@@ -64,10 +64,10 @@ def token_f1(a: str, b: str) -> float:
     return 2 * p * r / (p + r)
 
 
-def read_meta(tree: HtmlElement) -> dict[str, str]:
+def read_meta(metas: list[HtmlElement]) -> dict[str, str]:
     """First value of each ``<meta name|property|itemprop>`` key, lower-cased keys."""
     out: dict[str, str] = {}
-    for meta in tree.iterfind(".//meta"):
+    for meta in metas:
         key = (meta.get("property") or meta.get("name") or meta.get("itemprop") or "").strip().lower()
         content = meta.get("content")
         if key and content and key not in out:
@@ -212,14 +212,16 @@ def site_names(meta: dict[str, str], nodes: list[dict[str, Any]], url: str) -> l
     return [n for n in dict.fromkeys(_norm(n) for n in names) if n]
 
 
-def _language(tree: HtmlElement, meta: dict[str, str], nodes: list[dict[str, Any]]) -> str | None:
+def _language(
+    tree: HtmlElement, metas: list[HtmlElement], meta: dict[str, str], nodes: list[dict[str, Any]]
+) -> str | None:
     """The first usable declared language: ``<html lang>``, ``og:locale``, Content-Language, JSON-LD.
 
     A placeholder ("und", "x-default", "*") is skipped, not taken: the next declaration or the
     detector (:mod:`pipeline.extract.language`) decides instead.
     """
     declared = [tree.get("lang"), tree.get("xml:lang"), meta.get("og:locale"), meta.get("content-language")]
-    for el in tree.iterfind(".//meta[@http-equiv]"):
+    for el in metas:
         if (el.get("http-equiv") or "").lower() == "content-language":
             declared.append(el.get("content"))
     for node in nodes:
@@ -250,9 +252,9 @@ def _canonical(tree: HtmlElement, meta: dict[str, str], url: str) -> str | None:
     return absolute if parts.scheme in ("http", "https") and parts.hostname else None
 
 
-def _tags(meta: dict[str, str], tree: HtmlElement, nodes: list[dict[str, Any]]) -> list[str]:
+def _tags(metas: list[HtmlElement], nodes: list[dict[str, Any]]) -> list[str]:
     tags: list[str] = []
-    for el in tree.iterfind(".//meta"):
+    for el in metas:
         key = (el.get("property") or el.get("name") or "").lower()
         if key in {"article:tag", "news_keywords", "keywords", "parsely-tags"} and el.get("content"):
             tags.extend(t.strip() for t in re.split(r"[,;]", el.get("content") or ""))
@@ -296,7 +298,10 @@ def _image(meta: dict[str, str], nodes: list[dict[str, Any]], url: str) -> str |
 
 
 def extract_page_meta(tree: HtmlElement, nodes: list[dict[str, Any]], url: str) -> PageMeta:
-    meta = read_meta(tree)
+    # The page's <meta> elements, found in one walk over the tree for the three readers below
+    # (each walked the whole tree before: ~0.16 ms a page each on the WCXB dev pages).
+    metas = list(tree.iterfind(".//meta"))
+    meta = read_meta(metas)
     names = site_names(meta, nodes, url)
     title, headline_el = choose_title(tree, meta, nodes, names)
     description = meta.get("description") or meta.get("og:description") or meta.get("twitter:description")
@@ -304,10 +309,10 @@ def extract_page_meta(tree: HtmlElement, nodes: list[dict[str, Any]], url: str) 
         title=title,
         headline_el=headline_el,
         site_names=names,
-        language=_language(tree, meta, nodes),
+        language=_language(tree, metas, meta, nodes),
         description=description,
         section=_section(meta, nodes),
-        tags=_tags(meta, tree, nodes),
+        tags=_tags(metas, nodes),
         image_url=_image(meta, nodes, url),
         canonical_url=_canonical(tree, meta, url),
         og_type=(meta.get("og:type") or "").lower() or None,

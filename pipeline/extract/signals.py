@@ -142,10 +142,11 @@ def _teaser_cards(body: HtmlElement) -> int:
     return best
 
 
-#: Class values as plain strings (no element reference each), and price itemprops without one.
+#: Class values as plain strings (no element reference each), and price itemprops without one
+#: (reached through the itemprop attributes: ``.//*[@itemprop='price']`` asked every element).
 _CLASS_VALUES = etree.XPath(".//*/@class", smart_strings=False)
 _PRICE_ITEMPROPS = etree.XPath(
-    ".//*[@itemprop='price'][not(contains(translate(@class, 'PRICE', 'price'), 'price'))]"
+    ".//*/@itemprop[.='price']/parent::*[not(contains(translate(@class, 'PRICE', 'price'), 'price'))]"
 )
 
 
