@@ -18,18 +18,25 @@ them is the wrong container matters a lot). Log-odds above 0 switch.
 The second model (:data:`pipeline.extract.chooser.RESILIPARSE_MODEL`) is trained the same way on
 Resiliparse's body against trafilatura's, on every page under Resiliparse's own gate
 (:data:`~pipeline.extract.chooser.RESILIPARSE_PAGE_SHARE`) where Resiliparse found a body
-(the chooser asks it when readability's model kept trafilatura's body). Its ``C`` is smaller
-(:data:`C_RESILIPARSE`): that model sees more pages that differ little, and a strong fit to
-them switched more pages that lost.
+(the chooser asks it when readability's model kept trafilatura's body).
+
+Each model's ``C`` comes from a fixed grid by an inner 5-fold CV on the trainer's pages only
+(:mod:`benchmarks.chooser_cv`, the inner folds of :func:`benchmarks.cv.inner_folds`, as the detection and
+date trainers use for their thresholds), maximising the summed gain where the extractor asks
+the model; Resiliparse's is counted on the pages readability's model leaves to it. Run per
+outer fold by :mod:`benchmarks.cv`, that makes the benchmark a nested cross-validation: until
+extractor 2.8 both ``C`` were fixed by looking at the same outer folds' figures. The inner
+table and the chosen ``C`` are recorded in each model file (``selection``). Maximising the gain
+rather than minimising the weighted log-loss: the log-loss picked ``C`` from 0.3 to 30 across
+the outer folds and gained less out of fold (+8.9 against +10.7, extractor 2.9's printout).
 
 ``python -m benchmarks.train_chooser`` prints 5-fold cross-validated figures, counted on the
-pages under the gate (the folds of
-:mod:`benchmarks.cv`, per fold and overall, for the shipped ``C`` and the alternatives; for the
-second model, the gain of both models applied in turn, as the extractor does), then trains on
-all dev pages and writes both models with those figures inside. ``train`` and
-``train_resiliparse`` are the trainers :mod:`benchmarks.cv` runs per fold (names ``chooser``
-and ``chooser-resiliparse``), so ``python -m benchmarks.extraction`` scores every page with
-choosers that never saw it.
+pages under the gate (the folds of :mod:`benchmarks.cv`, per fold and overall): nested
+selection by either objective, extractor 2.8's fixed ``C`` and each ``C`` of the grid for
+readability's model; then trains on all dev pages (``C`` again by inner CV) and writes both
+models with those figures inside. ``train`` and ``train_resiliparse`` are the trainers
+:mod:`benchmarks.cv` runs per fold (names ``chooser`` and ``chooser-resiliparse``), so
+``python -m benchmarks.extraction`` scores every page with choosers that never saw it.
 scikit-learn is needed here only; inference is plain Python.
 """
 
@@ -42,24 +49,11 @@ import json
 import math
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Set
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 VERSION = 1
-#: The ``C`` (inverse L2 strength on standardised features) each model may get: inside every
-#: training set (each outer fold's, and all dev pages for the shipped models) an inner 5-fold CV
-#: on those pages alone picks one (:func:`choose_c`), so no figure that judges a model helped
-#: choose its ``C``.
-GRID = (0.1, 0.3, 1.0, 3.0, 10.0, 30.0)
-#: What the inner CV maximises: "gain", the summed per-page precision + recall of the pages
-#: the model switches where the extractor asks it (the benchmark's own measure), or
-#: "log_loss", the weighted log-loss of its probabilities there (minimised).
-OBJECTIVE = "gain"
-#: Extractor 2.8's fixed ``C`` (readability's, Resiliparse's), chosen by looking at the outer
-#: folds' figures: printed beside the nested choice for comparison only.
-FIXED_C, FIXED_C_RESILIPARSE = 3.0, 0.3
 _TOKEN = re.compile(r"\w+")
 
 Sample = tuple[dict[str, float], str, str]
@@ -119,8 +113,6 @@ def asked(values: dict[str, float], ours: str) -> bool:
     switches there only. The page's characters come back from the measure ``log-page-chars``,
     ours from the joined text (lines joined by a blank line).
     """
-    import math
-
     from pipeline.extract.chooser import gated
 
     lines = ours.split("\n\n")
@@ -161,101 +153,11 @@ def _fit(rows: list[list[float]], gains: list[float], c: float) -> dict[str, Any
     return fit_logistic(rows, labels, FEATURES, c, sample_weight=weights, max_iter=5000)
 
 
-Matrix = tuple[list[list[float]], list[float], list[str]]
-
-
-def _subset(matrix: Matrix, keep: Callable[[str], bool]) -> Matrix:
-    rows, gains, ids = matrix
-    idx = [i for i, d in enumerate(ids) if keep(d)]
-    return [rows[i] for i in idx], [gains[i] for i in idx], [ids[i] for i in idx]
-
-
-def _margins(matrix: Matrix, c: float, splits: Iterable[tuple[list[int], list[int]]]) -> dict[str, float]:
-    """Page id -> log-odds of the model trained on each split's first part, for its second part."""
-    from pipeline.extract.chooser import FEATURES, score
-
-    rows, gains, ids = matrix
-    out: dict[str, float] = {}
-    for train_idx, test_idx in splits:
-        model = _fit([rows[i] for i in train_idx], [gains[i] for i in train_idx], c)
-        for i in test_idx:
-            out[ids[i]] = score(model, dict(zip(FEATURES, rows[i], strict=True)))
-    return out
-
-
-def inner_table(
-    matrix: Matrix, counted: set[str], blocked: Set[str] = frozenset(), grid: Iterable[float] = GRID
-) -> dict[str, dict[str, float]]:
-    """Inner-CV figures of each ``C`` in ``grid`` on one training set (:func:`benchmarks.cv.inner_folds`).
-
-    ``gain``: per-page precision + recall summed over the pages in ``counted`` (where the
-    extractor asks the model) and not in ``blocked`` (taken by readability's model first) that
-    the inner out-of-fold model switches; ``log_loss``: the weighted log-loss of its
-    out-of-fold probabilities over the same pages, the weights as in training.
-    """
-    from benchmarks.cv import inner_folds
-
-    table: dict[str, dict[str, float]] = {}
-    _rows, gains, ids = matrix
-    for c in grid:
-        margins = _margins(matrix, c, inner_folds(ids))
-        gain = loss = weight = 0.0
-        for d, g in zip(ids, gains, strict=True):
-            if d not in counted or d in blocked:
-                continue
-            gain += g if margins[d] > 0 else 0.0
-            z = margins[d] if g > 0 else -margins[d]
-            loss += (abs(g) + 1e-3) * math.log1p(math.exp(-z))
-            weight += abs(g) + 1e-3
-        table[f"{c:g}"] = {"gain": round(gain, 3), "log_loss": round(loss / max(weight, 1e-9), 4)}
-    return table
-
-
-def pick_c(table: dict[str, dict[str, float]], objective: str = OBJECTIVE) -> float:
-    """The ``C`` of ``table`` best by ``objective`` ("gain": highest; "log_loss": lowest); ties: the smaller."""
-    sign = 1.0 if objective == "gain" else -1.0
-    best = max(sorted(table, key=float), key=lambda c: (sign * table[c][objective], -float(c)))
-    return float(best)
-
-
-def _asked_ids(docs: list[dict[str, Any]]) -> set[str]:
-    return set(_matrix(docs, only_asked=True)[2])
-
-
-def choose_c(docs: list[dict[str, Any]], objective: str = OBJECTIVE) -> tuple[float, dict[str, Any]]:
-    """Readability's ``C`` for ``docs`` by inner CV, and its record (the table, the objective)."""
-    table = inner_table(_matrix(docs), _asked_ids(docs))
-    c = pick_c(table, objective)
-    return c, {"C": c, "objective": objective, "inner_folds": _inner_k(), "inner_cv": table}
-
-
-def choose_c_resiliparse(
-    docs: list[dict[str, Any]], objective: str = OBJECTIVE, c_readability: float | None = None
-) -> tuple[float, dict[str, Any]]:
-    """Resiliparse's ``C`` for ``docs`` by inner CV, counted on the pages readability's model
-    (its ``C`` chosen the same way, unless given) leaves to it in the inner folds."""
-    from benchmarks.cv import inner_folds
-
-    read, asked_on = _matrix(docs), _asked_ids(docs)
-    c_read = c_readability if c_readability is not None else choose_c(docs, objective)[0]
-    margins = _margins(read, c_read, inner_folds(read[2]))
-    blocked = {d for d, m in margins.items() if m > 0 and d in asked_on}
-    res = _matrix(docs, "resiliparse")
-    table = inner_table(res, set(res[2]), blocked)
-    c = pick_c(table, objective)
-    record = {"C": c, "objective": objective, "inner_folds": _inner_k(), "readability_C": c_read}
-    return c, {**record, "inner_cv": table}
-
-
-def _inner_k() -> int:
-    from benchmarks.cv import INNER_K
-
-    return INNER_K
-
-
 def train(docs: list[dict[str, Any]]) -> dict[str, Any]:
     """The trainer of :mod:`benchmarks.cv` (name ``chooser``): the model JSON for ``docs``, its
     ``C`` chosen by inner CV on ``docs`` (recorded under ``selection``)."""
+    from benchmarks.chooser_cv import choose_c
+
     c, record = choose_c(docs)
     rows, gains, _ids = _matrix(docs)
     return {"version": VERSION, **_fit(rows, gains, c), "selection": record}
@@ -263,109 +165,11 @@ def train(docs: list[dict[str, Any]]) -> dict[str, Any]:
 
 def train_resiliparse(docs: list[dict[str, Any]]) -> dict[str, Any]:
     """The trainer of :mod:`benchmarks.cv` (name ``chooser-resiliparse``): Resiliparse's model."""
+    from benchmarks.chooser_cv import choose_c_resiliparse
+
     c, record = choose_c_resiliparse(docs)
     rows, gains, _ids = _matrix(docs, "resiliparse")
     return {"version": VERSION, **_fit(rows, gains, c), "selection": record}
-
-
-CChoice = float | Callable[[int], float]
-
-
-def _out_of_fold(matrix: Matrix, c: CChoice, applied: set[str] | None = None) -> dict[str, bool]:
-    """Page id -> whether the model trained without the page's outer fold switches it.
-
-    ``c``: a fixed ``C``, or the outer fold -> the ``C`` chosen on its training pages.
-    ``applied``: the pages the extractor asks the model about (default: every sample's page).
-    """
-    from benchmarks.cv import K, fold_of
-
-    ids = matrix[2]
-    switch: dict[str, bool] = {}
-    for fold in range(K):
-        split = (
-            [i for i, d in enumerate(ids) if fold_of(d) != fold],
-            [i for i, d in enumerate(ids) if fold_of(d) == fold and (applied is None or d in applied)],
-        )
-        c_fold = c if isinstance(c, float | int) else c(fold)
-        switch.update({d: m > 0 for d, m in _margins(matrix, c_fold, [split]).items()})
-    return switch
-
-
-def nested_choices(pages: list[dict[str, Any]], objective: str = OBJECTIVE) -> dict[int, tuple[float, float]]:
-    """Outer fold -> (readability's, Resiliparse's) ``C`` chosen by inner CV on its training pages."""
-    from benchmarks.cv import K, fold_of
-
-    out = {}
-    for fold in range(K):
-        train_pages = [p for p in pages if fold_of(p["id"]) != fold]
-        c_read = choose_c(train_pages, objective)[0]
-        out[fold] = (c_read, choose_c_resiliparse(train_pages, objective, c_read)[0])
-    return out
-
-
-def nested_cv(
-    pages: list[dict[str, Any]], objective: str = OBJECTIVE
-) -> tuple[dict[int, tuple[float, float]], dict[str, Any], dict[str, Any]]:
-    """Nested CV: the per-fold ``C`` choices, readability's model alone, both models in turn."""
-    choices = nested_choices(pages, objective)
-
-    def readability(fold: int) -> float:
-        return choices[fold][0]
-
-    def resiliparse(fold: int) -> float:
-        return choices[fold][1]
-
-    return (
-        choices,
-        cross_validate(pages, readability),
-        cross_validate(pages, readability, resiliparse),
-    )
-
-
-def cross_validate(
-    pages: list[dict[str, Any]],
-    c: CChoice = FIXED_C,
-    c_resiliparse: CChoice | None = None,
-) -> dict[str, Any]:
-    """Outer 5-fold figures: per-page P+R summed over switched pages.
-
-    Readability's model alone, or (``c_resiliparse`` given) both models in turn as the
-    extractor applies them: readability's when it switches, else Resiliparse's. A ``C`` is
-    fixed or per outer fold (:func:`nested_choices`).
-    """
-    from benchmarks.cv import K, fold_of
-
-    read = _matrix(pages)
-    applied = _asked_ids(pages)
-    switch = _out_of_fold(read, c, applied)
-    gain_of = {d: (g, "readability") for d, g in zip(read[2], read[1], strict=True) if switch.get(d)}
-    if c_resiliparse is not None:
-        res = _matrix(pages, "resiliparse")
-        r_switch = _out_of_fold(res, c_resiliparse)
-        for d, g in zip(res[2], res[1], strict=True):
-            if r_switch[d] and d not in gain_of:
-                gain_of[d] = (g, "resiliparse")
-    per_fold: dict[int, dict[str, Any]] = {}
-    for fold in range(K):
-        switched = [g for d, (g, _) in gain_of.items() if fold_of(d) == fold]
-        per_fold[fold] = {
-            "looked_at": sum(fold_of(d) == fold for d in applied),
-            "switched": len(switched),
-            "gain_p_plus_r": round(sum(switched), 3),
-            "won": sum(g > 0 for g in switched),
-            "lost": sum(g < 0 for g in switched),
-        }
-        if c_resiliparse is not None:
-            per_fold[fold]["to_resiliparse"] = sum(
-                fold_of(d) == fold and name == "resiliparse" for d, (_, name) in gain_of.items()
-            )
-    return {
-        "trained_on": len(read[2]),
-        "looked_at": len(applied),
-        "switched": sum(f["switched"] for f in per_fold.values()),
-        "gain_p_plus_r": round(sum(f["gain_p_plus_r"] for f in per_fold.values()), 3),
-        "folds": per_fold,
-    }
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
@@ -381,6 +185,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parser.parse_args(argv)
     import sys
 
+    from benchmarks.chooser_cv import (
+        FIXED_C,
+        FIXED_C_RESILIPARSE,
+        GRID,
+        OBJECTIVE,
+        cross_validate,
+        nested_cv,
+    )
     from benchmarks.cv import load_dev_pages
     from benchmarks.logistic import ship_model
 

@@ -67,7 +67,7 @@ def test_inner_folds_partition_a_training_set_across_the_outer_folds() -> None:
 
 
 def test_pick_c_takes_the_best_objective_and_the_smaller_c_on_a_tie() -> None:
-    from benchmarks.train_chooser import pick_c
+    from benchmarks.chooser_cv import pick_c
 
     table = {
         "0.3": {"gain": 5.0, "log_loss": 0.30},
@@ -79,7 +79,7 @@ def test_pick_c_takes_the_best_objective_and_the_smaller_c_on_a_tie() -> None:
 
 
 def test_inner_table_counts_only_asked_pages_readability_left() -> None:
-    from benchmarks.train_chooser import inner_table
+    from benchmarks.chooser_cv import inner_table
     from pipeline.extract.chooser import FEATURES
 
     ids = [f"page-{i}" for i in range(80)]

@@ -194,7 +194,7 @@ def test_a_model_for_other_measures_is_refused(tmp_path: Path) -> None:
 
 
 def test_shipped_models_are_small_and_cross_validated() -> None:
-    from benchmarks.train_chooser import GRID, pick_c
+    from benchmarks.chooser_cv import GRID, pick_c
 
     for name in (MODEL_NAME, RESILIPARSE_MODEL):
         path = MODEL_DIR / f"{name}.json"
