@@ -17,12 +17,15 @@ import hashlib
 import importlib
 import json
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 K = 5
+#: Folds of the inner cross-validation a trainer runs inside its training pages (thresholds of
+#: the detection and date models, ``C`` of the chooser's models).
+INNER_K = 5
 
 #: model name -> "module:function" of its trainer (imported only when cross-validating).
 #: The line classifier ("lines": "benchmarks.train_lines:train", an experiment in benchmarks/)
@@ -41,6 +44,20 @@ Trainer = Callable[[list[dict[str, Any]]], dict[str, Any]]
 
 def fold_of(doc_id: str, k: int = K) -> int:
     return int(hashlib.sha1(doc_id.encode()).hexdigest(), 16) % k
+
+
+def inner_folds(ids: Sequence[str], k: int = INNER_K) -> Iterator[tuple[list[int], list[int]]]:
+    """Train and test positions in ``ids`` of each inner fold, inside one training set.
+
+    The inner folds hash salted ids, so they cut across the outer folds: inside an outer
+    fold's training pages every inner fold still holds about a fifth of them.
+    """
+    folds = [fold_of("inner:" + d, k) for d in ids]
+    for inner in range(k):
+        yield (
+            [i for i, f in enumerate(folds) if f != inner],
+            [i for i, f in enumerate(folds) if f == inner],
+        )
 
 
 def load_dev_pages(dataset: Path) -> list[dict[str, Any]]:

@@ -18,26 +18,35 @@ them is the wrong container matters a lot). Log-odds above 0 switch.
 The second model (:data:`pipeline.extract.chooser.RESILIPARSE_MODEL`) is trained the same way on
 Resiliparse's body against trafilatura's, on every page under Resiliparse's own gate
 (:data:`~pipeline.extract.chooser.RESILIPARSE_PAGE_SHARE`) where Resiliparse found a body
-(the chooser asks it when readability's model kept trafilatura's body). Its ``C`` is smaller
-(:data:`C_RESILIPARSE`): that model sees more pages that differ little, and a strong fit to
-them switched more pages that lost.
+(the chooser asks it when readability's model kept trafilatura's body).
+
+Each model's ``C`` comes from a fixed grid by an inner 5-fold CV on the trainer's pages only
+(:mod:`benchmarks.chooser_cv`, the inner folds of :func:`benchmarks.cv.inner_folds`, as the detection and
+date trainers use for their thresholds), maximising the summed gain where the extractor asks
+the model; Resiliparse's is counted on the pages readability's model leaves to it. Run per
+outer fold by :mod:`benchmarks.cv`, that makes the benchmark a nested cross-validation: until
+extractor 2.8 both ``C`` were fixed by looking at the same outer folds' figures. The inner
+table and the chosen ``C`` are recorded in each model file (``selection``). Maximising the gain
+rather than minimising the weighted log-loss: the log-loss picked ``C`` from 0.3 to 30 across
+the outer folds and gained less out of fold (+8.9 against +10.7, extractor 2.9's printout).
 
 ``python -m benchmarks.train_chooser`` prints 5-fold cross-validated figures, counted on the
-pages under the gate (the folds of
-:mod:`benchmarks.cv`, per fold and overall, for the shipped ``C`` and the alternatives; for the
-second model, the gain of both models applied in turn, as the extractor does), then trains on
-all dev pages and writes both models with those figures inside. ``train`` and
-``train_resiliparse`` are the trainers :mod:`benchmarks.cv` runs per fold (names ``chooser``
-and ``chooser-resiliparse``), so ``python -m benchmarks.extraction`` scores every page with
-choosers that never saw it.
+pages under the gate (the folds of :mod:`benchmarks.cv`, per fold and overall): nested
+selection by either objective, extractor 2.8's fixed ``C`` and each ``C`` of the grid for
+readability's model; then trains on all dev pages (``C`` again by inner CV) and writes both
+models with those figures inside. ``train`` and ``train_resiliparse`` are the trainers
+:mod:`benchmarks.cv` runs per fold (names ``chooser`` and ``chooser-resiliparse``), so
+``python -m benchmarks.extraction`` scores every page with choosers that never saw it.
 scikit-learn is needed here only; inference is plain Python.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import json
+import math
 import re
 from collections import Counter
 from pathlib import Path
@@ -45,11 +54,6 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 VERSION = 1
-#: Inverse L2 strength on standardised features: the best of the CV printout (0.1 … 10; 3 and 10 tie).
-C = 3.0
-#: The same for Resiliparse's model: 0.1 … 1.0 gain alike in the printout (both models in turn);
-#: 0.3 is best, 3 and 10 switch more pages that lose.
-C_RESILIPARSE = 0.3
 _TOKEN = re.compile(r"\w+")
 
 Sample = tuple[dict[str, float], str, str]
@@ -79,6 +83,7 @@ def samples(page: dict[str, Any]) -> dict[str, Sample]:
     return _cache[key]
 
 
+@functools.cache
 def precision_recall(truth: str, text: str) -> tuple[float, float]:
     """Per-page shingle precision and recall (the article-extraction-benchmark definition)."""
 
@@ -108,8 +113,6 @@ def asked(values: dict[str, float], ours: str) -> bool:
     switches there only. The page's characters come back from the measure ``log-page-chars``,
     ours from the joined text (lines joined by a blank line).
     """
-    import math
-
     from pipeline.extract.chooser import gated
 
     lines = ours.split("\n\n")
@@ -151,78 +154,22 @@ def _fit(rows: list[list[float]], gains: list[float], c: float) -> dict[str, Any
 
 
 def train(docs: list[dict[str, Any]]) -> dict[str, Any]:
-    """The trainer of :mod:`benchmarks.cv` (name ``chooser``): the model JSON for ``docs``."""
+    """The trainer of :mod:`benchmarks.cv` (name ``chooser``): the model JSON for ``docs``, its
+    ``C`` chosen by inner CV on ``docs`` (recorded under ``selection``)."""
+    from benchmarks.chooser_cv import choose_c
+
+    c, record = choose_c(docs)
     rows, gains, _ids = _matrix(docs)
-    return {"version": VERSION, **_fit(rows, gains, C)}
+    return {"version": VERSION, **_fit(rows, gains, c), "selection": record}
 
 
 def train_resiliparse(docs: list[dict[str, Any]]) -> dict[str, Any]:
     """The trainer of :mod:`benchmarks.cv` (name ``chooser-resiliparse``): Resiliparse's model."""
+    from benchmarks.chooser_cv import choose_c_resiliparse
+
+    c, record = choose_c_resiliparse(docs)
     rows, gains, _ids = _matrix(docs, "resiliparse")
-    return {"version": VERSION, **_fit(rows, gains, C_RESILIPARSE)}
-
-
-def _out_of_fold(
-    rows: list[list[float]], gains: list[float], ids: list[str], c: float, applied: set[str] | None = None
-) -> dict[str, bool]:
-    """Page id -> whether the model trained without the page's fold switches it.
-
-    ``applied``: the pages the extractor asks the model about (default: every sample's page).
-    """
-    from benchmarks.cv import K, fold_of
-    from pipeline.extract.chooser import FEATURES, score
-
-    switch: dict[str, bool] = {}
-    for fold in range(K):
-        train_idx = [i for i, d in enumerate(ids) if fold_of(d) != fold]
-        model = _fit([rows[i] for i in train_idx], [gains[i] for i in train_idx], c)
-        for i, d in enumerate(ids):
-            if fold_of(d) == fold and (applied is None or d in applied):
-                switch[d] = score(model, dict(zip(FEATURES, rows[i], strict=True))) > 0
-    return switch
-
-
-def cross_validate(
-    pages: list[dict[str, Any]], c: float = C, c_resiliparse: float | None = None
-) -> dict[str, Any]:
-    """Outer 5-fold figures: per-page P+R summed over switched pages.
-
-    Readability's model alone, or (``c_resiliparse`` given) both models in turn as the
-    extractor applies them: readability's when it switches, else Resiliparse's.
-    """
-    from benchmarks.cv import K, fold_of
-
-    rows, gains, ids = _matrix(pages)
-    applied = set(_matrix(pages, only_asked=True)[2])
-    switch = _out_of_fold(rows, gains, ids, c, applied)
-    gain_of = {d: (g, "readability") for d, g in zip(ids, gains, strict=True) if switch.get(d)}
-    if c_resiliparse is not None:
-        r_rows, r_gains, r_ids = _matrix(pages, "resiliparse")
-        r_switch = _out_of_fold(r_rows, r_gains, r_ids, c_resiliparse)
-        for d, g in zip(r_ids, r_gains, strict=True):
-            if r_switch[d] and d not in gain_of:
-                gain_of[d] = (g, "resiliparse")
-    per_fold: dict[int, dict[str, Any]] = {}
-    for fold in range(K):
-        switched = [g for d, (g, _) in gain_of.items() if fold_of(d) == fold]
-        per_fold[fold] = {
-            "looked_at": sum(fold_of(d) == fold for d in applied),
-            "switched": len(switched),
-            "gain_p_plus_r": round(sum(switched), 3),
-            "won": sum(g > 0 for g in switched),
-            "lost": sum(g < 0 for g in switched),
-        }
-        if c_resiliparse is not None:
-            per_fold[fold]["to_resiliparse"] = sum(
-                fold_of(d) == fold and name == "resiliparse" for d, (_, name) in gain_of.items()
-            )
-    return {
-        "trained_on": len(ids),
-        "looked_at": len(applied),
-        "switched": sum(f["switched"] for f in per_fold.values()),
-        "gain_p_plus_r": round(sum(f["gain_p_plus_r"] for f in per_fold.values()), 3),
-        "folds": per_fold,
-    }
+    return {"version": VERSION, **_fit(rows, gains, c), "selection": record}
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
@@ -238,36 +185,66 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parser.parse_args(argv)
     import sys
 
+    from benchmarks.chooser_cv import (
+        FIXED_C,
+        FIXED_C_RESILIPARSE,
+        GRID,
+        OBJECTIVE,
+        cross_validate,
+        nested_cv,
+    )
     from benchmarks.cv import load_dev_pages
     from benchmarks.logistic import ship_model
 
     sys.setrecursionlimit(10_000)
     pages = load_dev_pages(args.shared / "data" / "wcxb")
+
+    def brief(figures: dict[str, Any]) -> dict[str, Any]:
+        folds = [f["gain_p_plus_r"] for f in figures["folds"].values()]
+        return {**{k: v for k, v in figures.items() if k != "folds"}, "per_fold": folds}
+
+    nested: dict[str, Any] = {}
+    runs = {}
+    for objective in ("gain", "log_loss"):
+        choices, model_only, both = nested_cv(pages, objective)
+        runs[objective] = (choices, model_only, both)
+        nested[objective] = {
+            "C_per_fold": [list(choices[f]) for f in sorted(choices)],
+            "readability_only": brief(model_only),
+            "both_models": brief(both),
+        }
+        print(f"nested, {objective}: {json.dumps(nested[objective])}", flush=True)
+    fixed = {
+        "readability_only": brief(cross_validate(pages, FIXED_C)),
+        "both_models": brief(cross_validate(pages, FIXED_C, FIXED_C_RESILIPARSE)),
+    }
+    print(f"fixed C {FIXED_C} / {FIXED_C_RESILIPARSE} (2.8): {json.dumps(fixed)}", flush=True)
     alternatives = {}
-    for c in (0.1, 0.3, 1.0, 3.0, 10.0):
-        figures = cross_validate(pages, c)
-        alternatives[f"C={c}"] = {k: v for k, v in figures.items() if k != "folds"}
-        print(f"C={c:<4} {json.dumps(figures)}", flush=True)
-    shipped = cross_validate(pages)
+    for c in GRID:
+        alternatives[f"C={c:g}"] = brief(cross_validate(pages, c))
+        print(f"fixed C={c:<4} {json.dumps(alternatives[f'C={c:g}'])}", flush=True)
+    choices, model_only, both = runs[OBJECTIVE]
     model = train(pages)
-    model["cv"] = {"folds": 5, "dataset": "wcxb/dev", "model_only": shipped, "alternatives": alternatives}
-    model["training"] = {"C": C, "pages": shipped["trained_on"], "asked_on": shipped["looked_at"]}
+    model["cv"] = {
+        "folds": 5,
+        "dataset": "wcxb/dev",
+        "C": "nested: chosen per outer fold by inner CV on its training pages",
+        "C_per_fold": [choices[f][0] for f in sorted(choices)],
+        "model_only": model_only,
+        "nested_objectives": nested,
+        "fixed_C": {"2.8 (3.0 / 0.3)": fixed, "readability_only": alternatives},
+    }
+    model["training"] = {"pages": model_only["trained_on"], "asked_on": model_only["looked_at"]}
     ship_model(model, args.out, write=not args.no_write)
-    both_alternatives = {}
-    for c in (0.1, 0.3, 1.0, 3.0, 10.0):
-        figures = cross_validate(pages, C, c)
-        both_alternatives[f"C={c}"] = {k: v for k, v in figures.items() if k != "folds"}
-        print(f"both, resiliparse C={c:<4} {json.dumps(figures)}", flush=True)
-    both = cross_validate(pages, C, C_RESILIPARSE)
     second = train_resiliparse(pages)
     second["cv"] = {
         "folds": 5,
         "dataset": "wcxb/dev",
+        "C_per_fold": [choices[f][1] for f in sorted(choices)],
         "both_models": both,
-        "readability_only": {k: v for k, v in shipped.items() if k != "folds"},
-        "alternatives": both_alternatives,
+        "readability_only": brief(model_only),
     }
-    second["training"] = {"C": C_RESILIPARSE, "pages": len(_matrix(pages, "resiliparse")[2])}
+    second["training"] = {"pages": len(_matrix(pages, "resiliparse")[2])}
     ship_model(second, args.out_resiliparse, write=not args.no_write)
     return model
 

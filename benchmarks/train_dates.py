@@ -58,7 +58,6 @@ INVENTED_COST = 4.0
 #: like C and the cost, and the figures are noisy near it: at cost 4, caps 1.25 / 1.5 / 1.6 / 1.75
 #: withheld 23 / 22 / 19 / 20 correct dates and kept 10 / 13 / 11 / 11 invented ones, 1.4 17 and 11.
 ARTICLE_SCORE_MAX = 1.4
-INNER_K = 5
 
 
 @dataclass(frozen=True)
@@ -184,16 +183,12 @@ def choose_threshold(scored: list[tuple[float, Row]], cost: float) -> float:
 
 
 def _train(rows: list[Row], c: float, cost: float, score_max: float = ARTICLE_SCORE_MAX) -> dict[str, Any]:
-    from benchmarks.cv import fold_of
+    from benchmarks.cv import inner_folds
 
     scored: list[tuple[float, Row]] = []
-    for inner in range(INNER_K):
-        # Inner folds by a different hash than the outer ones (salted ids).
-        train = [r for r in rows if fold_of("inner:" + r.id, INNER_K) != inner]
-        model = _fit(train, c, score_max)
-        scored.extend(
-            (_score(model, r), r) for r in rows if fold_of("inner:" + r.id, INNER_K) == inner and r.judged
-        )
+    for train, test in inner_folds([r.id for r in rows]):
+        model = _fit([rows[i] for i in train], c, score_max)
+        scored.extend((_score(model, rows[i]), rows[i]) for i in test if rows[i].judged)
     model = _fit(rows, c, score_max)
     model["threshold"] = round(choose_threshold(scored, cost), 6)
     return model

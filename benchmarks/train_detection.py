@@ -41,7 +41,6 @@ TARGET_RECALL = 0.995
 #: (0.75 since extractor 2.5: the held-out suites must not lose 1 % of their articles; with it the
 #: model lost no dev article in the cross-validation, only the vetoes and an empty body did).
 MARGIN = 0.75
-INNER_K = 5
 
 _cache: dict[str, dict[str, float]] = {}
 #: A JSON file of page signals from an earlier run (``--signals-cache``), read by :func:`train` too,
@@ -105,13 +104,10 @@ def recall_threshold(article_scores: list[float], target: float, margin: float) 
 def _train(
     rows: list[list[float]], labels: list[int], ids: list[str], c: float, target: float, margin: float
 ) -> dict[str, Any]:
-    from benchmarks.cv import fold_of
+    from benchmarks.cv import inner_folds
 
     oof: list[float] = []
-    for inner in range(INNER_K):
-        # Inner folds by a different hash than the outer ones (salted ids).
-        train = [i for i, d in enumerate(ids) if fold_of("inner:" + d, INNER_K) != inner]
-        test = [i for i, d in enumerate(ids) if fold_of("inner:" + d, INNER_K) == inner]
+    for train, test in inner_folds(ids):
         model = _fit([rows[i] for i in train], [labels[i] for i in train], c)
         oof.extend(_logit(model, rows[i]) for i in test if labels[i] == 1)
     model = _fit(rows, labels, c)

@@ -50,3 +50,46 @@ def test_train_chooser_counts_a_sample_where_the_extractor_asks_the_model() -> N
         assert asked(values, "\n\n".join(ours)) == gated(chars, page_chars)
     assert asked(features(ours, ALT, chars * 2, {}), "\n\n".join(ours))
     assert not asked(features(ours, ALT, chars, {}), "\n\n".join(ours))
+
+
+def test_inner_folds_partition_a_training_set_across_the_outer_folds() -> None:
+    from benchmarks.cv import INNER_K, inner_folds
+
+    ids = [f"page-{i}" for i in range(300)]
+    splits = list(inner_folds(ids))
+    assert len(splits) == INNER_K
+    tested = [i for _, test in splits for i in test]
+    assert sorted(tested) == list(range(len(ids)))  # every page tested once
+    for train, test in splits:
+        assert set(train) | set(test) == set(range(len(ids))) and not set(train) & set(test)
+        # salted hash: an inner fold holds pages of every outer fold, not one outer fold's
+        assert {fold_of(ids[i]) for i in test} == set(range(K))
+
+
+def test_pick_c_takes_the_best_objective_and_the_smaller_c_on_a_tie() -> None:
+    from benchmarks.chooser_cv import pick_c
+
+    table = {
+        "0.3": {"gain": 5.0, "log_loss": 0.30},
+        "1": {"gain": 5.0, "log_loss": 0.25},
+        "3": {"gain": 4.0, "log_loss": 0.20},
+    }
+    assert pick_c(table, "gain") == 0.3
+    assert pick_c(table, "log_loss") == 3.0
+
+
+def test_inner_table_counts_only_asked_pages_readability_left() -> None:
+    from benchmarks.chooser_cv import inner_table
+    from pipeline.extract.chooser import FEATURES
+
+    ids = [f"page-{i}" for i in range(80)]
+    # readability's body is better exactly where the first measure is positive
+    rows = [[(i % 7) - 3.0 + 0.5, *([float(i % 5)] * (len(FEATURES) - 1))] for i in range(80)]
+    gains = [1.0 if row[0] > 0 else -1.0 for row in rows]
+    matrix = (rows, gains, ids)
+    everywhere = inner_table(matrix, set(ids), grid=(1.0,))["1"]
+    assert everywhere["gain"] == sum(g for g in gains if g > 0)  # every winner switched, no loser
+    assert everywhere["log_loss"] < 0.3
+    assert inner_table(matrix, set(), grid=(1.0,))["1"]["gain"] == 0.0
+    winners = {d for d, g in zip(ids, gains, strict=True) if g > 0}
+    assert inner_table(matrix, set(ids), winners, grid=(1.0,))["1"]["gain"] == 0.0

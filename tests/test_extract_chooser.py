@@ -194,6 +194,8 @@ def test_a_model_for_other_measures_is_refused(tmp_path: Path) -> None:
 
 
 def test_shipped_models_are_small_and_cross_validated() -> None:
+    from benchmarks.chooser_cv import GRID, pick_c
+
     for name in (MODEL_NAME, RESILIPARSE_MODEL):
         path = MODEL_DIR / f"{name}.json"
         assert path.stat().st_size < 20_000
@@ -201,6 +203,10 @@ def test_shipped_models_are_small_and_cross_validated() -> None:
         assert shipped is not None
         check_model(shipped)
         assert isinstance(shipped["version"], int)
+        # C picked by inner CV on the dev pages (nested in the benchmark), not by the outer folds
+        selection = shipped["selection"]
+        assert selection["C"] == pick_c(selection["inner_cv"], selection["objective"])
+        assert len(selection["inner_cv"]) == len(GRID)
         # Chosen because switching gained on the folds the model did not see.
         if name == MODEL_NAME:
             assert shipped["cv"]["model_only"]["gain_p_plus_r"] > 0

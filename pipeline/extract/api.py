@@ -47,7 +47,7 @@ from pipeline.records import ExtractedArticle
 if TYPE_CHECKING:
     from pipeline.config import Source
 
-EXTRACTOR_VERSION = "newsflow-extract/2.8+trafilatura-2.3"
+EXTRACTOR_VERSION = "newsflow-extract/2.9+trafilatura-2.3"
 
 # trafilatura logs every discarded page at WARNING; those are expected outcomes here.
 logging.getLogger("trafilatura").setLevel(logging.ERROR)
