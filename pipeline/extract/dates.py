@@ -27,6 +27,7 @@ from pipeline.extract.dateparse import build_date, parse_date
 from pipeline.extract.dateshown import Dateline, text_date, text_dateline, time_elements
 from pipeline.extract.jsonld import ARTICLE_TYPES, NEWS_TYPES, node_types
 from pipeline.extract.language import normalise_code
+from pipeline.extract.metadata import meta_key
 from pipeline.extract.models import load_model
 from pipeline.records import DateOrigin
 
@@ -124,7 +125,7 @@ def _meta_date_values(tree: HtmlElement) -> dict[str, str]:
     (a walk per key list read the whole tree twice)."""
     found: dict[str, str] = {}
     for meta in tree.iterfind(".//meta"):
-        key = (meta.get("property") or meta.get("name") or meta.get("itemprop") or "").strip().lower()
+        key = meta_key(meta)
         if key in _META_DATE_KEYS and key not in found:
             content = meta.get("content") or meta.get("datetime")
             if content:

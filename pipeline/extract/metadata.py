@@ -64,11 +64,16 @@ def token_f1(a: str, b: str) -> float:
     return 2 * p * r / (p + r)
 
 
+def meta_key(meta: HtmlElement) -> str:
+    """A ``<meta>``'s key: its ``property``, ``name`` or ``itemprop``, stripped and lower-cased."""
+    return (meta.get("property") or meta.get("name") or meta.get("itemprop") or "").strip().lower()
+
+
 def read_meta(metas: list[HtmlElement]) -> dict[str, str]:
-    """First value of each ``<meta name|property|itemprop>`` key, lower-cased keys."""
+    """First value of each ``<meta name|property|itemprop>`` key (:func:`meta_key`)."""
     out: dict[str, str] = {}
     for meta in metas:
-        key = (meta.get("property") or meta.get("name") or meta.get("itemprop") or "").strip().lower()
+        key = meta_key(meta)
         content = meta.get("content")
         if key and content and key not in out:
             out[key] = _norm(content)
