@@ -144,7 +144,7 @@ def gzip_member(data: bytes) -> bytes:
 
 #: A gzip wrapper (16) around a full 32 kB window (15), as ``zlib`` and ``gzip`` write. zlib
 #: needed a window sized to a small record to set it up cheaply; zlib-ng is as fast either way.
-GZIP_WBITS = 16 | 15
+GZIP_WBITS = zlib.MAX_WBITS | 16
 
 
 #: warcio's ``Content-Type`` of each record type (revisits keep the response's, as warcio does).
